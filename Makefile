@@ -1,0 +1,24 @@
+# The two commands of the README. Both create .venv with pip on Python 3.11 (pip finds the
+# torch release that lies on this machine's disk; uv would download a multi-GB build instead).
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test bench
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+
+# Ingest the bundled sample filings and answer in the terminal (the app arrives with its issue).
+run: install
+	$(BIN)/finrag demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/finrag bench ingest ../shared/data/financebench-dev/pdfs

@@ -1,0 +1,1 @@
+"""Records, settings, errors and the backend registry shared by every stage."""

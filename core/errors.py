@@ -1,0 +1,48 @@
+"""The finrag exception tree.
+
+Every error a user can see derives from :class:`FinragError`; its message says what went wrong
+and what to do about it. Library code raises these; the CLI and UI turn them into one readable
+line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class FinragError(Exception):
+    """Root of all finrag errors."""
+
+
+class ConfigError(FinragError):
+    """A setting is missing, malformed or names something that does not exist."""
+
+
+class UnknownBackendError(ConfigError):
+    """A backend name from settings is not registered; the message lists the known names."""
+
+
+class MissingDependencyError(FinragError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+class ModelNotAvailableError(FinragError):
+    """A model is not on this machine and cannot be downloaded; the message names the setting."""
+
+
+class IngestError(FinragError):
+    """A file could not be ingested (encrypted, corrupt, empty, unsupported...)."""
+
+
+class UnsupportedFormatError(IngestError):
+    """No parser handles this file type."""
+
+
+class IndexBackendError(FinragError):
+    """The vector index refused an operation (schema mismatch, unreachable server...)."""
+
+
+class RetrievalError(FinragError):
+    """A search could not be carried out."""
+
+
+class ToolError(FinragError):
+    """A live-data tool failed or received invalid arguments."""

@@ -1,0 +1,300 @@
+"""Typed records that cross stage boundaries.
+
+Everything persisted (Qdrant payloads, the catalog, checkpoints) or shown (CLI, UI) is one of these
+pydantic models; stages never pass loose dicts to each other.
+
+Coordinates: a :class:`BBox` is in PDF points on its page, origin at the top-left corner (PyMuPDF's
+convention), so a UI can scale it onto the page render by ``dpi / 72``. Page numbers are 1-based
+physical pages of the file (page 1 is the first page of the PDF, not the printed folio).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Modality = Literal["text", "table", "figure", "page"]
+ElementKind = Literal["title", "heading", "text", "list", "table", "figure"]
+IngestStatus = Literal["ok", "partial", "failed", "skipped-duplicate"]
+HitSource = Literal["dense", "sparse", "image", "fused", "rerank", "memory", "tool"]
+
+# Fixed namespace so point ids are stable across machines and releases.
+_POINT_NAMESPACE = uuid.UUID("5b0e4c1e-2f55-4c3a-9a44-6b8f0f1d7c21")
+
+
+def sha256_file(path: str, block: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes: the document id."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def make_chunk_id(doc_id: str, page_no: int, element: str) -> str:
+    """Chunk id from content coordinates: the same file always yields the same ids."""
+    return hashlib.sha256(f"{doc_id}:{page_no}:{element}".encode()).hexdigest()[:32]
+
+
+def point_id(chunk_id: str) -> str:
+    """The Qdrant point id (a UUID) derived from a chunk id."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, chunk_id))
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BBox(Record):
+    """A rectangle on one page, in PDF points, origin top-left."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def union(self, other: BBox) -> BBox:
+        return BBox(
+            x0=min(self.x0, other.x0),
+            y0=min(self.y0, other.y0),
+            x1=max(self.x1, other.x1),
+            y1=max(self.y1, other.y1),
+        )
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.x1 - self.x0) * max(0.0, self.y1 - self.y0)
+
+
+class Word(Record):
+    """One recognised word (OCR) with its box."""
+
+    text: str
+    bbox: BBox
+    confidence: float | None = None
+
+
+class TableCell(Record):
+    """A body cell with the headers that give it meaning (for citations of one figure)."""
+
+    row: int
+    col: int
+    text: str
+    row_header: str = ""
+    col_header: str = ""
+    bbox: BBox | None = None
+
+
+class TableData(Record):
+    """A table as markdown plus a cell grid.
+
+    ``header_rows`` are the column-header rows (several when headers are stacked, e.g. a period
+    row above a unit row); ``rows`` are the body rows. On a page where a table continues from the
+    previous page, ``continued`` is true and ``header_rows`` are the ones carried over.
+    """
+
+    header_rows: list[list[str]] = Field(default_factory=list)
+    rows: list[list[str]] = Field(default_factory=list)
+    cells: list[TableCell] = Field(default_factory=list)
+    markdown: str = ""
+    caption: str = ""
+    continued: bool = False
+
+    @property
+    def n_cols(self) -> int:
+        widths = [len(r) for r in self.header_rows + self.rows]
+        return max(widths, default=0)
+
+
+class Element(Record):
+    """One unit of a parsed document, in reading order: a heading, a paragraph, a table, a figure."""
+
+    kind: ElementKind
+    page_no: int
+    text: str = ""
+    bbox: BBox | None = None
+    level: int | None = None  # heading depth, 1 = top
+    table: TableData | None = None
+    image_path: str | None = None  # figure crop
+    words: list[Word] = Field(default_factory=list)  # OCR words when the page had no text layer
+    ocr: bool = False
+
+
+class Page(Record):
+    doc_id: str
+    page_no: int
+    width: float
+    height: float
+    image_path: str | None = None
+    has_text_layer: bool = True
+    ocr_used: bool = False
+
+
+class ParsedDocument(Record):
+    """What a parser hands to metadata extraction and chunking."""
+
+    doc_id: str
+    path: str
+    format: str  # pdf | html | docx | xlsx
+    page_count: int
+    pages: list[Page] = Field(default_factory=list)
+    elements: list[Element] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)  # seconds per parse stage
+
+
+class Filing(Record):
+    """One ingested file and what is known about it. Unknown fields stay ``None``."""
+
+    doc_id: str
+    source_path: str
+    file_name: str
+    format: str = "pdf"
+    company: str | None = None
+    ticker: str | None = None
+    cik: str | None = None
+    form: str | None = None  # 10-K, 10-Q, 8-K, earnings-release, ...
+    fiscal_year: int | None = None
+    fiscal_period: str | None = None  # FY, Q1..Q4
+    period_end: date | None = None
+    filed_at: date | None = None
+    page_count: int = 0
+    chunk_count: int = 0
+    acl: list[str] = Field(default_factory=lambda: ["public"])
+    status: IngestStatus | None = None
+    ingested_at: datetime | None = None
+    metadata_source: dict[str, str] = Field(default_factory=dict)  # field -> document|override|sidecar
+
+
+class Chunk(Record):
+    """The unit that is embedded, indexed, retrieved and cited.
+
+    A chunk lives on one page. ``text`` is what is shown, quoted and matched lexically;
+    ``embed_text`` (when set) is what the dense embedder sees, e.g. a table without its digits.
+    Filing fields are copied in so that Qdrant can filter without a join.
+    """
+
+    chunk_id: str
+    doc_id: str
+    page_no: int
+    modality: Modality
+    text: str
+    embed_text: str | None = None
+    table: TableData | None = None
+    bboxes: list[BBox] = Field(default_factory=list)
+    section_path: list[str] = Field(default_factory=list)
+    prev_id: str | None = None
+    next_id: str | None = None
+    continues_id: str | None = None  # table chunk this one continues (previous page or row split)
+    image_path: str | None = None
+    order: int = 0  # position in the document
+    # filing metadata, copied for filters
+    file_name: str = ""
+    company: str | None = None
+    ticker: str | None = None
+    form: str | None = None
+    fiscal_year: int | None = None
+    fiscal_period: str | None = None
+    period_end: date | None = None
+    acl: list[str] = Field(default_factory=lambda: ["public"])
+
+    @property
+    def point_id(self) -> str:
+        return point_id(self.chunk_id)
+
+
+class SearchFilters(Record):
+    """Restrictions on a search; empty lists mean no restriction on that field."""
+
+    doc_ids: list[str] = Field(default_factory=list)
+    companies: list[str] = Field(default_factory=list)
+    tickers: list[str] = Field(default_factory=list)
+    forms: list[str] = Field(default_factory=list)
+    fiscal_years: list[int] = Field(default_factory=list)
+    fiscal_periods: list[str] = Field(default_factory=list)
+    modalities: list[Modality] = Field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in type(self).model_fields)
+
+
+class Query(Record):
+    text: str
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    acl_groups: list[str] = Field(default_factory=lambda: ["public"])
+    top_k: int = 10
+
+
+class Hit(Record):
+    chunk: Chunk
+    score: float
+    source: HitSource
+    rank: int
+
+
+class Citation(Record):
+    doc_id: str
+    file_name: str
+    page_no: int
+    chunk_id: str | None = None
+    bbox: BBox | None = None
+    quote: str = ""
+    row_header: str | None = None
+    col_header: str | None = None
+
+
+class MemoryEntry(Record):
+    entry_id: str
+    question: str
+    paraphrases: list[str] = Field(default_factory=list)
+    answer: str
+    company: str | None = None
+    period: str | None = None
+    source: Citation | None = None
+    author: str = ""
+    approved: bool = False
+    valid_from: date | None = None
+    valid_to: date | None = None
+    acl: list[str] = Field(default_factory=lambda: ["public"])
+
+
+class Answer(Record):
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    memory_entries: list[str] = Field(default_factory=list)
+    tool_calls: list[str] = Field(default_factory=list)
+    abstained: bool = False
+    scope: str = ""  # what was searched, stated on abstention
+
+
+class FileReport(Record):
+    """The outcome of ingesting one file."""
+
+    path: str
+    status: IngestStatus
+    doc_id: str | None = None
+    pages: int = 0
+    chunks: int = 0
+    reason: str = ""  # one line, for failed / partial / skipped
+    errors: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+class IngestReport(Record):
+    files: list[FileReport] = Field(default_factory=list)
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = Field(default_factory=dict)
+
+    def count(self, status: IngestStatus) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def landed(self) -> int:
+        """Files whose content is searchable now (new or already present)."""
+        return sum(1 for f in self.files if f.status in ("ok", "partial", "skipped-duplicate"))

@@ -1,0 +1,133 @@
+"""One Settings object for the whole system.
+
+Sources, highest priority first: explicit keyword arguments, environment variables with prefix
+``FINRAG_`` (nested groups with ``__``, e.g. ``FINRAG_QDRANT__URL``), ``finrag.toml`` in the
+working directory (or the file named by ``FINRAG_CONFIG``), then the defaults below.
+
+Example:
+    >>> s = Settings(data_dir="/tmp/corpus")
+    >>> s.index_dir.name
+    'qdrant'
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class QdrantSettings(BaseModel):
+    url: str | None = None  # a server; when unset the embedded engine under data_dir is used
+    api_key: str | None = None
+    engine: Literal["auto", "edge", "local"] = "auto"  # embedded engine when url is unset
+    collection: str = "chunks"
+    memory_collection: str = "memory"
+    timeout_s: float = 30.0
+
+
+class EmbedderSettings(BaseModel):
+    name: str = "minilm-onnx"  # minilm-onnx | sentence-transformers | qwen3-vl | hash
+    model: str | None = None  # a local folder or model id; None = the backend's packaged default
+    batch_size: int = 32
+    max_tokens: int = 256  # chunk budget in the embedder's tokens
+    quantize: bool = True  # onnx: dynamic int8
+    threads: int | None = None  # intra-op threads; None = all cores
+    device: str = "auto"
+    dimension: int | None = None  # Matryoshka truncation for backends that support it
+    image_pages: bool = False  # multimodal backends: also embed page renders into `image`
+
+
+class IngestSettings(BaseModel):
+    render_dpi: int = 100
+    render_pages: bool = True
+    ocr: Literal["rapidocr", "tesseract", "none"] = "rapidocr"
+    tables: Literal["auto", "always", "never"] = "auto"
+    figures: bool = True
+    workers: int = 0  # parse processes; 0 = one per core
+    max_page_points: float = 14400.0  # pages larger than 200 in on a side are rejected
+    max_file_mb: float = 500.0
+
+
+class RerankSettings(BaseModel):
+    name: str = "none"
+    model: str | None = None
+    batch_size: int = 16
+    window: int = 5
+
+
+class LLMSettings(BaseModel):
+    name: str = "extractive"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    max_new_tokens: int = 512
+
+
+class Settings(BaseSettings):
+    """All configuration, read once per process (see :func:`get_settings`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FINRAG_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        toml_file="finrag.toml",
+    )
+
+    data_dir: Path = Path(".finrag")
+    log_level: str = "WARNING"
+    default_acl: list[str] = Field(default_factory=lambda: ["public"])
+    qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    rerank: RerankSettings = Field(default_factory=RerankSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get("FINRAG_CONFIG", "finrag.toml")
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def renders_dir(self) -> Path:
+        return self.data_dir / "renders"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.sqlite"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` instead)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""finrag retrieval embedders package."""
