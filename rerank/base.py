@@ -1,0 +1,47 @@
+"""The reranking stage's contract.
+
+A :class:`Reranker` reorders the hits of one query. It returns new :class:`~core.records.Hit`
+objects with ``source="rerank"``, ranks from 1, and scores that are comparable within the call
+(higher is better). A reasoning reranker may fill ``last_reasoning`` so the UI can show why a page
+was ranked first. Backends are chosen by name from ``settings.rerank.name`` via :data:`RERANKERS`;
+``none`` keeps the retrieval order.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from core.records import Hit
+from core.registry import Registry
+from core.settings import RerankSettings
+
+
+class Reranker(Protocol):
+    name: str
+
+    def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
+        """Reorder ``hits`` for ``query``; keep at most ``top_k`` (all when None)."""
+        ...
+
+
+class NoReranker:
+    """Keeps the fused retrieval order (the CPU default until a fine-tuned reranker ships)."""
+
+    name = "none"
+
+    def __init__(self, settings: RerankSettings | None = None, **_: object) -> None:
+        self.last_reasoning: str | None = None
+
+    def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
+        return hits[:top_k] if top_k else list(hits)
+
+
+RERANKERS: Registry[Reranker] = Registry("reranker")
+RERANKERS.register("none")(NoReranker)
+RERANKERS.register_lazy("qwen3-vl", "rerank.pointwise:Qwen3VLReranker")
+RERANKERS.register_lazy("listwise-vl", "rerank.listwise:ListwiseVLReranker")
+RERANKERS.register_lazy("cross-encoder", "rerank.cross_encoder:CrossEncoderReranker")
+
+
+def get_reranker(settings: RerankSettings) -> Reranker:
+    return RERANKERS.create(settings.name, settings=settings)

@@ -1,0 +1,261 @@
+"""The ``finrag`` command.
+
+Every command reads :class:`~core.settings.Settings` (``FINRAG_DATA_DIR`` chooses the corpus) and
+turns a :class:`~core.errors.FinragError` into one readable line and exit status 2. Heavy libraries
+are imported inside the commands so that ``finrag --help`` starts instantly.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from core.errors import FinragError
+
+app = typer.Typer(
+    name="finrag",
+    help="Retrieval and question answering over financial filings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks whose figures go into the README.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def _settings():  # noqa: ANN202
+    from core.logs import configure_logging
+    from core.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except FinragError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted: re-run the same command to resume", err=True)
+        sys.exit(130)
+
+
+Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
+    company: Annotated[Optional[str], typer.Option(help="Override the company name.")] = None,
+    ticker: Annotated[Optional[str], typer.Option(help="Override the ticker.")] = None,
+    form: Annotated[Optional[str], typer.Option(help="Override the form (10-K, 10-Q, 8-K...).")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Override the fiscal year.")] = None,
+    period: Annotated[Optional[str], typer.Option(help="Override the fiscal period (FY, Q1..Q4).")] = None,
+    acl: Annotated[Optional[list[str]], typer.Option(help="Groups that may read these filings (repeatable).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Parse processes (default: one per core).")] = None,
+    as_json: Json = False,
+) -> None:
+    """Ingest filings into the index, with a per-file report."""
+    from ingest.pipeline import ingest_paths
+
+    settings = _settings()
+    if workers is not None:
+        settings.ingest.workers = workers
+    overrides = {
+        "company": company, "ticker": ticker, "form": form,
+        "fiscal_year": year, "fiscal_period": period, "acl": acl,
+    }
+    report = _ingest_with_progress(paths, settings, overrides, quiet=as_json)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _print_report(report)
+    if report.landed == 0 and report.files:
+        raise typer.Exit(1)
+
+
+def _ingest_with_progress(paths, settings, overrides, quiet: bool):  # noqa: ANN001, ANN202
+    from tqdm import tqdm
+
+    from ingest.pipeline import ingest_paths
+
+    bar = tqdm(total=0, unit="file", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+    pages = 0
+
+    def progress(file_report, done: int, total: int) -> None:  # noqa: ANN001
+        nonlocal pages
+        bar.total = total
+        pages += file_report.pages if file_report.status in ("ok", "partial") else 0
+        bar.set_postfix_str(f"{pages} pages, last: {Path(file_report.path).name} {file_report.status}")
+        bar.update(1)
+
+    try:
+        return ingest_paths(paths, settings, overrides, progress=progress)
+    finally:
+        bar.close()
+
+
+def _print_report(report) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Ingest report ({report.seconds:.1f} s)")
+    for col in ("file", "status", "pages", "chunks", "reason"):
+        table.add_column(col, overflow="fold")
+    colors = {"ok": "green", "partial": "yellow", "failed": "red", "skipped-duplicate": "cyan"}
+    for f in report.files:
+        table.add_row(
+            Path(f.path).name, f"[{colors[f.status]}]{f.status}[/]", str(f.pages), str(f.chunks), f.reason
+        )
+    console = Console()
+    console.print(table)
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("ok", "partial", "failed", "skipped-duplicate"))
+    console.print(counts)
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="What to look for.")],
+    company: Annotated[Optional[list[str]], typer.Option(help="Company name (repeatable).")] = None,
+    ticker: Annotated[Optional[list[str]], typer.Option(help="Ticker (repeatable).")] = None,
+    form: Annotated[Optional[list[str]], typer.Option(help="Form type (repeatable).")] = None,
+    year: Annotated[Optional[list[int]], typer.Option(help="Fiscal year (repeatable).")] = None,
+    doc: Annotated[Optional[list[str]], typer.Option(help="Document id (repeatable).")] = None,
+    modality: Annotated[Optional[list[str]], typer.Option(help="text | table | figure | page")] = None,
+    groups: Annotated[Optional[list[str]], typer.Option(help="Your ACL groups (default: settings.default_acl).")] = None,
+    limit: Annotated[int, typer.Option(help="Number of hits.")] = 10,
+    as_json: Json = False,
+) -> None:
+    """Hybrid search (dense + BM25 fused in Qdrant) over the ingested chunks."""
+    from core.records import Query, SearchFilters
+    from retrieval.corpus import CorpusSearch
+
+    settings = _settings()
+    filters = SearchFilters(
+        companies=company or [], tickers=ticker or [], forms=form or [],
+        fiscal_years=year or [], doc_ids=doc or [], modalities=modality or [],  # type: ignore[arg-type]
+    )
+    query = Query(text=question, filters=filters, acl_groups=groups or settings.default_acl, top_k=limit)
+    searcher = CorpusSearch(settings)
+    try:
+        hits = searcher.search(query)
+    finally:
+        searcher.close()
+    if as_json:
+        typer.echo(json.dumps([_hit_json(h) for h in hits], indent=2))
+        return
+    if not hits:
+        typer.echo("no hits (is anything ingested? try `finrag filings`)")
+    for hit in hits:
+        c = hit.chunk
+        where = " > ".join(c.section_path[-2:])
+        snippet = " ".join(c.text.split())[:220]
+        typer.secho(f"{hit.rank:>2}. {c.file_name} p.{c.page_no} [{c.modality}] {hit.score:.3f}  {where}", bold=True)
+        typer.echo(f"    {snippet}")
+
+
+def _hit_json(hit) -> dict:  # noqa: ANN001
+    c = hit.chunk
+    return {
+        "rank": hit.rank, "score": hit.score, "source": hit.source,
+        "file": c.file_name, "doc_id": c.doc_id, "page": c.page_no, "modality": c.modality,
+        "section": c.section_path, "company": c.company, "form": c.form,
+        "fiscal_year": c.fiscal_year, "chunk_id": c.chunk_id, "text": c.text,
+    }
+
+
+@app.command()
+def filings(as_json: Json = False) -> None:
+    """List the catalog of ingested filings."""
+    from ingest.catalog import Catalog
+
+    settings = _settings()
+    if not settings.catalog_path.exists():
+        typer.echo("no filings yet: run `finrag ingest PATH`")
+        return
+    catalog = Catalog(settings.catalog_path)
+    rows = catalog.export()
+    catalog.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Filings in {settings.data_dir}")
+    for col in ("file", "company", "ticker", "form", "FY", "period end", "pages", "chunks", "state"):
+        table.add_column(col)
+    for r in sorted(rows, key=lambda r: (r.get("company") or "", r.get("fiscal_year") or 0)):
+        table.add_row(
+            r["file_name"], r.get("company") or "?", r.get("ticker") or "?", r.get("form") or "?",
+            str(r.get("fiscal_year") or "?") + (f" {r['fiscal_period']}" if r.get("fiscal_period") else ""),
+            str(r.get("period_end") or "?"), str(r["page_count"]), str(r["chunk_count"]), r["state"],
+        )
+    Console().print(table)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    folder: Annotated[Path, typer.Argument(help="Folder of filings to ingest.")],
+    as_json: Json = False,
+) -> None:
+    """Ingest a folder into a fresh temporary corpus twice; report pages/s per stage and RSS."""
+    from evaluation.bench_ingest import bench_ingest as run, format_bench
+
+    result = run(folder, _settings())
+    typer.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
+
+
+@bench_app.command("search")
+def bench_search_cmd(
+    chunks: Annotated[int, typer.Option(help="Synthetic collection size.")] = 50_000,
+    engine: Annotated[str, typer.Option(help="edge | local")] = "edge",
+    queries: Annotated[int, typer.Option(help="Number of timed queries.")] = 200,
+    as_json: Json = False,
+) -> None:
+    """Hybrid query latency on a synthetic collection (not run in CI)."""
+    import tempfile
+
+    from evaluation.bench_search import bench_search
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = bench_search(n_chunks=chunks, engine=engine, n_queries=queries, data_dir=Path(tmp))
+    typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+@app.command()
+def demo(
+    interactive: Annotated[bool, typer.Option(help="Ask your own questions after the examples.")] = True,
+) -> None:
+    """Generate the bundled sample filings, ingest them and answer example questions."""
+    from ingest.samples import SAMPLE_QUESTIONS, write_samples
+
+    settings = _settings()
+    folder = write_samples(settings.data_dir / "samples")
+    typer.secho(f"Sample filings in {folder}", bold=True)
+    report = _ingest_with_progress([folder], settings, {}, quiet=False)
+    _print_report(report)
+    for question in SAMPLE_QUESTIONS:
+        typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
+        search(question, limit=3)
+    if interactive and sys.stdin.isatty():
+        typer.echo("\nAsk a question (empty line to quit).")
+        while question := input("> ").strip():
+            search(question, limit=5)
+
+
+if __name__ == "__main__":
+    main()
