@@ -75,6 +75,16 @@ class LLMSettings(BaseModel):
     max_new_tokens: int = 512
 
 
+class ToolSettings(BaseModel):
+    market_data_url: str | None = None  # an Alpha Vantage-compatible endpoint; unset = unavailable
+    market_data_key: str | None = None
+    company_facts_url: str | None = None  # base URL serving SEC XBRL companyfacts JSON
+    company_facts_dir: Path | None = None  # or a local folder of CIK##########.json files
+    timeout_s: float = 5.0
+    cache_ttl_s: float = 300.0
+    user_agent: str = "finrag/0.1 (analyst tooling)"
+
+
 class Settings(BaseSettings):
     """All configuration, read once per process (see :func:`get_settings`)."""
 
@@ -93,6 +103,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     rerank: RerankSettings = Field(default_factory=RerankSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
 
     @classmethod
     def settings_customise_sources(
