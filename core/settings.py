@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".finrag")
     log_level: str = "WARNING"
     default_acl: list[str] = Field(default_factory=lambda: ["public"])
+    model_cache: Path | None = None  # converted models (e.g. ONNX exports); default data_dir/models
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -135,7 +136,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_cache or self.data_dir / "models"
 
 
 @lru_cache(maxsize=1)
