@@ -7,8 +7,10 @@ are imported inside the commands so that ``finrag --help`` starts instantly.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,27 +38,33 @@ def _settings():  # noqa: ANN202
     return settings
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
+def readable_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """A FinragError becomes one red line and exit status 2, never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except FinragError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.secho("interrupted: re-run the same command to resume", err=True)
+            raise typer.Exit(130) from None
+
+    return run
 
 
 def main() -> None:
     """Console entry point."""
-    try:
-        app()
-    except FinragError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        typer.secho("interrupted: re-run the same command to resume", err=True)
-        sys.exit(130)
+    app()
 
 
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 @app.command()
+@readable_errors
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
     company: Annotated[Optional[str], typer.Option(help="Override the company name.")] = None,
@@ -69,8 +77,6 @@ def ingest(
     as_json: Json = False,
 ) -> None:
     """Ingest filings into the index, with a per-file report."""
-    from ingest.pipeline import ingest_paths
-
     settings = _settings()
     if workers is not None:
         settings.ingest.workers = workers
@@ -127,6 +133,7 @@ def _print_report(report) -> None:  # noqa: ANN001
 
 
 @app.command()
+@readable_errors
 def search(
     question: Annotated[str, typer.Argument(help="What to look for.")],
     company: Annotated[Optional[list[str]], typer.Option(help="Company name (repeatable).")] = None,
@@ -178,6 +185,7 @@ def _hit_json(hit) -> dict:  # noqa: ANN001
 
 
 @app.command()
+@readable_errors
 def filings(as_json: Json = False) -> None:
     """List the catalog of ingested filings."""
     from ingest.catalog import Catalog
@@ -208,6 +216,7 @@ def filings(as_json: Json = False) -> None:
 
 
 @bench_app.command("ingest")
+@readable_errors
 def bench_ingest(
     folder: Annotated[Path, typer.Argument(help="Folder of filings to ingest.")],
     as_json: Json = False,
@@ -220,6 +229,7 @@ def bench_ingest(
 
 
 @bench_app.command("search")
+@readable_errors
 def bench_search_cmd(
     chunks: Annotated[int, typer.Option(help="Synthetic collection size.")] = 50_000,
     engine: Annotated[str, typer.Option(help="edge | local")] = "edge",
@@ -237,6 +247,7 @@ def bench_search_cmd(
 
 
 @app.command()
+@readable_errors
 def demo(
     interactive: Annotated[bool, typer.Option(help="Ask your own questions after the examples.")] = True,
 ) -> None:

@@ -1,0 +1,36 @@
+"""Shared fixtures: isolated settings per test, one model cache per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Nothing in the test suite may reach a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """Converted models (the ONNX export of MiniLM) built once per test session."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def settings(tmp_path, model_cache, monkeypatch):
+    """Settings for an empty corpus in a temporary folder, with the offline default stack."""
+    from core.settings import Settings
+
+    monkeypatch.delenv("FINRAG_DATA_DIR", raising=False)
+    monkeypatch.setenv("FINRAG_CONFIG", str(tmp_path / "absent.toml"))
+    return Settings(data_dir=tmp_path / "data", model_cache=model_cache)
+
+
+@pytest.fixture(scope="session")
+def sample_folder(tmp_path_factory) -> Path:
+    """The bundled sample filings (generated PDFs of two fictional companies)."""
+    from ingest.samples import write_samples
+
+    return write_samples(tmp_path_factory.mktemp("samples"))

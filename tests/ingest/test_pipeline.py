@@ -1,0 +1,162 @@
+"""Batch ingestion end to end: landing, isolation of bad files, idempotency, replace, resume."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from core.records import Query, SearchFilters
+from ingest.pipeline import Ingestor, ingest_paths
+from retrieval.corpus import CorpusSearch
+
+
+def _bad_files(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    corrupt = folder / "corrupt.pdf"
+    corrupt.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40)
+    empty = folder / "empty.pdf"
+    empty.write_bytes(b"")
+    html_named_pdf = folder / "not_really.pdf"
+    html_named_pdf.write_text("<html><body>Annual report</body></html>")
+    encrypted = folder / "locked.pdf"
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Confidential annual report 2023")
+    doc.save(str(encrypted), encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="secret")
+    notes = folder / "notes.txt"
+    notes.write_text("not a filing")
+    return {"corrupt": corrupt, "empty": empty, "html": html_named_pdf, "encrypted": encrypted, "txt": notes}
+
+
+def _search(settings, text: str, **filters) -> list:
+    searcher = CorpusSearch(settings)
+    try:
+        return searcher.search(Query(text=text, filters=SearchFilters(**filters), top_k=5))
+    finally:
+        searcher.close()
+
+
+def test_batch_lands_good_files_and_reports_bad_ones(settings, sample_folder, tmp_path):
+    bad = _bad_files(tmp_path / "bad")
+    report = ingest_paths([sample_folder, *bad.values()], settings)
+    by_name = {Path(f.path).name: f for f in report.files}
+    for name in ("northwind_2023_10k.pdf", "northwind_2024q2_10q.pdf", "contoso_fy2024_10k.pdf"):
+        assert by_name[name].status == "ok", by_name[name]
+        assert by_name[name].chunks > 0 and by_name[name].pages > 0
+    for key in ("corrupt", "empty", "html", "encrypted", "txt"):
+        entry = by_name[bad[key].name]
+        assert entry.status == "failed", entry
+        assert entry.reason and "\n" not in entry.reason
+    assert "password" in by_name["locked.pdf"].reason.lower() or "encrypt" in by_name["locked.pdf"].reason.lower()
+    assert "unsupported" in by_name["notes.txt"].reason
+
+    hits = _search(settings, "Northwind total revenue 2023")
+    assert hits and hits[0].chunk.file_name == "northwind_2023_10k.pdf"
+    assert any("2,255.4" in h.chunk.text for h in hits)
+
+
+def test_rerun_is_idempotent_and_changed_file_replaces(settings, sample_folder, tmp_path):
+    folder = tmp_path / "filings"
+    shutil.copytree(sample_folder, folder)
+    first = ingest_paths([folder], settings)
+    assert first.count("ok") == 3
+    with Ingestor(settings) as ing:
+        points = ing.index.count()
+    second = ingest_paths([folder], settings)
+    assert second.count("skipped-duplicate") == 3 and second.count("ok") == 0
+    with Ingestor(settings) as ing:
+        assert ing.index.count() == points
+
+    # Same path, new bytes: the old filing's points go, the new ones come.
+    target = folder / "northwind_2024q2_10q.pdf"
+    doc = pymupdf.open(str(target))
+    doc[0].insert_text((72, 760), "Amended: backlog was $1.5 billion.")
+    doc.save(str(target) + ".new")
+    doc.close()
+    Path(str(target) + ".new").replace(target)
+    third = ingest_paths([folder], settings)
+    assert third.count("ok") == 1 and third.count("skipped-duplicate") == 2
+    with Ingestor(settings) as ing:
+        docs = ing.catalog.by_source(str(target.resolve()))
+        assert len(docs) == 1
+        new_doc = docs[0].doc_id
+        assert ing.index.count(SearchFilters(doc_ids=[first_doc_id(first, target)])) == 0
+        assert ing.index.count(SearchFilters(doc_ids=[new_doc])) > 0
+
+
+def first_doc_id(report, path: Path) -> str:
+    return next(f.doc_id for f in report.files if Path(f.path).name == path.name)
+
+
+def test_interrupted_run_resumes_without_duplicates(settings, sample_folder, monkeypatch):
+    from retrieval.index import Index
+
+    calls = {"n": 0}
+    real_mark_ready = Index.mark_ready
+
+    def crash_on_second(self, doc_id):  # the process dies after writing points, before commit
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_mark_ready(self, doc_id)
+
+    monkeypatch.setattr(Index, "mark_ready", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_paths([sample_folder], settings)
+    monkeypatch.setattr(Index, "mark_ready", real_mark_ready)
+
+    with Ingestor(settings) as ing:
+        pending = ing.catalog.pending()
+        assert len(pending) == 1
+        # Half-written points are invisible to search.
+        hidden = pending[0].doc_id
+    assert not [h for h in _search(settings, "revenue") if h.chunk.doc_id == hidden]
+
+    resumed = ingest_paths([sample_folder], settings)
+    statuses = sorted(f.status for f in resumed.files)
+    assert statuses == ["ok", "ok", "skipped-duplicate"]
+    with Ingestor(settings) as ing:
+        total = ing.index.count()
+        assert ing.catalog.pending() == []
+    clean = settings.model_copy(update={"data_dir": settings.data_dir.parent / "clean"})
+    ingest_paths([sample_folder], clean)
+    with Ingestor(clean) as ing:
+        assert ing.index.count() == total
+
+
+def test_overrides_sidecar_and_acl(settings, sample_folder, tmp_path):
+    folder = tmp_path / "restricted"
+    folder.mkdir()
+    shutil.copy(sample_folder / "contoso_fy2024_10k.pdf", folder)
+    (folder / "contoso_fy2024_10k.pdf.meta.json").write_text('{"ticker": "CFX"}')
+    report = ingest_paths([folder], settings, overrides={"acl": ["finance"], "company": "Contoso Foods Corp."})
+    assert report.count("ok") == 1
+    with Ingestor(settings) as ing:
+        filing = ing.catalog.filings()[0]
+    assert filing.company == "Contoso Foods Corp." and filing.metadata_source["company"] == "override"
+    assert filing.ticker == "CFX" and filing.metadata_source["ticker"] == "sidecar"
+    assert filing.fiscal_year == 2024 and filing.metadata_source["fiscal_year"] == "document"
+    assert filing.acl == ["finance"]
+
+    searcher = CorpusSearch(settings)
+    try:
+        public = searcher.search(Query(text="capital expenditures", acl_groups=["public"]))
+        finance = searcher.search(Query(text="capital expenditures", acl_groups=["finance"]))
+    finally:
+        searcher.close()
+    assert public == []
+    assert finance and all(h.chunk.acl == ["finance"] for h in finance)
+
+
+def test_parallel_workers_give_the_same_index(settings, sample_folder):
+    parallel = settings.model_copy(deep=True)
+    parallel.ingest.workers = 2
+    report = ingest_paths([sample_folder], parallel)
+    assert report.count("ok") == 3
+    serial = settings.model_copy(update={"data_dir": settings.data_dir.parent / "serial"}, deep=True)
+    serial.ingest.workers = 1
+    ingest_paths([sample_folder], serial)
+    with Ingestor(parallel) as a, Ingestor(serial) as b:
+        assert a.index.count() == b.index.count() > 0

@@ -1,0 +1,61 @@
+"""The `finrag` command end to end on a generated folder."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from ui.cli import app
+
+runner = CliRunner()
+
+
+def _env(settings) -> dict[str, str]:
+    return {
+        "FINRAG_DATA_DIR": str(settings.data_dir),
+        "FINRAG_MODEL_CACHE": str(settings.models_dir),
+        "FINRAG_INGEST__WORKERS": "1",
+    }
+
+
+def test_ingest_search_filings_json(settings, sample_folder):
+    env = _env(settings)
+    result = runner.invoke(app, ["ingest", str(sample_folder), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert sorted(f["status"] for f in report["files"]) == ["ok", "ok", "ok"]
+
+    result = runner.invoke(app, ["search", "capital expenditures fiscal 2024", "--json", "--limit", "3"], env=env)
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3
+    for key in ("file", "doc_id", "page", "modality", "score", "text"):
+        assert key in hits[0]
+    assert hits[0]["file"] == "contoso_fy2024_10k.pdf"
+    assert isinstance(hits[0]["page"], int) and hits[0]["page"] >= 1
+
+    result = runner.invoke(app, ["search", "revenue", "--json", "--company", "Northwind Robotics, Inc."], env=env)
+    assert {h["file"] for h in json.loads(result.stdout)} <= {"northwind_2023_10k.pdf", "northwind_2024q2_10q.pdf"}
+
+    result = runner.invoke(app, ["filings", "--json"], env=env)
+    rows = json.loads(result.stdout)
+    assert {(r["ticker"], r["form"], r["fiscal_year"]) for r in rows} == {
+        ("NWRB", "10-K", 2023), ("NWRB", "10-Q", 2024), ("CFCO", "10-K", 2024)
+    }
+
+
+def test_nothing_landed_exits_nonzero_with_reason(settings, tmp_path):
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4 garbage")
+    result = runner.invoke(app, ["ingest", str(bad)], env=_env(settings))
+    assert result.exit_code == 1
+    assert "failed" in result.output
+
+
+def test_unknown_backend_is_one_readable_line(settings, sample_folder):
+    env = {**_env(settings), "FINRAG_EMBEDDER__NAME": "word2vec"}
+    result = runner.invoke(app, ["search", "revenue"], env=env)
+    assert result.exit_code == 2
+    assert "unknown embedder 'word2vec'" in result.output and "minilm-onnx" in result.output
+    assert "Traceback" not in result.output
