@@ -63,6 +63,9 @@ class RerankSettings(BaseModel):
     model: str | None = None
     batch_size: int = 16
     window: int = 5
+    # VL rerankers: show page/figure hits as their image (auto, when the file exists) or as text
+    document_mode: Literal["auto", "text", "image"] = "auto"
+    device: str = "auto"
 
 
 class LLMSettings(BaseModel):

@@ -1,0 +1,112 @@
+"""A local Qwen-VL instruct model through transformers (LLM backend name ``transformers``).
+
+Contract: the :class:`~agent.llm.base.LLM` protocol. ``generate(messages)`` renders the messages
+with the checkpoint's own chat template (each message's images first, then its text, as Qwen-VL
+expects), decodes greedily, and returns only the new text, without special tokens, stripped.
+
+The model is ``settings.model`` (default :data:`DEFAULT_MODEL`), a local folder or a Hugging Face
+id in the local cache; otherwise :class:`~core.errors.ModelNotAvailableError` names
+``FINRAG_LLM__MODEL``. It loads on first use through :func:`core.models.load_vl_model` (bf16 on
+CUDA, float32 on CPU) and is shared with any reranker using the same folder.
+
+Example:
+    >>> settings = LLMSettings(name="transformers", model="/models/Qwen3-VL-4B-Instruct")
+    >>> llm = TransformersVLLLM(settings)  # doctest: +SKIP
+    >>> question = Message(role="user", content="Total revenue?", images=["p12.png"])
+    >>> llm.generate([question])  # doctest: +SKIP
+    'Total revenue was $4.2 billion (page 12).'
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agent.llm.base import Message
+from core.models import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_PIXELS,
+    LoadedModel,
+    load_vl_model,
+    prepare_image,
+    resolve_model_path,
+)
+from core.settings import LLMSettings
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "Qwen/Qwen3-VL-4B-Instruct"
+MODEL_SETTING = "FINRAG_LLM__MODEL"
+
+
+class TransformersVLLLM:
+    """Greedy chat generation with a local Qwen-VL-family model, text and page images."""
+
+    name = "transformers"
+
+    def __init__(
+        self,
+        settings: LLMSettings | None = None,
+        *,
+        device: str = "auto",
+        min_pixels: int = DEFAULT_MIN_PIXELS,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        models_dir: str | None = None,
+        **_: object,
+    ) -> None:
+        self.settings = settings or LLMSettings(name=self.name)
+        self.model_path = resolve_model_path(
+            self.settings.model or DEFAULT_MODEL, setting=MODEL_SETTING, models_dir=models_dir
+        )
+        self.device = device
+        self.min_pixels = min_pixels
+        self.max_pixels = max_pixels
+
+    def generate(self, messages: list[Message], *, max_new_tokens: int | None = None) -> str:
+        import torch
+
+        loaded = self.loaded()
+        chat = self.chat(messages)
+        prompt = loaded.processor.apply_chat_template(
+            chat, tokenize=False, add_generation_prompt=True
+        )
+        images = [
+            prepare_image(
+                path,
+                patch_factor=loaded.patch_factor,
+                min_pixels=self.min_pixels,
+                max_pixels=self.max_pixels,
+            )
+            for message in messages
+            for path in message.images
+        ]
+        encoded = loaded.processor(
+            text=[prompt], images=images or None, do_resize=False, return_tensors="pt"
+        ).to(loaded.device)
+        with torch.inference_mode():
+            output = loaded.model.generate(
+                **encoded,
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
+            )
+        new_tokens = output[0, encoded["input_ids"].shape[1] :]
+        return loaded.processor.decode(new_tokens, skip_special_tokens=True).strip()
+
+    @staticmethod
+    def chat(messages: list[Message]) -> list[dict[str, Any]]:
+        """Messages as chat-template input: content lists with images before the text."""
+        chat = []
+        for message in messages:
+            content: list[dict[str, Any]] = [{"type": "image", "image": p} for p in message.images]
+            content.append({"type": "text", "text": message.content})
+            chat.append({"role": message.role, "content": content})
+        return chat
+
+    def loaded(self) -> LoadedModel:
+        """The shared loaded model (loads on first call)."""
+        return load_vl_model(
+            str(self.model_path), kind="generation", setting=MODEL_SETTING, device=self.device
+        )

@@ -1,0 +1,284 @@
+"""Loading local vision-language models (Qwen-VL family) once per process.
+
+Contract: :func:`load_vl_model` returns a :class:`LoadedModel` (model in eval mode, its processor,
+device, dtype) for a model folder or a Hugging Face id that is already in the local cache. The
+same (folder, kind, device, dtype) is loaded once and shared by the embedder, the rerankers and the
+agent's LLM. Nothing here ever downloads: a model that is not on this machine raises
+:class:`~core.errors.ModelNotAvailableError` at once, naming the setting to change (for example
+``FINRAG_RERANK__MODEL``) and how to provide the weights.
+
+Kinds:
+    ``base``: the bare transformer (``AutoModel``, e.g. ``Qwen3VLModel``): hidden states only,
+    what an embedding model needs.
+    ``generation``: the model with its LM head (``AutoModelForImageTextToText``, e.g.
+    ``Qwen3VLForConditionalGeneration``): logits and ``generate``.
+
+Devices: ``"auto"`` means CUDA when available, else CPU. The default dtype is bfloat16 on CUDA and
+float32 on CPU (bf16 matmuls are slow and lossy on most CPUs).
+
+:func:`prepare_image` sizes an image the way Qwen-VL was trained (both sides multiples of
+patch x merge, total pixels within bounds) with ``qwen_vl_utils`` when it imports, else with the
+same rule from transformers; processors are then called with ``do_resize=False``.
+
+torch and transformers are imported inside functions only: importing this module is free.
+
+Example:
+    >>> loaded = load_vl_model("/models/Qwen3-VL-Reranker-2B", kind="generation",
+    ...                        setting="FINRAG_RERANK__MODEL")  # doctest: +SKIP
+    >>> loaded.device  # doctest: +SKIP
+    device(type='cuda')
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from core.errors import MissingDependencyError, ModelNotAvailableError
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+ModelKind = Literal["base", "generation"]
+
+# Qwen3-VL's own reference code (Embedding/Reranker repos) bounds each image to 4..1800 visual
+# tokens of 32x32 pixels (patch 16 x spatial merge 2).
+DEFAULT_MIN_PIXELS = 4 * 32 * 32
+DEFAULT_MAX_PIXELS = 1800 * 32 * 32
+
+_CACHE: dict[tuple[str, str, str, str], LoadedModel] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A loaded model with what callers need to feed it."""
+
+    model: Any  # a transformers PreTrainedModel, eval mode, on ``device``
+    processor: Any  # a transformers ProcessorMixin with a tokenizer and an image processor
+    path: Path
+    device: torch.device
+    dtype: torch.dtype
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.processor.tokenizer
+
+    @property
+    def patch_factor(self) -> int:
+        """Pixels per side of one visual token: patch size x spatial merge size."""
+        image_processor = self.processor.image_processor
+        return int(image_processor.patch_size) * int(image_processor.merge_size)
+
+
+def how_to_provide(setting: str) -> str:
+    """The remedy sentence shared by every 'model not available' message."""
+    return (
+        f"Set {setting} to a local model folder (or to a Hugging Face id already in the local HF "
+        "cache). To get the weights, download them on a machine with network access (for example "
+        "`huggingface-cli download <id> --local-dir <folder>`), copy the folder here and point "
+        f"{setting} at it. finrag never downloads models at run time."
+    )
+
+
+def resolve_model_path(model: str, *, setting: str, models_dir: str | Path | None = None) -> Path:
+    """A local folder holding ``model``'s files, without touching the network.
+
+    Lookup order: an existing folder; ``models_dir/<model>`` and ``models_dir/<last part of the
+    id>``; the local Hugging Face cache (``local_files_only``).
+
+    Raises:
+        ModelNotAvailableError: nothing local matches; the message names ``setting``.
+    """
+    path = Path(model).expanduser()
+    candidates = [path]
+    if models_dir is not None:
+        candidates += [Path(models_dir) / model, Path(models_dir) / Path(model).name]
+    for candidate in candidates:
+        if candidate.is_dir():
+            if not (candidate / "config.json").is_file():
+                raise ModelNotAvailableError(
+                    f"model folder {candidate} has no config.json, so it is not a transformers "
+                    f"model folder. {how_to_provide(setting)}"
+                )
+            return candidate.resolve()
+    if path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise ModelNotAvailableError(
+            f"model folder {model!r} does not exist. {how_to_provide(setting)}"
+        )
+    cached = _hf_cache_snapshot(model)
+    if cached is None:
+        raise ModelNotAvailableError(
+            f"model {model!r} is neither a local folder nor in the local Hugging Face cache, and "
+            f"downloads are disabled. {how_to_provide(setting)}"
+        )
+    return cached
+
+
+def _hf_cache_snapshot(model_id: str) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+    except ImportError:
+        return None
+    try:
+        folder = Path(snapshot_download(model_id, local_files_only=True))
+    except (LocalEntryNotFoundError, HFValidationError, OSError, ValueError) as exc:
+        logger.debug("model %r not in the local HF cache: %s", model_id, exc)
+        return None
+    return folder if (folder / "config.json").is_file() else None
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"`` -> ``cuda`` when a GPU is visible, else ``cpu``; anything else as given."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def default_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 on CUDA, float32 elsewhere."""
+    import torch
+
+    return torch.bfloat16 if device.type == "cuda" else torch.float32
+
+
+def load_vl_model(
+    model: str,
+    *,
+    kind: ModelKind,
+    setting: str,
+    device: str = "auto",
+    dtype: str | None = None,
+    models_dir: str | Path | None = None,
+) -> LoadedModel:
+    """The process-wide loaded model for these arguments (loaded on first call, then cached).
+
+    Args:
+        model: a local folder or a Hugging Face id present in the local cache.
+        kind: ``"base"`` (hidden states) or ``"generation"`` (LM head, ``generate``).
+        setting: the setting that names this model, quoted in error messages.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        dtype: ``"bfloat16"``, ``"float16"``, ``"float32"`` or None for the device default.
+        models_dir: an extra folder searched for ``model`` by name.
+
+    Raises:
+        ModelNotAvailableError: the weights are not on this machine, or the folder lacks an image
+            processor (a text-only folder, or a broken install).
+        MissingDependencyError: torch / transformers / torchvision cannot be imported.
+    """
+    path = resolve_model_path(model, setting=setting, models_dir=models_dir)
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"local vision-language models need torch, torchvision and transformers ({exc}); "
+            "install finrag with its default dependencies (pip install -e .)."
+        ) from exc
+    torch_device = resolve_device(device)
+    torch_dtype = getattr(torch, dtype) if dtype else default_dtype(torch_device)
+    key = (str(path), kind, str(torch_device), str(torch_dtype))
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        auto = (
+            transformers.AutoModel if kind == "base" else transformers.AutoModelForImageTextToText
+        )
+        logger.info("loading %s (%s) on %s as %s", path, kind, torch_device, torch_dtype)
+        try:
+            loaded_model = auto.from_pretrained(str(path), dtype=torch_dtype, local_files_only=True)
+        except OSError as exc:
+            raise ModelNotAvailableError(
+                f"could not load model weights from {path}: {exc}. {how_to_provide(setting)}"
+            ) from exc
+        loaded_model.to(torch_device).eval()
+        processor = load_processor(path, setting=setting)
+        loaded = LoadedModel(loaded_model, processor, path, torch_device, torch_dtype)
+        _CACHE[key] = loaded
+        return loaded
+
+
+def load_processor(path: Path, *, setting: str) -> Any:
+    """The folder's multimodal processor; refuses a tokenizer-only fallback.
+
+    ``AutoProcessor`` quietly returns just the tokenizer when the image processor cannot be built
+    (for instance without torchvision); every caller here needs images, so that is an error.
+    """
+    from transformers import AutoProcessor
+
+    try:
+        processor = AutoProcessor.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelNotAvailableError(
+            f"could not build the processor of {path} ({exc}); the folder needs the tokenizer and "
+            f"the image processor files saved with the model. {how_to_provide(setting)}"
+        ) from exc
+    if (
+        getattr(processor, "image_processor", None) is None
+        or getattr(processor, "tokenizer", None) is None
+    ):
+        try:
+            import torchvision  # noqa: F401
+
+            cause = (
+                f"the folder {path} has no usable image processor (preprocessor/processor config)"
+            )
+        except ImportError:
+            raise MissingDependencyError(
+                f"{path} loaded without an image processor because torchvision is not installed; "
+                "install torchvision matching your torch (see the README, 'torch')."
+            ) from None
+        raise ModelNotAvailableError(
+            f"AutoProcessor returned {type(processor).__name__}, not a multimodal processor: "
+            f"{cause}. {how_to_provide(setting)}"
+        )
+    return processor
+
+
+def clear_cache() -> None:
+    """Forget every loaded model (tests; freeing GPU memory)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def prepare_image(
+    image: str | Path | Image.Image,
+    *,
+    patch_factor: int,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """An RGB image resized for a Qwen-VL processor called with ``do_resize=False``.
+
+    Both sides become multiples of ``patch_factor`` and the area lands within
+    [``min_pixels``, ``max_pixels``], keeping the aspect ratio (Qwen-VL's ``smart_resize``).
+    """
+    from PIL import Image as PILImage
+
+    try:
+        from qwen_vl_utils import fetch_image
+    except ImportError:
+        fetch_image = None
+    if fetch_image is not None:
+        source = image if isinstance(image, PILImage.Image) else str(image)
+        element = {"image": source, "min_pixels": min_pixels, "max_pixels": max_pixels}
+        # qwen_vl_utils takes the patch size and multiplies by its spatial merge (2) itself.
+        return fetch_image(element, image_patch_size=patch_factor // 2)
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+
+    opened = image if isinstance(image, PILImage.Image) else PILImage.open(image)
+    rgb = opened.convert("RGB")
+    height, width = smart_resize(
+        rgb.height, rgb.width, factor=patch_factor, min_pixels=min_pixels, max_pixels=max_pixels
+    )
+    return rgb.resize((width, height))

@@ -1,0 +1,230 @@
+"""Qwen3-VL-Reranker: pointwise yes/no relevance (backend name ``qwen3-vl``).
+
+Contract: the :class:`~rerank.base.Reranker` protocol. Each (query, hit) pair is judged on its
+own; the score is ``sigmoid(logit("yes") - logit("no"))`` at the last position of the prompt, in
+(0, 1), higher is more relevant. Hits come back sorted by score (ties keep their input order) as
+new :class:`~core.records.Hit` objects with ``source="rerank"`` and ranks from 1.
+
+The prompt follows the model's reference code (``Qwen3VLReranker`` in the Qwen3-VL-Embedding
+repository; vLLM's ``qwen3_vl_reranker.jinja`` renders the same text):
+
+* system: the Judge prompt (:data:`JUDGE_PROMPT`);
+* user: ``<Instruct>: {instruction}<Query>:{query}\\n<Document>:{image}{text}``, the parts being
+  separate content items that the chat template joins without separators;
+* the checkpoint's generation prompt, so the next token is the judgement. For Qwen3-VL-Reranker
+  that is ``<|im_start|>assistant\\n`` with no think block: the empty ``<think>\\n\\n</think>``
+  belongs to the text-only Qwen3-Reranker's hand-written suffix, not to the VL model's template.
+
+A hit is shown as its image (``chunk.image_path``) when ``settings.document_mode`` is ``image``,
+or ``auto`` and the hit is a page or figure whose image file exists; page images go alone (their
+text would repeat the page), figure crops go with their caption text. Otherwise the chunk text is
+shown, cut to :data:`MAX_DOCUMENT_TOKENS`.
+
+Pairs are scored in batches of ``settings.batch_size`` with left padding, so that the last
+position of every row is its real last token; the model computes logits for that position only.
+
+Example:
+    >>> from core.settings import RerankSettings
+    >>> settings = RerankSettings(name="qwen3-vl", model="/models/Qwen3-VL-Reranker-2B")
+    >>> r = Qwen3VLReranker(settings)  # doctest: +SKIP
+    >>> [h.rank for h in r.rerank("What was 2023 revenue?", hits, top_k=3)]  # doctest: +SKIP
+    [1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from core.errors import ModelNotAvailableError
+from core.models import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_PIXELS,
+    LoadedModel,
+    load_vl_model,
+    prepare_image,
+    resolve_model_path,
+)
+from core.records import Hit
+from core.settings import RerankSettings
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "Qwen/Qwen3-VL-Reranker-2B"
+MODEL_SETTING = "FINRAG_RERANK__MODEL"
+JUDGE_PROMPT = (
+    "Judge whether the Document meets the requirements based on the Query and the Instruct "
+    'provided. Note that the answer can only be "yes" or "no".'
+)
+INSTRUCTION = (
+    "Given a question about companies' financial filings, retrieve the filing pages and passages "
+    "that answer the question."
+)
+MAX_DOCUMENT_TOKENS = 2048
+
+
+def document_image(hit: Hit, mode: str) -> str | None:
+    """The image file to show for ``hit`` under ``mode`` (auto | text | image), or None for text."""
+    path = hit.chunk.image_path
+    if mode == "text" or not path or not Path(path).is_file():
+        if mode == "image" and path:
+            logger.warning(
+                "image %s of chunk %s is missing; showing its text", path, hit.chunk.chunk_id
+            )
+        return None
+    if mode == "image" or hit.chunk.modality in ("page", "figure"):
+        return path
+    return None
+
+
+def document_text(hit: Hit, image: str | None) -> str:
+    """The text shown with (or instead of) the image: none for a page image, else the chunk text."""
+    if image is not None and hit.chunk.modality == "page":
+        return ""
+    return hit.chunk.text
+
+
+def cut_to_tokens(tokenizer: Any, text: str, limit: int) -> str:
+    """``text`` cut at a token boundary so that it holds at most ``limit`` tokens."""
+    if not text:
+        return text
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = encoded["offset_mapping"]
+    if len(offsets) <= limit:
+        return text
+    return text[: offsets[limit - 1][1]]
+
+
+def reranked(hits: list[Hit], scores: list[float], top_k: int | None) -> list[Hit]:
+    """New hits sorted by score (stable), ``source="rerank"``, ranks from 1, cut to ``top_k``."""
+    order = sorted(range(len(hits)), key=lambda i: -scores[i])
+    if top_k:
+        order = order[:top_k]
+    return [
+        Hit(chunk=hits[i].chunk, score=float(scores[i]), source="rerank", rank=rank)
+        for rank, i in enumerate(order, start=1)
+    ]
+
+
+class Qwen3VLReranker:
+    """Pointwise multimodal reranker scoring sigmoid(yes - no) with Qwen3-VL-Reranker."""
+
+    name = "qwen3-vl"
+
+    def __init__(
+        self,
+        settings: RerankSettings | None = None,
+        *,
+        instruction: str = INSTRUCTION,
+        min_pixels: int = DEFAULT_MIN_PIXELS,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        models_dir: str | None = None,
+        **_: object,
+    ) -> None:
+        self.settings = settings or RerankSettings(name=self.name)
+        self.model_path = resolve_model_path(
+            self.settings.model or DEFAULT_MODEL, setting=MODEL_SETTING, models_dir=models_dir
+        )
+        self.instruction = instruction
+        self.min_pixels = min_pixels
+        self.max_pixels = max_pixels
+        self.last_reasoning: str | None = None  # pointwise scores carry no reasoning
+
+    def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
+        if not hits:
+            return []
+        return reranked(hits, self.score(query, hits), top_k)
+
+    def score(self, query: str, hits: list[Hit]) -> list[float]:
+        """sigmoid(logit yes - logit no) for each hit, in input order."""
+        import torch
+
+        loaded = self.loaded()
+        yes, no = self.judgement_ids()
+        scores: list[float] = []
+        batch = max(1, self.settings.batch_size)
+        with torch.inference_mode():
+            for start in range(0, len(hits), batch):
+                encoded = self.encode(query, hits[start : start + batch])
+                logits = loaded.model(**encoded, logits_to_keep=1).logits[:, -1, :].float()
+                scores += torch.sigmoid(logits[:, yes] - logits[:, no]).tolist()
+        return scores
+
+    def messages(self, query: str, hit: Hit) -> list[dict[str, Any]]:
+        """The chat for one pair (the reference code's ``format_mm_instruction``)."""
+        image = document_image(hit, self.settings.document_mode)
+        text = cut_to_tokens(
+            self.loaded().tokenizer, document_text(hit, image), MAX_DOCUMENT_TOKENS
+        )
+        content: list[dict[str, Any]] = [
+            {"type": "text", "text": "<Instruct>: " + self.instruction},
+            {"type": "text", "text": "<Query>:"},
+            {"type": "text", "text": query or "NULL"},
+            {"type": "text", "text": "\n<Document>:"},
+        ]
+        if image is not None:
+            content.append({"type": "image", "image": image})
+        if text or image is None:
+            content.append({"type": "text", "text": text or "NULL"})
+        return [
+            {"role": "system", "content": [{"type": "text", "text": JUDGE_PROMPT}]},
+            {"role": "user", "content": content},
+        ]
+
+    def render(self, query: str, hit: Hit) -> str:
+        """The prompt string for one pair (before image tokens are expanded)."""
+        return self.loaded().processor.apply_chat_template(
+            self.messages(query, hit), tokenize=False, add_generation_prompt=True
+        )
+
+    def encode(self, query: str, hits: list[Hit]) -> Any:
+        """Left-padded processor outputs for a batch of pairs, on the model's device."""
+        loaded = self.loaded()
+        texts, images = [], []
+        for hit in hits:
+            chat = self.messages(query, hit)
+            texts.append(
+                loaded.processor.apply_chat_template(
+                    chat, tokenize=False, add_generation_prompt=True
+                )
+            )
+            for item in chat[1]["content"]:
+                if item["type"] == "image":
+                    images.append(
+                        prepare_image(
+                            item["image"],
+                            patch_factor=loaded.patch_factor,
+                            min_pixels=self.min_pixels,
+                            max_pixels=self.max_pixels,
+                        )
+                    )
+        encoded = loaded.processor(
+            text=texts,
+            images=images or None,
+            padding=True,
+            padding_side="left",
+            do_resize=False,
+            return_tensors="pt",
+        )
+        return encoded.to(loaded.device)
+
+    def judgement_ids(self) -> tuple[int, int]:
+        """Token ids of "yes" and "no" (9693 and 2152 in the Qwen vocabulary)."""
+        vocab = self.loaded().tokenizer.get_vocab()
+        try:
+            return vocab["yes"], vocab["no"]
+        except KeyError:
+            raise ModelNotAvailableError(
+                f"{self.model_path} has no single 'yes'/'no' tokens, so it is not a "
+                f"Qwen3-VL-Reranker style model; set {MODEL_SETTING} to a Qwen3-VL-Reranker folder."
+            ) from None
+
+    def loaded(self) -> LoadedModel:
+        """The shared loaded model (loads on first call)."""
+        return load_vl_model(
+            str(self.model_path),
+            kind="generation",
+            setting=MODEL_SETTING,
+            device=self.settings.device,
+        )

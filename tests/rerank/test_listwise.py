@@ -1,0 +1,186 @@
+"""ListwiseVLReranker: answer parsing, RankGPT sliding window, MM-R5 prompt, one real generation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from core.records import Chunk, Hit
+from core.settings import RerankSettings
+from rerank.listwise import parse_ranking, window_spans
+from tests.fixtures import tiny_qwen
+from tests.fixtures.tiny_qwen import write_test_image
+
+tiny_qwen_dir = tiny_qwen.tiny_qwen_dir  # the pytest fixture, registered in this module
+
+
+def make_hit(i: int, text: str, *, modality: str = "text", image: str | None = None) -> Hit:
+    chunk = Chunk(
+        chunk_id=f"c{i}", doc_id="d", page_no=i + 1, modality=modality, text=text, image_path=image
+    )
+    return Hit(chunk=chunk, score=1.0, source="fused", rank=i + 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "n", "order", "ok"),
+    [
+        ("", 3, [0, 1, 2], False),
+        ("<think>page 2 has the table</think> I think [2, 1, 3]", 3, [0, 1, 2], False),  # no tag
+        ("<think>x</think><answer>[2, 3, 1]</answer>", 3, [1, 2, 0], True),
+        ("<answer>[3, 1]</answer>", 3, [2, 0, 1], True),  # partial: the rest in input order
+        ("<answer>3,1</answer>", 4, [2, 0, 1, 3], True),
+        ("<answer>Doc 3 > Doc 1</answer>", 3, [2, 0, 1], True),
+        ("<answer>[Image 2, Image 2, Image 1]</answer>", 3, [1, 0, 2], True),  # repeats dropped
+        ("<answer>[7, 0, 2, -1]</answer>", 3, [1, 0, 2], True),  # out of range dropped
+        ("<answer>[9, 12]</answer>", 3, [0, 1, 2], False),  # nothing valid: input order
+        ("<answer>[]</answer>", 2, [0, 1], False),
+        ("<answer>none of them</answer>", 2, [0, 1], False),
+        ("<think>a</think>\n<answer>[2, 1]</answer> Also, image 1 is close.", 2, [1, 0], True),
+        ("<answer>[1]</answer> retry <answer>[2, 1]</answer>", 2, [1, 0], True),  # last answer wins
+        ("<think>unterminated reasoning <answer>[2", 3, [1, 0, 2], True),  # cut off by max tokens
+        ("<ANSWER>[2,1]</ANSWER>", 2, [1, 0], True),
+        ("garbage \n\n\x00 ids", 4, [0, 1, 2, 3], False),
+    ],
+)
+def test_parse_ranking_repairs_or_falls_back(text: str, n: int, order: list[int], ok: bool) -> None:
+    parsed, _, parsed_ok = parse_ranking(text, n)
+    assert (parsed, parsed_ok) == (order, ok)
+    assert sorted(parsed) == list(range(n))
+
+
+def test_parse_ranking_extracts_the_reasoning() -> None:
+    assert parse_ranking("<think> Image 2 shows revenue. </think><answer>[2,1]</answer>", 2)[1] == (
+        "Image 2 shows revenue."
+    )
+    assert (
+        parse_ranking("Image 2 shows revenue.<answer>[2,1]</answer>", 2)[1]
+        == "Image 2 shows revenue."
+    )
+    assert parse_ranking("just words", 2)[1] == "just words"
+
+
+def test_window_spans_go_bottom_up_and_end_at_the_top() -> None:
+    assert window_spans(10, 5, 2) == [(5, 10), (3, 8), (1, 6), (0, 5)]
+    assert window_spans(6, 5, 2) == [(1, 6), (0, 5)]
+    assert window_spans(5, 5, 2) == [(0, 5)]
+    assert window_spans(3, 5, 2) == [(0, 3)]
+    assert window_spans(8, 4, 2) == [(4, 8), (2, 6), (0, 4)]
+
+
+@pytest.fixture
+def oracle_reranker(tiny_qwen_dir, monkeypatch):
+    """A listwise reranker whose 'model' ranks by the relevance number written in each chunk."""
+    from rerank.listwise import ListwiseVLReranker
+
+    reranker = ListwiseVLReranker(
+        RerankSettings(name="listwise-vl", model=str(tiny_qwen_dir), window=5)
+    )
+
+    def fake_generate(query: str, hits: list[Hit]) -> str:
+        relevance = [int(re.search(r"rel=(\d+)", h.chunk.text).group(1)) for h in hits]
+        ranked = sorted(range(len(hits)), key=lambda i: -relevance[i])
+        best = hits[ranked[0]].chunk.chunk_id
+        ids = ", ".join(str(i + 1) for i in ranked)
+        return f"<think>{best} is the most relevant</think><answer>[{ids}]</answer>"
+
+    monkeypatch.setattr(reranker, "generate", fake_generate)
+    return reranker
+
+
+def test_sliding_window_bubbles_the_best_up_from_the_bottom(oracle_reranker) -> None:
+    hits = [make_hit(i, f"rel={i}") for i in range(10)]  # the best candidate is last
+    out = oracle_reranker.rerank("q", hits)
+    # hand-simulated: (5,10) -> [0,1,2,3,4,9,8,7,6,5]; (3,8) -> [0,1,2,9,8,7,4,3,6,5];
+    # (1,6) -> [0,9,8,7,2,1,4,3,6,5]; (0,5) -> [9,8,7,2,0,1,4,3,6,5]
+    assert [h.chunk.chunk_id for h in out] == [f"c{i}" for i in (9, 8, 7, 2, 0, 1, 4, 3, 6, 5)]
+    assert [h.rank for h in out] == list(range(1, 11))
+    assert [h.score for h in out] == [1.0 / r for r in range(1, 11)]
+    assert all(h.source == "rerank" for h in out)
+    assert [(w.start, w.end) for w in oracle_reranker.last_windows] == [
+        (5, 10),
+        (3, 8),
+        (1, 6),
+        (0, 5),
+    ]
+    assert oracle_reranker.last_windows[0].chunk_ids == ["c5", "c6", "c7", "c8", "c9"]
+    assert oracle_reranker.last_reasoning == "c9 is the most relevant"
+    assert [h.chunk.chunk_id for h in oracle_reranker.rerank("q", hits, top_k=3)] == [
+        "c9",
+        "c8",
+        "c7",
+    ]
+
+
+def test_a_malformed_window_keeps_its_order(oracle_reranker, monkeypatch) -> None:
+    hits = [make_hit(i, f"rel={i}") for i in range(6)]
+    monkeypatch.setattr(oracle_reranker, "generate", lambda q, h: "I cannot decide.")
+    out = oracle_reranker.rerank("q", hits)
+    assert [h.chunk.chunk_id for h in out] == [f"c{i}" for i in range(6)]
+    assert [w.ok for w in oracle_reranker.last_windows] == [False, False]
+    assert oracle_reranker.last_reasoning == "I cannot decide."
+    assert oracle_reranker.rerank("q", []) == [] and oracle_reranker.last_reasoning is None
+
+
+def test_the_prompt_is_mm_r5s_for_page_images(tiny_qwen_dir, tmp_path: Path) -> None:
+    from rerank.listwise import ListwiseVLReranker
+
+    reranker = ListwiseVLReranker(RerankSettings(name="listwise-vl", model=str(tiny_qwen_dir)))
+    pages = [
+        make_hit(
+            i,
+            "page text",
+            modality="page",
+            image=str(write_test_image(tmp_path / f"{i}.png", seed=i)),
+        )
+        for i in range(2)
+    ]
+    chat = reranker.messages("What was revenue?", pages)
+    assert chat[0]["content"][0]["text"].startswith("A conversation between User and Assistant.")
+    user = chat[1]["content"]
+    assert user[0]["text"] == (
+        "Please rank the following images according to their relevance to the question. "
+        "Provide your response in the format: <think>your reasoning process here</think>"
+        "<answer>[image_id_1, image_id_2, ...]</answer> where the numbers in the list represent "
+        "the ranking order of images'id from most to least relevant. Before outputting the "
+        "answer, you need to analyze each image and provide your analysis process.For example: "
+        "<think>Image 1 "
+        "shows the most relevant content because...</think><answer>[id_most_relevant, "
+        "id_second_relevant, ...]</answer>\nThe question is: What was revenue?\n\nThere are 2 "
+        "images, id from 1 to 2, Image ID to image mapping:\n"
+    )
+    assert [(item["type"], item.get("text")) for item in user[1:]] == [
+        ("text", "\nImage 1: "), ("image", None), ("text", "\nImage 2: "), ("image", None),
+    ]  # fmt: skip
+    mixed = reranker.messages("q", [pages[0], make_hit(5, "Net income rose")])
+    assert mixed[1]["content"][0]["text"].startswith("Please rank the following candidates")
+    assert mixed[1]["content"][-1]["text"] == "\nDocument 2: Net income rose"
+
+
+def test_real_generation_with_the_tiny_model_falls_back_cleanly(
+    tiny_qwen_dir, tmp_path: Path
+) -> None:
+    pytest.importorskip("torch")
+    from rerank.base import get_reranker
+
+    reranker = get_reranker(
+        RerankSettings(name="listwise-vl", model=str(tiny_qwen_dir), window=3, device="cpu")
+    )
+    reranker.max_new_tokens = 12
+    hits = [
+        make_hit(
+            0, "page", modality="page", image=str(write_test_image(tmp_path / "p.png", seed=7))
+        ),
+        make_hit(1, "Net income rose 12%"),
+        make_hit(2, "Total assets"),
+        make_hit(3, "Cash flow"),
+    ]
+    raw = reranker.generate("What was net income?", hits[:3])
+    assert isinstance(raw, str) and "<|im_end|>" not in raw  # decoded without special tokens
+    out = reranker.rerank("What was net income?", hits)
+    assert sorted(h.chunk.chunk_id for h in out) == ["c0", "c1", "c2", "c3"]
+    assert [h.rank for h in out] == [1, 2, 3, 4]
+    assert [(w.start, w.end) for w in reranker.last_windows] == [(1, 4), (0, 3)]
+    for window in reranker.last_windows:
+        assert window.order == parse_ranking(window.raw, 3)[0]
