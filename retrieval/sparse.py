@@ -3,11 +3,12 @@
 Contract: :class:`Bm25Encoder` turns text into a :class:`SparseVec` whose indices are 32-bit term
 ids and whose values are
 
-* for documents, the BM25 term-frequency part ``tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avg_len))``
+* for documents, the BM25 term-frequency part
+  ``tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avg_len))``
   (``dl`` = number of kept tokens in the document);
 * for queries, ``1.0`` per distinct term.
 
-Qdrant multiplies in the IDF (the collection's sparse vector is configured with ``Modifier.IDF``), so
+Qdrant multiplies in the IDF (the collection's sparse vector has ``Modifier.IDF``), so
 ``query . document`` is exactly the BM25 score and IDF stays correct as documents come and go.
 Term ids come from blake2b, never from Python's ``hash()``, so they are identical in every process
 and release: an index written by one process is searchable by another.
@@ -41,10 +42,10 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-__all__ = ["Bm25Encoder", "SparseVec", "term_id", "DEFAULT_AVG_LEN"]
+__all__ = ["DEFAULT_AVG_LEN", "Bm25Encoder", "SparseVec", "term_id"]
 
-# Average kept tokens per chunk. Measured: full 200-word windows of the FinanceBench dev filings keep
-# 125 tokens (mean; median 123); chunks are capped at 256 model tokens. It is a
+# Average kept tokens per chunk. Measured: full 200-word windows of the FinanceBench dev filings
+# keep 125 tokens (mean; median 123); chunks are capped at 256 model tokens. It is a
 # constant, not fitted per corpus, because documents indexed earlier keep the weights they got.
 DEFAULT_AVG_LEN = 120.0
 
@@ -130,7 +131,9 @@ class Bm25Encoder:
         language: str = "english",
     ) -> None:
         if k1 < 0 or not 0.0 <= b <= 1.0 or avg_len <= 0:
-            raise ValueError(f"BM25 needs k1 >= 0, 0 <= b <= 1, avg_len > 0; got {k1=}, {b=}, {avg_len=}")
+            raise ValueError(
+                f"BM25 needs k1 >= 0, 0 <= b <= 1, avg_len > 0; got {k1=}, {b=}, {avg_len=}"
+            )
         import Stemmer  # PyStemmer; a compiled Snowball, ~1 µs per word
 
         self.k1 = k1

@@ -1,0 +1,236 @@
+"""Search latency of the index engines on a synthetic filing-like collection.
+
+Contract: :func:`bench_search` builds ``n_chunks`` points through :class:`retrieval.index.Index`
+(random unit dense vectors; BM25 vectors from generated filing-like text with a Zipf vocabulary,
+numbers, form names and company names; filing metadata on 1 document per 100 chunks), then times
+``n_queries`` hybrid queries (dense + bm25 fused by RRF in Qdrant, ``ready`` + ACL + a filter) and
+returns a dict of build and query timings. Nothing is downloaded; the same seed gives the same data.
+
+Two query mixes are timed: ``broad`` (form = 10-K, about a third of the points) and ``narrow``
+(one company and one fiscal year, about 0.3%). Wall times are reported with per-query CPU time
+(``time.process_time``, all threads of this process) because the machine is shared.
+
+Run: ``python -m evaluation.bench_search --engine edge --n-chunks 50000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.records import Chunk, SearchFilters, make_chunk_id
+from core.settings import Settings
+from retrieval.index import Index
+from retrieval.sparse import Bm25Encoder
+
+logger = logging.getLogger(__name__)
+
+_WORDS = (
+    "revenue income net operating expenses margin cash flow assets liabilities equity debt "
+    "goodwill impairment segment growth decline fiscal quarter year ended compared prior period "
+    "increase decrease primarily due higher lower sales volume pricing costs gross profit tax "
+    "rate effective share repurchase dividend diluted earnings per capital expenditures "
+    "depreciation amortization inventory receivables payable lease obligations pension risk "
+    "factors market interest currency exchange foreign hedging derivative fair value level "
+    "acquisition divestiture restructuring charges litigation contingencies guidance outlook "
+    "customers products services cloud advertising subscriptions backlog orders deliveries "
+    "aircraft pharmaceuticals retail stores comparable digital wholesale international domestic "
+    "americas europe asia pacific consolidated statements balance sheet notes accounting policies"
+).split()
+_FORMS = ["10-K", "10-Q", "8-K"]
+_YEARS = list(range(2018, 2024))
+
+
+def _vocabulary(rng: np.random.Generator, size: int = 6000) -> list[str]:
+    """Real finance words first (most frequent), then pseudo-words for a long Zipf tail."""
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    tail = {"".join(rng.choice(letters, rng.integers(4, 11))) for _ in range(size)}
+    return _WORDS + sorted(tail)[: size - len(_WORDS)]
+
+
+def _text(
+    rng: np.random.Generator, vocab: list[str], probs: np.ndarray, company: str, n: int
+) -> str:
+    words = list(rng.choice(vocab, size=n, p=probs))
+    for _ in range(max(1, n // 15)):  # amounts, years, form names as filings have them
+        pos = int(rng.integers(0, len(words)))
+        kind = rng.integers(0, 3)
+        words[pos] = (
+            f"{rng.integers(1, 999)},{rng.integers(0, 999):03d}"
+            if kind == 0
+            else str(rng.choice(_YEARS))
+            if kind == 1
+            else str(rng.choice(_FORMS))
+        )
+    words.insert(0, company)
+    return " ".join(words)
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    a = np.asarray(values) * 1000.0
+    return {
+        "p50_ms": round(float(np.percentile(a, 50)), 2),
+        "p95_ms": round(float(np.percentile(a, 95)), 2),
+    }
+
+
+def bench_search(
+    n_chunks: int = 50_000,
+    engine: str = "edge",
+    n_queries: int = 200,
+    dim: int = 384,
+    data_dir: Path | None = None,
+    *,
+    chunks_per_doc: int = 100,
+    words_per_chunk: int = 150,
+    optimize: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Build a synthetic collection with ``engine`` and time hybrid queries on it.
+
+    Args:
+        n_chunks: points to index.
+        engine: ``edge`` or ``local`` (embedded engines; a server is timed by setting a url).
+        n_queries: queries per mix (``broad`` and ``narrow``).
+        dim: dense vector size.
+        data_dir: where the bench collection goes (a ``bench-<engine>-<n>`` folder inside is
+            replaced); None = a temporary folder removed afterwards.
+        optimize: run :meth:`Index.optimize` after loading (edge builds HNSW; timed separately).
+
+    Returns:
+        ``{"engine", "n_chunks", "dim", "build_s", "build_cpu_s", "encode_cpu_s", "optimize_s",
+        "broad": {p50_ms, p95_ms, cpu_p50_ms, mean_hits}, "narrow": {...}}``.
+    """
+    rng = np.random.default_rng(seed)
+    encoder = Bm25Encoder()
+    vocab = _vocabulary(rng)
+    probs = 1.0 / np.arange(1, len(vocab) + 1) ** 1.07
+    probs /= probs.sum()
+    companies = [f"Company{i:02d}" for i in range(50)]
+
+    temp = None
+    if data_dir is None:
+        temp = tempfile.TemporaryDirectory(prefix="finrag-bench-")
+        data_dir = Path(temp.name)
+    root = Path(data_dir) / f"bench-{engine}-{n_chunks}"
+    shutil.rmtree(root, ignore_errors=True)
+    settings = Settings(data_dir=root, qdrant={"engine": engine, "url": None})
+
+    result: dict[str, Any] = {"engine": engine, "n_chunks": n_chunks, "dim": dim}
+    try:
+        with Index(settings, collection="bench") as index:
+            index.ensure_collection(text_dim=dim)
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            encode_cpu = 0.0
+            n_docs = (n_chunks + chunks_per_doc - 1) // chunks_per_doc
+            for d in range(n_docs):
+                company = companies[d % len(companies)]
+                meta = {
+                    "company": company,
+                    "ticker": company.upper()[:4],
+                    "form": _FORMS[d % 3],
+                    "fiscal_year": _YEARS[(d // len(companies)) % len(_YEARS)],
+                    "fiscal_period": "FY",
+                    "acl": ["public"] if d % 10 else ["finance"],
+                }
+                doc_id = f"{d:064x}"
+                size = min(chunks_per_doc, n_chunks - d * chunks_per_doc)
+                c0 = time.process_time()
+                texts = [_text(rng, vocab, probs, company, words_per_chunk) for _ in range(size)]
+                sparse = encoder.encode_documents(texts)
+                encode_cpu += time.process_time() - c0
+                chunks = [
+                    Chunk(
+                        chunk_id=make_chunk_id(doc_id, 1 + i // 5, str(i)),
+                        doc_id=doc_id,
+                        page_no=1 + i // 5,
+                        modality="text",
+                        text=t,
+                        order=i,
+                        file_name=f"{company}-{d}.pdf",
+                        **meta,
+                    )
+                    for i, t in enumerate(texts)
+                ]
+                index.upsert(chunks, _unit(rng, size, dim), sparse)
+                index.mark_ready(doc_id)
+            index.flush()
+            result["build_s"] = round(time.perf_counter() - wall0, 2)
+            result["build_cpu_s"] = round(time.process_time() - cpu0, 2)
+            result["encode_cpu_s"] = round(encode_cpu, 2)
+            t0 = time.perf_counter()
+            if optimize:
+                index.optimize()
+            result["optimize_s"] = round(time.perf_counter() - t0, 2)
+            result["points"] = index.count()
+
+            for mix in ("broad", "narrow"):
+                walls, cpus, hits = [], [], []
+                for q in range(n_queries):
+                    if mix == "broad":
+                        filters = SearchFilters(forms=["10-K"])
+                    else:
+                        filters = SearchFilters(
+                            companies=[companies[q % len(companies)]], fiscal_years=[_YEARS[q % 2]]
+                        )
+                    dense = _unit(rng, 1, dim)[0]
+                    sparse_q = encoder.encode_query(_text(rng, vocab, probs, "", 8))
+                    w, c = time.perf_counter(), time.process_time()
+                    found = index.search(
+                        dense=dense,
+                        sparse=sparse_q,
+                        filters=filters,
+                        acl_groups=["public"],
+                        limit=10,
+                        prefetch_limit=50,
+                    )
+                    walls.append(time.perf_counter() - w)
+                    cpus.append(time.process_time() - c)
+                    hits.append(len(found))
+                stats = _percentiles(walls)
+                stats["cpu_p50_ms"] = _percentiles(cpus)["p50_ms"]
+                stats["mean_hits"] = round(float(np.mean(hits)), 1)
+                result[mix] = stats
+                logger.info("%s %s: %s", engine, mix, stats)
+    finally:
+        if temp is not None:
+            temp.cleanup()
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n-chunks", type=int, default=50_000)
+    parser.add_argument("--engine", default="edge", choices=["edge", "local"])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--no-optimize", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = bench_search(
+        args.n_chunks,
+        args.engine,
+        args.queries,
+        args.dim,
+        args.data_dir,
+        optimize=not args.no_optimize,
+    )
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
