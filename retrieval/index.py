@@ -613,7 +613,7 @@ class Index:
     def upsert(
         self,
         chunks: list[Chunk],
-        text_vectors: np.ndarray,
+        text_vectors: np.ndarray | None,
         sparse_vectors: list[SparseVec],
         image_vectors: np.ndarray | None = None,
         ready: bool = False,
@@ -622,7 +622,8 @@ class Index:
 
         Args:
             chunks: the chunks, with filing metadata filled in.
-            text_vectors: (n, text_dim) float array, row i for chunk i.
+            text_vectors: (n, text_dim) float array, row i for chunk i; None (or an all-zero row)
+                stores no ``text`` vector, e.g. for image-only ``page`` points.
             sparse_vectors: one :class:`SparseVec` per chunk (``Bm25Encoder.encode_document``);
                 an empty one stores no ``bm25`` vector for that chunk.
             image_vectors: (n, image_dim) or None; an all-zero row means "no image for this chunk".
@@ -634,7 +635,7 @@ class Index:
         """
         n = len(chunks)
         text_dim, image_dim = self._require()
-        text = _matrix(text_vectors, n, text_dim, "text_vectors")
+        text = None if text_vectors is None else _matrix(text_vectors, n, text_dim, "text_vectors")
         if len(sparse_vectors) != n:
             raise IndexBackendError(f"got {n} chunks but {len(sparse_vectors)} sparse vectors")
         image = None
@@ -647,7 +648,9 @@ class Index:
             image = _matrix(image_vectors, n, image_dim, "image_vectors")
         points = []
         for i, chunk in enumerate(chunks):
-            vectors: dict[str, list[float] | SparseVec] = {TEXT: text[i].tolist()}
+            vectors: dict[str, list[float] | SparseVec] = {}
+            if text is not None and np.any(text[i]):
+                vectors[TEXT] = text[i].tolist()
             if len(sparse_vectors[i]):
                 vectors[BM25] = sparse_vectors[i]
             if image is not None and np.any(image[i]):
