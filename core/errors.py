@@ -36,6 +36,30 @@ class UnsupportedFormatError(IngestError):
     """No parser handles this file type."""
 
 
+class WrongFormatError(UnsupportedFormatError):
+    """The file's content is not what its extension says (e.g. HTML saved as .pdf)."""
+
+
+class EncryptedFileError(IngestError):
+    """The file needs a password to open."""
+
+
+class CorruptFileError(IngestError):
+    """The file cannot be parsed (damaged, truncated, no pages)."""
+
+
+class TruncatedFileError(CorruptFileError):
+    """The file ends before its structure does (an interrupted download or copy)."""
+
+
+class EmptyFileError(IngestError):
+    """The file has no bytes or no pages."""
+
+
+class FileTooLargeError(IngestError):
+    """The file (or every page of it) exceeds a size limit from settings."""
+
+
 class IndexBackendError(FinragError):
     """The vector index refused an operation (schema mismatch, unreachable server...)."""
 
