@@ -40,6 +40,9 @@ class EmbedderSettings(BaseModel):
     model: str | None = None  # a local folder or model id; None = the backend's packaged default
     batch_size: int = 32
     max_tokens: int = 256  # chunk budget in the embedder's tokens
+    # Tokens of each document chunk the dense model reads (None = the whole chunk). MiniLM was
+    # trained on 128-token inputs; BM25 still indexes every token. See README, "Ingest speed".
+    document_tokens: int | None = None
     quantize: bool = True  # onnx: dynamic int8
     threads: int | None = None  # intra-op threads; None = all cores
     device: str = "auto"

@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks whose figures go into the README.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+eval_app = typer.Typer(help="Quality evaluations on FinanceBench-format sets.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 
 def _settings():  # noqa: ANN202
@@ -244,6 +246,21 @@ def bench_search_cmd(
     with tempfile.TemporaryDirectory() as tmp:
         result = bench_search(n_chunks=chunks, engine=engine, n_queries=queries, data_dir=Path(tmp))
     typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+@eval_app.command("retrieval")
+@readable_errors
+def eval_retrieval_cmd(
+    set_dir: Annotated[Path, typer.Option("--set", help="Folder with questions.jsonl and pdfs/.")],
+    top_k: Annotated[int, typer.Option(help="Pages retrieved per question.")] = 10,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Page-level Recall@k, MRR, nDCG@10 and latency, shared index and filing given."""
+    from evaluation.run_retrieval import eval_retrieval, format_retrieval
+
+    result = eval_retrieval(set_dir, _settings(), top_k=top_k, limit=limit)
+    typer.echo(json.dumps(result, indent=2) if as_json else format_retrieval(result))
 
 
 @app.command()

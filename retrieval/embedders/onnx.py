@@ -120,8 +120,12 @@ class OnnxMiniLMEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = runtime.tokenizer.encode_batch_fast(list(texts))
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
+        encodings = [e.ids for e in runtime.tokenizer.encode_batch_fast(list(texts))]
+        limit = self.settings.document_tokens
+        if limit:
+            # Keep [CLS] + the first `limit` tokens + [SEP]: the dense view of a long chunk.
+            encodings = [ids if len(ids) <= limit + 2 else ids[: limit + 1] + ids[-1:] for ids in encodings]
+        lengths = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(texts))
         # Longest first, so each batch pads to nearly its own length.
         order = np.argsort(-lengths, kind="stable")
         batch = max(1, self.settings.batch_size)
@@ -132,7 +136,7 @@ class OnnxMiniLMEmbedder:
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
                 n = int(lengths[i])
-                ids[r, :n] = encodings[i].ids
+                ids[r, :n] = encodings[i]
                 mask[r, :n] = 1
             out[rows] = self._run(runtime, ids, mask)
         return out

@@ -1,0 +1,225 @@
+"""Tripartite retrieval: corpus hits, memory-bank hits and live-data tool results in one record.
+
+Contract: :meth:`Retriever.retrieve` takes a question, the caller's ACL groups and optionally the
+conversation so far and explicit filters, and returns a :class:`RetrievalResult`:
+
+* ``resolution``: which companies, periods and forms the question names, resolved against the
+  catalog (:mod:`retrieval.resolver`); its ``doc_ids`` restrict the corpus search unless the caller
+  gave filters of their own. When nothing is recognised, everything the caller may read is
+  searched and ``scope`` says so.
+* ``hits``: corpus chunks, page-aware. The index returns fused chunk hits (dense + BM25, and the
+  ``image`` vector when the collection has one, fused by Qdrant); chunks are then grouped by page
+  and pages are ranked by the reciprocal-rank sum of their chunks, so several chunks from one page
+  support that page. Each page's best chunks come first, then its neighbours (previous/next chunk
+  and table continuations) are added so an answer can read a statement that runs over two chunks.
+* ``memory``: expert-curated entries matched above the calibrated threshold (never replacing the
+  corpus hits; the agent weighs both).
+* ``tools``: results of the live-data tools the question calls for (company facts, market data).
+* ``timings_ms`` per part.
+
+The caller's ACL groups apply to every part: the index filters chunks, the memory bank filters
+entries, and the catalog the resolver sees holds only filings the caller may read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+
+from pydantic import BaseModel, Field
+
+from core.records import Chunk, Filing, Hit, Query, SearchFilters
+from core.settings import Settings
+from retrieval.resolver import Resolution, resolve
+
+log = logging.getLogger(__name__)
+
+_PAGE_RRF_K = 10  # page-score damping: the 1st chunk weighs 1/11, the 10th 1/20
+
+
+class PageHit(BaseModel):
+    """One page of one filing, ranked by the chunks that support it."""
+
+    doc_id: str
+    page_no: int
+    file_name: str
+    score: float
+    rank: int
+    chunk_ids: list[str] = Field(default_factory=list)
+
+
+class RetrievalResult(BaseModel):
+    question: str
+    resolution: Resolution
+    hits: list[Hit] = Field(default_factory=list)
+    pages: list[PageHit] = Field(default_factory=list)
+    memory: list = Field(default_factory=list)  # MemoryHit records (retrieval.memory_bank)
+    tools: list = Field(default_factory=list)  # ToolResult records (retrieval.tools.base)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        return self.resolution.scope
+
+
+def rank_pages(hits: list[Hit]) -> list[PageHit]:
+    """Group chunk hits by page; a page scores the reciprocal-rank sum of its chunks."""
+    scores: dict[tuple[str, int], float] = defaultdict(float)
+    members: dict[tuple[str, int], list[str]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for hit in hits:
+        key = (hit.chunk.doc_id, hit.chunk.page_no)
+        scores[key] += 1.0 / (_PAGE_RRF_K + hit.rank)
+        members[key].append(hit.chunk.chunk_id)
+        names[hit.chunk.doc_id] = hit.chunk.file_name
+    ordered = sorted(scores, key=lambda k: (-scores[k], k))
+    return [
+        PageHit(doc_id=d, page_no=p, file_name=names[d], score=scores[(d, p)], rank=i,
+                chunk_ids=members[(d, p)])
+        for i, (d, p) in enumerate(ordered, start=1)
+    ]
+
+
+class Retriever:
+    """The one retrieval entry point for the agent, the UI and the evaluation.
+
+    Args:
+        settings: the corpus (``data_dir``), models and backends.
+        search: a :class:`~retrieval.corpus.CorpusSearch` to share (built when omitted).
+        memory: a memory bank to consult, or None to build one lazily when its collection exists.
+        tools: a tool registry, or None to build one from ``settings.tools``.
+
+    Example:
+        >>> r = Retriever(Settings()).retrieve("Boeing FY2022 revenue", acl_groups=["public"])  # doctest: +SKIP
+        >>> r.pages[0].file_name, r.scope  # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Settings, search=None, memory=None, tools=None) -> None:  # noqa: ANN001
+        from ingest.catalog import Catalog
+        from retrieval.corpus import CorpusSearch
+
+        self.settings = settings
+        self.search = search or CorpusSearch(settings)
+        self.catalog = Catalog(settings.catalog_path)
+        self._memory = memory
+        self._tools = tools
+
+    def close(self) -> None:
+        self.search.close()
+        self.catalog.close()
+        if self._memory is not None and hasattr(self._memory, "close"):
+            self._memory.close()
+
+    # -- parts --
+
+    @property
+    def memory(self):  # noqa: ANN201
+        if self._memory is None:
+            try:
+                from retrieval.memory_bank import MemoryBank
+            except ImportError:
+                return None
+            self._memory = MemoryBank(self.settings, embedder=self.search.embedder)
+        return self._memory
+
+    @property
+    def tools(self):  # noqa: ANN201
+        if self._tools is None:
+            from retrieval.tools.base import build_tools
+
+            self._tools = build_tools(self.settings)
+        return self._tools
+
+    def filings(self, acl_groups: list[str]) -> list[Filing]:
+        return self.catalog.filings(acl_groups)
+
+    def retrieve(
+        self,
+        question: str,
+        *,
+        acl_groups: list[str],
+        history: list[str] | None = None,
+        filters: SearchFilters | None = None,
+        top_k: int = 10,
+        candidates: int = 60,
+        use_memory: bool = True,
+        use_tools: bool = True,
+    ) -> RetrievalResult:
+        """Evidence for ``question`` that the caller (``acl_groups``) may read.
+
+        Args:
+            filters: explicit restrictions (from the UI or the command line); they replace the
+                resolver's filing selection instead of being combined with it.
+            top_k: pages to return (each with its supporting and neighbouring chunks).
+            candidates: chunk hits fetched from the index before grouping by page.
+        """
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        resolution = resolve(question, self.filings(acl_groups), history=history)
+        timings["resolve"] = _ms(t0)
+
+        chosen = filters if filters is not None and not filters.is_empty() else resolution.filters
+        t0 = time.perf_counter()
+        chunk_hits = self.search.search(
+            Query(text=question, filters=chosen, acl_groups=acl_groups, top_k=candidates)
+        )
+        pages = rank_pages(chunk_hits)[:top_k]
+        hits = self._page_hits(chunk_hits, pages, acl_groups)
+        timings["search"] = _ms(t0)
+
+        memory: list = []
+        if use_memory and self.memory is not None:
+            t0 = time.perf_counter()
+            company = resolution.companies[0] if len(resolution.companies) == 1 else None
+            period = resolution.periods[0] if len(resolution.periods) == 1 else None
+            memory = self.memory.search(question, acl_groups=acl_groups, company=company, period=period)
+            timings["memory"] = _ms(t0)
+
+        tool_results: list = []
+        if use_tools:
+            t0 = time.perf_counter()
+            from retrieval.tools.planner import plan_tool_calls
+
+            for name, args in plan_tool_calls(question, resolution, self.filings(acl_groups), self.tools):
+                tool_results.append(self.tools.call(name, args))
+            timings["tools"] = _ms(t0)
+
+        return RetrievalResult(
+            question=question, resolution=resolution, hits=hits, pages=pages,
+            memory=memory, tools=tool_results, timings_ms=timings,
+        )
+
+    def _page_hits(self, chunk_hits: list[Hit], pages: list[PageHit], acl_groups: list[str]) -> list[Hit]:
+        """Chunks of the top pages in page order, each page's neighbours appended after its hits."""
+        by_id = {h.chunk.chunk_id: h for h in chunk_hits}
+        wanted: list[str] = []
+        seen: set[str] = set()
+        for page in pages:
+            for cid in page.chunk_ids:
+                if cid not in seen:
+                    seen.add(cid)
+                    wanted.append(cid)
+        neighbour_ids: list[str] = []
+        for cid in list(wanted):
+            chunk = by_id[cid].chunk
+            for nid in (chunk.prev_id, chunk.next_id, chunk.continues_id):
+                if nid and nid not in seen:
+                    seen.add(nid)
+                    neighbour_ids.append(nid)
+        neighbours = {c.chunk_id: c for c in self.search.index.get_chunks(neighbour_ids, acl_groups)}
+        out: list[Hit] = []
+        for page in pages:
+            for cid in page.chunk_ids:
+                hit = by_id[cid]
+                out.append(hit.model_copy(update={"rank": len(out) + 1}))
+                chunk = hit.chunk
+                for nid in (chunk.continues_id, chunk.prev_id, chunk.next_id):
+                    if nid in neighbours:
+                        n: Chunk = neighbours.pop(nid)
+                        out.append(Hit(chunk=n, score=0.0, source="fused", rank=len(out) + 1))
+        return out
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
