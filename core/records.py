@@ -192,6 +192,7 @@ class Chunk(Record):
     prev_id: str | None = None
     next_id: str | None = None
     continues_id: str | None = None  # table chunk this one continues (previous page or row split)
+    statement: str | None = None  # primary statement kind (ingest.statements): income, balance...
     image_path: str | None = None
     order: int = 0  # position in the document
     # filing metadata, copied for filters
@@ -219,6 +220,7 @@ class SearchFilters(Record):
     fiscal_years: list[int] = Field(default_factory=list)
     fiscal_periods: list[str] = Field(default_factory=list)
     modalities: list[Modality] = Field(default_factory=list)
+    statements: list[str] = Field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not any(getattr(self, name) for name in type(self).model_fields)
@@ -262,6 +264,26 @@ class MemoryEntry(Record):
     valid_from: date | None = None
     valid_to: date | None = None
     acl: list[str] = Field(default_factory=lambda: ["public"])
+    retired: bool = False  # kept for the record, never served
+    approved_by: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class MemoryHit(Record):
+    """A curated memory entry matched to a question: evidence with provenance, not an answer.
+
+    ``score`` is the calibrated similarity the bank's threshold was applied to; ``stale`` means
+    the entry's validity window (valid_from/valid_to) excludes the day asked about.
+    """
+
+    entry: MemoryEntry
+    score: float
+    cosine: float  # dense cosine between the question and the matched phrasing
+    lexical: float  # share of content terms the two have in common (0..1)
+    matched_phrasing: str
+    stale: bool = False
+    rank: int = 1
 
 
 class Answer(Record):

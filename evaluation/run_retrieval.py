@@ -31,8 +31,10 @@ from evaluation.sets import EvalSet, load_set
 
 def corpus_settings(settings: Settings, eval_set: EvalSet) -> Settings:
     """Settings whose data_dir is the set's own cached corpus for this index configuration."""
+    from ingest.chunking import CHUNK_SCHEMA
+
     config = json.dumps(
-        {"embedder": settings.embedder.model_dump(mode="json"),
+        {"schema": CHUNK_SCHEMA, "embedder": settings.embedder.model_dump(mode="json"),
          "ingest": settings.ingest.model_dump(mode="json", exclude={"workers"})},
         sort_keys=True,
     )

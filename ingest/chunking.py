@@ -42,8 +42,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.records import BBox, Chunk, Element, Filing, Modality, ParsedDocument, TableData, make_chunk_id
+from ingest.statements import statement_kind
 
 logger = logging.getLogger(__name__)
+
+# Bump when chunk contents or fields change, so cached corpora (evaluation) are rebuilt.
+CHUNK_SCHEMA = 2
 
 CountTokens = Callable[[list[str]], list[int]]
 
@@ -641,6 +645,7 @@ def _finish(doc: ParsedDocument, filing: Filing, pending: list[_Pending]) -> lis
                 prev_id=ids[n - 1] if n > 0 else None,
                 next_id=ids[n + 1] if n + 1 < len(ids) else None,
                 continues_id=by_key.get(p.continues_key) if p.continues_key else None,
+                statement=statement_kind(p.section, p.table.caption if p.table else ""),
                 image_path=p.image_path,
                 order=n,
                 file_name=filing.file_name,

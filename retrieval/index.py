@@ -30,6 +30,11 @@ Schema of collection ``settings.qdrant.collection`` (default ``chunks``):
 * payload indexes on doc_id, company, ticker, form, fiscal_year, fiscal_period, modality, acl,
   ready, file_name and page_no.
 
+Collection ``settings.qdrant.memory_collection`` (default ``memory``) belongs to
+:class:`MemoryIndex` (schema in its docstring): one point per phrasing of a curated
+:class:`~core.records.MemoryEntry`. Each facade hands its own :class:`_Schema` (dense vectors,
+sparse vectors, payload indexes) to the engine's ``create``; the engines know no collection.
+
 Visibility rules: every search and :meth:`Index.count` includes ``ready == true`` (a document is
 written with ``ready=False`` and flipped by :meth:`Index.mark_ready` once all its chunks landed, so
 a half-ingested filing is never searched) and ``acl`` matching any of the caller's groups; an empty
@@ -39,7 +44,10 @@ Storage: under ``settings.index_dir``: ``edge/<collection>/`` (an EdgeShard: WAL
 ``local/`` (qdrant-client's folder). The edge shard writes every update to its write-ahead log
 before applying it; after a crash the next open replays the log (checked: a process killed with
 ``os._exit`` after three upserts reopens with all points), and :meth:`Index.close` flushes segments.
-Both embedded engines lock their folder: one process at a time; use a server for several.
+Both embedded engines lock their folder: one process at a time; use a server for several. The
+memory collection lives in ``edge/<memory_collection>/`` or, in local mode,
+``local-<memory_collection>/``
+(local mode allows one client per folder even within a process), so both open side by side.
 
 Example:
     >>> from core.settings import Settings
@@ -63,13 +71,25 @@ from typing import Any, Literal, Protocol, Self
 import numpy as np
 
 from core.errors import IndexBackendError, RetrievalError
-from core.records import Chunk, Hit, HitSource, SearchFilters, point_id
+from core.records import Chunk, Hit, HitSource, MemoryEntry, SearchFilters, point_id
 from core.settings import Settings
 from retrieval.sparse import SparseVec
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BM25", "IMAGE", "PAYLOAD_INDEXES", "RRF_K", "TEXT", "Fusion", "Index"]
+__all__ = [
+    "ANY_KEY",
+    "BM25",
+    "IMAGE",
+    "MEMORY_PAYLOAD_INDEXES",
+    "PAYLOAD_INDEXES",
+    "RRF_K",
+    "TEXT",
+    "Fusion",
+    "Index",
+    "MemoryIndex",
+    "MemoryMatch",
+]
 
 TEXT, IMAGE, BM25 = "text", "image", "bm25"
 Fusion = Literal["rrf", "dbsf"]
@@ -89,6 +109,7 @@ PAYLOAD_INDEXES: dict[str, str] = {
     "ready": "bool",
     "file_name": "keyword",
     "page_no": "integer",
+    "statement": "keyword",
 }
 
 # SearchFilters field -> payload field
@@ -100,6 +121,7 @@ _FILTER_FIELDS = {
     "fiscal_years": "fiscal_year",
     "fiscal_periods": "fiscal_period",
     "modalities": "modality",
+    "statements": "statement",
 }
 
 _SOURCE: dict[str, HitSource] = {TEXT: "dense", BM25: "sparse", IMAGE: "image"}
@@ -131,13 +153,38 @@ class _Point:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Schema:
+    """What a collection is made of; each facade owns one (chunks: :func:`_chunk_schema`)."""
+
+    dense: dict[str, int]  # named dense vector -> size (cosine)
+    sparse: tuple[str, ...]  # named sparse vectors, IDF modifier
+    payload_indexes: dict[str, str]  # payload field -> keyword | integer | bool
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One query result: the payload, the (fused) score and, when asked for, one dense vector."""
+
+    payload: dict[str, Any]
+    score: float
+    vector: list[float] | None = None
+
+
+def _chunk_schema(text_dim: int, image_dim: int | None) -> _Schema:
+    dense = {TEXT: text_dim}
+    if image_dim:
+        dense[IMAGE] = image_dim
+    return _Schema(dense=dense, sparse=(BM25,), payload_indexes=PAYLOAD_INDEXES)
+
+
 class _Engine(Protocol):
     name: str
     location: str
 
     def exists(self) -> bool: ...
-    def dims(self) -> tuple[int, int | None]: ...
-    def create(self, text_dim: int, image_dim: int | None) -> None: ...
+    def vector_sizes(self) -> dict[str, int]: ...
+    def create(self, schema: _Schema) -> None: ...
     def upsert(self, points: list[_Point]) -> None: ...
     def set_payload(self, where: list[_Match], payload: dict[str, Any]) -> None: ...
     def delete(self, where: list[_Match]) -> None: ...
@@ -145,8 +192,14 @@ class _Engine(Protocol):
     def retrieve(self, ids: list[str]) -> list[dict[str, Any]]: ...
     def scroll(self, where: list[_Match]) -> list[dict[str, Any]]: ...
     def query(
-        self, probes: list[_Probe], fusion: Fusion, where: list[_Match], limit: int, prefetch: int
-    ) -> list[tuple[dict[str, Any], float]]: ...
+        self,
+        probes: list[_Probe],
+        fusion: Fusion,
+        where: list[_Match],
+        limit: int,
+        prefetch: int,
+        with_vector: str | None = None,
+    ) -> list[_Found]: ...
     def optimize(self) -> None: ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
@@ -191,20 +244,21 @@ class _EdgeEngine:
     def exists(self) -> bool:
         return (self.path / "edge_config.json").is_file()
 
-    def dims(self) -> tuple[int, int | None]:
+    def vector_sizes(self) -> dict[str, int]:
         # The shard has no API to read its vector config back; the file it keeps is plain JSON.
         vectors = json.loads((self.path / "edge_config.json").read_text())["vectors"]
-        image = vectors.get(IMAGE)
-        return int(vectors[TEXT]["size"]), (int(image["size"]) if image else None)
+        return {name: int(params["size"]) for name, params in vectors.items()}
 
-    def create(self, text_dim: int, image_dim: int | None) -> None:
+    def create(self, schema: _Schema) -> None:
         qe = self._qe
-        vectors = {TEXT: qe.EdgeVectorParams(size=text_dim, distance=qe.Distance.Cosine)}
-        if image_dim:
-            vectors[IMAGE] = qe.EdgeVectorParams(size=image_dim, distance=qe.Distance.Cosine)
         config = qe.EdgeConfig(
-            vectors=vectors,
-            sparse_vectors={BM25: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            vectors={
+                name: qe.EdgeVectorParams(size=size, distance=qe.Distance.Cosine)
+                for name, size in schema.dense.items()
+            },
+            sparse_vectors={
+                name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for name in schema.sparse
+            },
         )
         self._shard = qe.EdgeShard.create(self.location, config)
         kinds = {
@@ -212,7 +266,7 @@ class _EdgeEngine:
             "integer": qe.PayloadSchemaType.Integer,
             "bool": qe.PayloadSchemaType.Bool,
         }
-        for field, kind in PAYLOAD_INDEXES.items():
+        for field, kind in schema.payload_indexes.items():
             self._shard.update(qe.UpdateOperation.create_field_index(field, kinds[kind]))
         self._shard.flush()
 
@@ -276,17 +330,28 @@ class _EdgeEngine:
                 return out
 
     def query(
-        self, probes: list[_Probe], fusion: Fusion, where: list[_Match], limit: int, prefetch: int
-    ) -> list[tuple[dict[str, Any], float]]:
+        self,
+        probes: list[_Probe],
+        fusion: Fusion,
+        where: list[_Match],
+        limit: int,
+        prefetch: int,
+        with_vector: str | None = None,
+    ) -> list[_Found]:
         qe = self._qe
         flt = self._filter(where)
+        vectors = [with_vector] if with_vector else None
 
         def nearest(p: _Probe) -> Any:
             return qe.Query.Nearest(self._vector(p.vector), using=p.using)
 
         if len(probes) == 1:
             request = qe.QueryRequest(
-                limit=limit, query=nearest(probes[0]), filter=flt, with_payload=True
+                limit=limit,
+                query=nearest(probes[0]),
+                filter=flt,
+                with_payload=True,
+                with_vector=vectors,
             )
         else:
             request = qe.QueryRequest(
@@ -299,8 +364,13 @@ class _EdgeEngine:
                 query=qe.Fusion.Rrf(k=RRF_K) if fusion == "rrf" else qe.Fusion.Dbsf(),
                 filter=flt,
                 with_payload=True,
+                with_vector=vectors,
             )
-        return [(p.payload, float(p.score)) for p in self._shard.query(request) if p.payload]
+        return [
+            _Found(p.payload, float(p.score), _named(p.vector, with_vector))
+            for p in self._shard.query(request)
+            if p.payload
+        ]
 
     def optimize(self) -> None:
         self._shard.optimize()
@@ -321,7 +391,7 @@ class _EdgeEngine:
 class _ClientEngine:
     """qdrant-client: a server (``url``) or local mode (``path``); the same calls after __init__."""
 
-    def __init__(self, settings: Settings, collection: str) -> None:
+    def __init__(self, settings: Settings, collection: str, folder: str = "local") -> None:
         from qdrant_client import QdrantClient, models
 
         self._m = models
@@ -333,7 +403,7 @@ class _ClientEngine:
             self._client = QdrantClient(url=q.url, api_key=q.api_key, timeout=int(q.timeout_s))
         else:
             self.name = "local"
-            path = settings.index_dir / "local"
+            path = settings.index_dir / folder
             path.mkdir(parents=True, exist_ok=True)
             self.location = str(path)
             try:
@@ -352,25 +422,23 @@ class _ClientEngine:
                 "up qdrant) or unset FINRAG_QDRANT__URL to use the embedded index"
             ) from exc
 
-    def dims(self) -> tuple[int, int | None]:
+    def vector_sizes(self) -> dict[str, int]:
         vectors = self._client.get_collection(self.collection).config.params.vectors
-        if not isinstance(vectors, dict) or TEXT not in vectors:
-            raise IndexBackendError(
-                f"collection {self.collection!r} at {self.location} was not created by finrag (no "
-                f"named vector {TEXT!r}); choose another FINRAG_QDRANT__COLLECTION"
-            )
-        image = vectors.get(IMAGE)
-        return vectors[TEXT].size, (image.size if image else None)
+        if not isinstance(vectors, dict):  # a single unnamed vector: not one of ours
+            return {}
+        return {name: params.size for name, params in vectors.items()}
 
-    def create(self, text_dim: int, image_dim: int | None) -> None:
+    def create(self, schema: _Schema) -> None:
         m = self._m
-        vectors = {TEXT: m.VectorParams(size=text_dim, distance=m.Distance.COSINE)}
-        if image_dim:
-            vectors[IMAGE] = m.VectorParams(size=image_dim, distance=m.Distance.COSINE)
         self._client.create_collection(
             self.collection,
-            vectors_config=vectors,
-            sparse_vectors_config={BM25: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            vectors_config={
+                name: m.VectorParams(size=size, distance=m.Distance.COSINE)
+                for name, size in schema.dense.items()
+            },
+            sparse_vectors_config={
+                name: m.SparseVectorParams(modifier=m.Modifier.IDF) for name in schema.sparse
+            },
         )
         kinds = {
             "keyword": m.PayloadSchemaType.KEYWORD,
@@ -380,7 +448,7 @@ class _ClientEngine:
         with warnings.catch_warnings():
             # Local mode accepts the calls but warns that payload indexes have no effect there.
             warnings.simplefilter("ignore", UserWarning)
-            for field, kind in PAYLOAD_INDEXES.items():
+            for field, kind in schema.payload_indexes.items():
                 self._client.create_payload_index(
                     self.collection, field, field_schema=kinds[kind], wait=True
                 )
@@ -451,10 +519,17 @@ class _ClientEngine:
                 return out
 
     def query(
-        self, probes: list[_Probe], fusion: Fusion, where: list[_Match], limit: int, prefetch: int
-    ) -> list[tuple[dict[str, Any], float]]:
+        self,
+        probes: list[_Probe],
+        fusion: Fusion,
+        where: list[_Match],
+        limit: int,
+        prefetch: int,
+        with_vector: str | None = None,
+    ) -> list[_Found]:
         m = self._m
         flt = self._filter(where)
+        vectors: list[str] | bool = [with_vector] if with_vector else False
         if len(probes) == 1:
             response = self._client.query_points(
                 self.collection,
@@ -463,6 +538,7 @@ class _ClientEngine:
                 query_filter=flt,
                 limit=limit,
                 with_payload=True,
+                with_vectors=vectors,
             )
         else:
             response = self._client.query_points(
@@ -481,8 +557,13 @@ class _ClientEngine:
                 query_filter=flt,
                 limit=limit,
                 with_payload=True,
+                with_vectors=vectors,
             )
-        return [(p.payload, float(p.score)) for p in response.points if p.payload]
+        return [
+            _Found(p.payload, float(p.score), _named(p.vector, with_vector))
+            for p in response.points
+            if p.payload
+        ]
 
     def optimize(self) -> None:
         """A server optimises in the background; local mode has no index to build."""
@@ -559,7 +640,7 @@ class Index:
                 ``image`` vector / has another image dim than ``image_dim``.
         """
         if self._engine.exists():
-            have_text, have_image = self._engine.dims()
+            have_text, have_image = self._chunk_dims()
             if have_text != text_dim or (image_dim is not None and have_image != image_dim):
                 raise IndexBackendError(
                     f"collection {self.collection!r} at {self.location} holds text dim {have_text}"
@@ -576,7 +657,7 @@ class Index:
             image_dim,
             self.location,
         )
-        self._engine.create(text_dim, image_dim)
+        self._engine.create(_chunk_schema(text_dim, image_dim))
         self._dims = (text_dim, image_dim)
 
     def _require(self) -> tuple[int, int | None]:
@@ -586,8 +667,17 @@ class Index:
                     f"no collection {self.collection!r} at {self.location}: ingest documents first "
                     "(or call ensure_collection)"
                 )
-            self._dims = self._engine.dims()
+            self._dims = self._chunk_dims()
         return self._dims
+
+    def _chunk_dims(self) -> tuple[int, int | None]:
+        sizes = self._engine.vector_sizes()
+        if TEXT not in sizes:
+            raise IndexBackendError(
+                f"collection {self.collection!r} at {self.location} was not created by finrag (no "
+                f"named vector {TEXT!r}); choose another FINRAG_QDRANT__COLLECTION"
+            )
+        return sizes[TEXT], sizes.get(IMAGE)
 
     def optimize(self) -> None:
         """Build the vector indexes after a bulk load (edge: blocking HNSW build; others: no-op)."""
@@ -783,9 +873,305 @@ class Index:
             ) from exc
         source: HitSource = "fused" if len(probes) > 1 else _SOURCE[probes[0].using]
         return [
-            Hit(chunk=_chunk(payload), score=score, source=source, rank=rank)
-            for rank, (payload, score) in enumerate(results, start=1)
+            Hit(chunk=_chunk(found.payload), score=found.score, source=source, rank=rank)
+            for rank, found in enumerate(results, start=1)
         ]
+
+
+# -- the memory collection ------------------------------------------------------------------
+
+# payload field -> index type, for the memory collection
+MEMORY_PAYLOAD_INDEXES: dict[str, str] = {
+    "entry_id": "keyword",
+    "company_key": "keyword",
+    "period_key": "keyword",
+    "approved": "bool",
+    "retired": "bool",
+    "acl": "keyword",
+}
+ANY_KEY = "*"  # company_key / period_key of an entry that holds for every company / period
+_MEMORY_EXTRA = ("phrasing", "ask", "phrasing_no", "company_key", "period_key")
+
+
+@dataclass(frozen=True)
+class MemoryMatch:
+    """One phrasing point found by :meth:`MemoryIndex.search`."""
+
+    entry: MemoryEntry
+    phrasing: str  # the stored question or paraphrase, as written
+    ask: str  # the text that was embedded (company and period mentions removed)
+    fused_score: float  # Qdrant's RRF score (rank-based, not a similarity)
+    vector: np.ndarray  # the stored unit dense vector, for the caller's calibrated similarity
+
+
+def _memory_schema(text_dim: int) -> _Schema:
+    return _Schema(dense={TEXT: text_dim}, sparse=(BM25,), payload_indexes=MEMORY_PAYLOAD_INDEXES)
+
+
+class MemoryIndex:
+    """The memory-bank collection (``settings.qdrant.memory_collection``, default ``memory``).
+
+    Schema: one point per phrasing of a :class:`~core.records.MemoryEntry` (its question and each
+    paraphrase; point id from ``entry_id`` + phrasing number), with the dense vector ``text``
+    (cosine), the sparse vector ``bm25`` (IDF modifier), and payload
+    ``MemoryEntry.model_dump(mode="json")`` plus ``phrasing``, ``ask`` (the embedded text),
+    ``phrasing_no``, ``company_key`` and ``period_key`` (:data:`ANY_KEY` for an entry that holds
+    for any company / period); payload indexes on :data:`MEMORY_PAYLOAD_INDEXES`.
+
+    Storage next to the chunk index, so both are open together in one process: ``edge`` keeps one
+    shard folder per collection (``<index_dir>/edge/memory``); qdrant-client local mode locks its
+    whole folder against a second client even in the same process, so the memory collection gets
+    its own folder ``<index_dir>/local-<collection>``; a server holds both collections.
+
+    Args:
+        settings: engine choice as for :class:`Index`.
+        collection: overrides ``settings.qdrant.memory_collection``.
+    """
+
+    def __init__(self, settings: Settings, collection: str | None = None) -> None:
+        self.settings = settings
+        self.collection = collection or settings.qdrant.memory_collection
+        q = settings.qdrant
+        if q.url or q.engine == "local":
+            self._engine: _Engine = _ClientEngine(
+                settings, self.collection, folder=f"local-{self.collection}"
+            )
+        elif q.engine in ("auto", "edge"):
+            self._engine = _EdgeEngine(settings.index_dir, self.collection)
+        else:
+            raise IndexBackendError(f"unknown qdrant engine {q.engine!r}; known: auto, edge, local")
+        self._dim: int | None = None
+
+    @property
+    def engine(self) -> str:
+        """``edge``, ``local`` or ``server``."""
+        return self._engine.name
+
+    @property
+    def location(self) -> str:
+        return self._engine.location
+
+    def exists(self) -> bool:
+        return self._dim is not None or self._engine.exists()
+
+    @property
+    def text_dim(self) -> int:
+        if self._dim is None:
+            if not self._engine.exists():
+                raise IndexBackendError(
+                    f"no memory collection {self.collection!r} at {self.location}: add an entry "
+                    "first (finrag memory add)"
+                )
+            self._dim = self._memory_dim()
+        return self._dim
+
+    def _memory_dim(self) -> int:
+        sizes = self._engine.vector_sizes()
+        if TEXT not in sizes:
+            raise IndexBackendError(
+                f"collection {self.collection!r} at {self.location} was not created by finrag; "
+                "choose another FINRAG_QDRANT__MEMORY_COLLECTION"
+            )
+        return sizes[TEXT]
+
+    def ensure_collection(self, text_dim: int) -> None:
+        """Create the collection, or check that the existing one has ``text_dim``."""
+        if self._engine.exists():
+            have = self._memory_dim()
+            if have != text_dim:
+                raise IndexBackendError(
+                    f"memory collection {self.collection!r} at {self.location} holds text dim "
+                    f"{have}, but the embedder gives {text_dim}: switch back to the embedder it "
+                    "was built with, or export the bank (finrag memory export), point "
+                    "FINRAG_QDRANT__MEMORY_COLLECTION at a new collection and import it there"
+                )
+            self._dim = have
+            return
+        logger.info(
+            "creating memory collection %s (text %d) at %s",
+            self.collection,
+            text_dim,
+            self.location,
+        )
+        self._engine.create(_memory_schema(text_dim))
+        self._dim = text_dim
+
+    def flush(self) -> None:
+        self._engine.flush()
+
+    def close(self) -> None:
+        self._engine.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def put(
+        self,
+        entry: MemoryEntry,
+        phrasings: list[str],
+        asks: list[str],
+        dense: np.ndarray,
+        sparse: list[SparseVec],
+        company_key: str,
+        period_key: str,
+    ) -> int:
+        """Replace every point of ``entry.entry_id`` with one point per phrasing.
+
+        Args:
+            entry: the entry; its JSON becomes each point's payload.
+            phrasings: question and paraphrases as written (shown as ``matched_phrasing``).
+            asks: what was embedded for each phrasing.
+            dense: (n, text_dim) unit vectors, row i for phrasing i.
+            sparse: one BM25 document vector per phrasing.
+            company_key, period_key: normalised keys, or :data:`ANY_KEY`.
+
+        Returns:
+            Points written.
+        """
+        n = len(phrasings)
+        if not (len(asks) == len(sparse) == n):
+            raise IndexBackendError(
+                f"got {n} phrasings, {len(asks)} asks, {len(sparse)} sparse vectors"
+            )
+        matrix = _matrix(dense, n, self.text_dim, "dense")
+        base = entry.model_dump(mode="json")
+        points = []
+        for i in range(n):
+            vectors: dict[str, list[float] | SparseVec] = {}
+            if np.any(matrix[i]):
+                vectors[TEXT] = matrix[i].tolist()
+            if len(sparse[i]):
+                vectors[BM25] = sparse[i]
+            payload = base | {
+                "phrasing": phrasings[i],
+                "ask": asks[i],
+                "phrasing_no": i,
+                "company_key": company_key,
+                "period_key": period_key,
+            }
+            points.append(
+                _Point(
+                    id=point_id(f"memory:{entry.entry_id}:{i}"), vectors=vectors, payload=payload
+                )
+            )
+        try:
+            self._engine.delete([_Match("entry_id", entry.entry_id)])
+            self._engine.upsert(points)
+        except IndexBackendError:
+            raise
+        except Exception as exc:
+            raise IndexBackendError(f"writing memory entry {entry.entry_id} failed: {exc}") from exc
+        return n
+
+    def delete(self, entry_id: str) -> None:
+        """Remove every point of one entry (a no-op for an unknown id)."""
+        if self.exists():
+            self._engine.delete([_Match("entry_id", entry_id)])
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def entries(
+        self,
+        *,
+        entry_ids: list[str] | None = None,
+        approved: bool | None = None,
+        retired: bool | None = None,
+        company_key: str | None = None,
+        acl_groups: list[str] | None = None,
+    ) -> list[MemoryEntry]:
+        """Stored entries (one per entry, not per phrasing), sorted by question.
+
+        Each argument left None does not restrict; ``acl_groups`` [] sees nothing.
+        """
+        if not self.exists() or (acl_groups is not None and not acl_groups):
+            return []
+        if entry_ids is not None and not entry_ids:
+            return []
+        where = []
+        if entry_ids is not None:
+            where.append(_Match("entry_id", list(entry_ids)))
+        if approved is not None:
+            where.append(_Match("approved", approved))
+        if retired is not None:
+            where.append(_Match("retired", retired))
+        if company_key is not None:
+            where.append(_Match("company_key", company_key))
+        if acl_groups is not None:
+            where.append(_Match("acl", list(acl_groups)))
+        seen: dict[str, MemoryEntry] = {}
+        for payload in self._engine.scroll(where):
+            if payload.get("phrasing_no") == 0:
+                entry = _memory_entry(payload)
+                seen[entry.entry_id] = entry
+        return sorted(seen.values(), key=lambda e: (e.question.lower(), e.entry_id))
+
+    def search(
+        self,
+        *,
+        dense: np.ndarray,
+        sparse: SparseVec | None,
+        acl_groups: list[str],
+        company_keys: list[str],
+        period_keys: list[str],
+        approved_only: bool = True,
+        include_retired: bool = False,
+        limit: int = 20,
+        prefetch_limit: int = 50,
+    ) -> list[MemoryMatch]:
+        """Phrasing points by hybrid (dense + BM25, RRF in Qdrant) search, within the filters.
+
+        Args:
+            dense: the query's unit vector for ``text``.
+            sparse: its BM25 query vector (None or empty: dense only).
+            acl_groups: the caller's groups; [] finds nothing.
+            company_keys: allowed ``company_key`` values (pass :data:`ANY_KEY` among them to
+                include company-free entries); [] = no restriction.
+            period_keys: likewise for ``period_key``.
+            approved_only, include_retired: curator switches.
+            limit, prefetch_limit: points returned / candidates per vector before fusion.
+
+        Returns:
+            Matches best fused first, each with its stored dense vector.
+        """
+        if not acl_groups or limit <= 0 or not self.exists():
+            return []
+        where = [_Match("acl", list(acl_groups))]
+        if approved_only:
+            where.append(_Match("approved", True))
+        if not include_retired:
+            where.append(_Match("retired", False))
+        if company_keys:
+            where.append(_Match("company_key", list(company_keys)))
+        if period_keys:
+            where.append(_Match("period_key", list(period_keys)))
+        probes = [_Probe(TEXT, _query_vector(dense, self.text_dim, "dense"))]
+        if sparse is not None and len(sparse):
+            probes.append(_Probe(BM25, sparse))
+        try:
+            found = self._engine.query(
+                probes, "rrf", where, limit, max(prefetch_limit, limit), with_vector=TEXT
+            )
+        except Exception as exc:
+            raise RetrievalError(f"memory search in {self.collection!r} failed: {exc}") from exc
+        out = []
+        for f in found:
+            if f.vector is None:  # a phrasing with no dense vector cannot be scored
+                continue
+            out.append(
+                MemoryMatch(
+                    entry=_memory_entry(f.payload),
+                    phrasing=str(f.payload.get("phrasing", "")),
+                    ask=str(f.payload.get("ask", "")),
+                    fused_score=f.score,
+                    vector=np.asarray(f.vector, dtype=np.float32),
+                )
+            )
+        return out
 
 
 # -- helpers private to the facade -----------------------------------------------------------
@@ -801,6 +1187,18 @@ def _where(filters: SearchFilters | None, acl_groups: list[str] | None) -> list[
             if values:
                 where.append(_Match(key, list(values)))
     return where
+
+
+def _named(vector: Any, name: str | None) -> list[float] | None:
+    """The dense vector ``name`` out of a returned point's vectors (None when not asked for)."""
+    if not name or not isinstance(vector, dict):
+        return None
+    v = vector.get(name)
+    return [float(x) for x in v] if v is not None else None
+
+
+def _memory_entry(payload: dict[str, Any]) -> MemoryEntry:
+    return MemoryEntry.model_validate({k: v for k, v in payload.items() if k not in _MEMORY_EXTRA})
 
 
 def _chunk(payload: dict[str, Any]) -> Chunk:

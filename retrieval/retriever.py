@@ -63,15 +63,33 @@ class RetrievalResult(BaseModel):
         return self.resolution.scope
 
 
+def search_text(question: str, resolution: Resolution) -> str:
+    """The question without the company and period words the resolver turned into filters.
+
+    Once the filter holds the right filings, "Boeing" and "FY2022" only pull lexical search towards
+    pages that repeat them (exhibit indexes, signatures, subsidiaries lists).
+    """
+    text = question
+    for span in sorted(resolution.matched_text, key=lambda s: -s.start):
+        if span.kind in ("company", "ticker", "period", "relative", "date") and resolution.filters.doc_ids:
+            text = text[: span.start] + " " + text[span.end :]
+    return " ".join(text.split()) or question
+
+
 def rank_pages(hits: list[Hit]) -> list[PageHit]:
-    """Group chunk hits by page; a page scores the reciprocal-rank sum of its chunks."""
+    """Group chunk hits by page; a page scores the reciprocal-rank sum of its chunks.
+
+    ``hits`` may hold several ranked lists one after another (each hit's ``rank`` is within its
+    own list); a chunk found by two lists counts twice.
+    """
     scores: dict[tuple[str, int], float] = defaultdict(float)
     members: dict[tuple[str, int], list[str]] = defaultdict(list)
     names: dict[str, str] = {}
     for hit in hits:
         key = (hit.chunk.doc_id, hit.chunk.page_no)
         scores[key] += 1.0 / (_PAGE_RRF_K + hit.rank)
-        members[key].append(hit.chunk.chunk_id)
+        if hit.chunk.chunk_id not in members[key]:
+            members[key].append(hit.chunk.chunk_id)
         names[hit.chunk.doc_id] = hit.chunk.file_name
     ordered = sorted(scores, key=lambda k: (-scores[k], k))
     return [
@@ -162,7 +180,8 @@ class Retriever:
         chosen = filters if filters is not None and not filters.is_empty() else resolution.filters
         t0 = time.perf_counter()
         chunk_hits = self.search.search(
-            Query(text=question, filters=chosen, acl_groups=acl_groups, top_k=candidates)
+            Query(text=search_text(question, resolution), filters=chosen, acl_groups=acl_groups,
+                  top_k=candidates)
         )
         pages = rank_pages(chunk_hits)[:top_k]
         hits = self._page_hits(chunk_hits, pages, acl_groups)

@@ -1,0 +1,912 @@
+"""The expert-curated memory bank: approved question/answer pairs served as evidence.
+
+Contract: :class:`MemoryBank` stores :class:`~core.records.MemoryEntry` records in the memory
+collection (through :class:`retrieval.index.MemoryIndex`, which owns the schema) and answers
+:meth:`MemoryBank.search` with typed :class:`~core.records.MemoryHit` records: the entry (answer,
+source citation, author, validity), the calibrated similarity, the phrasing that matched and a
+``stale`` flag. A hit is evidence with provenance; it never replaces corpus retrieval.
+
+Identity: ``entry_id`` is sha256 of the normalised question + company key + period label (first
+32 hex chars), so importing the same file twice updates in place and never duplicates.
+
+Matching (semantic and lexical), for each question:
+
+1. **Scope.** Company and period come from the caller (the resolver's output) or, when not given,
+   from the question itself, read by :func:`retrieval.resolver.resolve` against the companies the
+   bank holds. They are hard filters in Qdrant: an entry for company X never answers a question
+   about company Y, and an entry for FY2023 never answers a question about FY2022. Entries without
+   a company (or period) hold for every company (or period). A question that names no company
+   is answered only by company-free entries, and one that names no period only by period-free
+   entries: "What was Acme's revenue?" must not be answered with one year's figure silently;
+   the resolver (with the conversation) is what supplies the period.
+2. **Candidates.** Company and period mentions are removed from the text first (the "ask": both
+   sides are stripped alike), because they are already enforced and MiniLM otherwise scores
+   "revenue FY2022" vs "revenue FY2023" at 0.98. Every phrasing (question + each paraphrase) is
+   one point with a dense vector and a BM25 vector of its ask; Qdrant fuses both (RRF).
+3. **Calibrated similarity.** ``score = cosine - 0.4 * (1 - lexical)`` where ``cosine`` is the
+   dense cosine of the two asks and ``lexical`` the mean of the two content-term coverages
+   (stemmed BM25 terms, minus question-frame words such as "much", "total", "fiscal"). Only hits
+   with ``score >= threshold`` come back, best per entry. The threshold is per embedder
+   (:data:`THRESHOLDS`), chosen on the labelled set in ``tests/retrieval/test_memory_bank.py``
+   (20 paraphrase matches, 26 near misses: same metric other year, same year other metric,
+   other company): precision first, at least 0.005 above the best-scoring near miss. Measured
+   for ``minilm-onnx`` (int8) on that set: raw cosine of the full questions reaches only recall
+   0.05 at precision 1.0 (other-year and other-company near misses score 0.97-0.98); with the
+   scope rules and the combined score, the best-recall threshold (0.805) gives precision 1.0 /
+   recall 0.40, the shipped 0.81 precision 1.0 / recall 0.35 (the worst near miss, short-term vs
+   long-term debt, scores 0.803). Single-word synonyms ("sales" for revenue, "profit" for net
+   income, "headcount" for employees) do not match: curators raise recall by adding paraphrases,
+   and a miss costs only a corpus search, where a false match would serve a wrong answer.
+4. **Validity.** An entry whose ``valid_from``/``valid_to`` excludes ``today`` is stale: left out
+   by default, returned flagged ``stale=True`` with ``include_stale=True`` (curator searches).
+5. **Serving rules.** Only approved, non-retired entries are searched by default; ``list`` shows
+   unapproved ones to curators. ACL: a caller whose groups share none of an entry's ``acl``
+   never sees it (search, list, get); ``acl_groups=None`` means a curator's unrestricted view,
+   ``[]`` sees nothing.
+
+Import/export: CSV (header row; ``paraphrases`` and ``acl`` joined by ``|``; source as
+``source_doc_id``, ``source_file``, ``source_page``, ``quote``) or JSONL (one entry per line, the
+same flat keys or ``MemoryEntry`` JSON with a nested ``source``). Import reports every row as
+added, updated, skipped (unchanged) or invalid, with its line number, and never stops at a bad
+row. Editing the question, paraphrases, answer, company, period or source of an approved entry
+clears its approval.
+
+Example:
+    >>> bank = MemoryBank(Settings(data_dir="/tmp/finrag"))  # doctest: +SKIP
+    >>> e = bank.add(make_entry("What was Acme's FY2023 revenue?", "$1.2bn", company="Acme Corp",
+    ...                         period="FY2023", author="ana"))  # doctest: +SKIP
+    >>> bank.approve(e.entry_id, approver="lead")  # doctest: +SKIP
+    >>> bank.search("How much revenue did Acme report for 2023?", ["public"])  # doctest: +SKIP
+    [MemoryHit(entry=..., score=0.87, matched_phrasing="What was Acme's FY2023 revenue?", ...)]
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+from pydantic import Field, ValidationError
+
+from core.errors import ConfigError, MemoryBankError
+from core.records import Citation, Filing, MemoryEntry, MemoryHit, Record
+from core.settings import Settings
+from retrieval.aliases import name_aliases
+from retrieval.index import ANY_KEY, MemoryIndex
+from retrieval.sparse import Bm25Encoder
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "LEXICAL_WEIGHT",
+    "THRESHOLDS",
+    "Calibration",
+    "ImportReport",
+    "ImportRow",
+    "MemoryBank",
+    "calibrate_threshold",
+    "company_key",
+    "entry_id_for",
+    "make_entry",
+    "period_label",
+]
+
+# Chosen on the labelled set in tests/retrieval/test_memory_bank.py (highest recall at precision
+# 1.0; the test re-measures and fails if the choice no longer holds). The sentence-transformers
+# backend runs the same MiniLM in fp32, whose cosines differ from int8 by ~0.01.
+THRESHOLDS: dict[str, float] = {"minilm-onnx": 0.81, "sentence-transformers": 0.81}
+LEXICAL_WEIGHT = 0.4  # score = cosine - LEXICAL_WEIGHT * (1 - lexical)
+_CANDIDATES = 8  # phrasing points fetched per requested hit, before threshold and grouping
+
+# Words that frame a question without saying what is asked; they would inflate term overlap.
+_FRAME = frozenset(
+    {"much", "mani", "tell", "report", "total", "fiscal", "year", "end", "amount", "figur"}
+)
+_SPAN_KINDS = frozenset({"company", "ticker", "period", "date"})
+_CONTENT_FIELDS = ("question", "paraphrases", "answer", "company", "period", "source")
+_TRUE = {"1", "true", "yes", "y", "approved"}
+_FALSE = {"", "0", "false", "no", "n"}
+
+CSV_COLUMNS = [
+    "entry_id",
+    "question",
+    "paraphrases",
+    "answer",
+    "company",
+    "period",
+    "source_doc_id",
+    "source_file",
+    "source_page",
+    "quote",
+    "author",
+    "approved",
+    "approved_by",
+    "valid_from",
+    "valid_to",
+    "acl",
+    "retired",
+    "created_at",
+    "updated_at",
+]
+
+
+# -- keys and ids -----------------------------------------------------------------------------
+
+
+def company_key(name: str | None) -> str:
+    """The matching key of a company name: lower-case, squashed, legal suffixes dropped.
+
+    "Acme Corp", "ACME Corporation" and "Acme" all give ``acme``; None or blank gives
+    :data:`~retrieval.index.ANY_KEY`.
+    """
+    if not name or not name.strip():
+        return ANY_KEY
+    core, aliases = name_aliases(name)
+    return "".join(t.norm for t in core) or min(aliases, default=name.strip().lower())
+
+
+def period_label(text: str | None) -> str | None:
+    """The canonical label of one period ("fiscal 2023" -> ``FY2023``, "Q2 2023" -> ``Q2 FY2023``).
+
+    Raises:
+        MemoryBankError: the text is not one readable period.
+    """
+    if text is None or not text.strip():
+        return None
+    from retrieval.resolver import resolve
+
+    labels = resolve(text, []).periods
+    if len(labels) != 1:
+        raise MemoryBankError(
+            f"period {text!r} is not one fiscal period; write it like FY2023, Q2 2023 or H1 FY2024"
+        )
+    return labels[0]
+
+
+def _norm_question(question: str) -> str:
+    return re.sub(r"\s+", " ", question.strip().lower()).rstrip(" ?.!")
+
+
+def entry_id_for(question: str, company: str | None, period: str | None) -> str:
+    """Content id: sha256 of the normalised question, company key and period label."""
+    key = (
+        f"{_norm_question(question)}\x1f{company_key(company)}\x1f{period_label(period) or ANY_KEY}"
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def make_entry(question: str, answer: str, **fields: Any) -> MemoryEntry:
+    """A :class:`MemoryEntry` with its content id and canonical period filled in.
+
+    Raises:
+        MemoryBankError: empty question or answer, an unreadable period, or invalid fields.
+    """
+    question, answer = question.strip(), answer.strip()
+    if not question or not answer:
+        raise MemoryBankError("a memory entry needs a non-empty question and answer")
+    fields["period"] = period_label(fields.get("period"))
+    company = (fields.get("company") or "").strip() or None
+    fields["company"] = company
+    fields["paraphrases"] = _unique_phrasings(question, fields.get("paraphrases") or [])
+    fields.pop("entry_id", None)
+    try:
+        return MemoryEntry(
+            entry_id=entry_id_for(question, company, fields["period"]),
+            question=question,
+            answer=answer,
+            **fields,
+        )
+    except ValidationError as exc:
+        raise MemoryBankError(f"invalid memory entry: {_first_error(exc)}") from exc
+
+
+def _unique_phrasings(question: str, paraphrases: Sequence[str]) -> list[str]:
+    seen = {_norm_question(question)}
+    out = []
+    for p in paraphrases:
+        p = p.strip()
+        if p and _norm_question(p) not in seen:
+            seen.add(_norm_question(p))
+            out.append(p)
+    return out
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(x) for x in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]
+
+
+# -- calibration ------------------------------------------------------------------------------
+
+
+class Calibration(Record):
+    """A threshold chosen on labelled pairs, with what it achieves on them."""
+
+    threshold: float
+    precision: float
+    recall: float
+    positives: int
+    negatives: int
+
+
+def calibrate_threshold(
+    scored: Sequence[tuple[float, bool]], min_precision: float = 1.0
+) -> Calibration:
+    """The highest-recall threshold whose precision on ``scored`` is at least ``min_precision``.
+
+    Args:
+        scored: (score, should match) per labelled pair; pairs the scope rules already reject
+            should be passed with score ``-inf`` (they can never be returned).
+        min_precision: precision required on the set.
+
+    Returns:
+        The threshold placed midway between the lowest accepted score and the next score below
+        it (a margin both ways), with precision and recall at it.
+    """
+    positives = sum(1 for _, y in scored if y)
+    negatives = len(scored) - positives
+    ranked = sorted(((s, y) for s, y in scored if np.isfinite(s)), key=lambda r: -r[0])
+    best = (float("inf"), 1.0, 0.0)  # threshold, precision, recall
+    tp = fp = 0
+    for i, (s, y) in enumerate(ranked):
+        tp, fp = tp + y, fp + (not y)
+        if i + 1 < len(ranked) and ranked[i + 1][0] == s:
+            continue  # a threshold cannot split tied scores
+        precision = tp / (tp + fp)
+        recall = tp / positives if positives else 0.0
+        if precision >= min_precision and recall > best[2]:
+            below = ranked[i + 1][0] if i + 1 < len(ranked) else s - 0.02
+            best = ((s + below) / 2, precision, recall)
+    return Calibration(
+        threshold=round(best[0], 4),
+        precision=best[1],
+        recall=best[2],
+        positives=positives,
+        negatives=negatives,
+    )
+
+
+# -- import report ----------------------------------------------------------------------------
+
+RowStatus = Literal["added", "updated", "skipped", "invalid"]
+
+
+class ImportRow(Record):
+    line: int
+    status: RowStatus
+    entry_id: str | None = None
+    question: str = ""
+    reason: str = ""
+
+
+class ImportReport(Record):
+    path: str
+    rows: list[ImportRow] = Field(default_factory=list)
+
+    def count(self, status: RowStatus) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(f"{self.count(s)} {s}" for s in ("added", "updated", "skipped", "invalid"))
+
+
+# -- the bank ---------------------------------------------------------------------------------
+
+
+class MemoryBank:
+    """Curated question/answer pairs: CRUD for curators, calibrated search for the agent.
+
+    Args:
+        settings: engine and collection (``settings.qdrant.memory_collection``), embedder.
+        embedder: an already loaded embedder; default the process-wide one from settings
+            (loaded on first use, not here).
+        threshold: overrides the calibrated :data:`THRESHOLDS` entry of the embedder.
+        index: an open :class:`MemoryIndex` to use (the bank then does not close it).
+
+    Construction opens the collection (embedded engines lock it to this process); close the bank
+    or use ``with``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Any = None,
+        threshold: float | None = None,
+        index: MemoryIndex | None = None,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._threshold = threshold
+        self.index = index or MemoryIndex(settings)
+        self._owns_index = index is None
+        self._sparse = Bm25Encoder()
+        self._companies: list[str] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from retrieval.embedders.base import get_embedder
+
+            self._embedder = get_embedder(self.settings.embedder, str(self.settings.models_dir))
+        return self._embedder
+
+    @property
+    def threshold(self) -> float:
+        """The similarity a hit must reach (calibrated per embedder)."""
+        if self._threshold is not None:
+            return self._threshold
+        name, model = self.settings.embedder.name, self.settings.embedder.model
+        if name not in THRESHOLDS or model:
+            raise ConfigError(
+                f"the memory bank has no calibrated threshold for embedder {name!r}"
+                f"{' with model ' + model if model else ''}; "
+                "calibrate one on labelled pairs (retrieval.memory_bank.calibrate_threshold) and "
+                "pass MemoryBank(threshold=...), or use FINRAG_EMBEDDER__NAME=minilm-onnx"
+            )
+        return THRESHOLDS[name]
+
+    def close(self) -> None:
+        if self._owns_index:
+            self.index.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def add(self, entry: MemoryEntry) -> MemoryEntry:
+        """Store a new entry (id recomputed from its content; period made canonical).
+
+        Raises:
+            MemoryBankError: an entry with the same question, company and period exists (use
+                :meth:`update`), or the entry is invalid.
+        """
+        entry = self._normalised(entry)
+        if self._stored(entry.entry_id) is not None:
+            raise MemoryBankError(
+                f"an entry for this question, company and period exists ({entry.entry_id[:12]}); "
+                "edit it with update (finrag memory approve/retire/remove, or re-import)"
+            )
+        now = _now()
+        entry = entry.model_copy(update={"created_at": entry.created_at or now, "updated_at": now})
+        self._write(entry)
+        return entry
+
+    def update(self, entry_id: str, **changes: Any) -> MemoryEntry:
+        """Change fields of an entry; a new question/company/period gives it a new id.
+
+        Changing what the entry says (question, paraphrases, answer, company, period, source)
+        clears its approval unless ``approved`` is among ``changes``.
+        """
+        old = self._require(entry_id)
+        unknown = set(changes) - set(MemoryEntry.model_fields) - {"entry_id"}
+        if unknown:
+            raise MemoryBankError(f"unknown memory entry fields: {', '.join(sorted(unknown))}")
+        data = old.model_dump() | changes
+        if "approved" not in changes and any(
+            _comparable(data.get(f)) != _comparable(getattr(old, f)) for f in _CONTENT_FIELDS
+        ):
+            data["approved"], data["approved_by"] = False, ""
+        new = self._normalised_data(data)
+        new = new.model_copy(update={"created_at": old.created_at, "updated_at": _now()})
+        if new.entry_id != old.entry_id:
+            if self._stored(new.entry_id) is not None:
+                raise MemoryBankError(
+                    f"another entry ({new.entry_id[:12]}) already has this question, company "
+                    "and period"
+                )
+            self.index.delete(old.entry_id)
+        self._write(new)
+        return new
+
+    def approve(self, entry_id: str, approver: str) -> MemoryEntry:
+        """Mark an entry approved by ``approver``: from now on it is served to the agent."""
+        if not approver.strip():
+            raise MemoryBankError("approving needs the approver's name")
+        entry = self._require(entry_id)
+        if entry.retired:
+            raise MemoryBankError(
+                f"entry {entry.entry_id[:12]} is retired; add it again to reuse it"
+            )
+        return self._restamp(entry, approved=True, approved_by=approver.strip())
+
+    def retire(self, entry_id: str) -> MemoryEntry:
+        """Stop serving an entry but keep it (and its history) in the bank."""
+        return self._restamp(self._require(entry_id), retired=True)
+
+    def remove(self, entry_id: str) -> MemoryEntry:
+        """Delete an entry and its phrasing points; returns what was removed."""
+        entry = self._require(entry_id)
+        self.index.delete(entry.entry_id)
+        self._companies = None
+        return entry
+
+    def _restamp(self, entry: MemoryEntry, **update: Any) -> MemoryEntry:
+        entry = entry.model_copy(update=update | {"updated_at": _now()})
+        self._write(entry)
+        return entry
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, entry_id: str, acl_groups: list[str] | None = None) -> MemoryEntry | None:
+        """The entry with this id (or unique id prefix of 8+ characters) the caller may read."""
+        full = self._resolve_id(entry_id)
+        if full is None:
+            return None
+        found = self.index.entries(entry_ids=[full], acl_groups=acl_groups)
+        return found[0] if found else None
+
+    def list(
+        self,
+        approved: bool | None = None,
+        company: str | None = None,
+        include_retired: bool = False,
+        acl_groups: list[str] | None = None,
+    ) -> list[MemoryEntry]:
+        """Entries for curators, sorted by question.
+
+        Args:
+            approved: True / False restricts to approved / pending; None lists both.
+            company: only this company's entries (any spelling of its name).
+            include_retired: also list retired entries.
+            acl_groups: the viewer's groups; None = unrestricted (curators), [] = nothing.
+        """
+        return self.index.entries(
+            approved=approved,
+            retired=None if include_retired else False,
+            company_key=company_key(company) if company else None,
+            acl_groups=acl_groups,
+        )
+
+    def search(
+        self,
+        question: str,
+        acl_groups: list[str],
+        company: str | Sequence[str] | None = None,
+        period: str | Sequence[str] | None = None,
+        today: date | None = None,
+        limit: int = 3,
+        include_stale: bool = False,
+        approved_only: bool = True,
+    ) -> list[MemoryHit]:
+        """Entries that answer ``question``, best first, only above the calibrated threshold.
+
+        Args:
+            question: the user's question.
+            acl_groups: the caller's groups; [] returns nothing.
+            company: the resolved company name(s); None reads them from the question.
+            period: the resolved period label(s) ("FY2023", "Q2 FY2024"); None reads them from
+                the question.
+            today: the day validity windows are checked against (default: today's date).
+            limit: hits to return (one per entry).
+            include_stale: also return entries outside their validity window, flagged ``stale``.
+            approved_only: False lets curators search pending entries too.
+
+        Returns:
+            :class:`MemoryHit` records, ``rank`` from 1.
+        """
+        if not acl_groups or limit <= 0 or not question.strip() or not self.index.exists():
+            return []
+        threshold = self.threshold
+        company_keys, period_keys, ask = self._scope(question, company, period)
+        qvec = self.embedder.embed_query(ask)
+        matches = self.index.search(
+            dense=qvec,
+            sparse=self._sparse.encode_query(ask),
+            acl_groups=list(acl_groups),
+            company_keys=company_keys,
+            period_keys=period_keys,
+            approved_only=approved_only,
+            limit=limit * _CANDIDATES,
+        )
+        today = today or date.today()
+        qterms = self._terms(ask)
+        best: dict[str, MemoryHit] = {}
+        for m in matches:
+            cosine = float(np.dot(qvec, m.vector))
+            lexical = _overlap(qterms, self._terms(m.ask))
+            score = cosine - LEXICAL_WEIGHT * (1.0 - lexical)
+            if score < threshold:
+                continue
+            stale = not _valid_on(m.entry, today)
+            if stale and not include_stale:
+                continue
+            have = best.get(m.entry.entry_id)
+            if have is None or score > have.score:
+                best[m.entry.entry_id] = MemoryHit(
+                    entry=m.entry,
+                    score=score,
+                    cosine=cosine,
+                    lexical=lexical,
+                    matched_phrasing=m.phrasing,
+                    stale=stale,
+                )
+        ranked = sorted(best.values(), key=lambda h: (h.stale, -h.score))[:limit]
+        return [h.model_copy(update={"rank": i}) for i, h in enumerate(ranked, start=1)]
+
+    def score(
+        self,
+        question: str,
+        entry: MemoryEntry,
+        company: str | Sequence[str] | None = None,
+        period: str | Sequence[str] | None = None,
+    ) -> tuple[float, bool]:
+        """(similarity, in scope) of ``question`` against the best phrasing of ``entry``.
+
+        The same computation :meth:`search` thresholds, without the index: for calibrating on
+        labelled pairs. "In scope" is the company/period rule; validity is not considered.
+        """
+        company_keys, period_keys, ask = self._scope(
+            question, company, period, extra=[entry.company]
+        )
+        in_scope = company_key(entry.company) in company_keys and (
+            (entry.period or ANY_KEY) in period_keys
+        )
+        phrasings = [entry.question, *entry.paraphrases]
+        asks = [self._ask(p, [entry.company]) for p in phrasings]
+        vectors = self.embedder.embed_documents(asks)
+        qvec = self.embedder.embed_query(ask)
+        qterms = self._terms(ask)
+        best = max(
+            float(np.dot(qvec, v)) - LEXICAL_WEIGHT * (1.0 - _overlap(qterms, self._terms(a)))
+            for v, a in zip(vectors, asks, strict=True)
+        )
+        return best, in_scope
+
+    # -- import / export ---------------------------------------------------------------------
+
+    def import_file(self, path: str | Path) -> ImportReport:
+        """Add or update entries from a CSV or JSONL file; every row gets a status and line.
+
+        Raises:
+            MemoryBankError: the file is missing or neither .csv nor .jsonl/.json.
+        """
+        path = Path(path)
+        report = ImportReport(path=str(path))
+        for line, row, error in _read_rows(path):
+            if error:
+                report.rows.append(ImportRow(line=line, status="invalid", reason=error))
+                continue
+            try:
+                entry = _entry_from_row(row)
+                status = self._upsert(entry)
+            except MemoryBankError as exc:
+                report.rows.append(
+                    ImportRow(
+                        line=line,
+                        status="invalid",
+                        question=str(row.get("question", ""))[:80],
+                        reason=str(exc),
+                    )
+                )
+                continue
+            report.rows.append(
+                ImportRow(
+                    line=line, status=status, entry_id=entry.entry_id, question=entry.question
+                )
+            )
+        logger.info("memory import %s: %s", path, report.summary)
+        return report
+
+    def export(self, path: str | Path, acl_groups: list[str] | None = None) -> int:
+        """Write every entry (pending and retired included) to CSV or JSONL; returns the count."""
+        path = Path(path)
+        entries = self.index.entries(acl_groups=acl_groups)
+        kind = _file_kind(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "csv":
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+                writer.writeheader()
+                for e in entries:
+                    writer.writerow(_flat_row(e))
+        else:
+            with path.open("w", encoding="utf-8") as handle:
+                for e in entries:
+                    handle.write(e.model_dump_json() + "\n")
+        return len(entries)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _upsert(self, entry: MemoryEntry) -> RowStatus:
+        entry = self._normalised(entry)
+        old = self._stored(entry.entry_id)
+        if old is not None and _same_content(old, entry):
+            return "skipped"
+        now = _now()
+        # A new entry keeps the file's stamps (an export restored elsewhere is the same entry).
+        entry = entry.model_copy(
+            update={
+                "created_at": (old.created_at if old else None) or entry.created_at or now,
+                "updated_at": (entry.updated_at if old is None else None) or now,
+            }
+        )
+        self._write(entry)
+        return "updated" if old is not None else "added"
+
+    def _normalised(self, entry: MemoryEntry) -> MemoryEntry:
+        return self._normalised_data(entry.model_dump())
+
+    def _normalised_data(self, data: dict[str, Any]) -> MemoryEntry:
+        data = dict(data)
+        return make_entry(data.pop("question"), data.pop("answer"), **data)
+
+    def _write(self, entry: MemoryEntry) -> None:
+        phrasings = [entry.question, *entry.paraphrases]
+        asks = [self._ask(p, [entry.company]) for p in phrasings]
+        dense = self.embedder.embed_documents(asks)
+        self.index.ensure_collection(int(dense.shape[1]))
+        self.index.put(
+            entry,
+            phrasings,
+            asks,
+            dense,
+            self._sparse.encode_documents(asks),
+            company_key(entry.company),
+            entry.period or ANY_KEY,
+        )
+        self._companies = None
+
+    def _stored(self, entry_id: str) -> MemoryEntry | None:
+        found = self.index.entries(entry_ids=[entry_id])
+        return found[0] if found else None
+
+    def _resolve_id(self, entry_id: str) -> str | None:
+        entry_id = entry_id.strip().lower()
+        if len(entry_id) == 32:
+            return entry_id
+        if len(entry_id) < 8:
+            raise MemoryBankError(f"entry id {entry_id!r} is too short: give at least 8 characters")
+        ids = [e.entry_id for e in self.index.entries() if e.entry_id.startswith(entry_id)]
+        if len(ids) > 1:
+            raise MemoryBankError(
+                f"entry id {entry_id!r} is ambiguous ({len(ids)} entries); give more characters"
+            )
+        return ids[0] if ids else None
+
+    def _require(self, entry_id: str) -> MemoryEntry:
+        full = self._resolve_id(entry_id)
+        entry = self._stored(full) if full else None
+        if entry is None:
+            raise MemoryBankError(
+                f"no memory entry {entry_id!r}; list them with `finrag memory list --all`"
+            )
+        return entry
+
+    def _known_companies(self) -> list[str]:
+        if self._companies is None:
+            names = {e.company for e in self.index.entries() if e.company}
+            self._companies = sorted(names)
+        return self._companies
+
+    def _scope(
+        self,
+        question: str,
+        company: str | Sequence[str] | None,
+        period: str | Sequence[str] | None,
+        extra: Sequence[str | None] = (),
+    ) -> tuple[list[str], list[str], str]:
+        """(allowed company keys, allowed period keys, the ask) for a question."""
+        given_companies = [company] if isinstance(company, str) else list(company or [])
+        known = [*self._known_companies(), *given_companies, *(c for c in extra if c)]
+        resolution = _resolve(question, known)
+        names = given_companies if company is not None else resolution.companies
+        if period is not None:
+            periods = [p for p in ([period] if isinstance(period, str) else period)]
+            labels = [lbl for p in periods if (lbl := period_label(p))]
+        else:
+            labels = list(resolution.periods)
+        company_keys = sorted({company_key(n) for n in names} | {ANY_KEY})
+        return company_keys, sorted(set(labels) | {ANY_KEY}), _strip(question, resolution)
+
+    def _ask(self, text: str, companies: Sequence[str | None]) -> str:
+        return _strip(text, _resolve(text, [c for c in companies if c]))
+
+    def _terms(self, ask: str) -> set[str]:
+        return {t for t in self._sparse.tokenize(ask) if t not in _FRAME}
+
+
+# -- helpers private to the bank --------------------------------------------------------------
+
+
+def _resolve(text: str, companies: Sequence[str]):
+    from retrieval.resolver import resolve
+
+    filings = [
+        Filing(doc_id=f"memory:{name}", source_path="", file_name="", company=name)
+        for name in dict.fromkeys(companies)
+    ]
+    return resolve(text, filings)
+
+
+def _strip(text: str, resolution: Any) -> str:
+    """The text without its company and period mentions (both are enforced as filters)."""
+    spans = sorted(
+        (s for s in resolution.matched_text if s.kind in _SPAN_KINDS), key=lambda s: -s.start
+    )
+    for s in spans:
+        text = text[: s.start] + " " + text[s.end :]
+    text = re.sub(r"(?<!\w)['\u2019]s\b", " ", text)  # the possessive left by "Acme's"
+    text = re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"\s+", " ", text)).strip()
+    return text or "?"
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    """Mean of the two coverages |a & b| / |a| and |a & b| / |b| (1.0 for two empty sets)."""
+    if not a and not b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    common = len(a & b)
+    return (common / len(a) + common / len(b)) / 2
+
+
+def _valid_on(entry: MemoryEntry, day: date) -> bool:
+    return (entry.valid_from is None or entry.valid_from <= day) and (
+        entry.valid_to is None or day <= entry.valid_to
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _comparable(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, Record) else value
+
+
+def _same_content(a: MemoryEntry, b: MemoryEntry) -> bool:
+    skip = {"created_at", "updated_at"}
+    return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
+
+
+def _file_kind(path: Path) -> Literal["csv", "jsonl"]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    raise MemoryBankError(f"{path.name}: use a .csv or .jsonl file for memory entries")
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any], str]]:
+    """(line number, row, error) per record of a CSV or JSONL file."""
+    kind = _file_kind(path)
+    if not path.is_file():
+        raise MemoryBankError(f"no file {path}")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        if kind == "csv":
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "question" not in reader.fieldnames:
+                raise MemoryBankError(
+                    f"{path.name}: the first row must be a header naming at least question and "
+                    f"answer (columns: {', '.join(CSV_COLUMNS)})"
+                )
+            for row in reader:
+                line = (
+                    reader.line_num
+                )  # where the record ends (= its line unless a cell spans lines)
+                if None in row:
+                    yield line, {}, f"more fields than the header has ({len(row[None])} extra)"
+                elif any((v or "").strip() for v in row.values()):
+                    yield line, row, ""
+            return
+        for line, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield line, {}, f"not JSON: {exc.msg} at column {exc.colno}"
+                continue
+            if not isinstance(row, dict):
+                yield line, {}, "not a JSON object"
+                continue
+            yield line, row, ""
+
+
+def _split(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [p.strip() for p in str(value).split("|") if p.strip()]
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise MemoryBankError(f"{name} must be true or false, not {value!r}")
+
+
+def _entry_from_row(row: dict[str, Any]) -> MemoryEntry:
+    """A flat CSV/JSONL row (or MemoryEntry JSON) -> a normalised entry."""
+    known = set(CSV_COLUMNS) | {"source"}
+    unknown = sorted(k for k in row if k not in known)
+    if unknown:
+        raise MemoryBankError(
+            f"unknown column(s) {', '.join(unknown)}; known: {', '.join(CSV_COLUMNS)}"
+        )
+    text = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+    source = text.get("source")
+    if not source and (
+        text.get("source_file") or text.get("source_doc_id") or text.get("source_page")
+    ):
+        page = text.get("source_page")
+        try:
+            page_no = int(page) if page not in (None, "") else 0
+        except (TypeError, ValueError):
+            raise MemoryBankError(f"source_page must be a page number, not {page!r}") from None
+        source = {
+            "doc_id": text.get("source_doc_id") or "",
+            "file_name": text.get("source_file") or "",
+            "page_no": page_no,
+            "quote": text.get("quote") or "",
+        }
+    fields: dict[str, Any] = {
+        "paraphrases": _split(text.get("paraphrases")),
+        "company": text.get("company") or None,
+        "period": text.get("period") or None,
+        "source": source or None,
+        "author": text.get("author") or "",
+        "approved": _flag(text.get("approved"), "approved"),
+        "approved_by": text.get("approved_by") or "",
+        "valid_from": text.get("valid_from") or None,
+        "valid_to": text.get("valid_to") or None,
+        "retired": _flag(text.get("retired"), "retired"),
+    }
+    acl = _split(text.get("acl"))
+    if acl:
+        fields["acl"] = acl
+    for stamp in ("created_at", "updated_at"):
+        if text.get(stamp):
+            fields[stamp] = text[stamp]
+    entry = make_entry(str(text.get("question") or ""), str(text.get("answer") or ""), **fields)
+    if entry.valid_from and entry.valid_to and entry.valid_from > entry.valid_to:
+        raise MemoryBankError(f"valid_from {entry.valid_from} is after valid_to {entry.valid_to}")
+    return entry
+
+
+def _flat_row(e: MemoryEntry) -> dict[str, str]:
+    src: Citation | None = e.source
+    return {
+        "entry_id": e.entry_id,
+        "question": e.question,
+        "paraphrases": " | ".join(e.paraphrases),
+        "answer": e.answer,
+        "company": e.company or "",
+        "period": e.period or "",
+        "source_doc_id": src.doc_id if src else "",
+        "source_file": src.file_name if src else "",
+        "source_page": str(src.page_no) if src else "",
+        "quote": src.quote if src else "",
+        "author": e.author,
+        "approved": "true" if e.approved else "false",
+        "approved_by": e.approved_by,
+        "valid_from": e.valid_from.isoformat() if e.valid_from else "",
+        "valid_to": e.valid_to.isoformat() if e.valid_to else "",
+        "acl": " | ".join(e.acl),
+        "retired": "true" if e.retired else "false",
+        "created_at": e.created_at.isoformat() if e.created_at else "",
+        "updated_at": e.updated_at.isoformat() if e.updated_at else "",
+    }
