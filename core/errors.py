@@ -70,3 +70,7 @@ class RetrievalError(FinragError):
 
 class ToolError(FinragError):
     """A live-data tool failed or received invalid arguments."""
+
+
+class MemoryBankError(FinragError):
+    """A memory-bank operation was refused (unknown entry id, invalid entry, bad import file)."""

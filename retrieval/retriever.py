@@ -29,6 +29,7 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
+from core.errors import ConfigError
 from core.records import Chunk, Filing, Hit, Query, SearchFilters
 from core.settings import Settings
 from retrieval.resolver import Resolution, resolve
@@ -192,7 +193,10 @@ class Retriever:
             t0 = time.perf_counter()
             company = resolution.companies[0] if len(resolution.companies) == 1 else None
             period = resolution.periods[0] if len(resolution.periods) == 1 else None
-            memory = self.memory.search(question, acl_groups=acl_groups, company=company, period=period)
+            try:
+                memory = self.memory.search(question, acl_groups=acl_groups, company=company, period=period)
+            except ConfigError as exc:  # e.g. no calibrated threshold for this embedder
+                resolution.notes.append(f"memory bank not consulted: {exc}")
             timings["memory"] = _ms(t0)
 
         tool_results: list = []

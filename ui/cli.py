@@ -285,5 +285,11 @@ def demo(
             search(question, limit=5)
 
 
+# Mounted last: the memory commands import readable_errors from this module.
+from ui.cli_memory import memory_app  # noqa: E402
+
+app.add_typer(memory_app, name="memory")
+
+
 if __name__ == "__main__":
     main()

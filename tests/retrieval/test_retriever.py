@@ -132,3 +132,30 @@ def test_eval_retrieval_on_a_generated_set(tmp_path, model_cache, sample_folder)
     # The set's corpus is cached: a second run ingests nothing.
     again = eval_retrieval(set_dir, settings)
     assert again["ingest_s"] < result["ingest_s"]
+
+
+def test_memory_hit_arrives_beside_corpus_evidence(corpus):
+    from retrieval.memory_bank import MemoryBank, make_entry
+
+    settings = corpus.model_copy(update={"data_dir": corpus.data_dir})
+    retriever = Retriever(settings)
+    try:
+        bank = retriever.memory
+        entry = make_entry(
+            "What was Northwind Robotics' free cash flow in fiscal 2023?",
+            "Free cash flow was $266.3 million (operating cash flow 412.6 less capex 146.3).",
+            company="Northwind Robotics, Inc.", period="FY2023", author="analyst@example.com",
+        )
+        bank.add(entry)
+        question = "Northwind Robotics free cash flow in fiscal 2023?"
+        assert retriever.retrieve(question, acl_groups=["public"]).memory == []  # not approved yet
+        bank.approve(entry.entry_id, "curator@example.com")
+        result = retriever.retrieve(question, acl_groups=["public"])
+        assert [m.entry.entry_id for m in result.memory] == [entry.entry_id]
+        assert result.memory[0].entry.approved_by == "curator@example.com"
+        assert result.hits, "a memory hit never replaces the corpus evidence"
+        assert retriever.retrieve(question, acl_groups=["finance"]).memory == []
+        other = retriever.retrieve("What was Contoso Foods' free cash flow in fiscal 2024?", acl_groups=["public"])
+        assert other.memory == []
+    finally:
+        retriever.close()
