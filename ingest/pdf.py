@@ -12,6 +12,13 @@ returns a :class:`~core.records.ParsedDocument` whose ``elements`` are in readin
 * ``figure`` (see :mod:`ingest.figures`);
 * OCR'd ``text`` lines (``ocr=True``, with ``words``) for pages with no text layer but an image.
 
+All extracted text (lines, table words, OCR lines and words) goes through
+:func:`normalize_text`: Unicode NFKC (ligatures such as "\ufb01" become "fi", full-width forms
+and odd spaces become plain ones), zero-width characters and soft hyphens dropped, hyphen and
+minus variants made "-", curly quotes made straight; en and em dashes are kept (an em dash is a
+nil amount in a table) and superscript digits stay superscripts (NFKC would glue a footnote
+mark onto a number: "1,234\u00b9" -> "1,2341").
+
 Running headers/footers (the same text, digits ignored, at the same end of the page -- top or
 bottom 10%, or first/last two lines -- on at least 30% of the pages, min 3) and bare page numbers
 there are dropped here, so the chunker never sees them.
@@ -32,6 +39,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -59,8 +67,39 @@ _TEXT_FLAGS = (pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURE
 _BULLET = re.compile(r"^\s*([\u2022\u25cf\u25aa\u25e6\u2023\u2043\u2219\u00b7\u27a2\u2013\-*]|"
                      r"\(?[a-z0-9]{1,2}\)|\d{1,2}\.)\s+\S", re.I)
 _PAGE_NUMBER = re.compile(r"^\W*(page\s+)?([0-9]{1,4}|[ivxlc]{1,6})(\s+of\s+\d+)?\W*$", re.I)
+# Applied before NFKC, which leaves these alone (quotes, dashes, zero-width) or would map them
+# to another odd character (U+2011 -> U+2010).
+_PUNCTUATION = str.maketrans({
+    "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None,
+    "\ufeff": None,
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-", "\u2015": "\u2014",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+})
+# Superscript/subscript digits and signs are footnote marks: hide them from NFKC in the private
+# use area (which NFKC leaves alone) and put them back afterwards.
+_SCRIPTS = "\u00b9\u00b2\u00b3" + "".join(map(chr, range(0x2070, 0x209d)))
+_HIDE = str.maketrans({ch: chr(0xF0000 + i) for i, ch in enumerate(_SCRIPTS)})
+_SHOW = str.maketrans({chr(0xF0000 + i): ch for i, ch in enumerate(_SCRIPTS)})
 _MIN_TEXT_CHARS = 10  # fewer extractable characters than this = no text layer
 _BAND = 0.10  # top/bottom share of the page where running headers live
+
+
+def normalize_text(text: str) -> str:
+    """NFKC plus house rules for spaces, dashes and quotes (see the module docstring).
+
+    Cheap enough per line or word: ASCII text (most of a filing) returns at once.
+
+    Example:
+        >>> normalize_text("\ufb01scal\u00a0year \u2212 \u201cnet\u201d \u2014")
+        'fiscal year - "net" \u2014'
+    """
+    if text.isascii():
+        return text
+    text = text.translate(_PUNCTUATION)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text.translate(_HIDE)).translate(_SHOW)
+    return text
 
 
 class PdfParser:
@@ -186,7 +225,7 @@ class PdfParser:
         t0 = time.process_time()
         textpage = page.get_textpage(flags=_TEXT_FLAGS)
         blocks = page.get_text("dict", textpage=textpage, sort=True)["blocks"]
-        words = page.get_text("words", textpage=textpage)
+        words = _normalize_words(page.get_text("words", textpage=textpage))
         n_chars = sum(len(w[4]) for w in words)
         images = page.get_image_info()
         timings["text"] += time.process_time() - t0
@@ -201,7 +240,7 @@ class PdfParser:
                 t = time.process_time()
                 try:
                     engine = ocr_mod.get_engine(self.settings.ocr)
-                    elements = ocr_mod.ocr_page(page, engine, page_no)
+                    elements = _normalize_ocr(ocr_mod.ocr_page(page, engine, page_no))
                     record.ocr_used = True
                 except IngestError as exc:  # a missing engine: say so once per page, go on
                     warnings.append(f"page {page_no}: no text layer and OCR failed ({exc})")
@@ -245,6 +284,27 @@ class PdfParser:
 # ---------------------------------------------------------------------- text
 
 
+def _normalize_words(words: list[tuple]) -> list[tuple]:
+    """Words with normalised text; a word that normalises to nothing (a lone zero-width
+    character) is dropped."""
+    if all(w[4].isascii() for w in words):
+        return words
+    out = []
+    for w in words:
+        text = w[4] if w[4].isascii() else normalize_text(w[4]).strip()
+        if text:
+            out.append(w if text is w[4] else (*w[:4], text, *w[5:]))
+    return out
+
+
+def _normalize_ocr(elements: list[Element]) -> list[Element]:
+    for element in elements:
+        element.text = normalize_text(element.text)
+        for word in element.words:
+            word.text = normalize_text(word.text)
+    return elements
+
+
 def _is_bold(span: dict) -> bool:
     font = span.get("font", "")
     return bool(span.get("flags", 0) & 16) or any(k in font for k in ("Bold", "Black", "Heavy",
@@ -264,7 +324,7 @@ def _text_elements(blocks: list[dict], page_no: int, table_boxes: list[BBox], fi
             if not spans:
                 continue
             rect = pymupdf.Rect(line["bbox"])
-            text = "".join(s["text"] for s in line["spans"]).strip()
+            text = normalize_text("".join(s["text"] for s in line["spans"])).strip()
             for s in spans:
                 sizes[round(s["size"] * 2) / 2] += len(s["text"])
             if any(_inside(rect, box) for box in table_boxes):

@@ -15,7 +15,15 @@ several times the whole ingest budget. So in ``auto`` mode:
 2. each candidate region with a ruled grid (vertical rules inside it) goes to
    ``find_tables(clip=region, use_layout=False)``, whose cell boxes are then filled from the words;
 3. regions without inner vertical rules (the usual EDGAR statement: whitespace columns, row
-   shading) get a grid built from word alignment: columns are the x-intervals of the numeric cells.
+   shading) get a grid built from word alignment: columns are the x-intervals of the numeric cells,
+   and a column whose rows mostly hold k separate numbers (a narrow gutter that one wide value
+   bridges) is split into k columns at the numbers' right edges, header cells following.
+
+The gate ends a region where the next table visibly starts (a period/column-title row set off
+from the body, a line of prose across the value columns) so stacked small tables stay apart, and
+a one-line title above a table becomes ``TableData.caption`` rather than a header row (a line
+that only states the unit, "(In millions)", stays a header row). Input words are expected to be
+normalised text already (:func:`ingest.pdf.normalize_text`).
 
 ``always`` runs the library's own full-page ``find_tables()`` (layout model included when
 installed) on every page: the slow, maximum-recall reference. ``never`` skips tables.
@@ -34,6 +42,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pymupdf
 
@@ -51,7 +60,13 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 _CURRENCY = {"$", "\u20ac", "\u00a3", "US$"}
 _TRAILERS = {")", "%", ")%", "%)", "pts", "bps"}
 _MIN_BODY_ROWS = 2
-_UNIT_LINE = re.compile(r"^\(?.*\b(in (millions|thousands|billions)|except)\b.*\)?$", re.I)
+# a line that only states the unit ("(In millions, except per share data)", "($ in millions)"):
+# a header row of the label column, unlike a title that merely ends with the unit
+_UNIT_ONLY = re.compile(r"^\(?\s*((u\.?s\.?\s*)?(\$|dollars|amounts|\u20ac|\u00a3)[^()]{0,30}?)?"
+                        r"\b(in\s+)?(millions|thousands|billions)\b[^()]*\)?$", re.I)
+# what the label cell of a column-header row says, if anything ("In Millions", "Years ended")
+_HEADER_LABEL = re.compile(r"\b(millions|thousands|billions|dollars|years?|quarters?|months?|"
+                           r"weeks?|periods?|ended|as of)\b|\$", re.I)
 
 
 @dataclass
@@ -64,9 +79,14 @@ class _Segment:
     y1: float
     text: str
 
-    @property
+    # cached: the gate and the grid ask every segment several times, and is_numeric is regexes
+    @cached_property
     def numeric(self) -> bool:
         return is_numeric(self.text)
+
+    @cached_property
+    def amount(self) -> bool:
+        return self.numeric and not _YEAR.match(self.text.strip().strip("*()"))
 
 
 @dataclass
@@ -75,12 +95,24 @@ class _Row:
     y1: float
     segments: list[_Segment] = field(default_factory=list)
 
-    @property
+    @cached_property  # asked only once the row's segments are final (after group_rows)
     def tabular(self) -> bool:
         """A label (or nothing) followed by numeric cells: a financial-table row."""
         return len(self.segments) >= 2 and sum(s.numeric for s in self.segments[1:]) >= 1 and (
             all(s.numeric for s in self.segments[1:]) or len(self.segments) >= 3
         )
+
+
+def _values(row: _Row) -> list[_Segment]:
+    """The value cells of a row: all but the label, or all when the row has no label (a period
+    row such as ``["2023", "2022", "2021"]`` over an empty top-left cell)."""
+    if row.segments and row.segments[0].numeric:
+        return row.segments
+    return row.segments[1:]
+
+
+def _has_amount(row: _Row) -> bool:
+    return any(s.amount for s in row.segments)
 
 
 @dataclass
@@ -137,7 +169,7 @@ def _segment(words: list[_Segment], height: float) -> list[_Segment]:
     for w in words:
         # a currency sign or a second number always opens a new cell, however close
         joins = out and w.x0 - out[-1].x1 < gap and w.text not in _CURRENCY and not (
-            out[-1].numeric and is_numeric(w.text) and w.x0 - out[-1].x1 > 2.5)
+            out[-1].numeric and w.numeric and w.x0 - out[-1].x1 > 2.5)
         if joins:
             last = out[-1]
             out[-1] = _Segment(last.x0, min(last.y0, w.y0), max(last.x1, w.x1), max(last.y1, w.y1),
@@ -166,7 +198,13 @@ def table_regions(rows: list[_Row], max_gap_rows: int = 2) -> list[tuple[int, in
     """The gate: (first, last) row indices of runs of tabular rows, headers included.
 
     A run tolerates up to ``max_gap_rows`` non-tabular rows (sub-headings like "Operating
-    expenses:") and is extended upwards over header-like rows (short rows or multi-cell rows).
+    expenses:") and is extended upwards over header-like rows (period rows, spanning headers,
+    a unit line such as "(In millions)"; a sub-heading ending in ":" is passed over when a
+    period row sits above it). A run ends where the next table visibly starts: a column-header
+    row (periods or column titles, no amounts) set off from the rows above, a line of prose
+    running across the value columns, or value columns that no longer line up after a gap. A
+    one-line title above a table (e.g. "Revenue by segment (in millions)") is not a header row;
+    :func:`caption_above` reads it as the caption.
     """
     regions: list[tuple[int, int]] = []
     i, n = 0, len(rows)
@@ -176,68 +214,128 @@ def table_regions(rows: list[_Row], max_gap_rows: int = 2) -> list[tuple[int, in
             continue
         start = end = i
         count = 1
+        value_x0 = rows[i].segments[1].x0
+        value_x1 = rows[i].segments[1].x1  # about the right edge of the first value column
+        amounts = _has_amount(rows[i])
         j = i + 1
         gap = 0
         while j < n and gap <= max_gap_rows:
-            height = rows[j].y1 - rows[j].y0
-            if rows[j].y0 - rows[j - 1].y1 > 3.0 * max(height, 6.0):
+            row = rows[j]
+            height = row.y1 - row.y0
+            space = row.y0 - rows[j - 1].y1
+            if space > 3.0 * max(height, 6.0):
                 break
-            if rows[j].tabular:
-                if gap and not _same_columns(rows[end], rows[j]):
+            if amounts and (gap or space > max(4.0, 0.6 * height)) \
+                    and _column_header_row(row, value_x0):
+                break  # the header of the next table
+            if row.tabular:
+                if gap and not _same_columns(rows[end], row):
                     break  # a caption between two tables: the next one starts here
                 end, count, gap = j, count + 1, 0
+                value_x0 = min(value_x0, row.segments[1].x0)
+                value_x1 = min(value_x1, row.segments[1].x1)
+                amounts = amounts or _has_amount(row)
+            elif _prose(row, value_x0, value_x1):
+                break
             else:
                 gap += 1
             j += 1
-        if count >= _MIN_BODY_ROWS:
+        # one body row under a header block (an option-summary line) is a table too
+        single = count == 1 and sum(s.amount for s in _values(rows[start])) >= 3
+        if count >= _MIN_BODY_ROWS or single:
             value_x0 = min(r.segments[1].x0 for r in rows[start : end + 1] if r.tabular)
-            # header rows above: period rows, spanning captions, "(in millions)"
             k = start
             while k > 0 and start - k < 4:
-                above = rows[k - 1]
-                height = above.y1 - above.y0
-                if rows[k].y0 - above.y1 > 2.5 * max(height, 6.0):
+                if not _close_above(rows, k):
                     break
+                above = rows[k - 1]
                 if _header_like(above, value_x0):
                     k -= 1
+                elif (k >= 2 and start - k < 3 and _subheading(above, value_x0)
+                      and _close_above(rows, k - 1) and len(rows[k - 2].segments) >= 2
+                      and not _has_amount(rows[k - 2])):
+                    k -= 2  # "Net sales:" between the period row and the first body row
                 else:
                     break
-            # the first rows of a region are often headers; include trailing label-only
-            # rows only when followed by tabular rows, which the loop above already ensured
             if regions and k <= regions[-1][1]:
                 k = regions[-1][1] + 1
-            regions.append((k, end))
+            if count >= _MIN_BODY_ROWS or any(len(rows[h].segments) >= 2 for h in range(k, start)):
+                regions.append((k, end))
         i = end + 1
     return regions
 
 
+def _close_above(rows: list[_Row], k: int) -> bool:
+    above = rows[k - 1]
+    return rows[k].y0 - above.y1 <= 2.5 * max(above.y1 - above.y0, 6.0)
+
+
 def _same_columns(a: _Row, b: _Row, tolerance: float = 3.0) -> bool:
     """Whether most numeric cells of ``b`` end where a numeric cell of ``a`` ends."""
-    edges = [s.x1 for s in a.segments[1:] if s.numeric]
-    mine = [s.x1 for s in b.segments[1:] if s.numeric]
+    edges = [s.x1 for s in _values(a) if s.numeric]
+    mine = [s.x1 for s in _values(b) if s.numeric]
     hits = sum(any(abs(x - e) <= tolerance for e in edges) for x in mine)
     return hits * 2 >= len(mine)
 
 
 def _header_like(row: _Row, value_x0: float) -> bool:
-    """A row that can head a table: several cells, text over the value columns, or a unit line."""
+    """A row that can head a table: several cells, text over the value columns, or a unit line.
+
+    A single line in the label column is a title (the caption) unless it only states the unit.
+    """
     if len(row.segments) >= 2:
         return True
     seg = row.segments[0]
     if seg.x0 >= value_x0 - 20:
         return True
-    return bool(_UNIT_LINE.match(seg.text)) and seg.x1 - seg.x0 < 200
+    return bool(_UNIT_ONLY.match(seg.text.strip()))
+
+
+def _subheading(row: _Row, value_x0: float) -> bool:
+    seg = row.segments[0]
+    return len(row.segments) == 1 and seg.x1 < value_x0 and seg.text.rstrip().endswith(":")
+
+
+def _column_header_row(row: _Row, value_x0: float) -> bool:
+    """Periods or column titles over the value columns, no amounts, no real row label."""
+    if _has_amount(row):
+        return False
+    over = [s for s in row.segments if s.x0 >= value_x0 - 20]
+    labels = [s for s in row.segments if s.x0 < value_x0 - 20]
+    return (bool(over) and all(_HEADER_LABEL.search(s.text) for s in labels)
+            and all(_title_like(s.text) for s in over))
+
+
+def _title_like(text: str) -> bool:
+    """Short enough for a column title; a wrapped sentence of a text column is not one."""
+    words = text.split()
+    return (len(words) <= 6 and not words[0][0].islower()
+            and not (len(words) >= 3 and text.rstrip().endswith(".")))
+
+
+def _prose(row: _Row, value_x0: float, value_x1: float) -> bool:
+    """A sentence running from the label column across the first value column."""
+    if len(row.segments) != 1:
+        return False
+    seg = row.segments[0]
+    text = seg.text.rstrip()
+    return (seg.x0 < value_x0 - 20 and seg.x1 > value_x1 + 5 and len(text.split()) >= 6
+            and not text.endswith(":"))
 
 
 def caption_above(rows: list[_Row], first: int) -> str:
-    """A one-cell row just above a table (its title), or ""."""
+    """A one-cell row just above a table (its title), or "".
+
+    The tail of a sentence ("follows:", starting in lower case) is not a title.
+    """
     if first == 0:
         return ""
     above, top = rows[first - 1], rows[first]
     height = above.y1 - above.y0
     if len(above.segments) == 1 and top.y0 - above.y1 < 2.5 * max(height, 6.0):
         text = above.segments[0].text
-        return text if len(text) < 120 and not text.endswith(".") else ""
+        if len(text) < 120 and not text.endswith(".") and not text[:1].islower():
+            return text
     return ""
 
 
@@ -261,24 +359,83 @@ def _word_grid(rows: list[_Row]) -> tuple[list[list[list[_Segment]]], list[tuple
         else:
             cols.append([x0, x1])
     col_x = [(min(s.segments[0].x0 for s in rows), label_right)] + [(a, b) for a, b in cols]
+    # a period over an empty top-left cell can sit left of the numbers it heads (centred over
+    # a wide column) but right of every label: it belongs to a value column, not the labels
+    label_x1 = max((r.segments[0].x1 for r in rows if not r.segments[0].numeric
+                    and r.segments[0].x0 < label_right - 1), default=label_right)
     grid: list[list[list[_Segment]]] = []
     for row in rows:
         cells: list[list[_Segment]] = [[] for _ in col_x]
         for s in row.segments:
-            cells[_column_of(s, col_x, label_right)].append(s)
+            value = len(col_x) > 1 and s.numeric and s.x0 > label_x1 + 5
+            cells[_column_of(s, col_x, label_right, value)].append(s)
         grid.append(cells)
+    _split_packed_columns(grid, col_x, [i for i, r in enumerate(rows) if r.tabular])
     return grid, col_x
 
 
-def _column_of(s: _Segment, col_x: list[tuple[float, float]], label_right: float) -> int:
-    if s.x1 <= label_right + 1 or s.x0 < label_right - 1 and len(col_x) == 1:
+def _split_packed_columns(grid: list[list[list[_Segment]]], col_x: list[tuple[float, float]],
+                          body: list[int]) -> None:
+    """Split a column whose rows consistently hold k separate numbers into k columns (in place).
+
+    Interval union merges two value columns as soon as one value of the right column reaches
+    under the left one (a narrow gutter, a wide negative next to a blank cell, padded boxes).
+    When at least two thirds of the body rows with numbers in the column hold the same number k
+    >= 2 of them, those rows show the real columns: sub-column i ends at the median right edge
+    of the rows' i-th number (amounts are right-aligned), and every segment of the column, header
+    cells included, moves to its sub-column. A lone annotation such as "387 (13)" in a few rows
+    is left alone.
+    """
+    c = 1
+    while c < len(col_x):
+        per_row = []
+        for r in body:
+            numbers = [s for s in grid[r][c] if s.numeric]
+            if numbers:
+                per_row.append(sorted(numbers, key=lambda s: s.x0))
+        k = max((len(n) for n in per_row), default=0)
+        full = [n for n in per_row if len(n) == k]
+        if k < 2 or len(full) < 2 or 3 * len(full) < 2 * len(per_row):
+            c += 1
+            continue
+        rights = [sorted(n[i].x1 for n in full)[len(full) // 2] for i in range(k)]
+        lefts = [min(n[i].x0 for n in full) for i in range(k)]
+        if any(rights[i] >= lefts[i + 1] for i in range(k - 1)):
+            c += 1  # the numbers interleave: not k clean sub-columns
+            continue
+        for cells in grid:
+            parts: list[list[_Segment]] = [[] for _ in range(k)]
+            for s in cells[c]:
+                parts[_sub_column(s, lefts, rights)].append(s)
+            cells[c : c + 1] = parts
+        extents = [(lefts[i], max([rights[i]] + [s.x1 for cells in grid for s in cells[c + i]]))
+                   for i in range(k)]
+        col_x[c : c + 1] = extents
+        c += k
+
+
+def _sub_column(s: _Segment, lefts: list[float], rights: list[float]) -> int:
+    """Numbers go by their right edge; text by overlap, else by distance to its centre."""
+    if s.numeric:
+        return min(range(len(rights)), key=lambda i: abs(s.x1 - rights[i]))
+    overlaps = [min(s.x1, rights[i]) - max(s.x0, lefts[i]) for i in range(len(rights))]
+    best = max(range(len(rights)), key=lambda i: overlaps[i])
+    if overlaps[best] > 0:
+        return best
+    centre = (s.x0 + s.x1) / 2
+    return min(range(len(rights)), key=lambda i: abs(centre - (lefts[i] + rights[i]) / 2))
+
+
+def _column_of(s: _Segment, col_x: list[tuple[float, float]], label_right: float,
+               value: bool = False) -> int:
+    if not value and (s.x1 <= label_right + 1 or s.x0 < label_right - 1 and len(col_x) == 1):
         return 0
     best, best_overlap = 0, -1e9
     for c, (a, b) in enumerate(col_x[1:], start=1):
         overlap = min(b, s.x1) - max(a, s.x0)  # negative: distance to the column
         if overlap > best_overlap:
             best, best_overlap = c, overlap
-    if s.x0 < label_right - 1 and best_overlap < 0:
+    if s.x0 < label_right - 1 and best_overlap < 0 and not value:
         return 0
     return best
 

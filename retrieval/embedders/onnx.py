@@ -275,6 +275,9 @@ def _export_onnx(model_dir: Path, target: Path) -> None:
             "use FINRAG_EMBEDDER__NAME=sentence-transformers for this model"
         )
     logger.info("exporting %s to ONNX at %s (once; %s pooling)", model_dir, target, mode)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a one-off export should not draw bars in the CLI
     # Eager attention traces to plain MatMul/Softmax that onnxruntime fuses and quantises well.
     model = AutoModel.from_pretrained(
         str(model_dir), attn_implementation="eager", local_files_only=True
@@ -308,8 +311,16 @@ def _quantize(source: Path, target: Path) -> None:
 
     logger.info("quantising %s to int8 at %s (once)", source, target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    # Per-channel weight scales: mean cosine to fp32 0.99 on filing text, against 0.94 per-tensor.
-    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    # onnxruntime's quantizer warns on the root logger about shape pre-processing, which only
+    # matters for static quantisation; keep it out of the user's terminal.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        # Per-channel weight scales: mean cosine to fp32 0.99 on filing text, vs 0.94 per-tensor.
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
     os.replace(tmp, target)
 
 

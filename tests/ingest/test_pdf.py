@@ -19,7 +19,7 @@ from core.errors import (
 from core.records import Element, ParsedDocument
 from core.settings import IngestSettings
 from ingest.base import parser_for
-from ingest.pdf import PdfParser
+from ingest.pdf import PdfParser, normalize_text
 from tests.fixtures import filings
 
 COMPANY, FY = "Acme Widgets, Inc.", 2023
@@ -233,7 +233,95 @@ def test_fixture_generators_are_fast(tmp_path: Path) -> None:
     import time
 
     for make in (filings.make_10k_pdf, filings.make_scanned_pdf, filings.make_encrypted_pdf,
-                 filings.make_truncated_pdf, filings.make_huge_page_pdf):
+                 filings.make_truncated_pdf, filings.make_huge_page_pdf,
+                 filings.make_tight_tables_pdf):
         start = time.process_time()
         make(tmp_path / f"{make.__name__}.pdf")
         assert time.process_time() - start < 0.5, make.__name__
+
+
+# --------------------------------------------------------------------------- tight tables, text
+
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory: pytest.TempPathFactory) -> ParsedDocument:
+    path = filings.make_tight_tables_pdf(tmp_path_factory.mktemp("tight") / "tight.pdf")
+    return PdfParser(IngestSettings()).parse(path, "doc-tight", None)
+
+
+def _normalised(rows) -> list[list[str]]:
+    return [[normalize_text(c) for c in row] for row in rows]
+
+
+def test_ligatures_and_odd_characters_are_normalised(tight) -> None:
+    texts = [e.text for e in tight.elements if e.kind != "table"]
+    assert filings.LIGATURE_SENTENCE_NORMALISED in texts
+    everything = " ".join(texts + [e.text for e in tight.elements if e.kind == "table"])
+    for odd in ("\ufb01", "\ufb00", "\ufb02", "\u00a0", "\u2212", "\u200b", "\u201c"):
+        assert odd not in everything
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("\ufb01scal a\ufb00ect \ufb02ow", "fiscal affect flow"),
+        ("$\u00a01,234\u2009m", "$ 1,234 m"),  # no-break and thin spaces
+        ("\u2212 5 \u2010 x \u2011 y", "- 5 - x - y"),  # minus, hyphen, non-breaking hyphen
+        ("2021\u20132023 \u2014", "2021\u20132023 \u2014"),  # en and em dashes keep their meaning
+        ("Company\u2019s \u201cnet\u201d", "Company's \"net\""),
+        ("1,234\u00b9 Revenue\u00b2", "1,234\u00b9 Revenue\u00b2"),  # footnote marks stay marks
+        ("\uff11\uff12\uff13 soft\u00adhyphen zero\u200bwidth", "123 softhyphen zerowidth"),
+        ("plain ASCII stays", "plain ASCII stays"),
+    ],
+)
+def test_normalize_text(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected
+
+
+def _tight_table(doc: ParsedDocument, caption: str):
+    (element,) = [e for e in doc.elements if e.kind == "table"
+                  and e.table.caption == normalize_text(caption)]
+    return element.table
+
+
+def test_tight_numeric_columns_are_split_and_the_caption_is_not_a_header(tight) -> None:
+    table = _tight_table(tight, filings.SEGMENT_CAPTION)
+    assert table.header_rows == [["Segment", *filings.TIGHT_YEARS]]
+    assert table.rows == [list(r) for r in filings.TIGHT_SEGMENT_ROWS]
+    divested = next(c for c in table.cells if c.text == "(1,012.4)")  # wide value, blank neighbour
+    assert (divested.row_header, divested.col_header) == ("Divested operations", "2022")
+
+
+def test_total_revenue_cell_has_its_row_and_column_headers(tight) -> None:
+    table = _tight_table(tight, filings.SEGMENT_CAPTION)
+    by_key = {(c.row_header, c.col_header): c.text for c in table.cells}
+    assert by_key[("Total revenue", "2023")] == "2,255.4"
+    assert by_key[("Total revenue", "2022")] == "870.9"
+    assert by_key[("Industrial Automation", "2021")] == "948.0"
+    assert "| Total revenue | 2,255.4 | 870.9 | 1,410.0 |" in table.markdown
+    assert table.markdown.splitlines()[0] == "| Segment | 2023 | 2022 | 2021 |"
+
+
+def test_small_cash_flow_table_with_parentheses_is_found(tight) -> None:
+    tables = [e for e in tight.elements if e.kind == "table"]
+    assert len(tables) == 2
+    table = _tight_table(tight, filings.CASH_FLOW_CAPTION)
+    assert table.caption == "Selected cash flow information (in millions)"
+    assert table.header_rows == [["", *filings.TIGHT_YEARS]]
+    assert table.rows == _normalised(filings.CASH_FLOW_ROWS)
+    capex = next(c for c in table.cells if c.text == "(121.7)")
+    assert (capex.row_header, capex.col_header) == ("Capital expenditures", "2022")
+    # the caption lines stay in the text flow, the table words do not
+    text = " ".join(e.text for e in tight.elements if e.kind != "table")
+    assert "Selected cash flow information" in text and "(146.3)" not in text
+
+
+def test_ocr_lines_and_words_are_normalised() -> None:
+    from core.records import BBox, Word
+    from ingest.pdf import _normalize_ocr
+
+    box = BBox(x0=0, y0=0, x1=10, y1=10)
+    line = Element(kind="text", page_no=1, text="\ufb01scal\u00a0year", ocr=True,
+                   words=[Word(text="\ufb01scal", bbox=box), Word(text="year", bbox=box)])
+    (out,) = _normalize_ocr([line])
+    assert out.text == "fiscal year" and [w.text for w in out.words] == ["fiscal", "year"]

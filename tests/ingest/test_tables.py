@@ -157,3 +157,92 @@ def test_extract_tables_on_a_real_page_and_modes() -> None:
     assert table.bbox.y0 < 100 + 300 - 10 and table.bbox.y1 > 164 + 300
     assert timings["table_gate"] >= 0 and "table_extract" in timings
     assert extract_tables(page, words, "never") == []
+
+
+# --------------------------------------------------------------------------- stacked small tables
+
+# Two tables as the bundled samples print them: a bold title over each, the second with an empty
+# top-left header cell, three body rows and value columns that do not line up with the first.
+TIGHT = [
+    (100, [(54, "Revenue by segment (in millions)")]),
+    (118, [(58, "Segment"), (412, "2023"), (448, "2022"), (484, "2021")]),
+    (133, [(58, "Industrial Automation"), (402, "1,391.7"), (438, "1,160.2"), (481.5, "948.0")]),
+    (148, [(58, "Warehouse Logistics"), (409.5, "651.9"), (445.5, "537.5"), (481.5, "402.6")]),
+    (163, [(58, "Divested operations"), (432, "(1,012.4)"), (480.5, "(96.3)")]),
+    (178, [(58, "Total revenue"), (402, "2,255.4"), (445.5, "870.9"), (474, "1,410.0")]),
+    (200, [(54, "Selected cash flow information (in millions)")]),
+    (218, [(420, "2023"), (452, "2022"), (484, "2021")]),
+    (233, [(58, "Net cash provided by operating activities"), (417.5, "412.6"), (449.5, "318.0"),
+           (481.5, "201.5")]),
+    (248, [(58, "Capital expenditures"), (411.5, "(146.3)"), (443.5, "(121.7)"),
+           (480.5, "(98.4)")]),
+    (263, [(58, "Free cash flow"), (417.5, "266.3"), (449.5, "196.3"), (481.5, "103.1")]),
+]
+
+
+def _tables_of(spec):
+    from ingest.tables import _word_grid, caption_above
+
+    rows = group_rows(_words(spec, size=9.0))
+    out = []
+    for first, last in table_regions(rows):
+        data, _ = build_table(*_word_grid(rows[first : last + 1]))
+        out.append((caption_above(rows, first), data))
+    return out
+
+
+def test_a_titled_table_under_another_starts_a_new_region() -> None:
+    (seg_caption, segment), (cash_caption, cash) = _tables_of(TIGHT)
+    assert seg_caption == "Revenue by segment (in millions)"
+    assert cash_caption == "Selected cash flow information (in millions)"
+    assert cash.header_rows == [["", "2023", "2022", "2021"]]
+    assert cash.rows == [
+        ["Net cash provided by operating activities", "412.6", "318.0", "201.5"],
+        ["Capital expenditures", "(146.3)", "(121.7)", "(98.4)"],
+        ["Free cash flow", "266.3", "196.3", "103.1"],
+    ]
+
+
+def test_columns_six_points_apart_stay_apart() -> None:
+    (_, segment), _ = _tables_of(TIGHT)
+    assert segment.header_rows == [["Segment", "2023", "2022", "2021"]]  # no caption row
+    assert segment.rows[0] == ["Industrial Automation", "1,391.7", "1,160.2", "948.0"]
+    assert segment.rows[2] == ["Divested operations", "", "(1,012.4)", "(96.3)"]
+    cell = next(c for c in segment.cells if c.text == "1,160.2")
+    assert (cell.row_header, cell.col_header) == ("Industrial Automation", "2022")
+
+
+def test_an_annotation_in_a_few_rows_does_not_split_a_column() -> None:
+    # "387 (13)": deliveries with intercompany ones in parentheses, in two rows of five
+    spec = [
+        (100, [(54, "Model"), (262, "737 MAX"), (362, "767 F")]),
+        (116, [(54, "Cumulative"), (266, "8,132"), (366, "1,271")]),  # reach under "(13)"
+        (132, [(54, "Deliveries"), (256, "387"), (276, "(13)"), (356, "33"), (376, "(15)")]),
+        (148, [(54, "Backlog"), (266, "3,120"), (366, "1,005")]),
+        (164, [(54, "Deliveries 2021"), (256, "263"), (276, "(16)"), (356, "32"), (376, "(13)")]),
+    ]
+    ((_, data),) = _tables_of(spec)
+    assert data.header_rows == [["Model", "737 MAX", "767 F"]]
+    assert data.rows[1] == ["Deliveries", "387 (13)", "33 (15)"]
+
+
+def test_unit_line_above_is_a_header_row_but_a_title_is_a_caption() -> None:
+    unit = [(84, [(54, "(In millions)")])] + STATEMENT
+    ((caption, data),) = _tables_of(unit)
+    assert data.header_rows[0][0] == "(In millions)" and caption == ""
+    titled = [(84, [(54, "Revenue by segment (in millions)")])] + STATEMENT
+    ((caption, data),) = _tables_of(titled)
+    assert caption == "Revenue by segment (in millions)"
+    assert all("segment" not in cell for row in data.header_rows for cell in row)
+
+
+def test_prose_between_tables_ends_the_region() -> None:
+    spec = STATEMENT + [
+        (182, [(54, "The following table presents the maturities of our lease liabilities "
+                    "as of the end of the fiscal year:")]),
+        (198, [(262, "2022"), (362, "2021"), (462, "2020")]),
+        (214, [(54, "Operating leases"), (262, "1,118"), (362, "1,122"), (462, "1,111")]),
+        (230, [(54, "Finance leases"), (262, "2,000"), (362, "1,000"), (466, "900")]),
+    ]
+    regions = table_regions(group_rows(_words(spec)))
+    assert len(regions) == 2
