@@ -41,12 +41,14 @@ class CorpusSearch:
         if self._owns_index:
             self.index.close()
 
-    def search(self, query: Query, prefetch_limit: int = 50, glossary: bool = True) -> list[Hit]:
+    def search(
+        self, query: Query, prefetch_limit: int = 50, glossary: bool = True, statements: bool = False
+    ) -> list[Hit]:
         """Fused hits within the query's filters and ACL groups, best first.
 
-        Returns ``query.top_k`` hits of the main list, followed by up to
+        Returns ``query.top_k`` hits. With ``statements``, they are followed by up to
         :data:`STATEMENT_CANDIDATES` hits from the statements the question's metrics live in
-        (ranked within that list) when the glossary names any.
+        (ranked within that second list) when the glossary names any.
         """
         expansion = expand(query.text) if glossary else None
         text = f"{query.text} {expansion.terms}" if expansion and expansion.terms else query.text
@@ -58,7 +60,7 @@ class CorpusSearch:
         kwargs = dict(dense=dense, sparse=sparse, image=image, acl_groups=query.acl_groups,
                       prefetch_limit=prefetch_limit)
         hits = self.index.search(filters=query.filters, limit=query.top_k, **kwargs)
-        if expansion and expansion.statements and not query.filters.statements:
+        if statements and expansion and expansion.statements and not query.filters.statements:
             focused = query.filters.model_copy(update={"statements": list(expansion.statements)})
             hits += self.index.search(filters=focused, limit=STATEMENT_CANDIDATES, **kwargs)
         return hits

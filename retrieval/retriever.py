@@ -182,7 +182,8 @@ class Retriever:
         t0 = time.perf_counter()
         chunk_hits = self.search.search(
             Query(text=search_text(question, resolution), filters=chosen, acl_groups=acl_groups,
-                  top_k=candidates)
+                  top_k=candidates),
+            statements=True,
         )
         pages = rank_pages(chunk_hits)[:top_k]
         hits = self._page_hits(chunk_hits, pages, acl_groups)
