@@ -42,7 +42,7 @@ class EmbedderSettings(BaseModel):
     max_tokens: int = 256  # chunk budget in the embedder's tokens
     # Tokens of each document chunk the dense model reads (None = the whole chunk). MiniLM was
     # trained on 128-token inputs; BM25 still indexes every token. See README, "Ingest speed".
-    document_tokens: int | None = None
+    document_tokens: int | None = 96
     quantize: bool = True  # onnx: dynamic int8
     threads: int | None = None  # intra-op threads; None = all cores
     device: str = "auto"

@@ -47,7 +47,7 @@ from ingest.statements import statement_kind
 logger = logging.getLogger(__name__)
 
 # Bump when chunk contents or fields change, so cached corpora (evaluation) are rebuilt.
-CHUNK_SCHEMA = 2
+CHUNK_SCHEMA = 3
 
 CountTokens = Callable[[list[str]], list[int]]
 

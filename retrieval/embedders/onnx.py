@@ -172,6 +172,8 @@ class OnnxMiniLMEmbedder:
         options.intra_op_num_threads = self.settings.threads or _cores()
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle pool threads must not spin: during ingest they share the cores with parse workers.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         tokenizer = load_fast_tokenizer(self.model_dir)
