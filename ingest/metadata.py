@@ -57,6 +57,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.dates import MONTHS
 from core.errors import ConfigError
 from core.records import Element, ParsedDocument
 
@@ -112,27 +113,7 @@ def _check_keys(data: dict[str, Any], where: object) -> None:
 # ---------------------------------------------------------------------------------------------
 # dates
 
-_MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for m in names
-}
+_MONTHS = MONTHS
 _MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 _DATE_RE = rf"{_MONTH_RE}\s+\d{{1,2}}\s*,\s*\d{{4}}"
 _DATE = re.compile(rf"({_MONTH_RE})\s+(\d{{1,2}})\s*,\s*(\d{{4}})", re.I)

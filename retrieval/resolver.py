@@ -89,6 +89,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from core.dates import MONTHS
 from core.records import Filing, Record, SearchFilters
 from retrieval.aliases import CompanyIndex, CompanyMatch, Entity, fiscal_year_end
 
@@ -201,26 +202,7 @@ class _Parsed:
     spans: list[MatchedSpan] = field(default_factory=list)
 
 
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
-}
+_MONTHS = MONTHS
 _MONTH_RE = (
     r"(january|february|march|april|may|june|july|august|september|october|november|december"
     r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"

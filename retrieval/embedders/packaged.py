@@ -82,40 +82,13 @@ def resolve_model_dir(model: str | None) -> Path:
     """
     if model is None or model == "":
         return packaged_model_dir()
-    path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ModelNotAvailableError(
-                f"embedder model folder {path} has no config.json, so it is not a "
-                f"sentence-transformers / transformers model folder. {_HOW_TO_FIX}"
-            )
-        return path.resolve()
-    if path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
-        raise ModelNotAvailableError(
-            f"embedder model folder {model!r} does not exist. {_HOW_TO_FIX}"
-        )
-    cached = _hf_cache_snapshot(model)
-    if cached is None:
-        raise ModelNotAvailableError(
-            f"embedder model {model!r} is neither a local folder nor in the local Hugging Face "
-            f"cache, and downloads are disabled (offline). {_HOW_TO_FIX}"
-        )
-    return cached
+    from core.models import resolve_model_path
 
-
-def _hf_cache_snapshot(model_id: str) -> Path | None:
-    """The cached snapshot folder of ``model_id``, or None; never reaches the network."""
     try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
-    except ImportError:  # huggingface_hub comes with transformers; without it there is no cache
-        return None
-    try:
-        folder = Path(snapshot_download(model_id, local_files_only=True))
-    except (LocalEntryNotFoundError, HFValidationError, OSError, ValueError) as exc:
-        logger.debug("model %r not in the local HF cache: %s", model_id, exc)
-        return None
-    return folder if (folder / "config.json").is_file() else None
+        return resolve_model_path(model, setting=MODEL_SETTING)
+    except ModelNotAvailableError as exc:
+        # The shared message says how to provide weights; add the embedder-specific way out.
+        raise ModelNotAvailableError(f"embedder: {exc} {_HOW_TO_FIX}") from None
 
 
 def max_seq_length(model_dir: Path, default: int = 256) -> int:
