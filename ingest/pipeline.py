@@ -221,10 +221,10 @@ class Ingestor:
                 self._finish(report, FileReport(path=str(path), status="skipped-duplicate", doc_id=doc_id, reason=reason), progress, total)
                 continue
             seen[doc_id] = path
-            if self.catalog.state(doc_id) in ("ok", "partial") and not overrides:
-                existing = self.catalog.get(doc_id)
-                reason = "already ingested" + (f" as {existing.file_name}" if existing else "")
-                pages = existing.page_count if existing else 0
+            existing = self.catalog.get(doc_id) if self.catalog.state(doc_id) in ("ok", "partial") else None
+            if existing is not None and _overrides_hold(existing, overrides):
+                reason = f"already ingested as {existing.file_name}"
+                pages = existing.page_count
                 self._finish(report, FileReport(path=str(path), status="skipped-duplicate", doc_id=doc_id, pages=pages, reason=reason), progress, total)
                 continue
             todo.append((path, doc_id))
@@ -373,6 +373,11 @@ class Ingestor:
         images = self.embedder.embed_images([c.image_path for c in chunks])  # type: ignore[attr-defined]
         sparse = self.sparse.encode_documents([c.text for c in chunks])
         self.index.upsert(chunks, None, sparse, image_vectors=images, ready=False)
+
+
+def _overrides_hold(filing: Filing, overrides: dict[str, object]) -> bool:
+    """Whether an ingested filing already carries these overrides (then re-ingesting is a no-op)."""
+    return all(getattr(filing, key, None) == value for key, value in overrides.items())
 
 
 def ingest_paths(

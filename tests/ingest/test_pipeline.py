@@ -160,3 +160,17 @@ def test_parallel_workers_give_the_same_index(settings, sample_folder):
     ingest_paths([sample_folder], serial)
     with Ingestor(parallel) as a, Ingestor(serial) as b:
         assert a.index.count() == b.index.count() > 0
+
+
+def test_same_overrides_again_skip_new_overrides_update(settings, sample_folder, tmp_path):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(sample_folder / "northwind_2024q2_10q.pdf", folder)
+    assert ingest_paths([folder], settings, overrides={"acl": ["finance"]}).count("ok") == 1
+    again = ingest_paths([folder], settings, overrides={"acl": ["finance"]})
+    assert again.count("skipped-duplicate") == 1
+    moved = ingest_paths([folder], settings, overrides={"acl": ["finance", "audit"]})
+    assert moved.count("ok") == 1
+    with Ingestor(settings) as ing:
+        assert ing.catalog.filings()[0].acl == ["finance", "audit"]
+        assert ing.index.count(acl_groups=["audit"]) == ing.index.count() > 0
