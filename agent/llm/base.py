@@ -30,3 +30,4 @@ class LLM(Protocol):
 
 LLMS: Registry[LLM] = Registry("llm")
 LLMS.register_lazy("transformers", "agent.llm.transformers_vl:TransformersVLLLM")
+LLMS.register_lazy("openai", "agent.llm.openai_compat:OpenAICompatLLM")

@@ -1,0 +1,468 @@
+"""The verify step's number checker: every figure in an answer must come from the evidence.
+
+Contract:
+    * :func:`extract_numbers` finds every number-like token in a text and says what it is. Figures
+      (``kind`` ``amount``, ``percent`` or ``number``) carry a value; years, dates, fiscal periods
+      ("Q2", "FY2023"), form names ("10-K"), item / note numbers ("Item 7", "Note 21") and
+      ordinals ("3rd") are returned with their kind but are never checked.
+    * :func:`verify_answer` checks each figure of an answer against a list of :class:`Evidence`
+      (a chunk's text, or a tool result's text and value). A figure is supported when some
+      evidence figure equals it after scaling, within the rounding the *answer* states:
+      "$66.6 billion" is supported by "66,608" in a table "(in millions)", but "$66,608 million"
+      is not supported by "$66.6 billion" (more precision than the evidence holds), and 66,680 is
+      not supported by 66,608. Accounting negatives, minus signs and loss/decline wording are one
+      sign; a calculator result flagged as a percentage (0.1975) supports "19.75%" and "19.8%".
+      Derived figures are only supported through tool results the agent passes in as evidence:
+      nothing here does arithmetic across evidence figures.
+    * :func:`remove_unsupported` drops the sentences holding unsupported figures, so the agent can
+      revise instead of abstaining when most of an answer is supported.
+
+Percent values are kept in percentage points (``12.5%`` has ``value`` 12.5); amounts are in units
+(``$1.2 billion`` has ``value`` 1.2e9).
+
+Example:
+    >>> ev = [Evidence(id="c1", text="(in millions)\\nTotal revenue 66,608 54,263")]
+    >>> verify_answer("Revenue was $66.6 billion in 2023.", ev).all_supported
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.errors import FinragError
+from core.records import Chunk
+
+logger = logging.getLogger(__name__)
+
+MentionKind = Literal[
+    "amount", "percent", "number", "year", "date", "period", "form", "item", "ordinal"
+]
+FIGURE_KINDS = frozenset({"amount", "percent", "number"})
+
+_SCALES = {
+    "thousand": 1e3, "thousands": 1e3, "k": 1e3,
+    "million": 1e6, "millions": 1e6, "mm": 1e6, "mn": 1e6, "m": 1e6, "mil": 1e6,
+    "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9,
+    "trillion": 1e12, "trillions": 1e12, "tn": 1e12, "t": 1e12,
+}  # fmt: skip
+
+_MONTHS = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+# Tokens that contain digits but are not figures; matched before figures and masked.
+_NON_FIGURES: list[tuple[MentionKind, re.Pattern[str]]] = [
+    ("date", re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,\s*|\s+)(?:19|20)\d\d\b", re.I)),
+    ("date", re.compile(rf"\b\d{{1,2}}\s+{_MONTHS},?\s+(?:19|20)\d\d\b", re.I)),
+    ("date", re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?!\s*(?:%|percent))", re.I)),
+    ("date", re.compile(r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b|\b(?:19|20)\d\d-\d\d-\d\d\b")),
+    ("form", re.compile(
+        r"\b(?:10-K(?:405|T)?|10-Q|8-K|20-F|40-F|6-K|11-K|S-[1-4]|F-[1-4]|DEF\s*14A)(?:/A)?(?![\w-])",
+        re.I)),
+    ("item", re.compile(
+        r"\b(?:Items?|Notes?|Parts?|Sections?|Exhibits?|Schedules?|Rules?|Pages?|Articles?|"
+        r"Footnotes?|Topic|ASC|ASU|Regulation|Form|No\.|Level)\s+"
+        r"(?:[IVX]+\b|\d+[A-Z]?(?:[.\-]\d+[A-Z]?)*(?:\([a-z0-9]+\))*)"
+        r"(?:(?:\s*(?:,|and|or|through|to|-)\s*)\d+[A-Z]?(?:\.\d+)*\b)*",
+        re.I)),
+    ("period", re.compile(
+        r"\b(?:Q[1-4]|[1-4]Q|H[12])(?:\s?'?(?:19|20)?\d\d)?\b"
+        r"|\b(?:FY|CY|fiscal(?:\s+year)?)\s?'?(?:(?:19|20)\d\d|\d\d)\b", re.I)),
+    ("ordinal", re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)),
+]  # fmt: skip
+
+_FIGURE = re.compile(
+    r"(?P<sign>(?:(?<=^)|(?<=[\s(:=\[/]))[-−](?=\s?[$€£\d.]))?"
+    r"(?P<cur0>US\$|[$€£](?=\())?"
+    r"(?P<open>\((?=\s*(?:US\$|USD|EUR|[$€£])?\s*[\d.]))?\s*"
+    r"(?P<cur>US\$|USD\s?|EUR\s?|GBP\s?|[$€£])?\s*"
+    r"(?P<sign2>[-−](?=[\d.]))?"
+    r"(?<![\w.,])(?P<num>\d{1,3}(?:,\d{3})+(?![\d,]\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"(?P<scale>\s?(?:thousands?|millions?|billions?|trillions?|mm|mn|bn|tn|mil)(?![\w])"
+    r"|(?:k|m|b|t)(?![\w]))?"
+    r"(?P<pct>\s?%|\s(?:percent|per\s?cent|pct)\b)?"
+    r"(?P<close>(?(open)\s*\)))"
+    r"(?P<pct2>(?(pct)|(?(open)\s?%)))?",
+    re.I,
+)
+_HEADER_SCALE = re.compile(
+    r"(?:\(|\[|\b)(?:(?:amounts?|dollars?|U\.?S\.?\s*dollars|\$|shares?|[a-z ]{0,30})\s+)?in\s+"
+    r"(?P<word>thousands|millions|billions)\b",
+    re.I,
+)
+_NEGATIVE_CUE = re.compile(
+    r"\b(?:loss(?:es)?|deficit|decline[sd]?|decrease[sd]?|declining|decreasing|drop(?:ped)?|"
+    r"fell|fall(?:ing)?|down|negative|lower|reduction|outflow|shortfall|contracted|shrank)"
+    r"(?:\s+(?:of|by|was|were|to|at|is|about|approximately|roughly|nearly|some))*\s*$",
+    re.I,
+)
+
+
+class VerifyError(FinragError):
+    """The verification does not belong to this answer text; re-run verify_answer on it."""
+
+
+class NumberMention(BaseModel):
+    """One number-like token in a text, with how it was written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    start: int
+    end: int
+    kind: MentionKind
+    value: float | None = None  # signed; scaled amounts in units; percents in percentage points
+    number: float | None = None  # the numeral as written, unsigned and unscaled
+    decimals: int = 0  # digits written after the decimal point: the stated precision
+    scale: float = 1.0
+    scale_source: Literal["word", "header", "hint"] | None = None
+    percent: bool = False
+    negative: bool = False  # a minus sign or accounting parentheses
+    negative_cue: bool = False  # "a loss of", "declined", ... just before it
+    currency: str = ""
+
+    @property
+    def is_figure(self) -> bool:
+        return self.kind in FIGURE_KINDS
+
+
+class Evidence(BaseModel):
+    """Text an answer may take figures from.
+
+    ``scale`` (e.g. 1e6) applies to bare numbers when the text has no "(in millions)" header of its
+    own; ``percent`` marks a result whose bare numbers are fractions (a calculator's 0.1975).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    text: str
+    scale: float | None = None
+    percent: bool = False
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk, scale: float | None = None) -> Evidence:
+        """A retrieved chunk; the table caption and header rows are searched for a scale too."""
+        text = chunk.text
+        if chunk.table is not None:
+            extra = [chunk.table.caption, *(" ".join(r) for r in chunk.table.header_rows)]
+            head = " ".join(e for e in extra if e and e not in text)
+            if head:
+                text = f"{head}\n{text}"
+        return cls(id=chunk.chunk_id, text=text, scale=scale)
+
+    @classmethod
+    def from_tool_result(cls, result: Any, id: str | None = None) -> Evidence:
+        """A :class:`retrieval.tools.base.ToolResult`: its message plus its scalar data fields."""
+        data = result.data or {}
+        scalars = [f"{k}: {v}" for k, v in data.items() if isinstance(v, (int, float, str))]
+        text = "\n".join([result.message, *scalars])
+        return cls(
+            id=id or f"tool:{result.tool}", text=text, percent=data.get("percent") is True
+        )
+
+
+class FigureCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mention: NumberMention
+    supported: bool
+    evidence_id: str | None = None
+    evidence_text: str = ""  # the evidence figure as written
+    basis: str = ""  # how it matched: "scaled", "as written", "fraction as percent", ...
+    reason: str = ""  # why not, when unsupported
+
+
+class Verification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer_text: str
+    figures: list[FigureCheck] = Field(default_factory=list)
+    unsupported: list[FigureCheck] = Field(default_factory=list)
+    ignored: list[NumberMention] = Field(default_factory=list)  # years, dates, forms, items
+
+    @property
+    def all_supported(self) -> bool:
+        return not self.unsupported
+
+
+# -- extraction -----------------------------------------------------------------------------------
+
+
+def _header_scale(text: str) -> tuple[int, float] | None:
+    match = _HEADER_SCALE.search(text)
+    if match is None:
+        return None
+    return match.start(), _SCALES[match["word"].lower()]
+
+
+def extract_numbers(text: str, scale_hint: float | None = None) -> list[NumberMention]:
+    """Every number-like token in ``text``, in order.
+
+    Args:
+        text: prose, a table's markdown or a tool's output.
+        scale_hint: the scale of bare numbers when the text has no "(in millions)"-style header.
+
+    Returns:
+        Mentions with spans into ``text``; see :class:`NumberMention`.
+
+    Example:
+        >>> [m.kind for m in extract_numbers("In Q2 2023 revenue rose 12.5% to $1.2 billion (10-K).")]
+        ['period', 'percent', 'amount', 'form']
+    """
+    mentions: list[NumberMention] = []
+    taken = [False] * len(text)
+    for kind, pattern in _NON_FIGURES:
+        for match in pattern.finditer(text):
+            if any(taken[match.start() : match.end()]):
+                continue
+            for i in range(match.start(), match.end()):
+                taken[i] = True
+            mentions.append(
+                NumberMention(text=match.group(0), start=match.start(), end=match.end(), kind=kind)
+            )
+    header = _header_scale(text)
+    for match in _FIGURE.finditer(text):
+        start = match.start("num")
+        if taken[start]:
+            continue
+        mention = _figure(text, match, header, scale_hint)
+        if mention is not None:
+            mentions.append(mention)
+    mentions.sort(key=lambda m: m.start)
+    return mentions
+
+
+def _figure(
+    text: str, match: re.Match[str], header: tuple[int, float] | None, scale_hint: float | None
+) -> NumberMention | None:
+    num_text = match["num"]
+    number = float(num_text.replace(",", ""))
+    decimals = len(num_text.split(".", 1)[1]) if "." in num_text else 0
+    open_paren = bool(match["open"]) and bool(match["close"])
+    # "(1)" without a closing parenthesis is not an accounting negative: drop the "(" from the span.
+    start = match.start() if (open_paren or not match["open"]) else match.start("open") + 1
+    if match["open"] and not open_paren:
+        start = match.start("cur") if match["cur"] else match.start("num")
+        if match["sign2"]:
+            start = match.start("sign2")
+    end = match.end()
+    percent = bool(match["pct"] or match["pct2"])
+    currency = (match["cur0"] or match["cur"] or "").strip()
+    scale_word = (match["scale"] or "").strip().lower()
+    negative = bool(match["sign"] or match["sign2"]) or open_paren
+    is_year = (
+        not currency and not scale_word and not percent and decimals == 0 and "," not in num_text
+        and len(num_text) == 4 and 1900 <= number <= 2099 and not match["sign"]
+    )  # fmt: skip
+    if is_year:
+        return NumberMention(
+            text=num_text, start=match.start("num"), end=match.end("num"), kind="year",
+            value=number, number=number,
+        )  # fmt: skip
+    scale, source = 1.0, None
+    if scale_word:
+        scale, source = _SCALES[scale_word], "word"
+    elif not percent:
+        if header is not None and header[0] <= match.start("num"):
+            scale, source = header[1], "header"
+        elif scale_hint:
+            scale, source = scale_hint, "hint"
+    kind: MentionKind = "percent" if percent else "amount" if (currency or scale_word) else "number"
+    value = number if percent else number * scale
+    cue = bool(_NEGATIVE_CUE.search(text[max(0, start - 40) : start]))
+    return NumberMention(
+        text=text[start:end].strip(), start=start, end=end, kind=kind,
+        value=-value if negative else value, number=number, decimals=decimals, scale=scale,
+        scale_source=source, percent=percent, negative=negative, negative_cue=cue,
+        currency=currency,
+    )  # fmt: skip
+
+
+# -- verification ---------------------------------------------------------------------------------
+
+
+def _candidates(
+    answer: NumberMention, found: NumberMention, percent_evidence: bool
+) -> list[tuple[float, float, str]]:
+    """(answer value, evidence value, basis) pairs to compare, both on the answer's footing."""
+    a_num = answer.number or 0.0
+    e_num = found.number or 0.0
+    pairs: list[tuple[float, float, str]] = []
+    if answer.percent:
+        if found.percent:
+            pairs.append((a_num, e_num, "percent"))
+        elif found.kind == "number" and found.scale_source != "word":
+            if percent_evidence:
+                pairs.append((a_num, e_num * 100.0, "fraction as percent"))
+            pairs.append((a_num, e_num, "bare number as percent"))
+        return pairs
+    if found.percent:
+        return pairs
+    a_scaled = a_num * answer.scale
+    if found.scale_source is not None:
+        pairs.append((a_scaled, e_num * found.scale, "scaled"))
+    else:
+        # The evidence's scale is unknown (a table with no header): any usual scale may apply.
+        for scale in (1.0, 1e3, 1e6, 1e9):
+            pairs.append((a_scaled, e_num * scale, "scaled (evidence scale assumed)"))
+    if answer.scale_source is None:
+        pairs.append((a_num, e_num, "as written"))  # "$0.83" per share under "(in millions)"
+    return pairs
+
+
+def _unit(answer: NumberMention, basis: str) -> float:
+    step = 10.0 ** -answer.decimals
+    if answer.percent or basis == "as written":
+        return step
+    return step * answer.scale
+
+
+def _rounds_to(answer: float, evidence: float, unit: float) -> bool:
+    """Whether ``evidence`` rounded (half away from zero) to ``unit`` gives ``answer``."""
+    gap = abs(abs(answer) - abs(evidence))
+    half = 0.5 * unit
+    eps = 1e-9 * max(unit, abs(evidence))  # float noise, e.g. 19.75 - 19.7 = 0.0500000000000007
+    if gap < half - eps:
+        return True
+    # A tie (19.75 at one decimal) rounds away from zero: to 19.8, not 19.7.
+    return abs(gap - half) <= eps and abs(answer) > abs(evidence)
+
+
+def _sign_conflict(answer: NumberMention, found: NumberMention) -> bool:
+    # Only an explicit sign on one side, with no sign or loss wording on the other, is a conflict:
+    # "a loss of 231" and "(231)" agree; "income of 231" and "(231)" do not.
+    a_neg = answer.negative or answer.negative_cue
+    e_neg = found.negative or found.negative_cue
+    if answer.negative and not e_neg:
+        return True
+    return found.negative and not a_neg
+
+
+def _check(answer: NumberMention, evidence: list[tuple[Evidence, list[NumberMention]]]) -> FigureCheck:
+    nearest: tuple[float, str, str] | None = None  # (relative gap, evidence text, id)
+    sign_miss: tuple[str, str] | None = None
+    for item, found_list in evidence:
+        for found in found_list:
+            if not found.is_figure:
+                continue
+            for a_val, e_val, basis in _candidates(answer, found, item.percent):
+                gap = abs(a_val - e_val)
+                if _rounds_to(a_val, e_val, _unit(answer, basis)):
+                    if _sign_conflict(answer, found):
+                        sign_miss = sign_miss or (found.text, item.id)
+                        continue
+                    return FigureCheck(
+                        mention=answer, supported=True, evidence_id=item.id,
+                        evidence_text=found.text, basis=basis,
+                    )  # fmt: skip
+                if a_val and e_val:
+                    rel = gap / max(abs(a_val), abs(e_val))
+                    if nearest is None or rel < nearest[0]:
+                        nearest = (rel, found.text, item.id)
+    if sign_miss is not None:
+        reason = f"{answer.text!r} has the opposite sign of {sign_miss[0]!r} in {sign_miss[1]}"
+    elif nearest is not None and nearest[0] < 0.2:
+        reason = (
+            f"no evidence figure rounds to {answer.text!r}; nearest is {nearest[1]!r} "
+            f"in {nearest[2]}"
+        )
+    else:
+        reason = f"no evidence figure matches {answer.text!r}"
+    return FigureCheck(mention=answer, supported=False, reason=reason)
+
+
+def verify_answer(answer_text: str, evidence: list[Evidence]) -> Verification:
+    """Check every figure of ``answer_text`` against ``evidence``.
+
+    Args:
+        answer_text: the drafted answer.
+        evidence: the cited chunks and tool results (see :meth:`Evidence.from_chunk`,
+            :meth:`Evidence.from_tool_result`).
+
+    Returns:
+        A :class:`Verification`: one :class:`FigureCheck` per figure (supported, by which evidence
+        id, or why not), the unsupported ones, and the ignored years / dates / form names.
+    """
+    parsed = [(item, extract_numbers(item.text, scale_hint=item.scale)) for item in evidence]
+    figures: list[FigureCheck] = []
+    ignored: list[NumberMention] = []
+    for mention in extract_numbers(answer_text):
+        if mention.is_figure:
+            figures.append(_check(mention, parsed))
+        else:
+            ignored.append(mention)
+    unsupported = [f for f in figures if not f.supported]
+    if unsupported:
+        logger.info(
+            "verify: %d of %d figures unsupported: %s",
+            len(unsupported), len(figures), ", ".join(f.mention.text for f in unsupported),
+        )  # fmt: skip
+    return Verification(
+        answer_text=answer_text, figures=figures, unsupported=unsupported, ignored=ignored
+    )
+
+
+# -- revision -------------------------------------------------------------------------------------
+
+_ABBREVIATIONS = re.compile(
+    r"(?:\b(?:Inc|Corp|Co|Ltd|No|approx|vs|e\.g|i\.e|U\.S|Mr|Ms|Dr|St|etc|Jan|Feb|Mar|Apr|Jun|Jul|"
+    r"Aug|Sep|Sept|Oct|Nov|Dec)\.)$",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[.!?](?=[\"')\]]*(?:\s+|$))|\n\s*")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.group(0).startswith(".") and _ABBREVIATIONS.search(text[start : match.end()]):
+            continue
+        end = match.end()
+        if end > start:
+            spans.append((start, end))
+            start = end
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def remove_unsupported(answer_text: str, verification: Verification) -> str:
+    """``answer_text`` without the sentences (or lines) that hold an unsupported figure.
+
+    Raises:
+        VerifyError: ``verification`` was made for another text.
+    """
+    if verification.answer_text != answer_text:
+        raise VerifyError(
+            "this verification was made for a different answer text; call verify_answer on the "
+            "text you want to trim"
+        )
+    bad = [(f.mention.start, f.mention.end) for f in verification.unsupported]
+    kept: list[str] = []
+    for start, end in _sentences(answer_text):
+        if any(s < end and e > start for s, e in bad):
+            continue
+        kept.append(answer_text[start:end])
+    out = "".join(kept)
+    out = re.sub(r"[ \t]+\n", "\n", out)
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    return out.strip()
+
+
+__all__ = [
+    "Evidence",
+    "FigureCheck",
+    "NumberMention",
+    "Verification",
+    "VerifyError",
+    "extract_numbers",
+    "remove_unsupported",
+    "verify_answer",
+]
