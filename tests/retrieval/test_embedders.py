@@ -48,12 +48,17 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def onnx_fp32(models_dir: str) -> OnnxMiniLMEmbedder:
-    return OnnxMiniLMEmbedder(EmbedderSettings(quantize=False, batch_size=2), models_dir=models_dir)
+    # Whole documents (document_tokens=None), so vectors compare with sentence-transformers'.
+    return OnnxMiniLMEmbedder(
+        EmbedderSettings(quantize=False, batch_size=2, document_tokens=None), models_dir=models_dir
+    )
 
 
 @pytest.fixture(scope="session")
 def onnx_int8(models_dir: str) -> OnnxMiniLMEmbedder:
-    return OnnxMiniLMEmbedder(EmbedderSettings(quantize=True, batch_size=2), models_dir=models_dir)
+    return OnnxMiniLMEmbedder(
+        EmbedderSettings(quantize=True, batch_size=2, document_tokens=None), models_dir=models_dir
+    )
 
 
 @pytest.fixture(scope="session")
@@ -302,3 +307,22 @@ def test_export_reruns_only_when_the_source_changes(
     os.utime(config, ns=(time.time_ns(), time.time_ns() + 10**9))  # a visibly newer file
     ensure_exported(source, cache, quantize=True)
     assert calls == ["export", "quantize", "export", "quantize"]
+
+
+def test_document_tokens_bounds_what_the_dense_model_reads(models_dir: str) -> None:
+    """The ingest default embeds the first 96 tokens of a chunk; queries are never cut."""
+    head = "Capital expenditures were driven by the new actuator plant in Austin. " * 10
+    tail = " ".join(["Unrelated dividend policy text about shareholders."] * 12)
+    limited = OnnxMiniLMEmbedder(
+        EmbedderSettings(quantize=False, document_tokens=96), models_dir=models_dir
+    )
+    whole = OnnxMiniLMEmbedder(
+        EmbedderSettings(quantize=False, document_tokens=None), models_dir=models_dir
+    )
+    assert limited.count_tokens([head])[0] > 96  # the first 96 tokens are all `head`
+    cut = limited.embed_documents([head + tail])[0]
+    # The tail changes the whole-document vector but not the 96-token one.
+    np.testing.assert_allclose(cut, limited.embed_documents([head])[0], atol=1e-5)
+    assert float(whole.embed_documents([head + tail])[0] @ whole.embed_documents([head])[0]) < 0.98
+    short = "Total revenue increased 19.8% in fiscal 2023."
+    np.testing.assert_allclose(limited.embed_documents([short])[0], whole.embed_documents([short])[0], atol=1e-5)
