@@ -567,7 +567,16 @@ def _best_sentences(question: str, result: RetrievalResult, question_terms: set[
                 score += 0.15
             scored.append((score, -position, sentence, chunk))
     scored.sort(key=lambda s: (-s[0], -s[1]))
-    return [(s, text, chunk) for s, _, text, chunk in scored[:MAX_SENTENCES]]
+    picked: list[tuple[float, str, Chunk]] = []
+    for s, _, text, chunk in scored:
+        # A sentence cut at a chunk boundary repeats the start of its whole twin: keep one.
+        folded = text.lower().rstrip(".")
+        if any(folded in other.lower() or other.lower().rstrip(".") in folded for _, other, _ in picked):
+            continue
+        picked.append((s, text, chunk))
+        if len(picked) == MAX_SENTENCES:
+            break
+    return picked
 
 
 # -- memory ----------------------------------------------------------------------------------------

@@ -268,7 +268,11 @@ def eval_retrieval_cmd(
 def demo(
     interactive: Annotated[bool, typer.Option(help="Ask your own questions after the examples.")] = True,
 ) -> None:
-    """Generate the bundled sample filings, ingest them and answer example questions."""
+    """Generate the bundled sample filings, ingest them and answer questions in the terminal.
+
+    Answers come from the offline extractive answerer (quoted cells and sentences with citations,
+    arithmetic through the calculator) until the LangGraph agent and the web app land.
+    """
     from ingest.samples import SAMPLE_QUESTIONS, write_samples
 
     settings = _settings()
@@ -276,13 +280,28 @@ def demo(
     typer.secho(f"Sample filings in {folder}", bold=True)
     report = _ingest_with_progress([folder], settings, {}, quiet=False)
     _print_report(report)
-    for question in SAMPLE_QUESTIONS:
-        typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
-        search(question, limit=3)
-    if interactive and sys.stdin.isatty():
-        typer.echo("\nAsk a question (empty line to quit).")
-        while question := input("> ").strip():
-            search(question, limit=5)
+    from agent.extractive import answer_extractively
+    from retrieval.retriever import Retriever
+
+    retriever = Retriever(settings)
+    try:
+        def answer(question: str) -> None:
+            result = retriever.retrieve(question, acl_groups=settings.default_acl)
+            reply = answer_extractively(question, result)
+            typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
+            typer.echo(f"A: {reply.text}")
+            for number, citation in enumerate(reply.citations, start=1):
+                typer.echo(f"   [{number}] {citation.file_name} p.{citation.page_no}: {citation.quote[:150]}")
+            typer.secho(f"   ({result.scope}; {sum(result.timings_ms.values()):.0f} ms)", dim=True)
+
+        for question in SAMPLE_QUESTIONS:
+            answer(question)
+        if interactive and sys.stdin.isatty():
+            typer.echo("\nAsk a question (empty line to quit).")
+            while question := input("> ").strip():
+                answer(question)
+    finally:
+        retriever.close()
 
 
 # Mounted last: the memory commands import readable_errors from this module.

@@ -59,3 +59,13 @@ def test_unknown_backend_is_one_readable_line(settings, sample_folder):
     assert result.exit_code == 2
     assert "unknown embedder 'word2vec'" in result.output and "minilm-onnx" in result.output
     assert "Traceback" not in result.output
+
+
+def test_demo_answers_the_sample_questions_with_citations(settings):
+    result = runner.invoke(app, ["demo", "--no-interactive"], env=_env(settings))
+    assert result.exit_code == 0, result.output
+    assert "3 ok" in result.output
+    assert "A: Total revenue was 2,255.4 in 2023" in result.output
+    assert "[1] northwind_2023_10k.pdf p.6: Total revenue | 2023: 2,255.4" in result.output
+    assert "$418 million in fiscal 2024" in result.output
+    assert "Supply chain disruptions could harm our business." in result.output
