@@ -309,6 +309,10 @@ from ui.cli_memory import memory_app  # noqa: E402
 
 app.add_typer(memory_app, name="memory")
 
+from ui.cli_ask import register as register_ask  # noqa: E402
+
+register_ask(app)
+
 
 if __name__ == "__main__":
     main()

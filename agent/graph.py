@@ -1,0 +1,155 @@
+"""The answering agent: a LangGraph graph, its SQLite checkpointer and a small facade.
+
+Contract: :func:`build_graph` wires START -> retrieve -> rerank -> answer -> verify -> respond ->
+END over :class:`~agent.state.AgentState` with :class:`~agent.state.AgentContext` as
+``context_schema``. :class:`Agent` owns the shared objects (retriever, reranker) and the
+checkpointer, a real SQLite file at ``settings.data_dir / "conversations.sqlite"``: a thread id
+names a conversation, and a later turn on the same thread (even from a new process) receives the
+earlier questions as ``history``, so "and the year before?" resolves against them.
+
+Example:
+    >>> agent = Agent(Settings())  # doctest: +SKIP
+    >>> agent.ask("What was Northwind Robotics' total revenue in fiscal 2023?", thread_id="t1",
+    ...           acl_groups=["public"]).answer.text  # doctest: +SKIP
+    'Total revenue was 2,255.4 in 2023 (in millions) [1].'
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent import nodes
+from agent.state import AgentContext, AgentState, InputState
+from core.records import Answer, SearchFilters
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONVERSATIONS_FILE = "conversations.sqlite"
+
+
+def build_graph(checkpointer: Any = None):  # noqa: ANN201
+    """The compiled answering graph; ``checkpointer`` persists threads (None: no memory)."""
+    from langgraph.graph import END, START, StateGraph
+
+    builder = StateGraph(AgentState, context_schema=AgentContext, input_schema=InputState)
+    builder.add_node("retrieve", nodes.retrieve)
+    builder.add_node("rerank", nodes.rerank)
+    builder.add_node("answer", nodes.answer)
+    builder.add_node("verify", nodes.verify)
+    builder.add_node("respond", nodes.respond)
+    builder.add_edge(START, "retrieve")
+    builder.add_edge("retrieve", "rerank")
+    builder.add_edge("rerank", "answer")
+    builder.add_edge("answer", "verify")
+    builder.add_edge("verify", "respond")
+    builder.add_edge("respond", END)
+    return builder.compile(checkpointer=checkpointer, name="finrag-agent")
+
+
+def sqlite_checkpointer(path: Path):  # noqa: ANN201
+    """A :class:`SqliteSaver` on ``path`` whose serializer may rebuild the agent's records."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from retrieval.retriever import RetrievalResult
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # check_same_thread=False: LangGraph may run a node's checkpoint write from a worker thread.
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    serde = JsonPlusSerializer(allowed_msgpack_modules=[RetrievalResult, Answer, SearchFilters])
+    saver = SqliteSaver(conn, serde=serde)
+    saver.setup()
+    return saver
+
+
+class AgentReply(BaseModel):
+    """One turn's outcome, as shown by the CLI and the UI."""
+
+    question: str
+    standalone: str  # the question as answered (a follow-up with its metric filled in)
+    answer: Answer
+    scope: str
+    events: list[dict[str, str]] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    thread_id: str
+
+
+class Agent:
+    """The answering agent over one corpus (``settings.data_dir``), with persistent threads.
+
+    Args:
+        settings: corpus, reranker (``settings.rerank.name``) and LLM (``settings.llm.name``).
+        retriever: a :class:`~retrieval.retriever.Retriever` to share (built when omitted).
+    """
+
+    def __init__(self, settings: Settings, retriever: Any = None) -> None:
+        from rerank.base import get_reranker
+        from retrieval.retriever import Retriever
+
+        self.settings = settings
+        self._owns_retriever = retriever is None
+        self.retriever = retriever or Retriever(settings)
+        self.context = AgentContext(
+            retriever=self.retriever, reranker=get_reranker(settings.rerank),
+            llm_name=settings.llm.name, settings=settings,
+        )  # fmt: skip
+        self.db_path = settings.data_dir / CONVERSATIONS_FILE
+        self.checkpointer = sqlite_checkpointer(self.db_path)
+        self.graph = build_graph(self.checkpointer)
+
+    def close(self) -> None:
+        self.checkpointer.conn.close()
+        if self._owns_retriever:
+            self.retriever.close()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def history(self, thread_id: str) -> list[str]:
+        """The questions asked so far on ``thread_id`` (standalone form), oldest first."""
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        return list(snapshot.values.get("history") or [])
+
+    def stream(
+        self, question: str, *, thread_id: str, acl_groups: list[str],
+        filters: SearchFilters | None = None,
+    ) -> Iterator[dict[str, str] | AgentReply]:
+        """Progress events ``{"step", "detail"}`` as each node finishes, then the :class:`AgentReply`."""
+        config = {"configurable": {"thread_id": thread_id}}
+        inputs = {"question": question, "acl_groups": acl_groups, "filters": filters,
+                  "events": [{"step": "start", "detail": question}]}
+        events: list[dict[str, str]] = []
+        for update in self.graph.stream(inputs, config, context=self.context, stream_mode="updates"):
+            for part in update.values():
+                for event in (part or {}).get("events", []):
+                    events.append(event)
+                    yield event
+        values = self.graph.get_state(config).values
+        reply = values["answer"]
+        yield AgentReply(
+            question=question, standalone=values.get("standalone") or question, answer=reply,
+            scope=reply.scope or values["retrieval"].scope, events=events,
+            timings_ms=dict(values.get("timings_ms") or {}), thread_id=thread_id,
+        )  # fmt: skip
+
+    def ask(
+        self, question: str, *, thread_id: str, acl_groups: list[str],
+        filters: SearchFilters | None = None,
+    ) -> AgentReply:
+        """Answer ``question`` on ``thread_id``; see :meth:`stream` for progress as it happens."""
+        reply = None
+        for item in self.stream(question, thread_id=thread_id, acl_groups=acl_groups, filters=filters):
+            if isinstance(item, AgentReply):
+                reply = item
+        assert reply is not None  # the graph always ends in respond
+        return reply

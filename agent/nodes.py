@@ -1,0 +1,275 @@
+"""The answering agent's nodes: small verb functions that return partial state updates.
+
+Contract: each node takes the :class:`~agent.state.AgentState` and the run's
+:class:`~agent.state.AgentContext` (``runtime.context``) and returns only the keys it sets, always
+with one or more progress ``events`` and its ``timings_ms``:
+
+* :func:`retrieve`: resolves the question against the thread's ``history`` (a follow-up such as
+  "and the year before?" inherits company and period, and borrows the metric of the previous
+  question), then searches corpus, memory bank and tools (:meth:`Retriever.retrieve`).
+* :func:`rerank`: the configured reranker over the corpus hits (``none`` keeps the order).
+* :func:`answer`: the offline extractive answerer, or an LLM with the grounded prompt of
+  :mod:`agent.prompts` when ``context.llm_name`` is not ``"extractive"``.
+* :func:`verify`: every figure of the answer is checked against the cited evidence
+  (:mod:`agent.verify`); sentences with unsupported figures are removed, and when nothing
+  supported remains the agent abstains and states the scope searched.
+* :func:`respond`: appends the standalone question to ``history`` and closes the turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.state import AgentContext, AgentState
+from agent.verify import Evidence, remove_unsupported, verify_answer
+from core.records import Answer, Citation
+
+log = logging.getLogger(__name__)
+
+MAX_LLM_PASSAGES = 8
+_CITE = re.compile(r"\[(\d+)\]")
+_YEAR_PHRASE = re.compile(r"\b(?:(?:fiscal(?:\s+year)?|FY)\s*)?((?:19|20)\d\d)\b", re.I)
+_WORD = re.compile(r"[a-z]+", re.I)
+# Words that carry no metric: a follow-up made only of these borrows the previous question's metric.
+_FOLLOW_UP_WORDS = frozenset(
+    "and what about how then the a an for in of same that this it was were is are year years fiscal "
+    "period quarter before after prior previous earlier later next last one".split()
+)
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
+
+
+def _event(step: str, detail: str) -> dict[str, str]:
+    return {"step": step, "detail": detail}
+
+
+# -- retrieve -------------------------------------------------------------------------------------
+
+
+def standalone_question(question: str, history: list[str], resolution: Any) -> str:
+    """``question`` made self-contained when it is an elliptical follow-up.
+
+    "And the year before?" after "What was Northwind's revenue in fiscal 2023?" becomes "What was
+    Northwind's revenue in fiscal 2022?": the resolver already worked out the period, but the
+    answerer needs the metric words, which only the previous question has.
+    """
+    if not history or not resolution.inherited:
+        return question
+    spans = sorted(resolution.matched_text, key=lambda s: -s.start)
+    rest = question
+    for span in spans:
+        rest = rest[: span.start] + " " + rest[span.end :]
+    if any(w.lower() not in _FOLLOW_UP_WORDS for w in _WORD.findall(rest)):
+        return question  # it names something of its own: not elliptical
+    previous = history[-1]
+    years = resolution.fiscal_years
+    if not years:
+        return previous
+    said = " and ".join(f"fiscal {y}" for y in years)
+    if _YEAR_PHRASE.search(previous):
+        first = True
+
+        def swap(match: re.Match[str]) -> str:
+            nonlocal first
+            if first:
+                first = False
+                return said
+            return ""
+
+        text = _YEAR_PHRASE.sub(swap, previous)
+        return re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+    return f"{previous.rstrip(' ?.')} in {said}?"
+
+
+def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    question = state["question"]
+    history = list(state.get("history") or [])
+    acl = state.get("acl_groups") or ["public"]
+    t0 = time.perf_counter()
+    first = ctx.retriever.retrieve(question, acl_groups=acl, history=history,
+                                   filters=state.get("filters"), top_k=ctx.top_k)
+    standalone = standalone_question(question, history, first.resolution)
+    result = first
+    if standalone != question:
+        result = ctx.retriever.retrieve(standalone, acl_groups=acl, history=history,
+                                        filters=state.get("filters"), top_k=ctx.top_k)
+    filters = state.get("filters")
+    if filters is not None and not filters.is_empty():
+        # The caller's filters replaced the resolver's selection: say what was really searched.
+        named = {k: v for k, v in filters.model_dump().items() if v}
+        scope = "Searched with filters " + "; ".join(f"{k}={', '.join(map(str, v))}" for k, v in named.items())
+        result = result.model_copy(update={"resolution": result.resolution.model_copy(update={"scope": scope})})
+    res = result.resolution
+    resolved = ", ".join(res.companies + res.periods + res.forms) or "nothing specific"
+    if res.inherited:
+        resolved += f" (inherited {', '.join(res.inherited)} from the conversation)"
+    events = [_event("resolving", f"{standalone!r} -> {resolved}; {result.scope}")]
+    files = [f"{p.file_name} p.{p.page_no}" for p in result.pages[:3]]
+    found = (f"{len(result.pages)} pages, {len(result.hits)} chunks (top: {', '.join(files) or 'none'})"
+             f"; {len(result.memory)} memory entries; {len(result.tools)} tool results")
+    events.append(_event("searching", found))
+    timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
+    timings["retrieve"] = _ms(t0)
+    return {"retrieval": result, "standalone": standalone, "events": events, "timings_ms": timings}
+
+
+# -- rerank ---------------------------------------------------------------------------------------
+
+
+def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    result = state["retrieval"]
+    t0 = time.perf_counter()
+    hits = ctx.reranker.rerank(state.get("standalone") or state["question"], result.hits)
+    name = getattr(ctx.reranker, "name", type(ctx.reranker).__name__)
+    detail = f"{name}: {len(hits)} hits"
+    if hits:
+        top = hits[0].chunk
+        detail += f", first {top.file_name} p.{top.page_no}"
+    return {
+        "retrieval": result.model_copy(update={"hits": hits}),
+        "events": [_event("reranking", detail)],
+        "timings_ms": {"rerank": _ms(t0)},
+    }
+
+
+# -- answer ---------------------------------------------------------------------------------------
+
+
+def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    question = state.get("standalone") or state["question"]
+    result = state["retrieval"]
+    t0 = time.perf_counter()
+    if ctx.llm_name == "extractive":
+        from agent.extractive import answer_extractively
+
+        reply = answer_extractively(question, result)
+    else:
+        reply = _answer_with_llm(question, result, ctx)
+    detail = "abstained" if reply.abstained else f"{len(reply.citations)} citations ({ctx.llm_name})"
+    return {"answer": reply, "events": [_event("answering", detail)], "timings_ms": {"answer": _ms(t0)}}
+
+
+def _answer_with_llm(question: str, result: Any, ctx: AgentContext) -> Answer:
+    from agent import prompts
+    from agent.llm.base import LLMS, Message
+
+    if ctx.llm is None:
+        ctx.llm = LLMS.create(ctx.llm_name, settings=ctx.settings.llm if ctx.settings else None)
+    hits = result.hits[:MAX_LLM_PASSAGES]
+    scope = result.scope or "all filings you may read"
+    evidence = prompts.format_evidence([(h.chunk.file_name, h.chunk.page_no, h.chunk.text) for h in hits])
+    messages = [
+        Message(role="system", content=prompts.SYSTEM.format(scope=scope)),
+        Message(role="user", content=prompts.USER.format(question=question, scope=scope, evidence=evidence)),
+    ]
+    max_tokens = ctx.settings.llm.max_new_tokens if ctx.settings else None
+    text = ctx.llm.generate(messages, max_new_tokens=max_tokens).strip()
+    # Citations are the passages the text refers to, renumbered by first mention.
+    used: dict[int, int] = {}
+    for mark in _CITE.findall(text):
+        n = int(mark)
+        if 1 <= n <= len(hits):
+            used.setdefault(n, len(used) + 1)
+    text = _CITE.sub(lambda m: f"[{used[int(m[1])]}]" if int(m[1]) in used else "", text)
+    citations = [_chunk_citation(hits[n - 1].chunk) for n in sorted(used, key=used.get)]
+    abstained = text.lower().startswith("i could not determine")
+    return Answer(text=text, citations=citations, abstained=abstained, scope=scope)
+
+
+def _chunk_citation(chunk: Any) -> Citation:
+    quote = " ".join(chunk.text.split())[:300]
+    return Citation(doc_id=chunk.doc_id, file_name=chunk.file_name, page_no=chunk.page_no,
+                    chunk_id=chunk.chunk_id, bbox=chunk.bboxes[0] if chunk.bboxes else None, quote=quote)
+
+
+# -- verify ---------------------------------------------------------------------------------------
+
+
+def _mask(text: str) -> str:
+    # "[2]" would read as a figure; letters keep the marker reversible and digit-free.
+    return _CITE.sub(lambda m: "[" + "".join("abcdefghij"[int(d)] for d in m[1]) + "]", text)
+
+
+def _unmask(text: str) -> str:
+    return re.sub(r"\[([a-j]+)\]", lambda m: "[" + "".join(str("abcdefghij".index(c)) for c in m[1]) + "]", text)
+
+
+def _evidence(reply: Answer, result: Any) -> list[Evidence]:
+    chunks = {h.chunk.chunk_id: h.chunk for h in result.hits}
+    items: list[Evidence] = []
+    for citation in reply.citations:
+        chunk = chunks.get(citation.chunk_id or "")
+        if chunk is not None:
+            item = Evidence.from_chunk(chunk)
+            if chunk.table is not None:
+                grid = "\n".join(" | ".join(r) for r in chunk.table.rows)
+                item = Evidence(id=item.id, text=f"{item.text}\n{grid}")
+            items.append(item)
+        elif citation.quote:
+            items.append(Evidence(id=f"quote:{citation.chunk_id}", text=citation.quote))
+    for i, call in enumerate(reply.tool_calls):
+        # The formula string does not say whether its result is a fraction: allow both readings.
+        items.append(Evidence(id=f"tool:{i}", text=call))
+        items.append(Evidence(id=f"tool:{i}:pct", text=call, percent=True))
+    for hit in result.memory:
+        if hit.entry.entry_id in reply.memory_entries:
+            items.append(Evidence(id=f"memory:{hit.entry.entry_id}", text=hit.entry.answer))
+    for tool in result.tools:
+        items.append(Evidence.from_tool_result(tool))
+    return items
+
+
+def abstention(scope: str, why: str) -> Answer:
+    return Answer(text=f"I could not determine this from the filings searched ({scope}). {why}".strip(),
+                  abstained=True, scope=scope)
+
+
+def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    reply = state["answer"]
+    result = state["retrieval"]
+    scope = reply.scope or result.scope or "all filings you may read"
+    t0 = time.perf_counter()
+    if reply.abstained:
+        return {"events": [_event("verifying", "nothing to verify: abstained")],
+                "timings_ms": {"verify": _ms(t0)}}
+    masked = _mask(reply.text)
+    check = verify_answer(masked, _evidence(reply, result))
+    if check.all_supported:
+        detail = f"{len(check.figures)} figures, all supported"
+        return {"events": [_event("verifying", detail)], "timings_ms": {"verify": _ms(t0)}}
+    kept = _unmask(remove_unsupported(masked, check))
+    reasons = "; ".join(f.reason for f in check.unsupported)
+    detail = f"{len(check.unsupported)} of {len(check.figures)} figures unsupported ({reasons})"
+    if not _WORD.search(kept):
+        revised = abstention(scope, "The drafted answer's figures were not found in the cited evidence.")
+        return {"answer": revised, "events": [_event("verifying", detail + "; abstaining")],
+                "timings_ms": {"verify": _ms(t0)}}
+    used: dict[int, int] = {}
+    for mark in _CITE.findall(kept):
+        used.setdefault(int(mark), len(used) + 1)
+    kept = _CITE.sub(lambda m: f"[{used[int(m[1])]}]", kept)
+    citations = [reply.citations[n - 1] for n in sorted(used, key=used.get) if n <= len(reply.citations)]
+    revised = reply.model_copy(update={"text": kept, "citations": citations})
+    return {"answer": revised, "events": [_event("verifying", detail + "; sentences removed")],
+            "timings_ms": {"verify": _ms(t0)}}
+
+
+# -- respond --------------------------------------------------------------------------------------
+
+
+def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    reply = state["answer"]
+    detail = "abstained" if reply.abstained else f"answered with {len(reply.citations)} citations"
+    # The standalone form, so a second "and the year before?" shifts from the period just asked.
+    return {"history": [state.get("standalone") or state["question"]],
+            "events": [_event("responding", detail)]}

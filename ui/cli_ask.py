@@ -1,0 +1,82 @@
+"""``finrag ask``: one question to the answering agent, with citations and per-step timings.
+
+Mounted by :mod:`ui.cli` through :func:`register`. ``--company`` / ``--year`` become explicit
+:class:`~core.records.SearchFilters` (they replace the resolver's filing selection); ``--thread``
+continues a conversation stored in ``data_dir/conversations.sqlite``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Optional
+
+import typer
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    company: Annotated[Optional[list[str]], typer.Option(help="Company name (repeatable).")] = None,
+    year: Annotated[Optional[list[int]], typer.Option(help="Fiscal year (repeatable).")] = None,
+    thread: Annotated[Optional[str], typer.Option(help="Conversation id; reuse it for follow-ups.")] = None,
+    groups: Annotated[Optional[list[str]], typer.Option(help="Your ACL groups (default: settings.default_acl).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Answer a question from the ingested filings, citing file, page and quote."""
+    from agent.graph import Agent, AgentReply
+    from core.records import SearchFilters
+    from ui.cli import _settings
+
+    settings = _settings()
+    thread_id = thread or uuid.uuid4().hex[:12]
+    acl = groups or settings.default_acl
+    with Agent(settings) as agent:
+        filters = SearchFilters(companies=_catalog_names(company or [], agent.retriever.filings(acl)),
+                                fiscal_years=year or [])
+        reply = None
+        for item in agent.stream(question, thread_id=thread_id, acl_groups=acl,
+                                 filters=None if filters.is_empty() else filters):
+            if isinstance(item, AgentReply):
+                reply = item
+            elif not as_json:
+                typer.secho(f"  {item['step']}: {item['detail']}", dim=True, err=True)
+    assert reply is not None
+    answer = reply.answer
+    if as_json:
+        typer.echo(json.dumps({
+            "answer": answer.text,
+            "abstained": answer.abstained,
+            "citations": [
+                {"file": c.file_name, "page": c.page_no, "quote": c.quote,
+                 "row_header": c.row_header, "col_header": c.col_header}
+                for c in answer.citations
+            ],
+            "scope": reply.scope,
+            "timings_ms": reply.timings_ms,
+            "thread": thread_id,
+        }, indent=2))  # fmt: skip
+        return
+    typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
+    typer.echo(f"A: {answer.text}")
+    for number, c in enumerate(answer.citations, start=1):
+        typer.echo(f"   [{number}] {c.file_name} p.{c.page_no}: {c.quote[:160]}")
+    steps = ", ".join(f"{k} {v:.0f} ms" for k, v in reply.timings_ms.items() if "." not in k)
+    typer.secho(f"   ({reply.scope}; {steps})", dim=True)
+    typer.secho(f"   thread: {thread_id} (pass --thread {thread_id} to follow up)", dim=True)
+
+
+def _catalog_names(given: list[str], filings: list) -> list[str]:  # noqa: ANN001
+    """Catalog spellings for ``--company`` values ("contoso foods" -> "Contoso Foods Corporation")."""
+    known = sorted({f.company for f in filings if f.company})
+    names: list[str] = []
+    for name in given:
+        matches = [k for k in known if name.lower() in k.lower()]
+        names.extend(matches or [name])
+    return names
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``ask`` on ``app`` with the CLI's readable error handling."""
+    from ui.cli import readable_errors
+
+    app.command("ask")(readable_errors(ask))
