@@ -171,6 +171,14 @@ class Filing(Record):
     ingested_at: datetime | None = None
     metadata_source: dict[str, str] = Field(default_factory=dict)  # field -> document|override|sidecar
 
+    def chunk_fields(self) -> dict:
+        """The filing fields every :class:`Chunk` of this filing carries for filtering."""
+        return {
+            "file_name": self.file_name, "company": self.company, "ticker": self.ticker,
+            "form": self.form, "fiscal_year": self.fiscal_year, "fiscal_period": self.fiscal_period,
+            "period_end": self.period_end, "acl": list(self.acl),
+        }
+
 
 class Chunk(Record):
     """The unit that is embedded, indexed, retrieved and cited.

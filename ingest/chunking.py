@@ -648,14 +648,7 @@ def _finish(doc: ParsedDocument, filing: Filing, pending: list[_Pending]) -> lis
                 statement=statement_kind(p.section, p.table.caption if p.table else ""),
                 image_path=p.image_path,
                 order=n,
-                file_name=filing.file_name,
-                company=filing.company,
-                ticker=filing.ticker,
-                form=filing.form,
-                fiscal_year=filing.fiscal_year,
-                fiscal_period=filing.fiscal_period,
-                period_end=filing.period_end,
-                acl=list(filing.acl),
+                **filing.chunk_fields(),
             )
         )
     return chunks

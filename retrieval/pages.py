@@ -34,14 +34,7 @@ def page_chunks(filing: Filing, pages: list[Page], chunks: list[Chunk]) -> list[
                 section_path=sections.get(page.page_no, []),
                 image_path=page.image_path,
                 order=page.page_no * 10_000,
-                file_name=filing.file_name,
-                company=filing.company,
-                ticker=filing.ticker,
-                form=filing.form,
-                fiscal_year=filing.fiscal_year,
-                fiscal_period=filing.fiscal_period,
-                period_end=filing.period_end,
-                acl=list(filing.acl),
+                **filing.chunk_fields(),
             )
         )
     return out
