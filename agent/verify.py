@@ -40,7 +40,7 @@ from core.records import Chunk
 logger = logging.getLogger(__name__)
 
 MentionKind = Literal[
-    "amount", "percent", "number", "year", "date", "period", "form", "item", "ordinal"
+    "amount", "percent", "number", "year", "date", "period", "form", "item", "ordinal", "citation"
 ]
 FIGURE_KINDS = frozenset({"amount", "percent", "number"})
 
@@ -57,6 +57,8 @@ _MONTHS = (
 )
 # Tokens that contain digits but are not figures; matched before figures and masked.
 _NON_FIGURES: list[tuple[MentionKind, re.Pattern[str]]] = [
+    # An answer's citation markers ("[2]", "[1][3]") refer to sources; they are not figures.
+    ("citation", re.compile(r"\[\d{1,3}\]")),
     ("date", re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,\s*|\s+)(?:19|20)\d\d\b", re.I)),
     ("date", re.compile(rf"\b\d{{1,2}}\s+{_MONTHS},?\s+(?:19|20)\d\d\b", re.I)),
     ("date", re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?!\s*(?:%|percent))", re.I)),

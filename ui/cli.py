@@ -263,6 +263,20 @@ def eval_retrieval_cmd(
     typer.echo(json.dumps(result, indent=2) if as_json else format_retrieval(result))
 
 
+@eval_app.command("answers")
+@readable_errors
+def eval_answers_cmd(
+    set_dir: Annotated[Path, typer.Option("--set", help="Folder with questions.jsonl and pdfs/.")],
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Answer correctness, citation precision/recall, abstention, unsupported figures, latency."""
+    from evaluation.run_answers import eval_answers, format_answers
+
+    result = eval_answers(set_dir, _settings(), limit=limit)
+    typer.echo(json.dumps(result, indent=2) if as_json else format_answers(result))
+
+
 @app.command()
 @readable_errors
 def demo(

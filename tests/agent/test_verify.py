@@ -238,3 +238,12 @@ def test_remove_unsupported_rejects_other_text() -> None:
     verification = verify_answer("Revenue was $66.6 billion.", TABLE_EV)
     with pytest.raises(VerifyError, match="verify_answer"):
         remove_unsupported("Revenue was $70 billion.", verification)
+
+
+def test_citation_markers_are_not_figures():
+    from agent.verify import Evidence, extract_numbers, verify_answer
+
+    kinds = [m.kind for m in extract_numbers("Revenue was 2,255.4 [1][2] and 1,883.4 [12].")]
+    assert kinds == ["number", "citation", "citation", "number", "citation"]
+    check = verify_answer("Revenue was 2,255.4 [1].", [Evidence(id="c1", text="Total revenue 2,255.4")])
+    assert check.all_supported and len(check.figures) == 1
