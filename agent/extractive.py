@@ -69,9 +69,14 @@ _NUMERIC_CELL = re.compile(r"\d")
 _INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|prompts?|rules|above|previous)\b"
     r"|\b(?:system prompt|you (?:must|should) (?:now )?(?:answer|respond|say|reply))\b"
-    r"|\b(?:as an ai|assistant:|answer (?:with|only) )",
+    r"|\b(?:as an ai|assistant:|answer (?:with|only) )"
+    # Orders addressed to the answerer and tool-call-shaped JSON: no filing states facts that way.
+    r"|\b(?:answer|respond|reply) that\b|\b(?:call|use|invoke|run) the (?:tool|function)\b"
+    r"|\{\s*\"(?:tool|function|name|tool_calls?)\"\s*:",
     re.IGNORECASE,
 )
+# "Globex Aerospace's revenue": a possessive proper name, i.e. the company the question is about.
+_POSSESSIVE_NAME = re.compile(r"\b((?:[A-Z][\w&.\-]*\s+){0,3}[A-Z][\w&.\-]*)['\u2019]s\b")
 _FIGURE_QUESTION = re.compile(r"\b(how much|how many|what (?:was|were|is|are)|amount|total)\b", re.I)
 _CITE = re.compile(r"\[(\d+)\]")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'$])|\n\s*\n")
@@ -579,6 +584,27 @@ def _best_sentences(question: str, result: RetrievalResult, question_terms: set[
     return picked
 
 
+# -- scope ---------------------------------------------------------------------------------------
+
+
+def _unknown_company(question: str, result: RetrievalResult) -> str | None:
+    """The company the question names when no filing searched belongs to it, else None.
+
+    When the resolver recognises no company it searches every filing, so without this check
+    "Globex's revenue" would be answered with whichever company's revenue row ranks first.
+    """
+    if result.resolution.companies or result.resolution.tickers:
+        return None
+    known = {w for h in result.hits if h.chunk.company for w in _WORD.findall(h.chunk.company.lower())}
+    if not known:
+        return None  # the chunks do not say whose they are: nothing to compare against
+    for match in _POSSESSIVE_NAME.finditer(question):
+        words = [w for w in _WORD.findall(match[1].lower()) if w not in _STOP]
+        if words and not known.intersection(words):
+            return match[1]
+    return None
+
+
 # -- memory ----------------------------------------------------------------------------------------
 
 
@@ -661,6 +687,12 @@ def answer_extractively(question: str, result: RetrievalResult, max_citations: i
     glossary = expand(question)
     glossary_terms = set(_tokens(glossary.terms, frozenset(drop))) - {"statement"}
     years = _asked_years(question, result)
+
+    stranger = _unknown_company(question, result)
+    if stranger is not None:
+        text = (f"I could not determine this from the filings searched ({scope}). The question is about "
+                f"{stranger}, and none of the filings searched is from that company.")
+        return Answer(text=text, abstained=True, scope=scope)
 
     draft = _Draft(max_citations=max_citations)
     memory_ids = _memory_statements(draft, result)
