@@ -17,7 +17,9 @@ Contract: :func:`answer_extractively` turns a :class:`~retrieval.retriever.Retri
    corpus evidence is still cited beside them.
 5. **Abstention** when nothing clears the relevance bar: ``abstained=True`` and the text says what
    was searched (``resolution.scope``) and why it was not enough. A comparison with one period
-   missing says which period is missing.
+   missing says which period is missing. A question about a company none of the searched
+   filings belongs to ("Globex's revenue" when no company was recognised) abstains too, instead
+   of quoting another company's row.
 6. Every figure of the answer is checked with :func:`agent.verify.verify_answer` against the cited
    chunks and calculator results; a statement with an unsupported figure is dropped.
 
