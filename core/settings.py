@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -127,6 +127,12 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
         )
+
+    @field_validator("model_cache", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # FINRAG_MODEL_CACHE= (empty) would otherwise become Path("."): exports in the cwd.
+        return None if value == "" else value
 
     @property
     def index_dir(self) -> Path:

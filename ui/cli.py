@@ -327,6 +327,10 @@ from ui.cli_ask import register as register_ask  # noqa: E402
 
 register_ask(app)
 
+from ui.cli_ui import register as register_ui  # noqa: E402
+
+register_ui(app)
+
 
 if __name__ == "__main__":
     main()

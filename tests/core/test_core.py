@@ -53,3 +53,9 @@ def test_ids_are_derived_from_content(tmp_path: Path):
     chunk = Chunk(chunk_id=cid, doc_id="doc", page_no=3, modality="text", text="x")
     assert chunk.point_id == point_id(cid)
     assert len(chunk.point_id) == 36  # a UUID string, as Qdrant requires
+
+
+def test_empty_model_cache_means_the_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("FINRAG_MODEL_CACHE", "")
+    s = Settings(data_dir=tmp_path)
+    assert s.models_dir == tmp_path / "models"

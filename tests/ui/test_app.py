@@ -1,0 +1,116 @@
+"""The Streamlit analyst app (Ask page) through AppTest, on the generated sample filings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.records import BBox
+from core.settings import Settings
+from ingest.pipeline import ingest_paths
+from ui.page_view import highlight
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+Q_2023 = "What was Northwind Robotics' total revenue in fiscal 2023?"
+CITE = "[1] northwind_2023_10k.pdf p.6"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, model_cache, sample_folder):
+    data_dir = tmp_path_factory.mktemp("app-corpus")
+    settings = Settings(data_dir=data_dir, model_cache=model_cache)
+    settings.ingest.workers = 1
+    assert ingest_paths([sample_folder], settings).count("ok") == 3
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FINRAG_DATA_DIR", str(data_dir))
+        mp.setenv("FINRAG_MODEL_CACHE", str(model_cache))
+        mp.setenv("FINRAG_CONFIG", str(data_dir / "absent.toml"))
+        yield settings
+
+
+def _app():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _ask(at, question: str):
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_answer_cites_the_page_and_shows_it_highlighted(corpus):
+    at = _ask(_app(), Q_2023)
+    assert any("2,255.4" in md.value for md in at.markdown), [md.value for md in at.markdown]
+    labels = [b.label for b in at.button]
+    assert CITE in labels, labels
+    assert len(at.image) == 0  # nothing selected yet
+
+    next(b for b in at.button if b.label == CITE).click().run()
+    assert not at.exception
+    assert len(at.image) == 1
+    assert any(md.value.startswith("> ") and "2,255.4" in md.value for md in at.markdown)
+    assert any("Column: 2023" in c.value for c in at.caption)
+    assert any("northwind_2023_10k.pdf, page 6" in h.value for h in at.subheader)
+    # The evidence table lists the retrieved pages with their scores, the cited page among them.
+    assert any("| northwind_2023_10k.pdf p.6 |" in md.value for md in at.markdown)
+
+
+def test_unanswerable_question_abstains_without_error(corpus):
+    at = _ask(_app(), "What was Globex Corporation's dividend per share in fiscal 2019?")
+    assert not at.error
+    texts = [w.value for w in at.warning]
+    assert any("I could not determine" in t for t in texts), [m.value for m in at.markdown]
+    assert any(c.value.startswith("Searched:") for c in at.caption)
+    assert not [b.label for b in at.button if b.label.startswith("[")]  # nothing to cite
+
+
+def test_config_error_shows_as_a_message_not_a_traceback(corpus, monkeypatch, tmp_path):
+    # An unknown embedder backend: the registry raises UnknownBackendError (a FinragError).
+    monkeypatch.setenv("FINRAG_DATA_DIR", str(tmp_path / "other"))
+    monkeypatch.setenv("FINRAG_EMBEDDER__NAME", "no-such-embedder")
+    at = _app()
+    assert at.error, [m.value for m in at.markdown]
+    assert "no-such-embedder" in at.error[0].value
+
+
+def test_highlight_tints_inside_the_box_only(tmp_path):
+    page = Image.new("L", (200, 300), 255)  # a grayscale render, as ingest writes text pages
+    path = tmp_path / "p1.png"
+    page.save(path)
+    # 36 pt = 0.5 in = 50 px at 100 dpi
+    out = highlight(path, BBox(x0=36, y0=72, x1=108, y1=144), dpi=100)
+    assert out.mode == "RGB" and out.size == (200, 300)
+    inside = out.getpixel((75, 150))
+    assert inside != (255, 255, 255) and inside[2] < inside[0]  # amber tint over white paper
+    for outside in [(10, 10), (49 - 3, 150), (75, 97 - 3), (153, 150), (75, 203), (199, 299)]:
+        assert out.getpixel(outside) == (255, 255, 255), outside
+    assert highlight(path, None, dpi=100).getpixel((75, 150)) == (255, 255, 255)
+
+
+def test_ui_command_runs_streamlit_headless(monkeypatch):
+    import subprocess
+
+    import typer
+    from typer.testing import CliRunner
+
+    from ui.cli_ui import register
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    app = typer.Typer()
+    app.command("noop")(lambda: None)  # a second command keeps `ui` a named subcommand
+    register(app)
+    result = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--port", "8599"])
+    assert result.exit_code == 0, result.output
+    (cmd,) = calls
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == APP
+    flags = dict(zip(cmd[5::2], cmd[6::2]))
+    assert flags["--server.headless"] == "true"
+    assert (flags["--server.address"], flags["--server.port"]) == ("0.0.0.0", "8599")

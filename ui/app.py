@@ -1,0 +1,24 @@
+"""The finrag analyst app (Streamlit): ``finrag ui`` or ``streamlit run ui/app.py``.
+
+Pages are registered with ``st.navigation``; each lives in :mod:`ui.views` as a ``render()``
+function. The corpus is the one :class:`~core.settings.Settings` names (``FINRAG_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run ui/app.py` puts ui/ on sys.path, not the repository root; without this an
+# uninstalled checkout could not import its own packages.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from ui.views import ask  # noqa: E402
+
+st.set_page_config(page_title="finrag", page_icon=":material/query_stats:", layout="wide")
+pages = [st.Page(ask.render, title="Ask", icon=":material/forum:", url_path="ask", default=True)]
+st.navigation(pages).run()
