@@ -17,8 +17,11 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui.views import ask  # noqa: E402
+from ui.views import ask, memory  # noqa: E402
 
 st.set_page_config(page_title="finrag", page_icon=":material/query_stats:", layout="wide")
-pages = [st.Page(ask.render, title="Ask", icon=":material/forum:", url_path="ask", default=True)]
+pages = [
+    st.Page(ask.render, title="Ask", icon=":material/forum:", url_path="ask", default=True),
+    st.Page(memory.render, title="Memory bank", icon=":material/bookmarks:", url_path="memory"),
+]
 st.navigation(pages).run()
