@@ -163,7 +163,10 @@ class Ingestor:
         >>> report = Ingestor(Settings(data_dir="/tmp/corpus")).ingest(["filings/"])  # doctest: +SKIP
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, index=None, embedder=None) -> None:  # noqa: ANN001
+        """``index``/``embedder``: share ones already open in this process (an embedded index
+        locks its folder, so the app's retriever and its ingestion must use the same object);
+        a shared index is left open by :meth:`close`."""
         from retrieval.embedders.base import get_embedder
         from retrieval.index import Index
         from retrieval.sparse import Bm25Encoder
@@ -171,13 +174,15 @@ class Ingestor:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(settings.catalog_path)
-        self.embedder = get_embedder(settings.embedder, str(settings.models_dir))
+        self.embedder = embedder or get_embedder(settings.embedder, str(settings.models_dir))
         self.sparse = Bm25Encoder()
-        self.index = Index(settings)
+        self._owns_index = index is None
+        self.index = index or Index(settings)
         self._collection_ready = False
 
     def close(self) -> None:
-        self.index.close()
+        if self._owns_index:
+            self.index.close()
         self.catalog.close()
 
     def __enter__(self) -> Ingestor:

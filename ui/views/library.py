@@ -1,0 +1,336 @@
+"""The Library page: add filings to the corpus, watch them ingest, and manage the catalog.
+
+Contract: ingestion reuses the Ask page's :class:`~agent.graph.Agent` (``ask._agent``, one per
+corpus per server process) because an embedded index can be opened by one object per process: the
+ingestor writes through the retriever's own ``Index`` and embedder. One :class:`IngestJob` runs at
+a time per corpus, in a background thread, and lives in a ``st.cache_resource`` registry, so every
+session sees it and a rerun (or a closed tab) does not lose it. While it runs, a fragment redraws a
+real progress bar and the per-file report every :data:`POLL_SECONDS`; when it ends the whole page
+reruns once so the catalog table shows the new filings.
+
+Files come from an upload (saved under ``settings.data_dir / "uploads"``) or a folder on the
+server; optional overrides (company, ticker, form, fiscal year, ACL groups) apply to the whole
+batch. Each catalog row can be deleted (index points, catalog row and page renders) or re-ingested
+from its source path with the overrides it was ingested with. Every failure is an ``st.error``
+message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core.errors import FinragError
+from core.records import FileReport, Filing
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TYPES = ["pdf", "html", "htm", "docx", "xlsx"]
+POLL_SECONDS = 1.0
+OK_STATES = ("ok", "partial")
+
+
+@dataclass
+class IngestJob:
+    """One batch running (or finished) in a background thread; read by every session."""
+
+    paths: list[str]
+    overrides: dict[str, Any]
+    label: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    total: int = 0
+    reports: list[FileReport] = field(default_factory=list)
+    finished: bool = False
+    error: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    seconds: float | None = None
+
+    @property
+    def done(self) -> int:
+        return len(self.reports)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for report in list(self.reports):
+            out[report.status] = out.get(report.status, 0) + 1
+        return out
+
+
+@st.cache_resource
+def _jobs() -> dict[str, IngestJob]:
+    """The latest job per corpus (key: resolved data_dir), shared by all sessions."""
+    return {}
+
+
+_START_LOCK = threading.Lock()
+
+
+def _agent(settings: Settings):  # noqa: ANN202
+    from ui.views.ask import _agent as shared_agent
+
+    return shared_agent(str(settings.data_dir.resolve()), settings)
+
+
+def _running(key: str) -> IngestJob | None:
+    job = _jobs().get(key)
+    return job if job is not None and not job.finished else None
+
+
+def start_job(settings: Settings, agent, paths: list[str], overrides: dict[str, Any], label: str) -> IngestJob:  # noqa: ANN001
+    """Start ingesting ``paths`` in a background thread through ``agent``'s index.
+
+    Raises:
+        FinragError: another batch is still running on this corpus.
+    """
+    from ingest.pipeline import collect_files
+
+    key = str(settings.data_dir.resolve())
+    with _START_LOCK:
+        if _running(key) is not None:
+            raise FinragError("another ingest is still running on this corpus; wait for it to finish")
+        job = IngestJob(paths=paths, overrides=overrides, label=label)
+        files, problems = collect_files(paths)
+        job.total = len(files) + len(problems)
+        _jobs()[key] = job
+    threading.Thread(
+        target=_run_job, args=(job, settings, agent), name=f"ingest-{job.id}", daemon=True
+    ).start()
+    return job
+
+
+def _run_job(job: IngestJob, settings: Settings, agent) -> None:  # noqa: ANN001
+    from ingest.pipeline import Ingestor
+
+    def progress(report: FileReport, done: int, total: int) -> None:
+        job.total = max(job.total, total)
+        job.reports.append(report)
+
+    search = agent.retriever.search
+    try:
+        with Ingestor(settings, index=search.index, embedder=search.embedder) as ingestor:
+            ingestor.ingest(job.paths, job.overrides, progress=progress)
+    except FinragError as exc:
+        job.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - the page shows a message, the log keeps the trace
+        log.exception("ingest of %s failed", job.paths)
+        job.error = f"Unexpected error ({type(exc).__name__}: {exc}); see the server log."
+    finally:
+        job.seconds = time.perf_counter() - job.started
+        job.finished = True
+
+
+def save_uploads(files: list, folder: Path) -> list[Path]:  # noqa: ANN001 - UploadedFile-like
+    """Write uploaded files (``.name``, ``.getbuffer()``) into ``folder``; only the base name is
+    kept, so a crafted name cannot write outside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for upload in files:
+        target = folder / Path(upload.name).name
+        target.write_bytes(upload.getbuffer())
+        saved.append(target)
+    return saved
+
+
+def parse_overrides(company: str, ticker: str, form: str, year: str, acl: str) -> dict[str, Any]:
+    """The overrides the form names; blanks are left out, ACL groups are comma-separated."""
+    out: dict[str, Any] = {}
+    for key, value in (("company", company), ("ticker", ticker), ("form", form)):
+        if value.strip():
+            out[key] = value.strip()
+    if year.strip():
+        try:
+            out["fiscal_year"] = int(year.strip())
+        except ValueError:
+            raise FinragError(f"fiscal year {year!r} is not a year; enter e.g. 2023 or leave it blank") from None
+    groups = [g.strip() for g in acl.split(",") if g.strip()]
+    if groups:
+        out["acl"] = groups
+    return out
+
+
+def delete_filing(settings: Settings, agent, doc_id: str) -> None:  # noqa: ANN001
+    """Remove a filing: its index points, its catalog row and its page renders."""
+    index = agent.retriever.search.index
+    if index.exists():
+        index.delete_doc(doc_id)
+    agent.retriever.catalog.delete(doc_id)
+    shutil.rmtree(settings.renders_dir / doc_id, ignore_errors=True)
+
+
+def reingest_overrides(filing: Filing) -> dict[str, Any]:
+    """The overrides ``filing`` was ingested with (fields whose source was an override) and its ACL."""
+    out: dict[str, Any] = {
+        key: getattr(filing, key) for key, source in filing.metadata_source.items()
+        if source == "override" and hasattr(filing, key)
+    }  # fmt: skip
+    out["acl"] = list(filing.acl)
+    return out
+
+
+# --- page ----------------------------------------------------------------------------------------
+
+
+def render() -> None:
+    """Draw the Library page."""
+    try:
+        settings = Settings()
+        agent = _agent(settings)
+    except FinragError as exc:
+        st.error(str(exc))
+        return
+    key = str(settings.data_dir.resolve())
+    ss = st.session_state
+    job = _jobs().get(key)
+    if job is not None and job.finished:
+        ss["library_seen"] = job.id  # this full run already draws the catalog after the job
+
+    st.title("Library")
+    st.caption(f"Corpus: `{settings.data_dir}`")
+    busy = _running(key) is not None
+    _add_form(settings, agent, busy)
+    _job_fragment(key)
+    st.divider()
+    _catalog(settings, agent, busy)
+
+
+def _add_form(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
+    st.subheader("Add filings")
+    uploads = st.file_uploader(
+        "Upload filings", type=UPLOAD_TYPES, accept_multiple_files=True, key="library_uploads"
+    )
+    folder = st.text_input(
+        "…or a file or folder on the server", key="library_folder", placeholder="/data/filings"
+    )
+    with st.expander("Overrides (apply to every file of this batch)"):
+        cols = st.columns(5)
+        company = cols[0].text_input("Company", key="library_company")
+        ticker = cols[1].text_input("Ticker", key="library_ticker")
+        form = cols[2].text_input("Form", key="library_form", placeholder="10-K")
+        year = cols[3].text_input("Fiscal year", key="library_year", placeholder="2023")
+        acl = cols[4].text_input("ACL groups", key="library_acl", placeholder="public, finance")
+    if not st.button("Ingest", type="primary", icon=":material/upload_file:", disabled=busy):
+        return
+    try:
+        overrides = parse_overrides(company, ticker, form, year, acl)
+        paths: list[str] = []
+        if uploads:
+            paths += [str(p) for p in save_uploads(uploads, settings.data_dir / "uploads")]
+        if folder.strip():
+            where = Path(folder.strip()).expanduser()
+            if not where.exists():
+                raise FinragError(f"{where} does not exist on the server; check the path")
+            paths.append(str(where))
+        if not paths:
+            raise FinragError("nothing to ingest: upload files or enter a folder path")
+        start_job(settings, agent, paths, overrides, label=", ".join(Path(p).name for p in paths))
+    except FinragError as exc:
+        st.error(str(exc))
+        return
+    except OSError as exc:
+        st.error(f"Could not save the uploads under {settings.data_dir / 'uploads'}: {exc}")
+        return
+    st.rerun()
+
+
+def _job_fragment(key: str) -> None:
+    job = _jobs().get(key)
+    if job is None:
+        return
+    every = POLL_SECONDS if not job.finished else None
+    st.fragment(_show_job, run_every=every)(key)
+
+
+def _show_job(key: str) -> None:
+    job = _jobs().get(key)
+    if job is None:
+        return
+    if job.finished and st.session_state.get("library_seen") != job.id:
+        st.session_state["library_seen"] = job.id
+        st.rerun(scope="app")  # the catalog table below is outside this fragment
+    st.subheader("Ingest")
+    total = max(job.total, job.done, 1)
+    label = f"{job.done} of {job.total} files: {job.label}"
+    st.progress(min(job.done / total, 1.0), text=label)
+    if job.error:
+        st.error(f"Ingest stopped: {job.error}")
+    elif job.finished:
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(job.counts().items()))
+        ok = all(r.status in (*OK_STATES, "skipped-duplicate") for r in job.reports)
+        (st.success if ok else st.warning)(f"Ingest finished in {job.seconds:.1f} s: {summary}")
+    if job.reports:
+        st.dataframe(
+            [
+                {"file": Path(r.path).name, "status": r.status, "pages": r.pages,
+                 "chunks": r.chunks, "seconds": round(r.seconds, 1), "note": r.reason}
+                for r in list(job.reports)
+            ],
+            hide_index=True, width="stretch",
+        )  # fmt: skip
+
+
+def _catalog(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
+    st.subheader("Catalog")
+    try:
+        rows = agent.retriever.catalog.export()
+    except Exception as exc:  # noqa: BLE001 - sqlite errors: a message, the log keeps the trace
+        log.exception("reading the catalog failed")
+        st.error(f"Could not read the catalog {settings.catalog_path}: {exc}")
+        return
+    if not rows:
+        st.info("No filings yet: upload some or enter a folder above, then Ingest.")
+        return
+    filings = sorted(
+        (Filing.model_validate({k: v for k, v in r.items() if k not in ("state", "updated_at")})
+         for r in rows),
+        key=lambda f: (f.company or "", f.fiscal_year or 0, f.form or "", f.file_name),
+    )
+    states = {r["doc_id"]: r["state"] for r in rows}
+    st.dataframe(
+        [
+            {"company": f.company, "ticker": f.ticker, "form": f.form,
+             "FY/period": " ".join(str(x) for x in (f.fiscal_year, f.fiscal_period) if x),
+             "period end": f.period_end, "pages": f.page_count, "chunks": f.chunk_count,
+             "state": states[f.doc_id], "ingested at": f.ingested_at, "file": f.file_name}
+            for f in filings
+        ],
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    by_id = {f.doc_id: f for f in filings}
+    chosen = st.selectbox(
+        "Filing", list(by_id), key="library_filing",
+        format_func=lambda d: f"{by_id[d].file_name} ({by_id[d].company or '?'}, {by_id[d].form or '?'} {by_id[d].fiscal_year or ''})",
+    )  # fmt: skip
+    if chosen is None:
+        return
+    left, right = st.columns(2)
+    delete = left.button("Delete", icon=":material/delete:", disabled=busy, key="library_delete")
+    again = right.button("Re-ingest", icon=":material/refresh:", disabled=busy, key="library_reingest")
+    if not (delete or again):
+        return
+    filing = by_id[chosen]
+    try:
+        if again and not Path(filing.source_path).exists():
+            raise FinragError(
+                f"the source file {filing.source_path} no longer exists; upload it again instead"
+            )
+        delete_filing(settings, agent, filing.doc_id)
+        if again:
+            start_job(settings, agent, [filing.source_path], reingest_overrides(filing), filing.file_name)
+    except FinragError as exc:
+        st.error(str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - a message, the log keeps the trace
+        log.exception("deleting %s failed", filing.doc_id)
+        st.error(f"Could not delete {filing.file_name} ({type(exc).__name__}: {exc}); see the server log.")
+        return
+    st.session_state.pop("library_filing", None)
+    st.rerun()
