@@ -282,3 +282,36 @@ def prepare_image(
         rgb.height, rgb.width, factor=patch_factor, min_pixels=min_pixels, max_pixels=max_pixels
     )
     return rgb.resize((width, height))
+
+
+def generate_greedy(
+    loaded: LoadedModel,
+    chat: list[dict[str, Any]],
+    image_paths: list[Any],
+    *,
+    max_new_tokens: int,
+    min_pixels: int,
+    max_pixels: int,
+) -> str:
+    """Greedy generation from chat-template messages (and their images), new text only.
+
+    Shared by the local LLM backend and the listwise reranker: render the chat with the
+    assistant turn opened, size the images to the model's patch grid, decode greedily.
+    """
+    import torch
+
+    prompt = loaded.processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    images = [
+        prepare_image(path, patch_factor=loaded.patch_factor, min_pixels=min_pixels, max_pixels=max_pixels)
+        for path in image_paths
+    ]
+    encoded = loaded.processor(
+        text=[prompt], images=images or None, do_resize=False, return_tensors="pt"
+    ).to(loaded.device)
+    with torch.inference_mode():
+        output = loaded.model.generate(
+            **encoded, do_sample=False, temperature=None, top_p=None, top_k=None,
+            max_new_tokens=max_new_tokens,
+        )
+    new_tokens = output[0, encoded["input_ids"].shape[1] :]
+    return loaded.processor.decode(new_tokens, skip_special_tokens=True)

@@ -43,8 +43,8 @@ from core.errors import ConfigError
 from core.models import (
     DEFAULT_MIN_PIXELS,
     LoadedModel,
+    generate_greedy,
     load_vl_model,
-    prepare_image,
     resolve_model_path,
 )
 from core.records import Hit
@@ -236,37 +236,16 @@ class ListwiseVLReranker:
 
     def generate(self, query: str, hits: list[Hit]) -> str:
         """The model's raw output for one window (greedy decoding)."""
-        import torch
-
-        loaded = self.loaded()
         chat = self.messages(query, hits)
-        prompt = loaded.processor.apply_chat_template(
-            chat, tokenize=False, add_generation_prompt=True
+        images = [item["image"] for item in chat[1]["content"] if item["type"] == "image"]
+        return generate_greedy(
+            self.loaded(),
+            chat,
+            images,
+            max_new_tokens=self.max_new_tokens,
+            min_pixels=self.min_pixels,
+            max_pixels=self.max_pixels,
         )
-        images = [
-            prepare_image(
-                item["image"],
-                patch_factor=loaded.patch_factor,
-                min_pixels=self.min_pixels,
-                max_pixels=self.max_pixels,
-            )
-            for item in chat[1]["content"]
-            if item["type"] == "image"
-        ]
-        encoded = loaded.processor(
-            text=[prompt], images=images or None, do_resize=False, return_tensors="pt"
-        ).to(loaded.device)
-        with torch.inference_mode():
-            output = loaded.model.generate(
-                **encoded,
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                max_new_tokens=self.max_new_tokens,
-            )
-        new_tokens = output[0, encoded["input_ids"].shape[1] :]
-        return loaded.processor.decode(new_tokens, skip_special_tokens=True)
 
     def loaded(self) -> LoadedModel:
         """The shared loaded model (loads on first call)."""

@@ -27,8 +27,8 @@ from core.models import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_PIXELS,
     LoadedModel,
+    generate_greedy,
     load_vl_model,
-    prepare_image,
     resolve_model_path,
 )
 from core.settings import LLMSettings
@@ -63,37 +63,15 @@ class TransformersVLLLM:
         self.max_pixels = max_pixels
 
     def generate(self, messages: list[Message], *, max_new_tokens: int | None = None) -> str:
-        import torch
-
-        loaded = self.loaded()
-        chat = self.chat(messages)
-        prompt = loaded.processor.apply_chat_template(
-            chat, tokenize=False, add_generation_prompt=True
+        text = generate_greedy(
+            self.loaded(),
+            self.chat(messages),
+            [path for message in messages for path in message.images],
+            max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
+            min_pixels=self.min_pixels,
+            max_pixels=self.max_pixels,
         )
-        images = [
-            prepare_image(
-                path,
-                patch_factor=loaded.patch_factor,
-                min_pixels=self.min_pixels,
-                max_pixels=self.max_pixels,
-            )
-            for message in messages
-            for path in message.images
-        ]
-        encoded = loaded.processor(
-            text=[prompt], images=images or None, do_resize=False, return_tensors="pt"
-        ).to(loaded.device)
-        with torch.inference_mode():
-            output = loaded.model.generate(
-                **encoded,
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
-            )
-        new_tokens = output[0, encoded["input_ids"].shape[1] :]
-        return loaded.processor.decode(new_tokens, skip_special_tokens=True).strip()
+        return text.strip()
 
     @staticmethod
     def chat(messages: list[Message]) -> list[dict[str, Any]]:
