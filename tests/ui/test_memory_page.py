@@ -155,10 +155,10 @@ def test_import_csv_then_export(corpus, tmp_path):
     # The bytes behind the button: the page's own export of the shared (cached) bank.
     from core.settings import Settings
     from ui.views import memory
-    from ui.views.ask import _agent
+    from ui.views.ask import corpus_agent
 
     settings = Settings()
-    data = memory._export(_agent(str(settings.data_dir.resolve()), settings).retriever.memory)
+    data = memory._export(corpus_agent(settings).retriever.memory)
     exported = {r["question"]: r for r in csv.DictReader(data.decode().splitlines())}
     assert exported[rows[0]["question"]]["paraphrases"] == "Globex headcount 2022"
     assert exported[rows[1]["question"]]["approved"] == "false"

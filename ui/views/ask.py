@@ -44,6 +44,11 @@ def _agent(data_dir: str, _settings: Settings):  # noqa: ANN202
     return Agent(_settings)
 
 
+def corpus_agent(settings: Settings):  # noqa: ANN201
+    """The one agent (and so the one open index and memory bank) of this corpus in this process."""
+    return _agent(str(settings.data_dir.resolve()), settings)
+
+
 def _md(text: str) -> str:
     """Plain text safe for st.markdown: a pair of "$" in a filing would otherwise become LaTeX."""
     return text.replace("$", r"\$")
@@ -72,7 +77,7 @@ def render() -> None:
     ss = _state()
     try:
         settings = Settings()
-        agent = _agent(str(settings.data_dir.resolve()), settings)
+        agent = corpus_agent(settings)
         filings = agent.retriever.filings(settings.default_acl)
     except FinragError as exc:
         st.error(str(exc))

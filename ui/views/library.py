@@ -1,6 +1,6 @@
 """The Library page: add filings to the corpus, watch them ingest, and manage the catalog.
 
-Contract: ingestion reuses the Ask page's :class:`~agent.graph.Agent` (``ask._agent``, one per
+Contract: ingestion reuses the Ask page's :class:`~agent.graph.Agent` (``ask.corpus_agent``, one per
 corpus per server process) because an embedded index can be opened by one object per process: the
 ingestor writes through the retriever's own ``Index`` and embedder. One :class:`IngestJob` runs at
 a time per corpus, in a background thread, and lives in a ``st.cache_resource`` registry, so every
@@ -72,12 +72,6 @@ def _jobs() -> dict[str, IngestJob]:
 
 
 _START_LOCK = threading.Lock()
-
-
-def _agent(settings: Settings):  # noqa: ANN202
-    from ui.views.ask import _agent as shared_agent
-
-    return shared_agent(str(settings.data_dir.resolve()), settings)
 
 
 def _running(key: str) -> IngestJob | None:
@@ -183,7 +177,9 @@ def render() -> None:
     """Draw the Library page."""
     try:
         settings = Settings()
-        agent = _agent(settings)
+        from ui.views.ask import corpus_agent
+
+        agent = corpus_agent(settings)
     except FinragError as exc:
         st.error(str(exc))
         return

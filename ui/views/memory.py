@@ -69,11 +69,11 @@ def _attempt(action: Callable[[], str]) -> None:
 
 def render() -> None:
     """Draw the Memory bank page."""
-    from ui.views.ask import _agent
+    from ui.views.ask import corpus_agent
 
     try:
         settings = Settings()
-        agent = _agent(str(settings.data_dir.resolve()), settings)
+        agent = corpus_agent(settings)
         bank = agent.retriever.memory
         if bank is None:
             st.error("This installation has no memory bank (retrieval.memory_bank is missing).")
