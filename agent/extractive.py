@@ -134,17 +134,6 @@ def _plain(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def _mask_citations(text: str) -> str:
-    # "[1]" reads as the figure 1 to the verifier; letters keep the markers out of its way.
-    return _CITE.sub(lambda m: "[ref" + "".join("abcdefghij"[int(d)] for d in m[1]) + "]", text)
-
-
-def _unmask_citations(text: str) -> str:
-    return re.sub(
-        r"\[ref([a-j]+)\]", lambda m: "[" + "".join(str("abcdefghij".index(c)) for c in m[1]) + "]", text
-    )
-
-
 # -- tables ----------------------------------------------------------------------------------------
 
 
@@ -643,8 +632,7 @@ def _verified(draft: _Draft) -> tuple[str, list[Citation], list[str]]:
     """Statements whose every figure is supported, with the citations renumbered to those kept."""
     kept: list[str] = []
     for text, evidence in draft.statements:
-        masked = _mask_citations(text)
-        check = verify_answer(masked, evidence)
+        check = verify_answer(text, evidence)  # the verifier reads "[1]" as a citation
         if check.all_supported:
             kept.append(text)
         else:
@@ -660,10 +648,9 @@ def _verified(draft: _Draft) -> tuple[str, list[Citation], list[str]]:
     body = " ".join(_CITE.sub(lambda m: f"[{used[int(m[1])]}]", t) for t in kept)
     # A last pass over the whole text with all evidence: the sentence-level guard of agent.verify.
     everything = [e for _, ev in draft.statements for e in ev]
-    masked = _mask_citations(body)
-    check = verify_answer(masked, everything)
+    check = verify_answer(body, everything)
     if not check.all_supported:
-        body = _unmask_citations(remove_unsupported(masked, check))
+        body = remove_unsupported(body, check)
     return body, citations, kept
 
 

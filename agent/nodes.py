@@ -195,15 +195,6 @@ def _chunk_citation(chunk: Any) -> Citation:
 # -- verify ---------------------------------------------------------------------------------------
 
 
-def _mask(text: str) -> str:
-    # "[2]" would read as a figure; letters keep the marker reversible and digit-free.
-    return _CITE.sub(lambda m: "[" + "".join("abcdefghij"[int(d)] for d in m[1]) + "]", text)
-
-
-def _unmask(text: str) -> str:
-    return re.sub(r"\[([a-j]+)\]", lambda m: "[" + "".join(str("abcdefghij".index(c)) for c in m[1]) + "]", text)
-
-
 def _evidence(reply: Answer, result: Any) -> list[Evidence]:
     chunks = {h.chunk.chunk_id: h.chunk for h in result.hits}
     items: list[Evidence] = []
@@ -242,12 +233,11 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     if reply.abstained:
         return {"events": [_event("verifying", "nothing to verify: abstained")],
                 "timings_ms": {"verify": _ms(t0)}}
-    masked = _mask(reply.text)
-    check = verify_answer(masked, _evidence(reply, result))
+    check = verify_answer(reply.text, _evidence(reply, result))  # "[n]" reads as a citation
     if check.all_supported:
         detail = f"{len(check.figures)} figures, all supported"
         return {"events": [_event("verifying", detail)], "timings_ms": {"verify": _ms(t0)}}
-    kept = _unmask(remove_unsupported(masked, check))
+    kept = remove_unsupported(reply.text, check)
     reasons = "; ".join(f.reason for f in check.unsupported)
     detail = f"{len(check.unsupported)} of {len(check.figures)} figures unsupported ({reasons})"
     if not _WORD.search(kept):
