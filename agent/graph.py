@@ -79,6 +79,7 @@ class AgentReply(BaseModel):
     events: list[dict[str, str]] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     thread_id: str
+    reasoning: str | None = None  # the reranker's reasoning, when it gives one
 
 
 class Agent:
@@ -140,6 +141,7 @@ class Agent:
             question=question, standalone=values.get("standalone") or question, answer=reply,
             scope=reply.scope or values["retrieval"].scope, events=events,
             timings_ms=dict(values.get("timings_ms") or {}), thread_id=thread_id,
+            reasoning=values.get("reasoning"),
         )  # fmt: skip
 
     def ask(

@@ -136,6 +136,7 @@ def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         detail += f", first {top.file_name} p.{top.page_no}"
     return {
         "retrieval": result.model_copy(update={"hits": hits}),
+        "reasoning": getattr(ctx.reranker, "last_reasoning", None),
         "events": [_event("reranking", detail)],
         "timings_ms": {"rerank": _ms(t0)},
     }

@@ -56,6 +56,7 @@ class AgentState(InputState, total=False):
     standalone: str  # the question with a follow-up's omitted metric filled in from history
     retrieval: RetrievalResult
     answer: Answer
+    reasoning: str | None  # a reasoning reranker's explanation of its order (listwise-vl)
     timings_ms: Annotated[dict[str, float], merge_timings]
 
 

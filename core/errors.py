@@ -74,3 +74,7 @@ class ToolError(FinragError):
 
 class MemoryBankError(FinragError):
     """A memory-bank operation was refused (unknown entry id, invalid entry, bad import file)."""
+
+
+class AccessError(FinragError):
+    """The caller is unknown or may not do this (see ``settings.users``)."""

@@ -294,6 +294,50 @@ class MemoryHit(Record):
     rank: int = 1
 
 
+FeedbackVerdict = Literal["up", "down"]
+TrainingSource = Literal[
+    "feedback", "memory", "eval", "synthetic-table", "synthetic-heading", "synthetic-sentence"
+]
+
+
+class Feedback(Record):
+    """An analyst's judgement of one answer, kept as training data for the reranker.
+
+    ``verdict`` is the thumbs up/down (None when only citations were flagged);
+    ``wrong_citations`` holds the chunk ids the analyst marked "this citation is wrong".
+    """
+
+    feedback_id: str
+    created_at: datetime
+    user: str
+    thread_id: str = ""
+    question: str  # the standalone question the agent answered
+    answer: str
+    verdict: FeedbackVerdict | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    wrong_citations: list[str] = Field(default_factory=list)
+    comment: str = ""
+    acl: list[str] = Field(default_factory=lambda: ["public"])
+
+
+class TrainingExample(Record):
+    """One reranker training query: a positive passage and hard negatives (issue 7 datasets).
+
+    ``doc_id`` is the positive's filing; datasets are split by it so that evaluation never sees
+    a training page.
+    """
+
+    example_id: str
+    query: str
+    positive: str
+    positive_id: str  # chunk id ("" when the positive is not an indexed chunk)
+    negatives: list[str] = Field(default_factory=list)
+    negative_ids: list[str] = Field(default_factory=list)
+    company: str | None = None
+    doc_id: str = ""
+    source: TrainingSource
+
+
 class Answer(Record):
     text: str
     citations: list[Citation] = Field(default_factory=list)

@@ -91,6 +91,20 @@ class ToolSettings(BaseModel):
     user_agent: str = "finrag/0.1 (analyst tooling)"
 
 
+class UsersSettings(BaseModel):
+    """Who may read what in the app (``ui.identity``).
+
+    Without ``identity_header`` the app is single-user: everyone is ``default_user``, reading with
+    ``groups[default_user]`` when configured, else ``default_acl``. Behind a proxy that
+    authenticates users, ``identity_header`` names the header it sets (e.g. ``X-Forwarded-User``);
+    a request without it is refused, and a user missing from ``groups`` reads nothing.
+    """
+
+    identity_header: str | None = None
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    default_user: str = "local"
+
+
 class Settings(BaseSettings):
     """All configuration, read once per process (see :func:`get_settings`)."""
 
@@ -111,6 +125,7 @@ class Settings(BaseSettings):
     rerank: RerankSettings = Field(default_factory=RerankSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
+    users: UsersSettings = Field(default_factory=UsersSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -145,6 +160,10 @@ class Settings(BaseSettings):
     @property
     def catalog_path(self) -> Path:
         return self.data_dir / "catalog.sqlite"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.sqlite"
 
     @property
     def models_dir(self) -> Path:

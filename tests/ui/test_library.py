@@ -53,7 +53,7 @@ def _catalog(at):
 
 def test_ingest_a_folder_then_delete_a_filing(corpus, sample_folder):
     at = _app()
-    assert any("No filings yet" in i.value for i in at.info)
+    assert any("No filings you may read yet" in i.value for i in at.info)
 
     at.text_input(key="library_folder").set_value(str(sample_folder))
     next(b for b in at.button if b.label == "Ingest").click().run()

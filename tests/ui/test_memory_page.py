@@ -158,7 +158,7 @@ def test_import_csv_then_export(corpus, tmp_path):
     from ui.views.ask import corpus_agent
 
     settings = Settings()
-    data = memory._export(corpus_agent(settings).retriever.memory)
+    data = memory._export(corpus_agent(settings).retriever.memory, settings.default_acl)
     exported = {r["question"]: r for r in csv.DictReader(data.decode().splitlines())}
     assert exported[rows[0]["question"]]["paraphrases"] == "Globex headcount 2022"
     assert exported[rows[1]["question"]]["approved"] == "false"

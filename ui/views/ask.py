@@ -1,13 +1,22 @@
 """The Ask page: a chat over the answering agent, with every citation one click from its page.
 
 Contract: one :class:`~agent.graph.Agent` per corpus (``settings.data_dir``) per server process,
-shared through ``st.cache_resource``; the local user reads with ``settings.default_acl``. A session
-is one conversation thread (follow-ups resolve against it) until "New conversation". While the
-agent runs, its progress events stream into ``st.status``; the turn is then kept in
-``st.session_state["turns"]`` as a :class:`Turn` and the page reruns to draw the history. Selecting
-a numbered citation shows the page render with the cited box highlighted, the quote and, for
-table cells, the row and column headers. A :class:`~core.errors.FinragError` (or anything else)
-becomes an ``st.error`` with its message, never a traceback.
+shared through ``st.cache_resource``. The user (:func:`ui.identity.current_user`) reads with their
+ACL groups only: the filings offered as filters, the evidence, the citations and the page renders
+all come from searches made with those groups. A session is one conversation thread (follow-ups
+resolve against it) until "New conversation". While the agent runs, its progress events stream into
+``st.status``; the turn is then kept in ``st.session_state["turns"]`` as a :class:`Turn` and the
+page reruns to draw the history.
+
+Scope filters (company, fiscal year, form) are prefilled with what the resolver understood from the
+last question. Left as prefilled, the resolver decides again for the next question; once edited,
+they replace its filing selection (``Retriever.retrieve(filters=...)``) until cleared.
+
+Each answer takes feedback (helpful / not helpful, and "this citation is wrong" on the selected
+citation), stored durably by :class:`~agent.feedback.FeedbackStore` as reranker training data, and
+can be saved to the memory bank as a pending entry for a curator to approve. A
+:class:`~core.errors.FinragError` (or anything else) becomes an ``st.error`` with its message, never
+a traceback.
 """
 
 from __future__ import annotations
@@ -19,11 +28,14 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from core.errors import FinragError
+from core.records import SearchFilters
 from core.settings import Settings
+from ui.identity import User, current_user
 
 log = logging.getLogger(__name__)
 
 ABSTAIN_ICON = ":material/search_off:"
+SCOPE_KEYS = ("scope_companies", "scope_years", "scope_forms")
 
 
 @dataclass
@@ -33,7 +45,10 @@ class Turn:
     question: str
     reply: object | None = None  # agent.graph.AgentReply
     pages: list = field(default_factory=list)  # retrieval.retriever.PageHit, best first
+    resolution: object | None = None  # retrieval.resolver.Resolution of this turn
     error: str | None = None
+    verdict: str | None = None  # "up" / "down" once the user voted
+    saved_entry: str | None = None  # memory entry id once saved
 
 
 @st.cache_resource(show_spinner="Opening the index…")
@@ -49,6 +64,20 @@ def corpus_agent(settings: Settings):  # noqa: ANN201
     return _agent(str(settings.data_dir.resolve()), settings)
 
 
+@st.cache_resource
+def _feedback(path: str):  # noqa: ANN202
+    from pathlib import Path
+
+    from agent.feedback import FeedbackStore
+
+    return FeedbackStore(Path(path))
+
+
+def feedback_store(settings: Settings):  # noqa: ANN201
+    """The corpus's feedback store, shared by every session of this process."""
+    return _feedback(str(settings.feedback_path.resolve()))
+
+
 def _md(text: str) -> str:
     """Plain text safe for st.markdown: a pair of "$" in a filing would otherwise become LaTeX."""
     return text.replace("$", r"\$")
@@ -59,6 +88,13 @@ def _state() -> dict:
     ss.setdefault("turns", [])
     ss.setdefault("thread_id", uuid.uuid4().hex[:12])
     ss.setdefault("selected", None)  # (turn index, citation index)
+    ss.setdefault("scope_auto", None)  # the prefilled values, to tell an edit from a prefill
+    # Widget values can only be set before the widgets are drawn: a prefill waits for the next run.
+    pending = ss.pop("scope_pending", None)
+    if pending is not None:
+        for key, value in zip(SCOPE_KEYS, pending, strict=True):
+            ss[key] = value
+        ss["scope_auto"] = pending
     return ss
 
 
@@ -66,6 +102,13 @@ def _new_conversation() -> None:
     st.session_state["turns"] = []
     st.session_state["thread_id"] = uuid.uuid4().hex[:12]
     st.session_state["selected"] = None
+    _clear_scope()
+
+
+def _clear_scope() -> None:
+    for key in SCOPE_KEYS:
+        st.session_state[key] = []
+    st.session_state["scope_auto"] = None
 
 
 def _select(turn: int, citation: int) -> None:
@@ -77,36 +120,94 @@ def render() -> None:
     ss = _state()
     try:
         settings = Settings()
+        user = current_user(settings)
         agent = corpus_agent(settings)
-        filings = agent.retriever.filings(settings.default_acl)
+        filings = agent.retriever.filings(user.groups)
     except FinragError as exc:
         st.error(str(exc))
         return
 
     with st.sidebar:
-        st.caption(f"Corpus: `{settings.data_dir}`")
-        st.caption(f"{len(filings)} filings readable by {', '.join(settings.default_acl)}")
+        st.caption(f"Signed in as **{user.name}** ({', '.join(user.groups) or 'no groups'})")
+        st.caption(f"{len(filings)} filings readable in `{settings.data_dir}`")
         st.button("New conversation", icon=":material/add_comment:", on_click=_new_conversation)
+        filters = _scope_filters(filings)
 
     st.title("Ask the filings")
     if not filings:
-        st.info("No filings yet: run `finrag ingest PATH` (or `finrag demo`), then reload.")
+        st.info("No filings you may read yet: add some on the Library page (or run `finrag demo`).")
 
     chat, viewer = st.columns([3, 2], gap="large")
     with chat:
         for index, turn in enumerate(ss["turns"]):
-            _show_turn(index, turn)
+            _show_turn(index, turn, settings, user, agent)
     question = st.chat_input("Ask about the ingested filings, e.g. total revenue in fiscal 2023")
+    if ss.pop("reask", None) and ss["turns"]:
+        question = ss["turns"][-1].question
     if question:
         with chat:
-            turn = _answer(agent, settings, question, ss["thread_id"])
+            turn = _answer(agent, user, question, ss["thread_id"], filters)
         ss["turns"].append(turn)
+        if turn.resolution is not None and filters is None:
+            ss["scope_pending"] = _resolved_scope(turn.resolution, filings)
         st.rerun()
     with viewer:
-        _show_citation(settings)
+        _show_citation(settings, user)
 
 
-def _answer(agent, settings: Settings, question: str, thread_id: str) -> Turn:  # noqa: ANN001
+# -- scope filters --------------------------------------------------------------------------------
+
+
+def _scope_filters(filings: list) -> SearchFilters | None:
+    """The sidebar filters; None while they hold what the resolver chose (it decides again)."""
+    ss = st.session_state
+    companies = sorted({f.company for f in filings if f.company})
+    years = sorted({f.fiscal_year for f in filings if f.fiscal_year}, reverse=True)
+    forms = sorted({f.form for f in filings if f.form})
+    for key, options in zip(SCOPE_KEYS, (companies, years, forms), strict=True):
+        ss[key] = [v for v in ss.get(key, []) if v in options]  # a deleted filing's values go
+    st.subheader("Scope")
+    chosen = (
+        st.multiselect("Company", companies, key="scope_companies", placeholder="From the question"),
+        st.multiselect("Fiscal year", years, key="scope_years", placeholder="From the question"),
+        st.multiselect("Form", forms, key="scope_forms", placeholder="From the question"),
+    )
+    edited = ss["scope_auto"] is None or list(chosen) != list(ss["scope_auto"])
+    if ss["scope_auto"] is not None and not edited:
+        st.caption("Prefilled from your last question; the next question is resolved afresh "
+                   "unless you edit these.")  # fmt: skip
+    elif any(chosen):
+        st.caption("Your next question searches only this scope.")
+    left, right = st.columns(2)
+    left.button("Clear", key="scope_clear", on_click=_clear_scope, disabled=not any(chosen))
+    if right.button("Ask again", key="scope_reask", disabled=not ss["turns"],
+                    help="Ask the last question again within this scope"):  # fmt: skip
+        ss["reask"] = True
+    if not any(chosen) or not edited:
+        return None
+    companies_, years_, forms_ = chosen
+    return SearchFilters(companies=list(companies_), fiscal_years=list(years_), forms=list(forms_))
+
+
+def _resolved_scope(resolution, filings: list) -> tuple[list, list, list]:  # noqa: ANN001
+    """What the resolver understood, restricted to values the filters offer."""
+    chosen = [f for f in filings if f.doc_id in set(resolution.filters.doc_ids)]
+    companies = resolution.companies or sorted({f.company for f in chosen if f.company})
+    years = resolution.fiscal_years or sorted({f.fiscal_year for f in chosen if f.fiscal_year})
+    forms = resolution.forms or sorted({f.form for f in chosen if f.form})
+    offered = (
+        {f.company for f in filings}, {f.fiscal_year for f in filings}, {f.form for f in filings}
+    )
+    return tuple(  # type: ignore[return-value]
+        [v for v in dict.fromkeys(values) if v in ok]
+        for values, ok in zip((companies, years, forms), offered, strict=True)
+    )
+
+
+# -- answering ------------------------------------------------------------------------------------
+
+
+def _answer(agent, user: User, question: str, thread_id: str, filters: SearchFilters | None) -> Turn:  # noqa: ANN001
     """Run the agent with its progress in an st.status; never raises."""
     from agent.graph import AgentReply
 
@@ -115,8 +216,7 @@ def _answer(agent, settings: Settings, question: str, thread_id: str) -> Turn:  
     with st.chat_message("assistant"), st.status("Answering…", expanded=True) as status:
         try:
             reply = None
-            acl = settings.default_acl
-            for item in agent.stream(question, thread_id=thread_id, acl_groups=acl):
+            for item in agent.stream(question, thread_id=thread_id, acl_groups=user.groups, filters=filters):
                 if isinstance(item, AgentReply):
                     reply = item
                 else:
@@ -131,17 +231,15 @@ def _answer(agent, settings: Settings, question: str, thread_id: str) -> Turn:  
             why = f"Unexpected error ({type(exc).__name__}: {exc}); see the server log."
             return Turn(question=question, error=why)
         status.update(label="Answered", state="complete", expanded=False)
-    return Turn(question=question, reply=reply, pages=_retrieved_pages(agent, thread_id))
+    retrieval = agent.graph.get_state({"configurable": {"thread_id": thread_id}}).values.get("retrieval")
+    return Turn(
+        question=question, reply=reply,
+        pages=list(retrieval.pages) if retrieval is not None else [],
+        resolution=retrieval.resolution if retrieval is not None else None,
+    )  # fmt: skip
 
 
-def _retrieved_pages(agent, thread_id: str) -> list:  # noqa: ANN001
-    """The pages the last turn on ``thread_id`` retrieved (AgentReply does not carry them)."""
-    values = agent.graph.get_state({"configurable": {"thread_id": thread_id}}).values
-    retrieval = values.get("retrieval")
-    return list(retrieval.pages) if retrieval is not None else []
-
-
-def _show_turn(index: int, turn: Turn) -> None:
+def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) -> None:  # noqa: ANN001
     with st.chat_message("user"):
         st.markdown(_md(turn.question))
     with st.chat_message("assistant"):
@@ -164,8 +262,80 @@ def _show_turn(index: int, turn: Turn) -> None:
                         type="primary" if selected == (index, number) else "secondary",
                     )  # fmt: skip
         st.caption(f"Searched: {_md(reply.scope)}")
+        _feedback_row(index, turn, settings, user)
+        if not answer.abstained and answer.citations:
+            _save_to_memory(index, turn, user, agent)
+        if reply.reasoning:
+            with st.expander("Reranker reasoning"):
+                st.markdown(_md(reply.reasoning))
         with st.expander("Evidence and steps"):
             _show_evidence(turn)
+
+
+def _feedback_row(index: int, turn: Turn, settings: Settings, user: User) -> None:
+    with st.container(horizontal=True, gap="small"):
+        for verdict, label, icon in (("up", "Helpful", ":material/thumb_up:"),
+                                     ("down", "Not helpful", ":material/thumb_down:")):  # fmt: skip
+            if st.button(label, icon=icon, key=f"vote-{verdict}-{index}",
+                         type="primary" if turn.verdict == verdict else "tertiary"):  # fmt: skip
+                if _store_feedback(settings, user, index, turn, verdict=verdict):
+                    turn.verdict = verdict
+                    st.rerun()
+
+
+def _store_feedback(settings: Settings, user: User, index: int, turn: Turn, **change: str) -> bool:
+    """Record a vote or a flagged citation; False (with a message shown) when it could not be saved."""
+    reply = turn.reply
+    try:
+        feedback_store(settings).record(
+            user=user.name, thread_id=reply.thread_id, turn=index, question=reply.standalone,
+            answer=reply.answer.text, citations=list(reply.answer.citations), acl=user.groups,
+            **change,
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - sqlite errors: a message, the log keeps the trace
+        log.exception("saving feedback failed")
+        st.error(f"Could not save your feedback in {settings.feedback_path}: {exc}")
+        return False
+    st.toast("Thanks: feedback saved")
+    return True
+
+
+def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:  # noqa: ANN001
+    bank = agent.retriever.memory
+    if bank is None:
+        return
+    if turn.saved_entry:
+        st.caption(f"Saved to the memory bank as {turn.saved_entry[:12]} (pending a curator's approval)")
+        return
+    reply, resolution = turn.reply, turn.resolution
+    with st.expander("Save to memory bank"), st.form(f"save-{index}"):
+        question = st.text_input("Question", value=reply.standalone, key=f"save-q-{index}")
+        answer = st.text_area("Answer", value=reply.answer.text, key=f"save-a-{index}")
+        cols = st.columns(2)
+        company = cols[0].text_input(
+            "Company", key=f"save-c-{index}",
+            value=resolution.companies[0] if resolution and len(resolution.companies) == 1 else "",
+        )  # fmt: skip
+        period = cols[1].text_input(
+            "Period", key=f"save-p-{index}",
+            value=resolution.periods[0] if resolution and len(resolution.periods) == 1 else "",
+        )  # fmt: skip
+        if not st.form_submit_button("Save as pending entry", icon=":material/bookmark_add:"):
+            return
+    from retrieval.memory_bank import make_entry
+
+    try:
+        entry = bank.add(
+            make_entry(
+                question, answer, company=company, period=period, source=reply.answer.citations[0],
+                author=user.name, acl=user.groups, approved=False,
+            )
+        )  # fmt: skip
+    except FinragError as exc:
+        st.error(str(exc))
+        return
+    turn.saved_entry = entry.entry_id
+    st.rerun()
 
 
 def _show_evidence(turn: Turn) -> None:
@@ -177,6 +347,11 @@ def _show_evidence(turn: Turn) -> None:
         st.markdown("\n".join(rows))
     else:
         st.caption("No pages were retrieved.")
+    answer = reply.answer
+    if answer.memory_entries:
+        st.caption("Memory bank entries used: " + ", ".join(e[:12] for e in answer.memory_entries))
+    if answer.tool_calls:
+        st.caption("Tools called: " + "; ".join(_md(t) for t in answer.tool_calls))
     if reply.standalone != reply.question:
         st.caption(f"Answered as: {_md(reply.standalone)}")
     steps = [f"{k} {v:.0f} ms" for k, v in reply.timings_ms.items() if "." not in k]
@@ -184,7 +359,7 @@ def _show_evidence(turn: Turn) -> None:
         st.caption("Timings: " + ", ".join(steps))
 
 
-def _show_citation(settings: Settings) -> None:
+def _show_citation(settings: Settings, user: User) -> None:
     from ui.page_view import highlighted_page, render_path
 
     selected = st.session_state["selected"]
@@ -194,13 +369,17 @@ def _show_citation(settings: Settings) -> None:
             st.caption("Select a citation to see the cited page.")
         return
     turn_index, number = selected
-    citation = turns[turn_index].reply.answer.citations[number]
+    turn = turns[turn_index]
+    citation = turn.reply.answer.citations[number]
     st.subheader(f"[{number + 1}] {citation.file_name}, page {citation.page_no}")
     if citation.row_header or citation.col_header:
         row, col = _md(citation.row_header or "-"), _md(citation.col_header or "-")
         st.caption(f"Row: {row} | Column: {col}")
     if citation.quote:
         st.markdown("\n".join(f"> {line}" for line in _md(citation.quote).splitlines()))
+    flag = citation.chunk_id or f"{citation.doc_id}#{citation.page_no}"
+    if st.button("This citation is wrong", icon=":material/flag:", key=f"wrong-{turn_index}-{number}"):
+        _store_feedback(settings, user, turn_index, turn, wrong_citation=flag)
     path = render_path(settings.renders_dir, citation.doc_id, citation.page_no)
     if not path.exists():
         st.info("No render of this page (ingested with `ingest.render_pages = false`).")

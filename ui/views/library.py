@@ -10,9 +10,11 @@ reruns once so the catalog table shows the new filings.
 
 Files come from an upload (saved under ``settings.data_dir / "uploads"``) or a folder on the
 server; optional overrides (company, ticker, form, fiscal year, ACL groups) apply to the whole
-batch. Each catalog row can be deleted (index points, catalog row and page renders) or re-ingested
-from its source path with the overrides it was ingested with. Every failure is an ``st.error``
-message, never a traceback.
+batch. A batch is readable by the uploader's groups unless they name a subset; naming a group they
+are not in is refused. The catalog lists only filings the user's groups may read, and a running
+batch shows its files to the user who started it only. Each catalog row can be deleted (index
+points, catalog row and page renders) or re-ingested from its source path with the overrides it
+was ingested with. Every failure is an ``st.error`` message, never a traceback.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import streamlit as st
 from core.errors import FinragError
 from core.records import FileReport, Filing
 from core.settings import Settings
+from ui.identity import User, current_user
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ class IngestJob:
     paths: list[str]
     overrides: dict[str, Any]
     label: str
+    user: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     total: int = 0
     reports: list[FileReport] = field(default_factory=list)
@@ -79,7 +83,9 @@ def _running(key: str) -> IngestJob | None:
     return job if job is not None and not job.finished else None
 
 
-def start_job(settings: Settings, agent, paths: list[str], overrides: dict[str, Any], label: str) -> IngestJob:  # noqa: ANN001
+def start_job(
+    settings: Settings, agent, paths: list[str], overrides: dict[str, Any], label: str, user: str = ""  # noqa: ANN001
+) -> IngestJob:
     """Start ingesting ``paths`` in a background thread through ``agent``'s index.
 
     Raises:
@@ -91,7 +97,7 @@ def start_job(settings: Settings, agent, paths: list[str], overrides: dict[str, 
     with _START_LOCK:
         if _running(key) is not None:
             raise FinragError("another ingest is still running on this corpus; wait for it to finish")
-        job = IngestJob(paths=paths, overrides=overrides, label=label)
+        job = IngestJob(paths=paths, overrides=overrides, label=label, user=user)
         files, problems = collect_files(paths)
         job.total = len(files) + len(problems)
         _jobs()[key] = job
@@ -151,6 +157,21 @@ def parse_overrides(company: str, ticker: str, form: str, year: str, acl: str) -
     return out
 
 
+def acl_for_batch(user: User, groups: list[str] | None) -> list[str]:
+    """The ACL of a batch: the named groups, or all of the uploader's; never a group they lack."""
+    if not groups:
+        if not user.groups:
+            raise FinragError(f"{user.name} belongs to no ACL group, so nothing they add could be read")
+        return list(user.groups)
+    foreign = user.may_share_with(groups)
+    if foreign:
+        raise FinragError(
+            f"you can only share filings with your own groups ({', '.join(user.groups)}); "
+            f"not {', '.join(foreign)}"
+        )
+    return list(groups)
+
+
 def delete_filing(settings: Settings, agent, doc_id: str) -> None:  # noqa: ANN001
     """Remove a filing: its index points, its catalog row and its page renders."""
     index = agent.retriever.search.index
@@ -177,6 +198,7 @@ def render() -> None:
     """Draw the Library page."""
     try:
         settings = Settings()
+        user = current_user(settings)
         from ui.views.ask import corpus_agent
 
         agent = corpus_agent(settings)
@@ -192,13 +214,13 @@ def render() -> None:
     st.title("Library")
     st.caption(f"Corpus: `{settings.data_dir}`")
     busy = _running(key) is not None
-    _add_form(settings, agent, busy)
-    _job_fragment(key)
+    _add_form(settings, agent, user, busy)
+    _job_fragment(key, user.name)
     st.divider()
-    _catalog(settings, agent, busy)
+    _catalog(settings, agent, user, busy)
 
 
-def _add_form(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
+def _add_form(settings: Settings, agent, user: User, busy: bool) -> None:  # noqa: ANN001
     st.subheader("Add filings")
     uploads = st.file_uploader(
         "Upload filings", type=UPLOAD_TYPES, accept_multiple_files=True, key="library_uploads"
@@ -212,11 +234,12 @@ def _add_form(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
         ticker = cols[1].text_input("Ticker", key="library_ticker")
         form = cols[2].text_input("Form", key="library_form", placeholder="10-K")
         year = cols[3].text_input("Fiscal year", key="library_year", placeholder="2023")
-        acl = cols[4].text_input("ACL groups", key="library_acl", placeholder="public, finance")
+        acl = cols[4].text_input("ACL groups", key="library_acl", placeholder=", ".join(user.groups))
     if not st.button("Ingest", type="primary", icon=":material/upload_file:", disabled=busy):
         return
     try:
         overrides = parse_overrides(company, ticker, form, year, acl)
+        overrides["acl"] = acl_for_batch(user, overrides.get("acl"))
         paths: list[str] = []
         if uploads:
             paths += [str(p) for p in save_uploads(uploads, settings.data_dir / "uploads")]
@@ -227,7 +250,8 @@ def _add_form(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
             paths.append(str(where))
         if not paths:
             raise FinragError("nothing to ingest: upload files or enter a folder path")
-        start_job(settings, agent, paths, overrides, label=", ".join(Path(p).name for p in paths))
+        start_job(settings, agent, paths, overrides, label=", ".join(Path(p).name for p in paths),
+                  user=user.name)
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -237,9 +261,13 @@ def _add_form(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
     st.rerun()
 
 
-def _job_fragment(key: str) -> None:
+def _job_fragment(key: str, user: str) -> None:
     job = _jobs().get(key)
     if job is None:
+        return
+    if job.user != user:
+        if not job.finished:
+            st.info("Another user's ingest is running on this corpus; adding files waits for it.")
         return
     every = POLL_SECONDS if not job.finished else None
     st.fragment(_show_job, run_every=every)(key)
@@ -273,7 +301,7 @@ def _show_job(key: str) -> None:
         )  # fmt: skip
 
 
-def _catalog(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
+def _catalog(settings: Settings, agent, user: User, busy: bool) -> None:  # noqa: ANN001
     st.subheader("Catalog")
     try:
         rows = agent.retriever.catalog.export()
@@ -281,14 +309,15 @@ def _catalog(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
         log.exception("reading the catalog failed")
         st.error(f"Could not read the catalog {settings.catalog_path}: {exc}")
         return
-    if not rows:
-        st.info("No filings yet: upload some or enter a folder above, then Ingest.")
-        return
+    groups = set(user.groups)
     filings = sorted(
-        (Filing.model_validate({k: v for k, v in r.items() if k not in ("state", "updated_at")})
-         for r in rows),
+        (f for f in (Filing.model_validate({k: v for k, v in r.items() if k not in ("state", "updated_at")})
+                     for r in rows) if groups.intersection(f.acl)),
         key=lambda f: (f.company or "", f.fiscal_year or 0, f.form or "", f.file_name),
-    )
+    )  # fmt: skip
+    if not filings:
+        st.info("No filings you may read yet: upload some or enter a folder above, then Ingest.")
+        return
     states = {r["doc_id"]: r["state"] for r in rows}
     st.dataframe(
         [
@@ -320,7 +349,8 @@ def _catalog(settings: Settings, agent, busy: bool) -> None:  # noqa: ANN001
             )
         delete_filing(settings, agent, filing.doc_id)
         if again:
-            start_job(settings, agent, [filing.source_path], reingest_overrides(filing), filing.file_name)
+            start_job(settings, agent, [filing.source_path], reingest_overrides(filing), filing.file_name,
+                      user=user.name)
     except FinragError as exc:
         st.error(str(exc))
         return

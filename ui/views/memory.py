@@ -2,8 +2,9 @@
 
 Contract: the page works on the memory bank of the Ask page's cached agent
 (``agent.retriever.memory``), because the embedded memory collection can be opened by only one
-object per process. Curators see every entry (``acl_groups=None``); the "what would the agent
-get" probe searches as the local user (``settings.default_acl``), exactly as the agent does. A
+object per process. The page lists, probes and exports only entries the user's ACL groups may read
+(:func:`ui.identity.current_user`), and a new entry may only be shared with the user's own groups;
+the "what would the agent get" probe searches exactly as the agent does for this user. A
 successful change is kept in ``st.session_state`` as a flash message and the page reruns so the
 list shows it; a :class:`~core.errors.FinragError` becomes an ``st.error`` with its message,
 never a traceback. Imports go through a temporary copy of the uploaded file (the bank reads
@@ -22,6 +23,7 @@ import streamlit as st
 
 from core.errors import FinragError
 from core.settings import Settings
+from ui.identity import User, current_user
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +75,13 @@ def render() -> None:
 
     try:
         settings = Settings()
+        user = current_user(settings)
         agent = corpus_agent(settings)
         bank = agent.retriever.memory
         if bank is None:
             st.error("This installation has no memory bank (retrieval.memory_bank is missing).")
             return
-        entries = bank.list(include_retired=True)
+        entries = bank.list(include_retired=True, acl_groups=user.groups)
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -94,13 +97,13 @@ def render() -> None:
         st.success(flash)
 
     _browse(entries)
-    _probe(bank, settings)
+    _probe(bank, user)
     left, right = st.columns(2, gap="large")
     with left:
-        _add_form(bank, settings)
+        _add_form(bank, user)
     with right:
         _manage(bank, entries)
-    _import_export(bank)
+    _import_export(bank, user)
 
 
 # -- browse -----------------------------------------------------------------------------------
@@ -143,7 +146,7 @@ def _browse(entries: list) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
-def _probe(bank, settings: Settings) -> None:  # noqa: ANN001
+def _probe(bank, user: User) -> None:  # noqa: ANN001
     with st.expander("What would the agent get?"):
         question = st.text_input("A question, as a user would ask it", key="memory-probe")
         pending = st.checkbox("Also match pending entries", key="memory-probe-pending")
@@ -151,7 +154,7 @@ def _probe(bank, settings: Settings) -> None:  # noqa: ANN001
             return
         try:
             hits = bank.search(
-                question, settings.default_acl, include_stale=True, approved_only=not pending
+                question, user.groups, include_stale=True, approved_only=not pending
             )
             threshold = bank.threshold
         except FinragError as exc:
@@ -182,7 +185,7 @@ def _probe(bank, settings: Settings) -> None:  # noqa: ANN001
 # -- add / manage -----------------------------------------------------------------------------
 
 
-def _add_form(bank, settings: Settings) -> None:  # noqa: ANN001
+def _add_form(bank, user: User) -> None:  # noqa: ANN001
     st.subheader("Add an entry")
     with st.form("memory-add"):
         question = st.text_input("Question", key="add-question")
@@ -197,7 +200,7 @@ def _add_form(bank, settings: Settings) -> None:  # noqa: ANN001
         valid_from = st.date_input("Valid from", value=None, key="add-valid-from")
         valid_to = st.date_input("Valid to", value=None, key="add-valid-to")
         acl = st.text_input(
-            "ACL groups (comma-separated)", value=", ".join(settings.default_acl), key="add-acl"
+            "ACL groups (comma-separated)", value=", ".join(user.groups), key="add-acl"
         )
         approve = st.checkbox("Approve now (the author approves)", key="add-approve")
         submitted = st.form_submit_button("Add entry", icon=":material/add:")
@@ -211,6 +214,13 @@ def _add_form(bank, settings: Settings) -> None:  # noqa: ANN001
 
         if approve and not author.strip():
             raise MemoryBankError("approving at once needs the author's name (the approver)")
+        groups = _groups(acl) or user.groups
+        foreign = user.may_share_with(groups)
+        if foreign:
+            raise MemoryBankError(
+                f"you can only share entries with your own groups ({', '.join(user.groups)}); "
+                f"not {', '.join(foreign)}"
+            )
         source = None
         if source_file.strip():
             source = Citation(
@@ -227,7 +237,7 @@ def _add_form(bank, settings: Settings) -> None:  # noqa: ANN001
                 author=author.strip(),
                 valid_from=_day(valid_from),
                 valid_to=_day(valid_to),
-                acl=_groups(acl) or settings.default_acl,
+                acl=groups,
                 approved=approve,
                 approved_by=author.strip() if approve else "",
             )
@@ -299,7 +309,7 @@ def _manage(bank, entries: list) -> None:  # noqa: ANN001
 # -- import / export --------------------------------------------------------------------------
 
 
-def _import_export(bank) -> None:  # noqa: ANN001
+def _import_export(bank, user: User) -> None:  # noqa: ANN001
     st.subheader("Import and export")
     upload = st.file_uploader(
         "CSV (header row) or JSONL file", type=["csv", "jsonl", "json"], key="memory-upload"
@@ -317,7 +327,7 @@ def _import_export(bank) -> None:  # noqa: ANN001
         _show_report(report)
 
     try:
-        data = _export(bank)
+        data = _export(bank, user.groups)
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -336,10 +346,10 @@ def _import(bank, name: str, data: bytes):  # noqa: ANN001, ANN202
     return report.model_copy(update={"path": name})
 
 
-def _export(bank) -> bytes:  # noqa: ANN001
+def _export(bank, groups: list[str]) -> bytes:  # noqa: ANN001
     with tempfile.TemporaryDirectory(prefix="finrag-export-") as tmp:
         path = Path(tmp) / "memory_bank.csv"
-        bank.export(path)
+        bank.export(path, acl_groups=groups)
         return path.read_bytes()
 
 
