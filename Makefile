@@ -13,9 +13,10 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
 
-# Ingest the bundled sample filings and answer in the terminal (the app arrives with its issue).
+# Ingest the bundled sample filings, answer the sample questions, then serve the analyst app on
+# http://127.0.0.1:8501 (Ctrl-C stops it).
 run: install
-	$(BIN)/finrag demo
+	$(BIN)/finrag demo --serve
 
 test: install
 	$(BIN)/python -m pytest -q

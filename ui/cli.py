@@ -258,9 +258,14 @@ def eval_retrieval_cmd(
 ) -> None:
     """Page-level Recall@k, MRR, nDCG@10 and latency, shared index and filing given."""
     from evaluation.run_retrieval import eval_retrieval, format_retrieval
+    from evaluation.runs import save_run
 
-    result = eval_retrieval(set_dir, _settings(), top_k=top_k, limit=limit)
+    settings = _settings()
+    result = eval_retrieval(set_dir, settings, top_k=top_k, limit=limit)
     typer.echo(json.dumps(result, indent=2) if as_json else format_retrieval(result))
+    # stderr, so that with --json the JSON stays the only thing on stdout
+    record = save_run(settings, "retrieval", set_dir, result, params={"limit": limit, "top_k": top_k})
+    typer.echo(f"run saved: {record.run_id}", err=True)
 
 
 @eval_app.command("answers")
@@ -272,20 +277,28 @@ def eval_answers_cmd(
 ) -> None:
     """Answer correctness, citation precision/recall, abstention, unsupported figures, latency."""
     from evaluation.run_answers import eval_answers, format_answers
+    from evaluation.runs import save_run
 
-    result = eval_answers(set_dir, _settings(), limit=limit)
+    settings = _settings()
+    result = eval_answers(set_dir, settings, limit=limit)
     typer.echo(json.dumps(result, indent=2) if as_json else format_answers(result))
+    # stderr, so that with --json the JSON stays the only thing on stdout
+    record = save_run(settings, "answers", set_dir, result, params={"limit": limit})
+    typer.echo(f"run saved: {record.run_id}", err=True)
 
 
 @app.command()
 @readable_errors
 def demo(
     interactive: Annotated[bool, typer.Option(help="Ask your own questions after the examples.")] = True,
+    serve: Annotated[bool, typer.Option(help="Then serve the analyst app on localhost (finrag ui).")] = False,
+    port: Annotated[int, typer.Option(help="Port of the app with --serve.")] = 8501,
 ) -> None:
-    """Generate the bundled sample filings, ingest them and answer questions in the terminal.
+    """Generate the bundled sample filings, ingest them and answer the sample questions.
 
     Answers come from the offline extractive answerer (quoted cells and sentences with citations,
-    arithmetic through the calculator) until the LangGraph agent and the web app land.
+    arithmetic through the calculator). With ``--serve`` the analyst app then starts on
+    http://127.0.0.1:PORT over the same corpus; otherwise you may ask more questions here.
     """
     from ingest.samples import SAMPLE_QUESTIONS, write_samples
 
@@ -310,12 +323,16 @@ def demo(
 
         for question in SAMPLE_QUESTIONS:
             answer(question)
-        if interactive and sys.stdin.isatty():
+        if not serve and interactive and sys.stdin.isatty():
             typer.echo("\nAsk a question (empty line to quit).")
             while question := input("> ").strip():
                 answer(question)
     finally:
         retriever.close()
+    if serve:
+        from ui.cli_ui import ui as serve_app
+
+        serve_app(port=port)
 
 
 # Mounted last: the memory commands import readable_errors from this module.
