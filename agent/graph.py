@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -86,19 +88,23 @@ class Agent:
     """The answering agent over one corpus (``settings.data_dir``), with persistent threads.
 
     Args:
-        settings: corpus, reranker (``settings.rerank.name``) and LLM (``settings.llm.name``).
+        settings: corpus, reranker (``settings.rerank.name``; ``auto`` serves the promoted model of
+                the question's company, see :mod:`rerank.promoted`) and LLM (``settings.llm.name``).
         retriever: a :class:`~retrieval.retriever.Retriever` to share (built when omitted).
     """
 
     def __init__(self, settings: Settings, retriever: Any = None) -> None:
-        from rerank.base import get_reranker
+        from rerank.promoted import reranker_for
         from retrieval.retriever import Retriever
 
         self.settings = settings
         self._owns_retriever = retriever is None
         self.retriever = retriever or Retriever(settings)
         self.context = AgentContext(
-            retriever=self.retriever, reranker=get_reranker(settings.rerank),
+            retriever=self.retriever, reranker=reranker_for(settings),
+            # "auto": looked up per question, so a promotion serves without a restart
+            pick_reranker=functools.partial(reranker_for, settings, cache={})
+            if settings.rerank.name == "auto" else None,
             llm_name=settings.llm.name, settings=settings,
         )  # fmt: skip
         self.db_path = settings.data_dir / CONVERSATIONS_FILE

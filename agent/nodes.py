@@ -128,15 +128,19 @@ def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     ctx = runtime.context
     result = state["retrieval"]
     t0 = time.perf_counter()
-    hits = ctx.reranker.rerank(state.get("standalone") or state["question"], result.hits)
-    name = getattr(ctx.reranker, "name", type(ctx.reranker).__name__)
+    tickers = result.resolution.tickers
+    reranker = ctx.reranker
+    if ctx.pick_reranker is not None:
+        reranker = ctx.pick_reranker(tickers[0] if len(tickers) == 1 else None)
+    hits = reranker.rerank(state.get("standalone") or state["question"], result.hits)
+    name = getattr(reranker, "name", type(reranker).__name__)
     detail = f"{name}: {len(hits)} hits"
     if hits:
         top = hits[0].chunk
         detail += f", first {top.file_name} p.{top.page_no}"
     return {
         "retrieval": result.model_copy(update={"hits": hits}),
-        "reasoning": getattr(ctx.reranker, "last_reasoning", None),
+        "reasoning": getattr(reranker, "last_reasoning", None),
         "events": [_event("reranking", detail)],
         "timings_ms": {"rerank": _ms(t0)},
     }

@@ -66,6 +66,7 @@ class AgentContext:
 
     retriever: Any  # retrieval.retriever.Retriever
     reranker: Any  # rerank.base.Reranker
+    pick_reranker: Any = None  # ticker | None -> Reranker (company-specific models); None: reranker
     llm_name: str = "extractive"
     llm: Any = None  # an agent.llm.base.LLM, built on first use when llm_name is not extractive
     settings: Any = None  # core.settings.Settings

@@ -62,7 +62,9 @@ class IngestSettings(BaseModel):
 
 
 class RerankSettings(BaseModel):
-    name: str = "none"
+    # "auto": the promoted fine-tuned model of the question's company, else the general one, else
+    # none (rerank.promoted); any other name is an explicit choice.
+    name: str = "auto"
     model: str | None = None
     batch_size: int = 16
     window: int = 5

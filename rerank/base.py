@@ -4,7 +4,7 @@ A :class:`Reranker` reorders the hits of one query. It returns new :class:`~core
 objects with ``source="rerank"``, ranks from 1, and scores that are comparable within the call
 (higher is better). A reasoning reranker may fill ``last_reasoning`` so the UI can show why a page
 was ranked first. Backends are chosen by name from ``settings.rerank.name`` via :data:`RERANKERS`;
-``none`` keeps the retrieval order.
+``none`` keeps the retrieval order; ``auto`` (the default) is resolved by :mod:`rerank.promoted`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ RERANKERS.register("none")(NoReranker)
 RERANKERS.register_lazy("qwen3-vl", "rerank.pointwise:Qwen3VLReranker")
 RERANKERS.register_lazy("listwise-vl", "rerank.listwise:ListwiseVLReranker")
 RERANKERS.register_lazy("cross-encoder", "rerank.cross_encoder:CrossEncoderReranker")
+RERANKERS.register_lazy("qwen3-vl-lora", "rerank.training.lora:LoraReranker")
 
 
 def get_reranker(settings: RerankSettings) -> Reranker:
