@@ -1,6 +1,7 @@
 """Which fine-tuned reranker is in service, per company, and the record of every promotion.
 
-Contract: ``settings.models_dir / "rerank" / "promoted.json"`` maps a scope to the
+Contract: ``settings.data_dir / "rerank" / "promoted.json"`` (the deployment's, not the shared
+model cache's) maps a scope to the
 :class:`PromotedModel` serving it: ``"*"`` for every question, or a ticker for that company's
 questions only (the company stage of a fine-tuning job). ``promotions.jsonl`` beside it is
 append-only: one line per promotion with the data, the metrics and who promoted it.
@@ -44,7 +45,7 @@ class PromotedModel(BaseModel):
 
 
 def registry_dir(settings: Settings) -> Path:
-    return settings.models_dir / "rerank"
+    return settings.data_dir / "rerank"
 
 
 def promoted(settings: Settings) -> dict[str, PromotedModel]:

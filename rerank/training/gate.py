@@ -1,0 +1,197 @@
+"""The promotion gate: a fine-tuned reranker ships only if it wins on held-out questions.
+
+Contract: :func:`evaluate_candidate` reranks the same retrieved candidates of a held-out
+FinanceBench-format set with the candidate, the reranker now serving its scope (if any) and no
+reranker (:func:`evaluation.run_rerank.eval_rerankers`), and writes the :class:`GateDecision` to
+``<model folder>/../gate.json``. :func:`promote` puts the candidate in service
+(:func:`rerank.promoted.record_promotion`) only when that decision passed and still refers to the
+model serving now; otherwise it raises :class:`~core.errors.FinragError` with the reasons.
+
+The margin (:class:`Margin`): MRR must beat every baseline by at least 0.02 and Recall@5 must not
+fall. On a 30-question set one question moving from rank 2 to rank 1 is worth 0.5 / 30 = 0.017 MRR,
+so 0.02 asks for more than one lucky swap; a lost question is 0.033 Recall@5, and a reranker that
+loses evidence from the top 5 is not shipped whatever its MRR. The decision also reports a paired
+bootstrap of the per-question MRR gain (share of resamples in which the candidate wins), which
+informs the reader but does not gate: with 30 questions it is wide.
+
+Held-out means held out: when the candidate's dataset (``finrag_model.json`` -> ``dataset``) is
+readable, a held-out question whose text appears among its training queries fails the gate.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from core.errors import ConfigError, FinragError
+from core.settings import RerankSettings, Settings
+
+GATE_FILE = "gate.json"
+MODEL_INFO = "finrag_model.json"
+
+
+class Margin(BaseModel):
+    mrr: float = 0.02
+    recall_at_5_drop: float = 0.0  # the most Recall@5 may fall
+
+
+class GateDecision(BaseModel):
+    candidate: str  # model folder
+    backend: str
+    scope: str  # "*" or a ticker
+    held_out: str  # the evaluation set folder
+    n: int
+    metrics: dict[str, dict[str, float]]  # "none", "current" (when one serves), "candidate"
+    serving: str | None = None  # the model folder serving the scope at evaluation time
+    margin: Margin
+    passed: bool
+    reasons: list[str] = Field(default_factory=list)
+    bootstrap_win_rate: dict[str, float] = Field(default_factory=dict)  # baseline -> share
+    dataset_version: str = ""
+    evaluated_at: datetime
+
+
+def model_info(folder: Path) -> dict:
+    """A trained model folder's ``finrag_model.json`` (backend, base, stage, dataset...)."""
+    path = Path(folder) / MODEL_INFO
+    if not path.exists():
+        raise ConfigError(
+            f"{folder} is not a finrag fine-tuned reranker ({MODEL_INFO} is missing); pass the "
+            "model/ folder a `finrag finetune` job wrote"
+        )
+    return json.loads(path.read_text())
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def leaked_questions(info: dict, questions: list[str]) -> list[str]:
+    """Held-out questions that appear among the candidate's training queries."""
+    dataset = info.get("dataset_path")
+    if not dataset or not Path(dataset).is_dir():
+        return []
+    from rerank.training.dataset import load_dataset
+
+    loaded = load_dataset(Path(dataset))
+    seen = {_norm(e.query) for split in (loaded.train, loaded.dev) for e in split}
+    return [q for q in questions if _norm(q) in seen]
+
+
+def bootstrap_win_rate(ours: dict[str, float], theirs: dict[str, float], rounds: int = 2000, seed: int = 0) -> float:
+    """Share of paired bootstrap resamples of questions in which ``ours`` has the higher mean."""
+    keys = sorted(ours)
+    if not keys:
+        return 0.0
+    rng = random.Random(seed)
+    diffs = [ours[k] - theirs.get(k, 0.0) for k in keys]
+    wins = 0
+    for _ in range(rounds):
+        sample = [diffs[rng.randrange(len(diffs))] for _ in diffs]
+        wins += sum(sample) > 0
+    return round(wins / rounds, 3)
+
+
+def decide(metrics: dict[str, dict[str, float]], margin: Margin) -> tuple[bool, list[str]]:
+    """Pass/fail and why, from the candidate's and the baselines' metrics."""
+    candidate = metrics["candidate"]
+    reasons: list[str] = []
+    for baseline in [b for b in ("none", "current") if b in metrics]:
+        theirs = metrics[baseline]
+        gain = candidate["mrr"] - theirs["mrr"]
+        if gain < margin.mrr:
+            reasons.append(f"MRR {candidate['mrr']:.3f} vs {baseline} {theirs['mrr']:.3f}: gain "
+                           f"{gain:+.3f} is below the margin {margin.mrr:.3f}")  # fmt: skip
+        drop = theirs["recall@5"] - candidate["recall@5"]
+        if drop > margin.recall_at_5_drop:
+            reasons.append(f"Recall@5 {candidate['recall@5']:.3f} vs {baseline} "
+                           f"{theirs['recall@5']:.3f}: falls by {drop:.3f}")  # fmt: skip
+    return not reasons, reasons
+
+
+def candidate_reranker(folder: Path, settings: Settings):  # noqa: ANN201
+    from rerank.base import get_reranker
+
+    info = model_info(folder)
+    return get_reranker(RerankSettings(**{**settings.rerank.model_dump(), "name": info["backend"],
+                                          "model": str(folder)}))  # fmt: skip
+
+
+def evaluate_candidate(
+    settings: Settings,
+    model_dir: Path,
+    set_dir: Path,
+    scope: str = "*",
+    margin: Margin | None = None,
+    limit: int | None = None,
+) -> tuple[GateDecision, dict]:
+    """Gate ``model_dir`` on ``set_dir``; returns the decision and the full evaluation result."""
+    from evaluation.run_rerank import eval_rerankers
+    from evaluation.sets import load_set
+    from rerank.promoted import reranker_for, serving
+
+    margin = margin or Margin()
+    model_dir = Path(model_dir).resolve()
+    info = model_info(model_dir)
+    rerankers = {"candidate": candidate_reranker(model_dir, settings)}
+    current = serving(settings, None if scope == "*" else scope)
+    if current is not None:
+        auto = settings.model_copy(update={"rerank": settings.rerank.model_copy(update={"name": "auto"})})
+        rerankers["current"] = reranker_for(auto, None if scope == "*" else scope)
+    result = eval_rerankers(set_dir, settings, rerankers, limit=limit)
+    metrics = result["rerankers"]
+    passed, reasons = decide(metrics, margin)
+    questions = [q.question for q in load_set(set_dir).questions]
+    leaks = leaked_questions(info, questions)
+    if leaks:
+        passed = False
+        reasons.append(f"{len(leaks)} held-out questions are in the training data, e.g. {leaks[0]!r}")
+    per_q = result["per_question"]
+    decision = GateDecision(
+        candidate=str(model_dir), backend=info["backend"], scope=scope, held_out=str(set_dir),
+        n=result["n"], metrics=metrics, serving=current.model if current else None, margin=margin,
+        passed=passed, reasons=reasons,
+        bootstrap_win_rate={b: bootstrap_win_rate(per_q["candidate"], per_q[b]) for b in per_q if b != "candidate"},
+        dataset_version=str(info.get("dataset_version", "")), evaluated_at=datetime.now(UTC),
+    )  # fmt: skip
+    (model_dir.parent / GATE_FILE).write_text(decision.model_dump_json(indent=2))
+    return decision, result
+
+
+def promote(settings: Settings, model_dir: Path, by: str):  # noqa: ANN201
+    """Serve ``model_dir`` for the scope it was gated on, if its gate decision allows it."""
+    from rerank.promoted import PromotedModel, record_promotion, serving
+
+    model_dir = Path(model_dir).resolve()
+    gate = model_dir.parent / GATE_FILE
+    if not gate.exists():
+        raise FinragError(f"{model_dir} has not been evaluated: run `finrag finetune evaluate {model_dir}` first")
+    decision = GateDecision.model_validate_json(gate.read_text())
+    if Path(decision.candidate) != model_dir:
+        raise FinragError(f"{gate} is about {decision.candidate}, not {model_dir}; evaluate this model")
+    if not decision.passed:
+        raise FinragError("not promoted: the gate refused this model: " + "; ".join(decision.reasons))
+    current = serving(settings, None if decision.scope == "*" else decision.scope)
+    now = current.model if current else None
+    if now != decision.serving:
+        raise FinragError(
+            f"the serving model changed since the evaluation ({decision.serving} -> {now}); "
+            "evaluate again against the model serving now"
+        )
+    if not by.strip():
+        raise FinragError("say who promotes the model (--by NAME): every promotion is recorded")
+    return record_promotion(
+        settings,
+        PromotedModel(
+            backend=decision.backend, model=str(model_dir), scope=decision.scope,
+            promoted_at=datetime.now(UTC), promoted_by=by.strip(),
+            dataset_version=decision.dataset_version, metrics=decision.metrics["candidate"],
+            baseline={k: v for k, v in decision.metrics.items() if k != "candidate"},
+            margin=decision.margin.model_dump(), held_out=decision.held_out,
+        ),
+    )  # fmt: skip
