@@ -18,6 +18,7 @@ Every question goes through the agent (:class:`agent.graph.Agent`) against the s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -58,7 +59,13 @@ def numeric_match(answer: str, gold: str) -> bool | None:
     return False
 
 
-def eval_answers(set_dir: Path, settings: Settings, limit: int | None = None) -> dict:
+def eval_answers(
+    set_dir: Path,
+    settings: Settings,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Score the set; ``progress(done, total)`` is called after each question."""
     from agent.graph import Agent
     from agent.verify import Evidence, verify_answer
 
@@ -101,6 +108,8 @@ def eval_answers(set_dir: Path, settings: Settings, limit: int | None = None) ->
                 "unsupported": len(check.unsupported) if check else 0,
                 "ms": round(latencies[-1], 1),
             })
+            if progress is not None:
+                progress(len(rows), len(questions))
 
     numeric = [r for r in rows if r["numeric"] is not None]
     n_cited = sum(r["n_cited"] for r in rows)

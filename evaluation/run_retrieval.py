@@ -18,6 +18,7 @@ import hashlib
 import json
 import platform
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -56,7 +57,14 @@ def ensure_ingested(eval_set: EvalSet, settings: Settings) -> dict[str, str]:
     return {Path(f.path).name: f.doc_id for f in report.files if f.doc_id}
 
 
-def eval_retrieval(set_dir: Path, settings: Settings, top_k: int = 10, limit: int | None = None) -> dict:
+def eval_retrieval(
+    set_dir: Path,
+    settings: Settings,
+    top_k: int = 10,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Score the set; ``progress(done, total)`` is called after each question."""
     from retrieval.retriever import Retriever
 
     eval_set = load_set(set_dir)
@@ -91,6 +99,8 @@ def eval_retrieval(set_dir: Path, settings: Settings, top_k: int = 10, limit: in
                                         use_memory=False, use_tools=False)
             given_latencies.append((time.perf_counter() - t) * 1000)
             given[q.id] = [page_key(p.doc_id, p.page_no) for p in result.pages]
+            if progress is not None:
+                progress(len(given), len(questions))
     finally:
         retriever.close()
 

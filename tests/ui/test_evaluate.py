@@ -183,6 +183,10 @@ def test_run_retrieval_twice_then_compare(env, mini_set):
 
     at = _run_and_wait(at, mini_set, limit=2)
     assert "saved as run" in at.success[0].value
+    from ui.views.evaluate import _jobs
+
+    (job,) = _jobs().values()
+    assert (job.done, job.total) == (2, 2)  # the progress bar's counts came from the evaluation
     (first,) = list_runs(env, "retrieval")
     assert first.result["n"] == 2 and first.params == {"limit": 2}
     assert first.config.embedder == "hash" and first.set_path == str(mini_set.resolve())

@@ -62,6 +62,11 @@ class EvalJob:
     run: RunRecord | None = None
     started: float = field(default_factory=time.perf_counter)
     seconds: float | None = None
+    done: int = 0  # questions scored so far (0 while the set is being ingested)
+    total: int = 0
+
+    def advance(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
 
     @property
     def elapsed(self) -> float:
@@ -109,11 +114,11 @@ def _run_job(job: EvalJob, settings: Settings) -> None:
         if job.kind == "retrieval":
             from evaluation.run_retrieval import eval_retrieval
 
-            result = eval_retrieval(job.set_dir, settings, limit=job.limit)
+            result = eval_retrieval(job.set_dir, settings, limit=job.limit, progress=job.advance)
         else:
             from evaluation.run_answers import eval_answers
 
-            result = eval_answers(job.set_dir, settings, limit=job.limit)
+            result = eval_answers(job.set_dir, settings, limit=job.limit, progress=job.advance)
         job.run = save_run(settings, job.kind, job.set_dir, result, params={"limit": job.limit})
     except FinragError as exc:
         job.error = str(exc)
@@ -315,9 +320,12 @@ def _show_job(key: str) -> None:
     if job.limit:
         what += f" (first {job.limit} questions)"
     if not job.finished:
-        # The evaluations report no per-question progress: show the stage and the time spent.
-        st.status(f"Running the {what}: ingesting the set if needed, then asking every question… "
-                  f"{job.elapsed:.0f} s", state="running")  # fmt: skip
+        if job.total:
+            st.progress(job.done / job.total,
+                        text=f"{what}: {job.done} of {job.total} questions, {job.elapsed:.0f} s")  # fmt: skip
+        else:
+            st.status(f"Running the {what}: ingesting the set (cached after the first run)… "
+                      f"{job.elapsed:.0f} s", state="running")  # fmt: skip
     elif job.error:
         st.error(f"The {what} stopped: {job.error}")
     elif job.run is not None:
