@@ -261,7 +261,8 @@ def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) ->
                         on_click=_select, args=(index, number),
                         type="primary" if selected == (index, number) else "secondary",
                     )  # fmt: skip
-        st.caption(f"Searched: {_md(reply.scope)}")
+        scope = reply.scope if reply.scope.lower().startswith("searched") else f"Searched: {reply.scope}"
+        st.caption(_md(scope))
         _feedback_row(index, turn, settings, user)
         if not answer.abstained and answer.citations:
             _save_to_memory(index, turn, user, agent)
