@@ -71,6 +71,9 @@ class RerankSettings(BaseModel):
     # VL rerankers: show page/figure hits as their image (auto, when the file exists) or as text
     document_mode: Literal["auto", "text", "image"] = "auto"
     device: str = "auto"
+    # cross-encoder: weight of the model against the retrieval order; None = the model's own
+    # calibrated weight (finrag_model.json)
+    fusion_weight: float | None = None
 
 
 class LLMSettings(BaseModel):

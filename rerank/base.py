@@ -11,9 +11,25 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from core.records import Hit
+from core.records import Chunk, Hit
 from core.registry import Registry
 from core.settings import RerankSettings
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What a text reranker reads for a chunk: where it comes from, then its text.
+
+    The filing (company, form, fiscal year) and the section heading are what a question names
+    ("Amcor's FY2023 cash flow statement") and what a bare table chunk lacks; training data
+    (:mod:`rerank.training.dataset`) and inference use this same text.
+    """
+    filing = " ".join(str(x) for x in (chunk.company, chunk.form,
+                                        f"FY{chunk.fiscal_year}" if chunk.fiscal_year else None,
+                                        chunk.fiscal_period if chunk.fiscal_period not in (None, "FY") else None)
+                      if x)  # fmt: skip
+    section = " > ".join(chunk.section_path[-2:])
+    head = " | ".join(x for x in (filing, section) if x)
+    return f"{head}\n{chunk.text}" if head else chunk.text
 
 
 class Reranker(Protocol):

@@ -49,6 +49,7 @@ from core.errors import MissingDependencyError, ModelNotAvailableError
 from core.models import resolve_model_path
 from core.records import Hit
 from core.settings import RerankSettings
+from rerank.base import passage_text
 from rerank.pointwise import reranked
 
 if TYPE_CHECKING:
@@ -94,6 +95,10 @@ class CrossEncoderMetadata(BaseModel):
     created_at: datetime | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
     loss: str = ""
+    # Weight of the reranker against the retrieval order, fused by reciprocal rank
+    # (rerank.training.fusion): 1 = reranker only, 0 = retrieval order. Calibrated after training
+    # on the dataset's held-out queries retrieved from the corpus.
+    fusion_weight: float = 1.0
 
 
 def read_metadata(model_dir: Path) -> CrossEncoderMetadata:
@@ -254,6 +259,17 @@ _SCORERS: dict[tuple[str, str, str, int | None], Any] = {}
 _SCORERS_LOCK = threading.Lock()
 
 
+FUSION_K = 60  # the usual reciprocal-rank constant
+
+
+def fuse(scores: Sequence[float], weight: float) -> list[float]:
+    """Reciprocal-rank fusion of the model's order (``weight``) and the input order (the rest)."""
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    model_rank = {i: r for r, i in enumerate(order, start=1)}
+    return [weight / (FUSION_K + model_rank[i]) + (1 - weight) / (FUSION_K + i + 1)
+            for i in range(len(scores))]  # fmt: skip
+
+
 class CrossEncoderReranker:
     """Scores (query, chunk text) pairs with a fine-tuned cross-encoder; CPU-first."""
 
@@ -290,9 +306,12 @@ class CrossEncoderReranker:
         self._lock = threading.Lock()
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
+        """Hits ordered by the fused score of the model and their input (retrieval) order."""
         if not hits:
             return []
-        return reranked(hits, self.score(query, [h.chunk.text for h in hits]), top_k)
+        scores = self.score(query, [passage_text(h.chunk) for h in hits])
+        weight = self.settings.fusion_weight if self.settings.fusion_weight is not None else self.metadata.fusion_weight
+        return reranked(hits, fuse(scores, weight), top_k)
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
         """The relevance logit of each text for ``query``, in input order."""

@@ -17,7 +17,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui.views import ask, evaluate, library, memory  # noqa: E402
+from ui.views import ask, evaluate, finetune, library, memory  # noqa: E402
 
 st.set_page_config(page_title="finrag", page_icon=":material/query_stats:", layout="wide")
 pages = [
@@ -25,5 +25,6 @@ pages = [
     st.Page(library.render, title="Library", icon=":material/folder_open:", url_path="library"),
     st.Page(memory.render, title="Memory bank", icon=":material/bookmarks:", url_path="memory"),
     st.Page(evaluate.render, title="Evaluate", icon=":material/monitoring:", url_path="evaluate"),
+    st.Page(finetune.render, title="Fine-tuning", icon=":material/model_training:", url_path="finetune"),
 ]
 st.navigation(pages).run()

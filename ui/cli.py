@@ -248,6 +248,24 @@ def bench_search_cmd(
     typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
 
+@bench_app.command("rerank")
+@readable_errors
+def bench_rerank_cmd(
+    model: Annotated[Optional[Path], typer.Option(help="A fine-tuned model folder (default: untrained MiniLM layers).")] = None,
+    candidates: Annotated[int, typer.Option(help="Passages per query.")] = 30,
+    calls: Annotated[int, typer.Option(help="Timed calls.")] = 20,
+    runtime: Annotated[str, typer.Option(help="onnx | torch")] = "onnx",
+    as_json: Json = False,
+) -> None:
+    """Cross-encoder reranking latency for one query over CANDIDATES passages."""
+    from evaluation.bench_rerank import run
+
+    pdfs = Path("../shared/data/financebench-dev/pdfs")
+    result = run(model, candidates=candidates, calls=calls, runtime=runtime,
+                 pdfs=pdfs if pdfs.is_dir() else None)  # fmt: skip
+    typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
 @eval_app.command("retrieval")
 @readable_errors
 def eval_retrieval_cmd(
@@ -347,6 +365,10 @@ register_ask(app)
 from ui.cli_ui import register as register_ui  # noqa: E402
 
 register_ui(app)
+
+from ui.cli_finetune import register as register_finetune  # noqa: E402
+
+register_finetune(app)
 
 
 if __name__ == "__main__":

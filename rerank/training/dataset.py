@@ -54,6 +54,7 @@ from pydantic import BaseModel, Field
 from core.errors import ConfigError
 from core.records import Chunk, Citation, Feedback, MemoryEntry, TrainingExample, TrainingSource
 from core.settings import Settings
+from rerank.base import passage_text
 from rerank.training.negatives import AnswerKey, Negative, NegativeMiner, figure_of, terms_of
 from rerank.training.synthetic import MINERS, mine_queries
 from retrieval.aliases import name_aliases
@@ -475,9 +476,9 @@ def _example(draft: _Draft, negatives: list[Negative]) -> TrainingExample:
     return TrainingExample(
         example_id=example_id(draft.query, p.chunk_id),
         query=draft.query,
-        positive=p.text,
+        positive=passage_text(p),
         positive_id=p.chunk_id,
-        negatives=[n.chunk.text for n in negatives],
+        negatives=[passage_text(n.chunk) for n in negatives],
         negative_ids=[n.chunk.chunk_id for n in negatives],
         company=p.company,
         doc_id=p.doc_id,

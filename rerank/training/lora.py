@@ -165,7 +165,7 @@ class TrainLogEntry(BaseModel):
 class LoraModelInfo(BaseModel):
     """``finrag_model.json`` of a LoRA model folder."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # jobs add dataset_path/dataset_version
 
     backend: Literal["qwen3-vl-lora"] = BACKEND
     base: str

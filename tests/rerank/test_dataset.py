@@ -12,6 +12,7 @@ from core.errors import ConfigError
 from core.records import Chunk, Citation, Feedback, MemoryEntry, SearchFilters
 from core.settings import Settings
 from ingest.pipeline import ingest_paths
+from rerank.base import passage_text
 from rerank.training.dataset import (
     assign_splits,
     build_dataset,
@@ -258,7 +259,7 @@ def test_feedback_and_memory_sources_produce_the_expected_examples(built):
         "What were Contoso's capital expenditures in fiscal 2024?", "Contoso Foods capex FY2024",
         "Contoso capex fiscal 2024?"])
     assert {e.positive_id for e in mem} == {c["cash"].chunk_id}
-    assert all(e.positive == c["cash"].text and e.company == "Contoso Foods Corporation" for e in mem)
+    assert all(e.positive == passage_text(c["cash"]) and e.company == "Contoso Foods Corporation" for e in mem)
     assert dataset.manifest.skipped["memory-without-source"] == 1
     assert dataset.manifest.skipped["duplicate-memory"] == 1  # m3 repeats the feedback example
 

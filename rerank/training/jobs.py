@@ -1,0 +1,248 @@
+"""One fine-tuning job end to end: data -> training -> report, for the CLI and the app.
+
+Contract: :func:`run_job` takes a :class:`JobSpec` and writes everything under ``spec.out``:
+
+* ``job.json``: the spec, the state (``running`` / ``done`` / ``failed`` with the message), the
+  dataset folder and version, timings; rewritten atomically at every state change so the app can
+  watch a job another process runs;
+* ``dataset/``: the versioned training set (:mod:`rerank.training.dataset`), built once and
+  reused by ``--resume`` so that a resumed run trains on exactly the same examples;
+* what the trainer writes: ``run_log.jsonl``, ``checkpoints/``, ``model/``, ``report.json``;
+* for the cross-encoder, the fusion weight calibrated on the dataset's held-out queries
+  (:mod:`rerank.training.fusion`) in ``model/finrag_model.json``.
+
+Data by stage:
+
+* ``general``: LLM-free synthetic queries from the generated financial corpus
+  (:mod:`rerank.training.general_corpus`, 24 fictional companies), ingested once into
+  ``<data_dir>/finetune/general-corpus`` (or ``spec.corpus``);
+* ``company``: the company's own filings in the corpus (``spec.corpus`` or ``settings.data_dir``):
+  synthetic queries, analysts' feedback and approved memory-bank entries; ``company`` None takes
+  every filing of the corpus.
+
+``exclude_set`` names a FinanceBench-format set whose questions never enter the data (the gate
+evaluates on them); ``exclude_set_docs`` also keeps its filings out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from core.errors import ConfigError, FinragError
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+JOB_FILE = "job.json"
+Backend = Literal["cross-encoder", "qwen3-vl-lora"]
+
+
+class JobSpec(BaseModel):
+    stage: Literal["general", "company"]
+    out: Path
+    company: str | None = None  # ticker or name; None: every filing of the corpus
+    base: str | None = None  # start model; the company stage starts from the general stage's output
+    backend: Backend = "cross-encoder"
+    config: Path | None = None  # TOML with trainer options
+    corpus: Path | None = None  # a data_dir whose filings feed the dataset
+    dataset: Path | None = None  # train on this dataset folder instead of building one
+    exclude_set: Path | None = None
+    exclude_set_docs: bool = False
+    resume: bool = False
+    overrides: dict[str, Any] = Field(default_factory=dict)  # trainer options from the CLI/app
+
+
+class JobState(BaseModel):
+    spec: JobSpec
+    state: Literal["running", "done", "failed"] = "running"
+    phase: str = "starting"  # corpus, dataset, training, calibrating, done
+    message: str = ""
+    dataset_path: str | None = None
+    dataset_version: str = ""
+    examples: dict[str, int] = Field(default_factory=dict)
+    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    seconds: dict[str, float] = Field(default_factory=dict)
+    fusion_weight: float | None = None  # cross-encoder: calibrated weight against retrieval
+    pid: int = Field(default_factory=os.getpid)
+
+
+def read_job(out: Path) -> JobState | None:
+    path = Path(out) / JOB_FILE
+    return JobState.model_validate_json(path.read_text()) if path.exists() else None
+
+
+def _save(job: JobState) -> None:
+    out = Path(job.spec.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (JOB_FILE + ".tmp")
+    tmp.write_text(job.model_dump_json(indent=2))
+    os.replace(tmp, out / JOB_FILE)
+
+
+def general_corpus(settings: Settings, folder: Path | None = None) -> Settings:
+    """Settings of the generated general corpus, written and ingested on first use."""
+    from ingest.pipeline import ingest_paths
+    from rerank.training.general_corpus import write_general_corpus
+
+    root = folder or settings.data_dir / "finetune" / "general-corpus"
+    corpus = settings.model_copy(update={"data_dir": root, "model_cache": settings.models_dir})
+    pdfs = write_general_corpus(root / "pdfs")
+    report = ingest_paths([root / "pdfs"], corpus)  # a no-op once ingested
+    if report.landed < len(pdfs):
+        failed = [f"{Path(f.path).name}: {f.reason}" for f in report.files if f.status == "failed"]
+        raise FinragError("the general corpus did not ingest: " + "; ".join(failed))
+    return corpus
+
+
+def _corpus(settings: Settings, spec: JobSpec) -> Settings:
+    """Settings of the corpus the job's data comes from (general: the generated one)."""
+    if spec.stage == "general":
+        root = spec.corpus or settings.data_dir / "finetune" / "general-corpus"
+    else:
+        root = spec.corpus or settings.data_dir
+    return settings.model_copy(update={"data_dir": root, "model_cache": settings.models_dir})
+
+
+def _dataset(settings: Settings, spec: JobSpec, job: JobState, search: Any, memory: Any) -> Any:
+    from rerank.training.dataset import build_dataset, load_dataset, write_dataset
+
+    folder = spec.dataset or spec.out / "dataset"
+    if spec.dataset is not None or (spec.resume and (folder / "manifest.json").exists()):
+        return load_dataset(folder), folder
+    exclude_questions: list[str] = []
+    exclude_docs: list[str] = []
+    if spec.exclude_set is not None:
+        from evaluation.sets import load_set
+
+        held_out = load_set(spec.exclude_set)
+        exclude_questions = [q.question for q in held_out.questions]
+        if spec.exclude_set_docs:
+            from core.records import sha256_file
+
+            exclude_docs = [sha256_file(str(p)) for p in held_out.pdf_dir.iterdir() if p.is_file()]
+    if spec.stage == "general":
+        job.phase = "corpus"
+        _save(job)
+        corpus = general_corpus(settings, spec.corpus)
+        sources, companies, feedback = ("synthetic",), None, ()
+    else:
+        corpus = _corpus(settings, spec)
+        from agent.feedback import FeedbackStore
+
+        sources = ("synthetic", "feedback", "memory")
+        companies = [spec.company] if spec.company else None
+        feedback = FeedbackStore(corpus.feedback_path).list() if corpus.feedback_path.exists() else []
+    job.phase = "dataset"
+    _save(job)
+    dataset = build_dataset(
+        corpus, companies=companies, sources=sources, feedback=feedback,
+        exclude_docs=exclude_docs, exclude_questions=exclude_questions, search=search,
+        index=search.index if search is not None else None, memory=memory,
+    )  # fmt: skip
+    if not dataset.train:
+        who = f"company {spec.company!r}" if spec.company else "the corpus"
+        raise ConfigError(f"no training examples for {who} in {corpus.data_dir}: is it ingested "
+                          "there (finrag filings), and is the company spelled as in the catalog?")  # fmt: skip
+    write_dataset(dataset, folder)
+    return dataset, folder
+
+
+def run_job(
+    settings: Settings,
+    spec: JobSpec,
+    on_progress: Callable[[int, int, dict], None] | None = None,
+    show_progress: bool = False,
+    search: Any = None,
+    memory: Any = None,
+) -> JobState:
+    """Build (or reuse) the data, train, and record the outcome in ``out/job.json``.
+
+    ``search``: a :class:`~retrieval.corpus.CorpusSearch` already open on the company corpus, and
+    ``memory`` the approved memory entries read through the caller's open bank (the app's: an
+    embedded index opens once per process); None opens them.
+    """
+    job = JobState(spec=spec)
+    _save(job)
+    t0 = time.perf_counter()
+    try:
+        company = spec.stage == "company"
+        dataset, folder = _dataset(settings, spec, job, search if company else None, memory if company else None)
+        job.dataset_path, job.dataset_version = str(Path(folder).resolve()), dataset.manifest.version
+        job.examples = {"train": len(dataset.train), "dev": len(dataset.dev)}
+        job.seconds["data"] = round(time.perf_counter() - t0, 1)
+        job.phase = "training"
+        _save(job)
+        t1 = time.perf_counter()
+        _train(spec, dataset, on_progress, show_progress)
+        job.seconds["training"] = round(time.perf_counter() - t1, 1)
+        if spec.backend == "cross-encoder" and dataset.dev:
+            job.phase = "calibrating"
+            _save(job)
+            t2 = time.perf_counter()
+            from rerank.training.fusion import calibrate_fusion
+
+            fusion = calibrate_fusion(spec.out / "model", dataset.dev, _corpus(settings, spec),
+                                      search=search if spec.stage == "company" else None)  # fmt: skip
+            job.fusion_weight = fusion["weight"]
+            job.seconds["calibration"] = round(time.perf_counter() - t2, 1)
+        _tag_model(spec.out / "model", job)
+    except Exception as exc:
+        job.state, job.message = "failed", str(exc) if isinstance(exc, FinragError) else f"{type(exc).__name__}: {exc}"
+        job.finished_at = datetime.now(UTC)
+        _save(job)
+        raise
+    job.state, job.phase, job.finished_at = "done", "done", datetime.now(UTC)
+    _save(job)
+    return job
+
+
+def _train(spec: JobSpec, dataset: Any, on_progress: Any, show_progress: bool) -> None:
+    if spec.backend == "cross-encoder":
+        from rerank.training.trainer import load_config, train_cross_encoder
+
+        config = load_config(
+            spec.config, stage=spec.stage, company=spec.company, base=spec.base, out=spec.out,
+            resume=spec.resume or None, dataset_version=dataset.manifest.version, **spec.overrides,
+        )  # fmt: skip
+        train_cross_encoder(config, dataset.train, dataset.dev, on_progress=on_progress,
+                            show_progress=show_progress)  # fmt: skip
+        return
+    import tomllib
+
+    from rerank.training.lora import LoraFinetuneConfig, train_lora
+
+    values: dict[str, Any] = tomllib.loads(spec.config.read_text()).get("lora", {}) if spec.config else {}
+    values |= {k: v for k, v in spec.overrides.items() if v is not None}
+    if spec.base:
+        values["base_model"] = spec.base
+    values |= {"output_dir": spec.out, "stage": 1 if spec.stage == "general" else 2, "resume": spec.resume}
+    try:
+        config = LoraFinetuneConfig.model_validate(values)
+    except ValueError as exc:
+        raise ConfigError(f"invalid LoRA fine-tuning options: {exc}") from exc
+
+    def progress(entry: Any) -> None:
+        if on_progress is not None:
+            on_progress(entry.step, 0, {"loss": entry.loss or 0.0, "dev_mrr": entry.dev_mrr or 0.0})
+
+    train_lora(config, dataset.train, dataset.dev, on_progress=progress)
+
+
+def _tag_model(model_dir: Path, job: JobState) -> None:
+    """Record the dataset in the model's own metadata, for the gate's leak check."""
+    info_path = model_dir / "finrag_model.json"
+    if not info_path.exists():
+        return
+    info = json.loads(info_path.read_text())
+    info["dataset_path"], info["dataset_version"] = job.dataset_path, job.dataset_version
+    info_path.write_text(json.dumps(info, indent=2, default=str))
