@@ -97,7 +97,7 @@ def run(
     calls: int = 20,
     runtime: str = "onnx",
     threads: int | None = None,
-    num_layers: int = 4,
+    num_layers: int = 3,
     max_length: int = 128,
     pdfs: Path | None = None,
     batch_size: int = 32,
@@ -146,7 +146,7 @@ def run(
 
 
 def train_throughput(
-    *, steps: int = 20, num_layers: int = 4, max_length: int = 128, batch_size: int = 8,
+    *, steps: int = 20, num_layers: int = 3, max_length: int = 128, batch_size: int = 8,
     negatives: int = 7, threads: int | None = None,
 ) -> dict[str, Any]:
     """Pairs per second of the real trainer on generated 100-300-word passages."""

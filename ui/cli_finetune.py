@@ -41,7 +41,7 @@ def finetune(
     exclude_set: Annotated[Optional[Path], typer.Option(help="A FinanceBench-format set whose questions stay out of the data.")] = None,
     exclude_set_docs: Annotated[bool, typer.Option(help="Also keep that set's filings out.")] = False,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs (overrides the config).")] = None,
-    max_minutes: Annotated[Optional[float], typer.Option(help="Time budget of this run (cross-encoder).")] = None,
+    max_minutes: Annotated[float, typer.Option(help="Wall-clock budget of the whole job: data, training, calibration.")] = 14.0,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the job's last checkpoint.")] = False,
 ) -> None:
@@ -54,23 +54,21 @@ def finetune(
     from ui.cli import readable_errors
 
     readable_errors(_run)(stage, out, company, base, backend, config, corpus, dataset, exclude_set,
-                          exclude_set_docs, {"epochs": epochs, "max_minutes": max_minutes,
-                                             "max_steps": max_steps}, resume)  # fmt: skip
+                          exclude_set_docs, max_minutes, {"epochs": epochs, "max_steps": max_steps},
+                          resume)  # fmt: skip
 
 
 def _run(stage, out, company, base, backend, config, corpus, dataset, exclude_set, exclude_set_docs,  # noqa: ANN001, PLR0913
-         overrides, resume) -> None:  # fmt: skip
+         max_minutes, overrides, resume) -> None:  # fmt: skip
     from core.errors import ConfigError
     from rerank.training.jobs import JobSpec, run_job
     from ui.cli import _settings
 
     if stage not in ("general", "company"):
         raise ConfigError(f"--stage must be general or company, not {stage!r}")
-    if backend == "qwen3-vl-lora":
-        overrides = {k: v for k, v in overrides.items() if k in ("epochs", "max_steps")}
     spec = JobSpec(stage=stage, out=out, company=company, base=base, backend=backend, config=config,
                    corpus=corpus, dataset=dataset, exclude_set=exclude_set,
-                   exclude_set_docs=exclude_set_docs, resume=resume,
+                   exclude_set_docs=exclude_set_docs, resume=resume, max_minutes=max_minutes,
                    overrides={k: v for k, v in overrides.items() if v is not None})  # fmt: skip
     typer.secho(f"{stage} stage -> {out} ({backend})", bold=True, err=True)
     job = run_job(_settings(), spec, show_progress=True)

@@ -27,7 +27,7 @@ class User(BaseModel):
     groups: list[str]
     source: str  # "local" or the header it came from
 
-    def may_share_with(self, groups: list[str]) -> list[str]:
+    def foreign_groups(self, groups: list[str]) -> list[str]:
         """The groups among ``groups`` this user does not belong to (empty = allowed)."""
         return [g for g in groups if g not in self.groups]
 

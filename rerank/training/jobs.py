@@ -43,6 +43,8 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 JOB_FILE = "job.json"
+CALIBRATION_RESERVE_MIN = 1.5
+CALIBRATION_QUERIES = 120
 Backend = Literal["cross-encoder", "qwen3-vl-lora"]
 
 
@@ -58,6 +60,9 @@ class JobSpec(BaseModel):
     exclude_set: Path | None = None
     exclude_set_docs: bool = False
     resume: bool = False
+    # The whole job's wall-clock budget (data + training + calibration); training gets what the
+    # data left, less CALIBRATION_RESERVE_MIN. None: no budget.
+    max_minutes: float | None = 14.0
     overrides: dict[str, Any] = Field(default_factory=dict)  # trainer options from the CLI/app
 
 
@@ -183,7 +188,11 @@ def run_job(
         job.phase = "training"
         _save(job)
         t1 = time.perf_counter()
-        _train(spec, dataset, on_progress, show_progress)
+        minutes = None
+        if spec.max_minutes is not None:
+            left = spec.max_minutes - (time.perf_counter() - t0) / 60 - CALIBRATION_RESERVE_MIN
+            minutes = max(left, 1.0)
+        _train(spec, dataset, on_progress, show_progress, minutes)
         job.seconds["training"] = round(time.perf_counter() - t1, 1)
         if spec.backend == "cross-encoder" and dataset.dev:
             job.phase = "calibrating"
@@ -192,6 +201,7 @@ def run_job(
             from rerank.training.fusion import calibrate_fusion
 
             fusion = calibrate_fusion(spec.out / "model", dataset.dev, _corpus(settings, spec),
+                                      max_queries=CALIBRATION_QUERIES,
                                       search=search if spec.stage == "company" else None)  # fmt: skip
             job.fusion_weight = fusion["weight"]
             job.seconds["calibration"] = round(time.perf_counter() - t2, 1)
@@ -206,13 +216,15 @@ def run_job(
     return job
 
 
-def _train(spec: JobSpec, dataset: Any, on_progress: Any, show_progress: bool) -> None:
+def _train(spec: JobSpec, dataset: Any, on_progress: Any, show_progress: bool, minutes: float | None) -> None:
     if spec.backend == "cross-encoder":
         from rerank.training.trainer import load_config, train_cross_encoder
 
+        options: dict[str, Any] = {"max_minutes": minutes} if minutes is not None else {}
+        options |= {k: v for k, v in spec.overrides.items() if v is not None}
         config = load_config(
             spec.config, stage=spec.stage, company=spec.company, base=spec.base, out=spec.out,
-            resume=spec.resume or None, dataset_version=dataset.manifest.version, **spec.overrides,
+            resume=spec.resume or None, dataset_version=dataset.manifest.version, **options,
         )  # fmt: skip
         train_cross_encoder(config, dataset.train, dataset.dev, on_progress=on_progress,
                             show_progress=show_progress)  # fmt: skip

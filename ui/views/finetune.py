@@ -504,7 +504,7 @@ def _start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
             base=str(_existing(base, "base model")) if base.strip() else None,
             config=_existing(config, "trainer options file") if config.strip() else None,
             exclude_set=_existing(held_out, "held-out set") if held_out.strip() else None,
-            overrides={"max_minutes": float(minutes), "epochs": int(epochs),
+            max_minutes=float(minutes), overrides={"epochs": int(epochs),
                        **({"max_steps": int(max_steps)} if max_steps else {})},
         )  # fmt: skip
         if stage == "company" and spec.base is None:

@@ -163,7 +163,7 @@ def acl_for_batch(user: User, groups: list[str] | None) -> list[str]:
         if not user.groups:
             raise FinragError(f"{user.name} belongs to no ACL group, so nothing they add could be read")
         return list(user.groups)
-    foreign = user.may_share_with(groups)
+    foreign = user.foreign_groups(groups)
     if foreign:
         raise FinragError(
             f"you can only share filings with your own groups ({', '.join(user.groups)}); "

@@ -215,7 +215,7 @@ def _add_form(bank, user: User) -> None:  # noqa: ANN001
         if approve and not author.strip():
             raise MemoryBankError("approving at once needs the author's name (the approver)")
         groups = _groups(acl) or user.groups
-        foreign = user.may_share_with(groups)
+        foreign = user.foreign_groups(groups)
         if foreign:
             raise MemoryBankError(
                 f"you can only share entries with your own groups ({', '.join(user.groups)}); "
