@@ -212,6 +212,7 @@ def run_job(
         _save(job)
         raise
     job.state, job.phase, job.finished_at = "done", "done", datetime.now(UTC)
+    job.seconds["total"] = round(time.perf_counter() - t0, 1)
     _save(job)
     return job
 
