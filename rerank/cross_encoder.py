@@ -46,7 +46,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import MissingDependencyError, ModelNotAvailableError
-from core.models import resolve_model_path
+from core.models import quantize_int8, resolve_model_path
 from core.records import Hit
 from core.settings import RerankSettings
 from rerank.base import passage_text
@@ -420,7 +420,7 @@ def ensure_onnx(model_dir: Path) -> Path:
         for stale in (MANIFEST_FILE, FP32_FILE, INT8_FILE):
             (target_dir / stale).unlink(missing_ok=True)
         _export(model_dir, target_dir / FP32_FILE)
-        _quantize(target_dir / FP32_FILE, target)
+        quantize_int8(target_dir / FP32_FILE, target)
         (target_dir / FP32_FILE).unlink(missing_ok=True)  # only the int8 graph is served
         manifest = {"fingerprint": weights_fingerprint(model_dir), "recipe": EXPORT_RECIPE}
         tmp = target_dir / f".{MANIFEST_FILE}.{os.getpid()}.tmp"
@@ -483,22 +483,6 @@ def _export(model_dir: Path, target: Path) -> None:
             opset_version=_OPSET,
             dynamo=False,  # the TorchScript exporter needs no onnxscript
         )
-    os.replace(tmp, target)
-
-
-def _quantize(source: Path, target: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    # The quantizer warns on the root logger about shape pre-processing, which only matters
-    # for static quantisation.
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
-    finally:
-        root.setLevel(level)
     os.replace(tmp, target)
 
 

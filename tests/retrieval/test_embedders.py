@@ -254,7 +254,7 @@ def test_second_construction_reuses_the_export(
         raise AssertionError("the cached export should have been reused")
 
     monkeypatch.setattr(onnx_module, "_export_onnx", forbidden)
-    monkeypatch.setattr(onnx_module, "_quantize", forbidden)
+    monkeypatch.setattr(onnx_module, "quantize_int8", forbidden)
     again = OnnxMiniLMEmbedder(EmbedderSettings(quantize=True), models_dir=models_dir)
     assert again.cache_dir == onnx_int8.cache_dir
     np.testing.assert_allclose(again.embed_query("dividends per share"), expected, atol=1e-6)
@@ -283,7 +283,7 @@ def test_export_reruns_only_when_the_source_changes(
         target.write_bytes(b"int8")
 
     monkeypatch.setattr(onnx_module, "_export_onnx", fake_export)
-    monkeypatch.setattr(onnx_module, "_quantize", fake_quantize)
+    monkeypatch.setattr(onnx_module, "quantize_int8", fake_quantize)
     source, cache = _fake_source(tmp_path), tmp_path / "cache"
 
     # Two racing callers export once (the file lock serialises them, the loser reuses).
