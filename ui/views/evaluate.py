@@ -41,6 +41,7 @@ from evaluation.runs import (
     recall_curve,
     save_run,
 )
+from ui.background import finish
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def start_job(settings: Settings, kind: RunKind, set_dir: Path, limit: int | Non
 
 
 def _run_job(job: EvalJob, settings: Settings) -> None:
-    try:
+    def work() -> None:
         if job.kind == "retrieval":
             from evaluation.run_retrieval import eval_retrieval
 
@@ -120,14 +121,8 @@ def _run_job(job: EvalJob, settings: Settings) -> None:
 
             result = eval_answers(job.set_dir, settings, limit=job.limit, progress=job.advance)
         job.run = save_run(settings, job.kind, job.set_dir, result, params={"limit": job.limit})
-    except FinragError as exc:
-        job.error = str(exc)
-    except Exception as exc:  # the page shows a message, the log keeps the trace
-        log.exception("%s evaluation of %s failed", job.kind, job.set_dir)
-        job.error = f"Unexpected error ({type(exc).__name__}: {exc}); see the server log."
-    finally:
-        job.seconds = time.perf_counter() - job.started
-        job.finished = True
+
+    finish(job, work, f"{job.kind} evaluation of {job.set_dir}")
 
 
 # --- tables (pure functions, tested without Streamlit) -------------------------------------------

@@ -50,6 +50,7 @@ import streamlit as st
 
 from core.errors import FinragError
 from core.settings import Settings
+from ui.background import finish
 from ui.identity import User, current_user
 
 log = logging.getLogger(__name__)
@@ -177,16 +178,8 @@ def _open_corpus(agent: Any) -> tuple[Any, Any]:
 def _train(job: TrainJob, settings: Settings, spec: Any, search: Any, memory: Any) -> None:
     from rerank.training.jobs import run_job
 
-    try:
-        run_job(settings, spec, on_progress=job.advance, search=search, memory=memory)
-    except FinragError as exc:
-        job.error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - the page shows a message, the log keeps the trace
-        log.exception("fine-tuning job %s failed", job.out)
-        job.error = f"Unexpected error ({type(exc).__name__}: {exc}); see the server log."
-    finally:
-        job.seconds = time.perf_counter() - job.started
-        job.finished = True
+    finish(job, lambda: run_job(settings, spec, on_progress=job.advance, search=search, memory=memory),
+           f"fine-tuning job {job.out}")
 
 
 def start_gate(
@@ -217,18 +210,12 @@ def start_gate(
 def _gate(job: GateJob, settings: Settings) -> None:
     from rerank.training.gate import evaluate_candidate
 
-    try:
+    def work() -> None:
         decision, _ = evaluate_candidate(settings, job.model_dir, job.set_dir, scope=job.scope,
                                          limit=job.limit)  # fmt: skip
         job.passed = decision.passed
-    except FinragError as exc:
-        job.error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - the page shows a message, the log keeps the trace
-        log.exception("gate evaluation of %s failed", job.model_dir)
-        job.error = f"Unexpected error ({type(exc).__name__}: {exc}); see the server log."
-    finally:
-        job.seconds = time.perf_counter() - job.started
-        job.finished = True
+
+    finish(job, work, f"gate evaluation of {job.model_dir}")
 
 
 # --- reading job folders (pure, tested without Streamlit) ----------------------------------------

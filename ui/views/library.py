@@ -33,6 +33,7 @@ import streamlit as st
 from core.errors import FinragError
 from core.records import FileReport, Filing
 from core.settings import Settings
+from ui.background import finish
 from ui.identity import User, current_user
 
 log = logging.getLogger(__name__)
@@ -114,18 +115,12 @@ def _run_job(job: IngestJob, settings: Settings, agent) -> None:  # noqa: ANN001
         job.total = max(job.total, total)
         job.reports.append(report)
 
-    search = agent.retriever.search
-    try:
+    def work() -> None:
+        search = agent.retriever.search
         with Ingestor(settings, index=search.index, embedder=search.embedder) as ingestor:
             ingestor.ingest(job.paths, job.overrides, progress=progress)
-    except FinragError as exc:
-        job.error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - the page shows a message, the log keeps the trace
-        log.exception("ingest of %s failed", job.paths)
-        job.error = f"Unexpected error ({type(exc).__name__}: {exc}); see the server log."
-    finally:
-        job.seconds = time.perf_counter() - job.started
-        job.finished = True
+
+    finish(job, work, f"ingest of {job.paths}")
 
 
 def save_uploads(files: list, folder: Path) -> list[Path]:  # noqa: ANN001 - UploadedFile-like
