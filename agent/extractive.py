@@ -51,13 +51,114 @@ MIN_SENTENCE_COVERAGE = 0.3  # share of the question's content words a sentence 
 MAX_SENTENCES = 3
 
 _STOP = frozenset(
-    """a an the of in on for to and or by with from at as is was were be been are what which who whom
-    how much many did does do has have had its it this that these those than then there their
-    company company's companies corporation inc corp co ltd year years fiscal fy period ended
-    ending quarter total amount value figure report reported according filing filings tell me
-    show give please about over between during per based us our we vs versus compared change
-    growth grow grew increase increased decrease decreased decline declined yoy year-over-year
-    annual rate calculate compute ratio margin cagr compound""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "for",
+        "to",
+        "and",
+        "or",
+        "by",
+        "with",
+        "from",
+        "at",
+        "as",
+        "is",
+        "was",
+        "were",
+        "be",
+        "been",
+        "are",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "how",
+        "much",
+        "many",
+        "did",
+        "does",
+        "do",
+        "has",
+        "have",
+        "had",
+        "its",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "than",
+        "then",
+        "there",
+        "their",
+        "company",
+        "company's",
+        "companies",
+        "corporation",
+        "inc",
+        "corp",
+        "co",
+        "ltd",
+        "year",
+        "years",
+        "fiscal",
+        "fy",
+        "period",
+        "ended",
+        "ending",
+        "quarter",
+        "total",
+        "amount",
+        "value",
+        "figure",
+        "report",
+        "reported",
+        "according",
+        "filing",
+        "filings",
+        "tell",
+        "me",
+        "show",
+        "give",
+        "please",
+        "about",
+        "over",
+        "between",
+        "during",
+        "per",
+        "based",
+        "us",
+        "our",
+        "we",
+        "vs",
+        "versus",
+        "compared",
+        "change",
+        "growth",
+        "grow",
+        "grew",
+        "increase",
+        "increased",
+        "decrease",
+        "decreased",
+        "decline",
+        "declined",
+        "yoy",
+        "year-over-year",
+        "annual",
+        "rate",
+        "calculate",
+        "compute",
+        "ratio",
+        "margin",
+        "cagr",
+        "compound",
+    ]
 )
 _WEAK = frozenset({"total", "net", "other", "and", "of", "the", "consolidated"})
 _WORD = re.compile(r"[a-z][a-z&'\-]*")
@@ -79,7 +180,9 @@ _INJECTION = re.compile(
 )
 # "Globex Aerospace's revenue": a possessive proper name, i.e. the company the question is about.
 _POSSESSIVE_NAME = re.compile(r"\b((?:[A-Z][\w&.\-]*\s+){0,3}[A-Z][\w&.\-]*)['\u2019]s\b")
-_FIGURE_QUESTION = re.compile(r"\b(how much|how many|what (?:was|were|is|are)|amount|total)\b", re.I)
+_FIGURE_QUESTION = re.compile(
+    r"\b(how much|how many|what (?:was|were|is|are)|amount|total)\b", re.I
+)
 _CITE = re.compile(r"\[(\d+)\]")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'$])|\n\s*\n")
 
@@ -97,10 +200,14 @@ _CURRENT_RATIO = re.compile(r"\bcurrent ratio\b", re.I)
 _QUICK_RATIO = re.compile(r"\bquick ratio\b|\bacid[- ]test\b", re.I)
 
 # operand rows, by label (lower case)
-_REVENUE = re.compile(r"^(?:total\s+)?(?:net\s+)?(?:revenues?|sales)(?:,?\s*net)?$|^total (?:net )?(?:revenues?|sales)\b")
+_REVENUE = re.compile(
+    r"^(?:total\s+)?(?:net\s+)?(?:revenues?|sales)(?:,?\s*net)?$|^total (?:net )?(?:revenues?|sales)\b"
+)
 _COST = re.compile(r"^(?:total\s+)?cost of (?:sales|revenues?|goods sold|products sold)\b")
 _GROSS = re.compile(r"^gross (?:profit|margin)\b(?!.*%)")
-_OPERATING = re.compile(r"^(?:total\s+)?(?:operating income|income from operations|operating profit|earnings from operations)\b")
+_OPERATING = re.compile(
+    r"^(?:total\s+)?(?:operating income|income from operations|operating profit|earnings from operations)\b"
+)
 _NET_INCOME = re.compile(r"^net (?:income|earnings)\b(?!.*per share)")
 _CURRENT_ASSETS = re.compile(r"^total current assets\b")
 _CURRENT_LIABILITIES = re.compile(r"^total current liabilities\b")
@@ -167,7 +274,10 @@ def _column_year(header: str) -> int | None:
 
 def _unit_caption(chunk: Chunk) -> str:
     table = chunk.table
-    sources = [table.caption if table else "", *(" ".join(r) for r in (table.header_rows if table else []))]
+    sources = [
+        table.caption if table else "",
+        *(" ".join(r) for r in (table.header_rows if table else [])),
+    ]
     sources.append(chunk.text[:300])
     for text in sources:
         match = _UNIT.search(text or "")
@@ -191,7 +301,9 @@ def _read_table(chunk: Chunk, rank: int) -> _Table | None:
         if label not in rows:
             rows[label] = _Row(label, {})
             order.append(label)
-        rows[label].cells.setdefault(year, _Cell(text.strip(), label, col_header.strip(), year, bbox))
+        rows[label].cells.setdefault(
+            year, _Cell(text.strip(), label, col_header.strip(), year, bbox)
+        )
 
     if table.cells:
         for cell in table.cells:
@@ -233,8 +345,9 @@ class _Found:
     score: float
 
 
-def _best_row(tables: list[_Table], question_terms: set[str], glossary_terms: set[str],
-              years: list[int]) -> _Found | None:
+def _best_row(
+    tables: list[_Table], question_terms: set[str], glossary_terms: set[str], years: list[int]
+) -> _Found | None:
     best: tuple[float, int, int] | None = None
     found: _Found | None = None
     for table in tables:
@@ -251,7 +364,9 @@ def _best_row(tables: list[_Table], question_terms: set[str], glossary_terms: se
     return found
 
 
-def _operand(tables: list[_Table], pattern: re.Pattern[str], year: int) -> tuple[_Table, _Cell] | None:
+def _operand(
+    tables: list[_Table], pattern: re.Pattern[str], year: int
+) -> tuple[_Table, _Cell] | None:
     for table in tables:
         matches = [r for r in table.rows if pattern.search(r.label.lower()) and year in r.cells]
         if matches:
@@ -286,12 +401,16 @@ class _Draft:
         chunk = table.chunk
         return self.cite(
             Citation(
-                doc_id=chunk.doc_id, file_name=chunk.file_name, page_no=chunk.page_no,
-                chunk_id=chunk.chunk_id, bbox=cell.bbox or (chunk.bboxes[0] if chunk.bboxes else None),
+                doc_id=chunk.doc_id,
+                file_name=chunk.file_name,
+                page_no=chunk.page_no,
+                chunk_id=chunk.chunk_id,
+                bbox=cell.bbox or (chunk.bboxes[0] if chunk.bboxes else None),
                 quote=f"{cell.row_header} | {cell.col_header}: {cell.text}",
-                row_header=cell.row_header, col_header=cell.col_header,
+                row_header=cell.row_header,
+                col_header=cell.col_header,
             )
-        )  # fmt: skip
+        )
 
     def chunk_evidence(self, chunk: Chunk) -> Evidence:
         if chunk.chunk_id not in self.evidence:
@@ -300,7 +419,9 @@ class _Draft:
                 # The grid holds the figures even when the chunk text is a summary.
                 grid = "\n".join(" | ".join(r) for r in chunk.table.rows)
                 cells = "\n".join(f"{c.row_header} | {c.text}" for c in chunk.table.cells)
-                item = Evidence(id=item.id, text="\n".join(t for t in (item.text, grid, cells) if t))
+                item = Evidence(
+                    id=item.id, text="\n".join(t for t in (item.text, grid, cells) if t)
+                )
             self.evidence[chunk.chunk_id] = item
         return self.evidence[chunk.chunk_id]
 
@@ -317,7 +438,9 @@ def _say_cell(draft: _Draft, table: _Table, cell: _Cell) -> bool:
     if n is None:
         return False
     unit = f" {table.unit}" if table.unit else ""
-    text = f"{cell.row_header} {_verb(cell.row_header)} {cell.text} in {cell.col_header}{unit} [{n}]."
+    text = (
+        f"{cell.row_header} {_verb(cell.row_header)} {cell.text} in {cell.col_header}{unit} [{n}]."
+    )
     draft.statements.append((text, [draft.chunk_evidence(table.chunk)]))
     return True
 
@@ -330,8 +453,9 @@ def _calculate(draft: _Draft, expression: str) -> tuple[float, Evidence] | None:
         draft.notes.append(f"The calculation could not be done: {exc}.")
         return None
     draft.tool_calls.append(f"calculator: {result.formula}")
-    evidence = Evidence(id=f"calculator:{len(draft.tool_calls)}", text=result.formula,
-                        percent=result.percent)
+    evidence = Evidence(
+        id=f"calculator:{len(draft.tool_calls)}", text=result.formula, percent=result.percent
+    )
     return result.value, evidence
 
 
@@ -406,9 +530,13 @@ def _comparison(draft: _Draft, found: _Found, years: list[int], cagr: bool) -> b
 
 
 def _ratio_intent(question: str) -> str | None:
-    for name, pattern in (("gross margin", _GROSS_MARGIN), ("operating margin", _OPERATING_MARGIN),
-                          ("net margin", _NET_MARGIN), ("current ratio", _CURRENT_RATIO),
-                          ("quick ratio", _QUICK_RATIO)):
+    for name, pattern in (
+        ("gross margin", _GROSS_MARGIN),
+        ("operating margin", _OPERATING_MARGIN),
+        ("net margin", _NET_MARGIN),
+        ("current ratio", _CURRENT_RATIO),
+        ("quick ratio", _QUICK_RATIO),
+    ):
         if pattern.search(question):
             return name
     return None
@@ -447,11 +575,16 @@ def _metric(draft: _Draft, name: str, tables: list[_Table], year: int) -> bool:
                     r, c = _amount(revenue[1]), _amount(cost[1])
                     if r is not None and c is not None:
                         expression = f"margin({_plain(r)} - {_plain(abs(c))}, {_plain(r)})"
-                        shown = (f"(revenue {revenue[1].text} - cost of sales {cost[1].text}) "
-                                 f"/ revenue {revenue[1].text}")
+                        shown = (
+                            f"(revenue {revenue[1].text} - cost of sales {cost[1].text}) "
+                            f"/ revenue {revenue[1].text}"
+                        )
         else:
-            pattern, label = ((_OPERATING, "operating income") if name == "operating margin"
-                              else (_NET_INCOME, "net income"))
+            pattern, label = (
+                (_OPERATING, "operating income")
+                if name == "operating margin"
+                else (_NET_INCOME, "net income")
+            )
             numerator = need(label, pattern)
             if numerator is None:
                 missing.append(label)
@@ -475,7 +608,11 @@ def _metric(draft: _Draft, name: str, tables: list[_Table], year: int) -> bool:
                     shown = f"total current assets {assets[1].text} / total current liabilities {liabilities[1].text}"
         else:
             cash = need("cash and cash equivalents", _CASH)
-            quick = [cash, need("short-term investments", _SHORT_TERM), need("receivables", _RECEIVABLES)]
+            quick = [
+                cash,
+                need("short-term investments", _SHORT_TERM),
+                need("receivables", _RECEIVABLES),
+            ]
             if cash is None:
                 missing.append("cash and cash equivalents")
             if liabilities is None:
@@ -527,8 +664,9 @@ def _sentences(text: str) -> list[str]:
     return out
 
 
-def _best_sentences(question: str, result: RetrievalResult, question_terms: set[str],
-                    glossary_terms: set[str]) -> list[tuple[float, str, Chunk]]:
+def _best_sentences(
+    question: str, result: RetrievalResult, question_terms: set[str], glossary_terms: set[str]
+) -> list[tuple[float, str, Chunk]]:
     if not question_terms:
         return []
     wants_figure = bool(_FIGURE_QUESTION.search(question))
@@ -567,7 +705,9 @@ def _best_sentences(question: str, result: RetrievalResult, question_terms: set[
     for s, _, text, chunk in scored:
         # A sentence cut at a chunk boundary repeats the start of its whole twin: keep one.
         folded = text.lower().rstrip(".")
-        if any(folded in other.lower() or other.lower().rstrip(".") in folded for _, other, _ in picked):
+        if any(
+            folded in other.lower() or other.lower().rstrip(".") in folded for _, other, _ in picked
+        ):
             continue
         picked.append((s, text, chunk))
         if len(picked) == MAX_SENTENCES:
@@ -586,7 +726,9 @@ def _unknown_company(question: str, result: RetrievalResult) -> str | None:
     """
     if result.resolution.companies or result.resolution.tickers:
         return None
-    known = {w for h in result.hits if h.chunk.company for w in _WORD.findall(h.chunk.company.lower())}
+    known = {
+        w for h in result.hits if h.chunk.company for w in _WORD.findall(h.chunk.company.lower())
+    }
     if not known:
         return None  # the chunks do not say whose they are: nothing to compare against
     for match in _POSSESSIVE_NAME.finditer(question):
@@ -616,8 +758,10 @@ def _memory_statements(draft: _Draft, result: RetrievalResult) -> list[str]:
             refs = f" [{n}]" if n else ""
         prefix = f"From the memory bank (approved by {who}, source: {where}):"
         # The provenance is quoted metadata: digits in a file name are not figures to check.
-        evidence = [Evidence(id=f"memory:{entry.entry_id}", text=entry.answer),
-                    Evidence(id=f"provenance:{entry.entry_id}", text=prefix)]
+        evidence = [
+            Evidence(id=f"memory:{entry.entry_id}", text=entry.answer),
+            Evidence(id=f"provenance:{entry.entry_id}", text=prefix),
+        ]
         answer = entry.answer.strip().rstrip(".")
         draft.statements.append((f"{prefix} {answer}{refs}.", evidence))
         ids.append(entry.entry_id)
@@ -638,8 +782,9 @@ def _verified(draft: _Draft) -> tuple[str, list[Citation], list[str]]:
         else:
             log.warning(
                 "extractive: dropped a statement with unsupported figures (%s): %s",
-                ", ".join(f.reason for f in check.unsupported), text,
-            )  # fmt: skip
+                ", ".join(f.reason for f in check.unsupported),
+                text,
+            )
     used: dict[int, int] = {}
     for text in kept:
         for mark in _CITE.findall(text):
@@ -679,8 +824,10 @@ def answer_extractively(question: str, result: RetrievalResult, max_citations: i
 
     stranger = _unknown_company(question, result)
     if stranger is not None:
-        text = (f"I could not determine this from the filings searched ({scope}). The question is about "
-                f"{stranger}, and none of the filings searched is from that company.")
+        text = (
+            f"I could not determine this from the filings searched ({scope}). The question is about "
+            f"{stranger}, and none of the filings searched is from that company."
+        )
         return Answer(text=text, abstained=True, scope=scope)
 
     draft = _Draft(max_citations=max_citations)
@@ -711,10 +858,15 @@ def answer_extractively(question: str, result: RetrievalResult, max_citations: i
     if not answered and not draft.statements:
         for _, sentence, chunk in _best_sentences(question, result, question_terms, glossary_terms):
             n = draft.cite(
-                Citation(doc_id=chunk.doc_id, file_name=chunk.file_name, page_no=chunk.page_no,
-                         chunk_id=chunk.chunk_id, bbox=chunk.bboxes[0] if chunk.bboxes else None,
-                         quote=sentence)
-            )  # fmt: skip
+                Citation(
+                    doc_id=chunk.doc_id,
+                    file_name=chunk.file_name,
+                    page_no=chunk.page_no,
+                    chunk_id=chunk.chunk_id,
+                    bbox=chunk.bboxes[0] if chunk.bboxes else None,
+                    quote=sentence,
+                )
+            )
             if n is None:
                 break
             draft.statements.append((f'"{sentence}" [{n}]', [draft.chunk_evidence(chunk)]))
@@ -730,15 +882,18 @@ def answer_extractively(question: str, result: RetrievalResult, max_citations: i
         if years:
             reasons += f" Periods looked for: {', '.join(str(y) for y in years)}."
         text = f"I could not determine this from the filings searched ({scope}). {reasons}"
-        return Answer(text=text.strip(), abstained=True, scope=scope,
-                      tool_calls=draft.tool_calls)
+        return Answer(text=text.strip(), abstained=True, scope=scope, tool_calls=draft.tool_calls)
     text = f"{body} {notes}".strip()
     if memory_ids and not corpus_cited:
         text += " No corpus passage confirming it was found among the retrieved pages."
     return Answer(
-        text=text, citations=citations, memory_entries=memory_ids,
-        tool_calls=draft.tool_calls, abstained=False, scope=scope,
-    )  # fmt: skip
+        text=text,
+        citations=citations,
+        memory_entries=memory_ids,
+        tool_calls=draft.tool_calls,
+        abstained=False,
+        scope=scope,
+    )
 
 
 __all__ = ["answer_extractively"]

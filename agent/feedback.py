@@ -49,14 +49,21 @@ class FeedbackStore:
 
     def get(self, key: str) -> Feedback | None:
         with self._lock:
-            row = self._conn.execute("SELECT record FROM feedback WHERE feedback_id = ?", (key,)).fetchone()
+            row = self._conn.execute(
+                "SELECT record FROM feedback WHERE feedback_id = ?", (key,)
+            ).fetchone()
         return Feedback.model_validate_json(row[0]) if row else None
 
     def put(self, record: Feedback) -> Feedback:
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO feedback (feedback_id, created_at, user, record) VALUES (?, ?, ?, ?)",
-                (record.feedback_id, record.created_at.isoformat(), record.user, record.model_dump_json()),
+                (
+                    record.feedback_id,
+                    record.created_at.isoformat(),
+                    record.user,
+                    record.model_dump_json(),
+                ),
             )
             self._conn.commit()
         return record
@@ -82,12 +89,18 @@ class FeedbackStore:
             wrong.append(wrong_citation)
         return self.put(
             Feedback(
-                feedback_id=key, created_at=datetime.now(UTC), user=user, thread_id=thread_id,
-                question=question, answer=answer, citations=citations,
+                feedback_id=key,
+                created_at=datetime.now(UTC),
+                user=user,
+                thread_id=thread_id,
+                question=question,
+                answer=answer,
+                citations=citations,
                 verdict=verdict if verdict is not None else (old.verdict if old else None),
-                wrong_citations=wrong, acl=acl,
+                wrong_citations=wrong,
+                acl=acl,
             )
-        )  # fmt: skip
+        )
 
     def list(self, acl_groups: list[str] | None = None) -> list[Feedback]:
         """Records oldest first; ``acl_groups`` None = all (training jobs), [] = nothing."""

@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import functools
-
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 CONVERSATIONS_FILE = "conversations.sqlite"
 
 
-def build_graph(checkpointer: Any = None):  # noqa: ANN201
+def build_graph(checkpointer: Any = None):
     """The compiled answering graph; ``checkpointer`` persists threads (None: no memory)."""
     from langgraph.graph import END, START, StateGraph
 
@@ -55,7 +54,7 @@ def build_graph(checkpointer: Any = None):  # noqa: ANN201
     return builder.compile(checkpointer=checkpointer, name="finrag-agent")
 
 
-def sqlite_checkpointer(path: Path):  # noqa: ANN201
+def sqlite_checkpointer(path: Path):
     """A :class:`SqliteSaver` on ``path`` whose serializer may rebuild the agent's records."""
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -101,12 +100,15 @@ class Agent:
         self._owns_retriever = retriever is None
         self.retriever = retriever or Retriever(settings)
         self.context = AgentContext(
-            retriever=self.retriever, reranker=reranker_for(settings),
+            retriever=self.retriever,
+            reranker=reranker_for(settings),
             # "auto": looked up per question, so a promotion serves without a restart
             pick_reranker=functools.partial(reranker_for, settings, cache={})
-            if settings.rerank.name == "auto" else None,
-            llm_name=settings.llm.name, settings=settings,
-        )  # fmt: skip
+            if settings.rerank.name == "auto"
+            else None,
+            llm_name=settings.llm.name,
+            settings=settings,
+        )
         self.db_path = settings.data_dir / CONVERSATIONS_FILE
         self.checkpointer = sqlite_checkpointer(self.db_path)
         self.graph = build_graph(self.checkpointer)
@@ -128,15 +130,25 @@ class Agent:
         return list(snapshot.values.get("history") or [])
 
     def stream(
-        self, question: str, *, thread_id: str, acl_groups: list[str],
+        self,
+        question: str,
+        *,
+        thread_id: str,
+        acl_groups: list[str],
         filters: SearchFilters | None = None,
     ) -> Iterator[dict[str, str] | AgentReply]:
         """Progress events ``{"step", "detail"}`` as each node finishes, then the :class:`AgentReply`."""
         config = {"configurable": {"thread_id": thread_id}}
-        inputs = {"question": question, "acl_groups": acl_groups, "filters": filters,
-                  "events": [{"step": "start", "detail": question}]}
+        inputs = {
+            "question": question,
+            "acl_groups": acl_groups,
+            "filters": filters,
+            "events": [{"step": "start", "detail": question}],
+        }
         events: list[dict[str, str]] = []
-        for update in self.graph.stream(inputs, config, context=self.context, stream_mode="updates"):
+        for update in self.graph.stream(
+            inputs, config, context=self.context, stream_mode="updates"
+        ):
             for part in update.values():
                 for event in (part or {}).get("events", []):
                     events.append(event)
@@ -144,19 +156,29 @@ class Agent:
         values = self.graph.get_state(config).values
         reply = values["answer"]
         yield AgentReply(
-            question=question, standalone=values.get("standalone") or question, answer=reply,
-            scope=reply.scope or values["retrieval"].scope, events=events,
-            timings_ms=dict(values.get("timings_ms") or {}), thread_id=thread_id,
+            question=question,
+            standalone=values.get("standalone") or question,
+            answer=reply,
+            scope=reply.scope or values["retrieval"].scope,
+            events=events,
+            timings_ms=dict(values.get("timings_ms") or {}),
+            thread_id=thread_id,
             reasoning=values.get("reasoning"),
-        )  # fmt: skip
+        )
 
     def ask(
-        self, question: str, *, thread_id: str, acl_groups: list[str],
+        self,
+        question: str,
+        *,
+        thread_id: str,
+        acl_groups: list[str],
         filters: SearchFilters | None = None,
     ) -> AgentReply:
         """Answer ``question`` on ``thread_id``; see :meth:`stream` for progress as it happens."""
         reply = None
-        for item in self.stream(question, thread_id=thread_id, acl_groups=acl_groups, filters=filters):
+        for item in self.stream(
+            question, thread_id=thread_id, acl_groups=acl_groups, filters=filters
+        ):
             if isinstance(item, AgentReply):
                 reply = item
         assert reply is not None  # the graph always ends in respond

@@ -37,8 +37,41 @@ _YEAR_PHRASE = re.compile(r"\b(?:(?:fiscal(?:\s+year)?|FY)\s*)?((?:19|20)\d\d)\b
 _WORD = re.compile(r"[a-z]+", re.I)
 # Words that carry no metric: a follow-up made only of these borrows the previous question's metric.
 _FOLLOW_UP_WORDS = frozenset(
-    "and what about how then the a an for in of same that this it was were is are year years fiscal "
-    "period quarter before after prior previous earlier later next last one".split()
+    [
+        "and",
+        "what",
+        "about",
+        "how",
+        "then",
+        "the",
+        "a",
+        "an",
+        "for",
+        "in",
+        "of",
+        "same",
+        "that",
+        "this",
+        "it",
+        "was",
+        "were",
+        "is",
+        "are",
+        "year",
+        "years",
+        "fiscal",
+        "period",
+        "quarter",
+        "before",
+        "after",
+        "prior",
+        "previous",
+        "earlier",
+        "later",
+        "next",
+        "last",
+        "one",
+    ]
 )
 
 
@@ -94,27 +127,39 @@ def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     history = list(state.get("history") or [])
     acl = state.get("acl_groups") or ["public"]
     t0 = time.perf_counter()
-    first = ctx.retriever.retrieve(question, acl_groups=acl, history=history,
-                                   filters=state.get("filters"), top_k=ctx.top_k)
+    first = ctx.retriever.retrieve(
+        question, acl_groups=acl, history=history, filters=state.get("filters"), top_k=ctx.top_k
+    )
     standalone = standalone_question(question, history, first.resolution)
     result = first
     if standalone != question:
-        result = ctx.retriever.retrieve(standalone, acl_groups=acl, history=history,
-                                        filters=state.get("filters"), top_k=ctx.top_k)
+        result = ctx.retriever.retrieve(
+            standalone,
+            acl_groups=acl,
+            history=history,
+            filters=state.get("filters"),
+            top_k=ctx.top_k,
+        )
     filters = state.get("filters")
     if filters is not None and not filters.is_empty():
         # The caller's filters replaced the resolver's selection: say what was really searched.
         named = {k: v for k, v in filters.model_dump().items() if v}
-        scope = "Searched with filters " + "; ".join(f"{k}={', '.join(map(str, v))}" for k, v in named.items())
-        result = result.model_copy(update={"resolution": result.resolution.model_copy(update={"scope": scope})})
+        scope = "Searched with filters " + "; ".join(
+            f"{k}={', '.join(map(str, v))}" for k, v in named.items()
+        )
+        result = result.model_copy(
+            update={"resolution": result.resolution.model_copy(update={"scope": scope})}
+        )
     res = result.resolution
     resolved = ", ".join(res.companies + res.periods + res.forms) or "nothing specific"
     if res.inherited:
         resolved += f" (inherited {', '.join(res.inherited)} from the conversation)"
     events = [_event("resolving", f"{standalone!r} -> {resolved}; {result.scope}")]
     files = [f"{p.file_name} p.{p.page_no}" for p in result.pages[:3]]
-    found = (f"{len(result.pages)} pages, {len(result.hits)} chunks (top: {', '.join(files) or 'none'})"
-             f"; {len(result.memory)} memory entries; {len(result.tools)} tool results")
+    found = (
+        f"{len(result.pages)} pages, {len(result.hits)} chunks (top: {', '.join(files) or 'none'})"
+        f"; {len(result.memory)} memory entries; {len(result.tools)} tool results"
+    )
     events.append(_event("searching", found))
     timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
     timings["retrieve"] = _ms(t0)
@@ -160,8 +205,14 @@ def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         reply = answer_extractively(question, result)
     else:
         reply = _answer_with_llm(question, result, ctx)
-    detail = "abstained" if reply.abstained else f"{len(reply.citations)} citations ({ctx.llm_name})"
-    return {"answer": reply, "events": [_event("answering", detail)], "timings_ms": {"answer": _ms(t0)}}
+    detail = (
+        "abstained" if reply.abstained else f"{len(reply.citations)} citations ({ctx.llm_name})"
+    )
+    return {
+        "answer": reply,
+        "events": [_event("answering", detail)],
+        "timings_ms": {"answer": _ms(t0)},
+    }
 
 
 def _answer_with_llm(question: str, result: Any, ctx: AgentContext) -> Answer:
@@ -172,10 +223,15 @@ def _answer_with_llm(question: str, result: Any, ctx: AgentContext) -> Answer:
         ctx.llm = LLMS.create(ctx.llm_name, settings=ctx.settings.llm if ctx.settings else None)
     hits = result.hits[:MAX_LLM_PASSAGES]
     scope = result.scope or "all filings you may read"
-    evidence = prompts.format_evidence([(h.chunk.file_name, h.chunk.page_no, h.chunk.text) for h in hits])
+    evidence = prompts.format_evidence(
+        [(h.chunk.file_name, h.chunk.page_no, h.chunk.text) for h in hits]
+    )
     messages = [
         Message(role="system", content=prompts.SYSTEM.format(scope=scope)),
-        Message(role="user", content=prompts.USER.format(question=question, scope=scope, evidence=evidence)),
+        Message(
+            role="user",
+            content=prompts.USER.format(question=question, scope=scope, evidence=evidence),
+        ),
     ]
     max_tokens = ctx.settings.llm.max_new_tokens if ctx.settings else None
     text = ctx.llm.generate(messages, max_new_tokens=max_tokens).strip()
@@ -193,8 +249,14 @@ def _answer_with_llm(question: str, result: Any, ctx: AgentContext) -> Answer:
 
 def _chunk_citation(chunk: Any) -> Citation:
     quote = " ".join(chunk.text.split())[:300]
-    return Citation(doc_id=chunk.doc_id, file_name=chunk.file_name, page_no=chunk.page_no,
-                    chunk_id=chunk.chunk_id, bbox=chunk.bboxes[0] if chunk.bboxes else None, quote=quote)
+    return Citation(
+        doc_id=chunk.doc_id,
+        file_name=chunk.file_name,
+        page_no=chunk.page_no,
+        chunk_id=chunk.chunk_id,
+        bbox=chunk.bboxes[0] if chunk.bboxes else None,
+        quote=quote,
+    )
 
 
 # -- verify ---------------------------------------------------------------------------------------
@@ -226,8 +288,11 @@ def _evidence(reply: Answer, result: Any) -> list[Evidence]:
 
 
 def abstention(scope: str, why: str) -> Answer:
-    return Answer(text=f"I could not determine this from the filings searched ({scope}). {why}".strip(),
-                  abstained=True, scope=scope)
+    return Answer(
+        text=f"I could not determine this from the filings searched ({scope}). {why}".strip(),
+        abstained=True,
+        scope=scope,
+    )
 
 
 def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -236,8 +301,10 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     scope = reply.scope or result.scope or "all filings you may read"
     t0 = time.perf_counter()
     if reply.abstained:
-        return {"events": [_event("verifying", "nothing to verify: abstained")],
-                "timings_ms": {"verify": _ms(t0)}}
+        return {
+            "events": [_event("verifying", "nothing to verify: abstained")],
+            "timings_ms": {"verify": _ms(t0)},
+        }
     check = verify_answer(reply.text, _evidence(reply, result))  # "[n]" reads as a citation
     if check.all_supported:
         detail = f"{len(check.figures)} figures, all supported"
@@ -246,17 +313,27 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     reasons = "; ".join(f.reason for f in check.unsupported)
     detail = f"{len(check.unsupported)} of {len(check.figures)} figures unsupported ({reasons})"
     if not _WORD.search(kept):
-        revised = abstention(scope, "The drafted answer's figures were not found in the cited evidence.")
-        return {"answer": revised, "events": [_event("verifying", detail + "; abstaining")],
-                "timings_ms": {"verify": _ms(t0)}}
+        revised = abstention(
+            scope, "The drafted answer's figures were not found in the cited evidence."
+        )
+        return {
+            "answer": revised,
+            "events": [_event("verifying", detail + "; abstaining")],
+            "timings_ms": {"verify": _ms(t0)},
+        }
     used: dict[int, int] = {}
     for mark in _CITE.findall(kept):
         used.setdefault(int(mark), len(used) + 1)
     kept = _CITE.sub(lambda m: f"[{used[int(m[1])]}]", kept)
-    citations = [reply.citations[n - 1] for n in sorted(used, key=used.get) if n <= len(reply.citations)]
+    citations = [
+        reply.citations[n - 1] for n in sorted(used, key=used.get) if n <= len(reply.citations)
+    ]
     revised = reply.model_copy(update={"text": kept, "citations": citations})
-    return {"answer": revised, "events": [_event("verifying", detail + "; sentences removed")],
-            "timings_ms": {"verify": _ms(t0)}}
+    return {
+        "answer": revised,
+        "events": [_event("verifying", detail + "; sentences removed")],
+        "timings_ms": {"verify": _ms(t0)},
+    }
 
 
 # -- respond --------------------------------------------------------------------------------------
@@ -266,5 +343,7 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     reply = state["answer"]
     detail = "abstained" if reply.abstained else f"answered with {len(reply.citations)} citations"
     # The standalone form, so a second "and the year before?" shifts from the period just asked.
-    return {"history": [state.get("standalone") or state["question"]],
-            "events": [_event("responding", detail)]}
+    return {
+        "history": [state.get("standalone") or state["question"]],
+        "events": [_event("responding", detail)],
+    }

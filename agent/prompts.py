@@ -28,5 +28,7 @@ def format_evidence(passages: list[tuple[str, int, str]]) -> str:
     """Numbered evidence blocks from (file name, page, text) triples, numbered from 1."""
     blocks = []
     for number, (file_name, page_no, text) in enumerate(passages, start=1):
-        blocks.append(f"[{number}] {file_name}, page {page_no}:\n<document>\n{text.strip()}\n</document>")
+        blocks.append(
+            f"[{number}] {file_name}, page {page_no}:\n<document>\n{text.strip()}\n</document>"
+        )
     return "\n\n".join(blocks)

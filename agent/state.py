@@ -30,7 +30,9 @@ class Event(TypedDict):
     detail: str
 
 
-def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+def merge_timings(
+    left: dict[str, float] | None, right: dict[str, float] | None
+) -> dict[str, float]:
     """Merge per-step timings; the ``retrieve`` step opens a turn, so it drops the last turn's."""
     if right and "retrieve" in right:
         return dict(right)

@@ -45,11 +45,24 @@ MentionKind = Literal[
 FIGURE_KINDS = frozenset({"amount", "percent", "number"})
 
 _SCALES = {
-    "thousand": 1e3, "thousands": 1e3, "k": 1e3,
-    "million": 1e6, "millions": 1e6, "mm": 1e6, "mn": 1e6, "m": 1e6, "mil": 1e6,
-    "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9,
-    "trillion": 1e12, "trillions": 1e12, "tn": 1e12, "t": 1e12,
-}  # fmt: skip
+    "thousand": 1e3,
+    "thousands": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "millions": 1e6,
+    "mm": 1e6,
+    "mn": 1e6,
+    "m": 1e6,
+    "mil": 1e6,
+    "billion": 1e9,
+    "billions": 1e9,
+    "bn": 1e9,
+    "b": 1e9,
+    "trillion": 1e12,
+    "trillions": 1e12,
+    "tn": 1e12,
+    "t": 1e12,
+}
 
 _MONTHS = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -59,24 +72,40 @@ _MONTHS = (
 _NON_FIGURES: list[tuple[MentionKind, re.Pattern[str]]] = [
     # An answer's citation markers ("[2]", "[1][3]") refer to sources; they are not figures.
     ("citation", re.compile(r"\[\d{1,3}\]")),
-    ("date", re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,\s*|\s+)(?:19|20)\d\d\b", re.I)),
+    (
+        "date",
+        re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,\s*|\s+)(?:19|20)\d\d\b", re.I),
+    ),
     ("date", re.compile(rf"\b\d{{1,2}}\s+{_MONTHS},?\s+(?:19|20)\d\d\b", re.I)),
     ("date", re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?!\s*(?:%|percent))", re.I)),
     ("date", re.compile(r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b|\b(?:19|20)\d\d-\d\d-\d\d\b")),
-    ("form", re.compile(
-        r"\b(?:10-K(?:405|T)?|10-Q|8-K|20-F|40-F|6-K|11-K|S-[1-4]|F-[1-4]|DEF\s*14A)(?:/A)?(?![\w-])",
-        re.I)),
-    ("item", re.compile(
-        r"\b(?:Items?|Notes?|Parts?|Sections?|Exhibits?|Schedules?|Rules?|Pages?|Articles?|"
-        r"Footnotes?|Topic|ASC|ASU|Regulation|Form|No\.|Level)\s+"
-        r"(?:[IVX]+\b|\d+[A-Z]?(?:[.\-]\d+[A-Z]?)*(?:\([a-z0-9]+\))*)"
-        r"(?:(?:\s*(?:,|and|or|through|to|-)\s*)\d+[A-Z]?(?:\.\d+)*\b)*",
-        re.I)),
-    ("period", re.compile(
-        r"\b(?:Q[1-4]|[1-4]Q|H[12])(?:\s?'?(?:19|20)?\d\d)?\b"
-        r"|\b(?:FY|CY|fiscal(?:\s+year)?)\s?'?(?:(?:19|20)\d\d|\d\d)\b", re.I)),
+    (
+        "form",
+        re.compile(
+            r"\b(?:10-K(?:405|T)?|10-Q|8-K|20-F|40-F|6-K|11-K|S-[1-4]|F-[1-4]|DEF\s*14A)(?:/A)?(?![\w-])",
+            re.I,
+        ),
+    ),
+    (
+        "item",
+        re.compile(
+            r"\b(?:Items?|Notes?|Parts?|Sections?|Exhibits?|Schedules?|Rules?|Pages?|Articles?|"
+            r"Footnotes?|Topic|ASC|ASU|Regulation|Form|No\.|Level)\s+"
+            r"(?:[IVX]+\b|\d+[A-Z]?(?:[.\-]\d+[A-Z]?)*(?:\([a-z0-9]+\))*)"
+            r"(?:(?:\s*(?:,|and|or|through|to|-)\s*)\d+[A-Z]?(?:\.\d+)*\b)*",
+            re.I,
+        ),
+    ),
+    (
+        "period",
+        re.compile(
+            r"\b(?:Q[1-4]|[1-4]Q|H[12])(?:\s?'?(?:19|20)?\d\d)?\b"
+            r"|\b(?:FY|CY|fiscal(?:\s+year)?)\s?'?(?:(?:19|20)\d\d|\d\d)\b",
+            re.I,
+        ),
+    ),
     ("ordinal", re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)),
-]  # fmt: skip
+]
 
 _FIGURE = re.compile(
     r"(?P<sign>(?:(?<=^)|(?<=[\s(:=\[/]))[-−](?=\s?[$€£\d.]))?"
@@ -164,9 +193,7 @@ class Evidence(BaseModel):
         data = result.data or {}
         scalars = [f"{k}: {v}" for k, v in data.items() if isinstance(v, (int, float, str))]
         text = "\n".join([result.message, *scalars])
-        return cls(
-            id=id or f"tool:{result.tool}", text=text, percent=data.get("percent") is True
-        )
+        return cls(id=id or f"tool:{result.tool}", text=text, percent=data.get("percent") is True)
 
 
 class FigureCheck(BaseModel):
@@ -259,14 +286,24 @@ def _figure(
     scale_word = (match["scale"] or "").strip().lower()
     negative = bool(match["sign"] or match["sign2"]) or open_paren
     is_year = (
-        not currency and not scale_word and not percent and decimals == 0 and "," not in num_text
-        and len(num_text) == 4 and 1900 <= number <= 2099 and not match["sign"]
-    )  # fmt: skip
+        not currency
+        and not scale_word
+        and not percent
+        and decimals == 0
+        and "," not in num_text
+        and len(num_text) == 4
+        and 1900 <= number <= 2099
+        and not match["sign"]
+    )
     if is_year:
         return NumberMention(
-            text=num_text, start=match.start("num"), end=match.end("num"), kind="year",
-            value=number, number=number,
-        )  # fmt: skip
+            text=num_text,
+            start=match.start("num"),
+            end=match.end("num"),
+            kind="year",
+            value=number,
+            number=number,
+        )
     scale, source = 1.0, None
     if scale_word:
         scale, source = _SCALES[scale_word], "word"
@@ -279,11 +316,20 @@ def _figure(
     value = number if percent else number * scale
     cue = bool(_NEGATIVE_CUE.search(text[max(0, start - 40) : start]))
     return NumberMention(
-        text=text[start:end].strip(), start=start, end=end, kind=kind,
-        value=-value if negative else value, number=number, decimals=decimals, scale=scale,
-        scale_source=source, percent=percent, negative=negative, negative_cue=cue,
+        text=text[start:end].strip(),
+        start=start,
+        end=end,
+        kind=kind,
+        value=-value if negative else value,
+        number=number,
+        decimals=decimals,
+        scale=scale,
+        scale_source=source,
+        percent=percent,
+        negative=negative,
+        negative_cue=cue,
         currency=currency,
-    )  # fmt: skip
+    )
 
 
 # -- verification ---------------------------------------------------------------------------------
@@ -319,7 +365,7 @@ def _candidates(
 
 
 def _unit(answer: NumberMention, basis: str) -> float:
-    step = 10.0 ** -answer.decimals
+    step = 10.0**-answer.decimals
     if answer.percent or basis == "as written":
         return step
     return step * answer.scale
@@ -346,7 +392,9 @@ def _sign_conflict(answer: NumberMention, found: NumberMention) -> bool:
     return found.negative and not a_neg
 
 
-def _check(answer: NumberMention, evidence: list[tuple[Evidence, list[NumberMention]]]) -> FigureCheck:
+def _check(
+    answer: NumberMention, evidence: list[tuple[Evidence, list[NumberMention]]]
+) -> FigureCheck:
     nearest: tuple[float, str, str] | None = None  # (relative gap, evidence text, id)
     sign_miss: tuple[str, str] | None = None
     for item, found_list in evidence:
@@ -360,9 +408,12 @@ def _check(answer: NumberMention, evidence: list[tuple[Evidence, list[NumberMent
                         sign_miss = sign_miss or (found.text, item.id)
                         continue
                     return FigureCheck(
-                        mention=answer, supported=True, evidence_id=item.id,
-                        evidence_text=found.text, basis=basis,
-                    )  # fmt: skip
+                        mention=answer,
+                        supported=True,
+                        evidence_id=item.id,
+                        evidence_text=found.text,
+                        basis=basis,
+                    )
                 if a_val and e_val:
                     rel = gap / max(abs(a_val), abs(e_val))
                     if nearest is None or rel < nearest[0]:
@@ -403,8 +454,10 @@ def verify_answer(answer_text: str, evidence: list[Evidence]) -> Verification:
     if unsupported:
         logger.info(
             "verify: %d of %d figures unsupported: %s",
-            len(unsupported), len(figures), ", ".join(f.mention.text for f in unsupported),
-        )  # fmt: skip
+            len(unsupported),
+            len(figures),
+            ", ".join(f.mention.text for f in unsupported),
+        )
     return Verification(
         answer_text=answer_text, figures=figures, unsupported=unsupported, ignored=ignored
     )

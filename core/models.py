@@ -302,7 +302,9 @@ def generate_greedy(
 
     prompt = loaded.processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
     images = [
-        prepare_image(path, patch_factor=loaded.patch_factor, min_pixels=min_pixels, max_pixels=max_pixels)
+        prepare_image(
+            path, patch_factor=loaded.patch_factor, min_pixels=min_pixels, max_pixels=max_pixels
+        )
         for path in image_paths
     ]
     encoded = loaded.processor(
@@ -310,7 +312,11 @@ def generate_greedy(
     ).to(loaded.device)
     with torch.inference_mode():
         output = loaded.model.generate(
-            **encoded, do_sample=False, temperature=None, top_p=None, top_k=None,
+            **encoded,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
             max_new_tokens=max_new_tokens,
         )
     new_tokens = output[0, encoded["input_ids"].shape[1] :]

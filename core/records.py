@@ -169,14 +169,21 @@ class Filing(Record):
     acl: list[str] = Field(default_factory=lambda: ["public"])
     status: IngestStatus | None = None
     ingested_at: datetime | None = None
-    metadata_source: dict[str, str] = Field(default_factory=dict)  # field -> document|override|sidecar
+    metadata_source: dict[str, str] = Field(
+        default_factory=dict
+    )  # field -> document|override|sidecar
 
     def chunk_fields(self) -> dict:
         """The filing fields every :class:`Chunk` of this filing carries for filtering."""
         return {
-            "file_name": self.file_name, "company": self.company, "ticker": self.ticker,
-            "form": self.form, "fiscal_year": self.fiscal_year, "fiscal_period": self.fiscal_period,
-            "period_end": self.period_end, "acl": list(self.acl),
+            "file_name": self.file_name,
+            "company": self.company,
+            "ticker": self.ticker,
+            "form": self.form,
+            "fiscal_year": self.fiscal_year,
+            "fiscal_period": self.fiscal_period,
+            "period_end": self.period_end,
+            "acl": list(self.acl),
         }
 
 

@@ -35,11 +35,42 @@ from core.settings import RerankSettings
 logger = logging.getLogger(__name__)
 
 QUERY = "What was the company's total net revenue in fiscal 2022 and how did it compare to 2021?"
-_WORDS = (
-    "revenue net income operating margin segment fiscal quarter increase decrease million billion "
-    "cash flow capital expenditures dividends share repurchase guidance customers pricing volume "
-    "foreign exchange impairment goodwill inventory liabilities debt interest tax rate effective"
-).split()
+_WORDS = [
+    "revenue",
+    "net",
+    "income",
+    "operating",
+    "margin",
+    "segment",
+    "fiscal",
+    "quarter",
+    "increase",
+    "decrease",
+    "million",
+    "billion",
+    "cash",
+    "flow",
+    "capital",
+    "expenditures",
+    "dividends",
+    "share",
+    "repurchase",
+    "guidance",
+    "customers",
+    "pricing",
+    "volume",
+    "foreign",
+    "exchange",
+    "impairment",
+    "goodwill",
+    "inventory",
+    "liabilities",
+    "debt",
+    "interest",
+    "tax",
+    "rate",
+    "effective",
+]
 
 
 def untrained_model(folder: Path, *, num_layers: int, max_length: int) -> Path:
@@ -54,7 +85,10 @@ def untrained_model(folder: Path, *, num_layers: int, max_length: int) -> Path:
     model.save_pretrained(str(folder))
     AutoTokenizer.from_pretrained(str(base), local_files_only=True).save_pretrained(str(folder))
     metadata = CrossEncoderMetadata(
-        base=str(base), stage="bench", max_length=max_length, num_layers=num_layers,
+        base=str(base),
+        stage="bench",
+        max_length=max_length,
+        num_layers=num_layers,
         created_at=datetime.now(UTC),
     )
     (folder / METADATA_FILE).write_text(metadata.model_dump_json(indent=2))
@@ -84,8 +118,10 @@ def passages(count: int, *, pdfs: Path | None = None, seed: int = 0) -> list[str
         logger.warning("only %d passages in %s; generating the rest", len(out), pdfs)
         return out + passages(count - len(out), seed=seed + 1)
     return [
-        " ".join(rng.choice(_WORDS) if rng.random() > 0.15 else f"${rng.randint(1, 9999)}"
-                 for _ in range(rng.randint(100, 300)))
+        " ".join(
+            rng.choice(_WORDS) if rng.random() > 0.15 else f"${rng.randint(1, 9999)}"
+            for _ in range(rng.randint(100, 300))
+        )
         for _ in range(count)
     ]
 
@@ -111,8 +147,10 @@ def run(
     from rerank.cross_encoder import CrossEncoderReranker
 
     with tempfile.TemporaryDirectory(prefix="finrag-bench-rerank-") as tmp:
-        folder = Path(model) if model else untrained_model(
-            Path(tmp) / "model", num_layers=num_layers, max_length=max_length
+        folder = (
+            Path(model)
+            if model
+            else untrained_model(Path(tmp) / "model", num_layers=num_layers, max_length=max_length)
         )
         reranker = CrossEncoderReranker(
             RerankSettings(name="cross-encoder", model=str(folder), batch_size=batch_size),
@@ -120,8 +158,12 @@ def run(
             threads=threads,
         )
         hits = [
-            Hit(chunk=Chunk(chunk_id=f"c{i}", doc_id="d", page_no=1, modality="text", text=text),
-                score=0.0, source="fused", rank=i + 1)
+            Hit(
+                chunk=Chunk(chunk_id=f"c{i}", doc_id="d", page_no=1, modality="text", text=text),
+                score=0.0,
+                source="fused",
+                rank=i + 1,
+            )
             for i, text in enumerate(passages(candidates, pdfs=pdfs))
         ]
         reranker.rerank(QUERY, hits)  # warm-up: load, export once
@@ -146,8 +188,13 @@ def run(
 
 
 def train_throughput(
-    *, steps: int = 20, num_layers: int = 3, max_length: int = 128, batch_size: int = 8,
-    negatives: int = 7, threads: int | None = None,
+    *,
+    steps: int = 20,
+    num_layers: int = 3,
+    max_length: int = 128,
+    batch_size: int = 8,
+    negatives: int = 7,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Pairs per second of the real trainer on generated 100-300-word passages."""
     from rerank.training.trainer import FinetuneConfig, train_cross_encoder
@@ -155,17 +202,28 @@ def train_throughput(
     texts = passages(batch_size * steps * (negatives + 1), seed=1)
     examples = [
         TrainingExample(
-            example_id=f"b{i}", query=QUERY, positive=texts[i * (negatives + 1)],
-            positive_id=f"c{i}", negatives=texts[i * (negatives + 1) + 1 : (i + 1) * (negatives + 1)],
+            example_id=f"b{i}",
+            query=QUERY,
+            positive=texts[i * (negatives + 1)],
+            positive_id=f"c{i}",
+            negatives=texts[i * (negatives + 1) + 1 : (i + 1) * (negatives + 1)],
             source="synthetic-sentence",
         )
         for i in range(batch_size * steps)
     ]
     with tempfile.TemporaryDirectory(prefix="finrag-bench-train-") as tmp:
         config = FinetuneConfig(
-            out=Path(tmp), num_layers=num_layers, max_length=max_length, batch_size=batch_size,
-            negatives_per_query=negatives, epochs=1, max_steps=steps, checkpoint_every=10_000,
-            export_onnx=False, threads=threads, max_minutes=None,
+            out=Path(tmp),
+            num_layers=num_layers,
+            max_length=max_length,
+            batch_size=batch_size,
+            negatives_per_query=negatives,
+            epochs=1,
+            max_steps=steps,
+            checkpoint_every=10_000,
+            export_onnx=False,
+            threads=threads,
+            max_minutes=None,
         )
         started, cpu = time.perf_counter(), time.process_time()
         report = train_cross_encoder(config, examples, [])
@@ -195,12 +253,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-steps", type=int, default=0)
     args = parser.parse_args(argv)
     result: dict[str, Any] = {
-        "latency": run(args.model, calls=args.calls, runtime=args.runtime, threads=args.threads,
-                       num_layers=args.layers, max_length=args.max_length, pdfs=args.pdfs)
+        "latency": run(
+            args.model,
+            calls=args.calls,
+            runtime=args.runtime,
+            threads=args.threads,
+            num_layers=args.layers,
+            max_length=args.max_length,
+            pdfs=args.pdfs,
+        )
     }
     if args.train_steps:
         result["training"] = train_throughput(
-            steps=args.train_steps, num_layers=args.layers, max_length=args.max_length,
+            steps=args.train_steps,
+            num_layers=args.layers,
+            max_length=args.max_length,
             threads=args.threads,
         )
     print(json.dumps(result, indent=2))

@@ -25,14 +25,21 @@ def score_runs(
     import ir_measures
     from ir_measures import RR, R, nDCG
 
-    measures = {"recall@1": R @ 1, "recall@3": R @ 3, "recall@5": R @ 5, "recall@10": R @ 10,
-                "mrr": RR, "ndcg@10": nDCG @ 10}
-    qrels = {q: {p: 1 for p in pages} for q, pages in gold.items()}
+    measures = {
+        "recall@1": R @ 1,
+        "recall@3": R @ 3,
+        "recall@5": R @ 5,
+        "recall@10": R @ 10,
+        "mrr": RR,
+        "ndcg@10": nDCG @ 10,
+    }
+    qrels = {q: dict.fromkeys(pages, 1) for q, pages in gold.items()}
     run = {
         q: {p: float(len(pages) - i) for i, p in enumerate(pages)}
-        for q, pages in ranked.items() if pages
+        for q, pages in ranked.items()
+        if pages
     }
-    per_q: dict[str, dict[str, float]] = {q: {name: 0.0 for name in measures} for q in gold}
+    per_q: dict[str, dict[str, float]] = {q: dict.fromkeys(measures, 0.0) for q in gold}
     by_measure = {m: name for name, m in measures.items()}
     for metric in ir_measures.iter_calc(list(measures.values()), qrels, run):
         per_q[metric.query_id][by_measure[metric.measure]] = float(metric.value)

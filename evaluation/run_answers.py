@@ -54,7 +54,9 @@ def numeric_match(answer: str, gold: str) -> bool | None:
                 continue
             # Compare in the answer's own scale and unscaled: "$66.6 billion" vs gold "66,608 million".
             candidates = {(o.value, g.value), (o.number, g.number)}
-            if any(_close(a, b, g.decimals) for a, b in candidates if a is not None and b is not None):
+            if any(
+                _close(a, b, g.decimals) for a, b in candidates if a is not None and b is not None
+            ):
                 return True
     return False
 
@@ -80,7 +82,9 @@ def eval_answers(
         agent.ask("warm-up", thread_id="eval-warm-up", acl_groups=groups)
         for q in questions:
             t0 = time.perf_counter()
-            reply = agent.ask(q.question, thread_id=f"eval-{q.id}-{time.time_ns()}", acl_groups=groups)
+            reply = agent.ask(
+                q.question, thread_id=f"eval-{q.id}-{time.time_ns()}", acl_groups=groups
+            )
             latencies.append((time.perf_counter() - t0) * 1000)
             answer = reply.answer
             gold_pages = {(doc_ids[q.doc], p) for p in q.evidence_pages}
@@ -89,25 +93,33 @@ def eval_answers(
                 [c.chunk_id for c in answer.citations if c.chunk_id], groups
             )
             evidence = [Evidence.from_chunk(c) for c in chunks]
-            evidence += [Evidence(id=f"call{i}", text=call) for i, call in enumerate(answer.tool_calls)]
-            evidence += [Evidence(id=f"quote{i}", text=c.quote) for i, c in enumerate(answer.citations)]
+            evidence += [
+                Evidence(id=f"call{i}", text=call) for i, call in enumerate(answer.tool_calls)
+            ]
+            evidence += [
+                Evidence(id=f"quote{i}", text=c.quote) for i, c in enumerate(answer.citations)
+            ]
             check = verify_answer(answer.text, evidence) if not answer.abstained else None
-            rows.append({
-                "id": q.id,
-                "question": q.question,
-                "answer": answer.text,
-                "gold": q.answer,
-                "abstained": answer.abstained,
-                "numeric": None if answer.abstained and q.answer is None else numeric_match(answer.text, q.answer or ""),
-                "cited_pages": sorted(p for _, p in cited),
-                "gold_pages": q.evidence_pages,
-                "cited_gold": len(cited & gold_pages),
-                "n_cited": len(cited),
-                "recall": len(cited & gold_pages) / len(gold_pages) if gold_pages else 0.0,
-                "figures": len(check.figures) if check else 0,
-                "unsupported": len(check.unsupported) if check else 0,
-                "ms": round(latencies[-1], 1),
-            })
+            rows.append(
+                {
+                    "id": q.id,
+                    "question": q.question,
+                    "answer": answer.text,
+                    "gold": q.answer,
+                    "abstained": answer.abstained,
+                    "numeric": None
+                    if answer.abstained and q.answer is None
+                    else numeric_match(answer.text, q.answer or ""),
+                    "cited_pages": sorted(p for _, p in cited),
+                    "gold_pages": q.evidence_pages,
+                    "cited_gold": len(cited & gold_pages),
+                    "n_cited": len(cited),
+                    "recall": len(cited & gold_pages) / len(gold_pages) if gold_pages else 0.0,
+                    "figures": len(check.figures) if check else 0,
+                    "unsupported": len(check.unsupported) if check else 0,
+                    "ms": round(latencies[-1], 1),
+                }
+            )
             if progress is not None:
                 progress(len(rows), len(questions))
 
@@ -120,12 +132,18 @@ def eval_answers(
         "llm": settings.llm.name,
         "n": len(rows),
         "n_numeric": len(numeric),
-        "numeric_correct": round(sum(bool(r["numeric"]) for r in numeric) / len(numeric), 4) if numeric else None,
-        "citation_precision": round(sum(r["cited_gold"] for r in rows) / n_cited, 4) if n_cited else 0.0,
+        "numeric_correct": round(sum(bool(r["numeric"]) for r in numeric) / len(numeric), 4)
+        if numeric
+        else None,
+        "citation_precision": round(sum(r["cited_gold"] for r in rows) / n_cited, 4)
+        if n_cited
+        else 0.0,
         "citation_recall": round(sum(r["recall"] for r in rows) / len(rows), 4) if rows else 0.0,
         "abstention_rate": round(sum(r["abstained"] for r in rows) / len(rows), 4) if rows else 0.0,
         "figures_in_answers": figures,
-        "unsupported_figure_rate": round(sum(r["unsupported"] for r in rows) / figures, 4) if figures else 0.0,
+        "unsupported_figure_rate": round(sum(r["unsupported"] for r in rows) / figures, 4)
+        if figures
+        else 0.0,
         **{k: round(v, 1) for k, v in latency_summary(latencies).items()},
         "questions": rows,
     }
@@ -139,16 +157,28 @@ def format_answers(result: dict) -> str:
 
     buffer = StringIO()
     console = Console(file=buffer, width=160)
-    summary = Table(title=f"Answers on {result['set']} ({result['n']} questions, llm={result['llm']}, {result['date']})")
-    for col in ("numeric correct", "citation precision", "citation recall", "abstention", "unsupported figures", "p50 ms", "p95 ms"):
+    summary = Table(
+        title=f"Answers on {result['set']} ({result['n']} questions, llm={result['llm']}, {result['date']})"
+    )
+    for col in (
+        "numeric correct",
+        "citation precision",
+        "citation recall",
+        "abstention",
+        "unsupported figures",
+        "p50 ms",
+        "p95 ms",
+    ):
         summary.add_column(col, justify="right")
     nc = result["numeric_correct"]
     summary.add_row(
         f"{nc:.3f} of {result['n_numeric']}" if nc is not None else "-",
-        f"{result['citation_precision']:.3f}", f"{result['citation_recall']:.3f}",
+        f"{result['citation_precision']:.3f}",
+        f"{result['citation_recall']:.3f}",
         f"{result['abstention_rate']:.3f}",
         f"{result['unsupported_figure_rate']:.3f} of {result['figures_in_answers']}",
-        f"{result['p50_ms']:.0f}", f"{result['p95_ms']:.0f}",
+        f"{result['p50_ms']:.0f}",
+        f"{result['p95_ms']:.0f}",
     )
     console.print(summary)
     detail = Table(title="Per question")
@@ -156,6 +186,8 @@ def format_answers(result: dict) -> str:
         detail.add_column(col, overflow="fold")
     for r in result["questions"]:
         mark = "-" if r["numeric"] is None else ("yes" if r["numeric"] else "no")
-        detail.add_row(r["id"][-5:], mark, str(r["cited_pages"]), str(r["gold_pages"]), r["answer"][:160])
+        detail.add_row(
+            r["id"][-5:], mark, str(r["cited_pages"]), str(r["gold_pages"]), r["answer"][:160]
+        )
     console.print(detail)
     return buffer.getvalue()

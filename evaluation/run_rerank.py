@@ -44,13 +44,16 @@ def eval_rerankers(
     latencies: dict[str, list[float]] = {name: [] for name in rerankers}
     retriever = Retriever(corpus)
     try:
-        warm = retriever.retrieve("warm-up revenue", acl_groups=groups, use_memory=False, use_tools=False)
+        warm = retriever.retrieve(
+            "warm-up revenue", acl_groups=groups, use_memory=False, use_tools=False
+        )
         for reranker in rerankers.values():
             reranker.rerank("warm-up revenue", warm.hits[:candidates])
         for q in questions:
             gold[q.id] = {page_key(doc_ids[q.doc], p) for p in q.evidence_pages}
-            result = retriever.retrieve(q.question, acl_groups=groups, top_k=top_k,
-                                        use_memory=False, use_tools=False)  # fmt: skip
+            result = retriever.retrieve(
+                q.question, acl_groups=groups, top_k=top_k, use_memory=False, use_tools=False
+            )
             pages = [(p.doc_id, p.page_no) for p in result.pages]
             runs["none"][q.id] = [page_key(*p) for p in pages]
             for name, reranker in rerankers.items():
@@ -62,10 +65,14 @@ def eval_rerankers(
         retriever.close()
 
     out: dict = {
-        "set": eval_set.name, "date": date.today().isoformat(), "n": len(questions),
-        "machine": f"{platform.machine()}, {psutil.cpu_count()} cores", "candidates": candidates,
-        "rerankers": {}, "per_question": {},
-    }  # fmt: skip
+        "set": eval_set.name,
+        "date": date.today().isoformat(),
+        "n": len(questions),
+        "machine": f"{platform.machine()}, {psutil.cpu_count()} cores",
+        "candidates": candidates,
+        "rerankers": {},
+        "per_question": {},
+    }
     for name, ranked in runs.items():
         aggregate, per_q = score_runs(gold, ranked)
         row = {k: round(v, 4) for k, v in aggregate.items()}
@@ -84,13 +91,21 @@ def format_rerankers(result: dict) -> str:
 
     buffer = StringIO()
     console = Console(file=buffer, width=140)
-    table = Table(title=f"Reranking on {result['set']} ({result['n']} questions, shared index, "
-                        f"{result['candidates']} candidates, {result['date']})")  # fmt: skip
+    table = Table(
+        title=f"Reranking on {result['set']} ({result['n']} questions, shared index, "
+        f"{result['candidates']} candidates, {result['date']})"
+    )
     table.add_column("reranker")
     for col in ("R@1", "R@3", "R@5", "R@10", "MRR", "nDCG@10", "p50 ms", "p95 ms"):
         table.add_column(col, justify="right")
     for name, row in result["rerankers"].items():
-        table.add_row(name, *(f"{row[k]:.3f}" for k in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10")),
-                      *(f"{row[k]:.0f}" if k in row else "-" for k in ("p50_ms", "p95_ms")))  # fmt: skip
+        table.add_row(
+            name,
+            *(
+                f"{row[k]:.3f}"
+                for k in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10")
+            ),
+            *(f"{row[k]:.0f}" if k in row else "-" for k in ("p50_ms", "p95_ms")),
+        )
     console.print(table)
     return buffer.getvalue()

@@ -35,14 +35,19 @@ def corpus_settings(settings: Settings, eval_set: EvalSet) -> Settings:
     from ingest.chunking import CHUNK_SCHEMA
 
     config = json.dumps(
-        {"schema": CHUNK_SCHEMA, "embedder": settings.embedder.model_dump(mode="json"),
-         "ingest": settings.ingest.model_dump(mode="json", exclude={"workers"})},
+        {
+            "schema": CHUNK_SCHEMA,
+            "embedder": settings.embedder.model_dump(mode="json"),
+            "ingest": settings.ingest.model_dump(mode="json", exclude={"workers"}),
+        },
         sort_keys=True,
     )
     tag = hashlib.sha256(config.encode()).hexdigest()[:10]
     return settings.model_copy(
-        update={"data_dir": settings.data_dir / "eval" / f"{eval_set.name}-{tag}",
-                "model_cache": settings.models_dir}
+        update={
+            "data_dir": settings.data_dir / "eval" / f"{eval_set.name}-{tag}",
+            "model_cache": settings.models_dir,
+        }
     )
 
 
@@ -88,15 +93,21 @@ def eval_retrieval(
             doc_id = doc_ids[q.doc]
             gold[q.id] = {page_key(doc_id, p) for p in q.evidence_pages}
             t = time.perf_counter()
-            result = retriever.retrieve(q.question, acl_groups=groups, top_k=top_k,
-                                        use_memory=False, use_tools=False)
+            result = retriever.retrieve(
+                q.question, acl_groups=groups, top_k=top_k, use_memory=False, use_tools=False
+            )
             latencies.append((time.perf_counter() - t) * 1000)
             shared[q.id] = [page_key(p.doc_id, p.page_no) for p in result.pages]
             scopes[q.id] = result.scope
             t = time.perf_counter()
-            result = retriever.retrieve(q.question, acl_groups=groups, top_k=top_k,
-                                        filters=SearchFilters(doc_ids=[doc_id]),
-                                        use_memory=False, use_tools=False)
+            result = retriever.retrieve(
+                q.question,
+                acl_groups=groups,
+                top_k=top_k,
+                filters=SearchFilters(doc_ids=[doc_id]),
+                use_memory=False,
+                use_tools=False,
+            )
             given_latencies.append((time.perf_counter() - t) * 1000)
             given[q.id] = [page_key(p.doc_id, p.page_no) for p in result.pages]
             if progress is not None:
@@ -111,13 +122,21 @@ def eval_retrieval(
     for q in questions:
         if shared_per_q[q.id]["recall@5"] < 1.0:
             top = shared[q.id][0] if shared[q.id] else None
-            top_doc, top_page = (top.split("#") if top else (None, None))
-            misses.append({
-                "id": q.id, "question": q.question, "gold_file": q.doc, "gold_pages": q.evidence_pages,
-                "first_file": names.get(top_doc), "first_page": int(top_page) if top_page else None,
-                "gold_rank": next((i for i, p in enumerate(shared[q.id], 1) if p in gold[q.id]), None),
-                "scope": scopes[q.id],
-            })
+            top_doc, top_page = top.split("#") if top else (None, None)
+            misses.append(
+                {
+                    "id": q.id,
+                    "question": q.question,
+                    "gold_file": q.doc,
+                    "gold_pages": q.evidence_pages,
+                    "first_file": names.get(top_doc),
+                    "first_page": int(top_page) if top_page else None,
+                    "gold_rank": next(
+                        (i for i, p in enumerate(shared[q.id], 1) if p in gold[q.id]), None
+                    ),
+                    "scope": scopes[q.id],
+                }
+            )
     return {
         "set": eval_set.name,
         "date": date.today().isoformat(),
@@ -150,15 +169,27 @@ def format_retrieval(result: dict) -> str:
     for col in ("R@1", "R@3", "R@5", "R@10", "MRR", "nDCG@10", "p50 ms", "p95 ms"):
         table.add_column(col, justify="right")
     for label, row in (("shared", result), ("filing given", result["given_filing"])):
-        table.add_row(label, *(f"{row[k]:.3f}" for k in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10")),
-                      f"{row['p50_ms']:.0f}", f"{row['p95_ms']:.0f}")
+        table.add_row(
+            label,
+            *(
+                f"{row[k]:.3f}"
+                for k in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10")
+            ),
+            f"{row['p50_ms']:.0f}",
+            f"{row['p95_ms']:.0f}",
+        )
     console.print(table)
     if result["misses"]:
         misses = Table(title="Questions whose gold pages are not all in the top 5 (shared index)")
         for col in ("id", "gold", "gold rank", "first instead", "scope"):
             misses.add_column(col, overflow="fold")
         for m in result["misses"]:
-            misses.add_row(m["id"], f"{m['gold_file']} p.{m['gold_pages']}", str(m["gold_rank"] or "-"),
-                           f"{m['first_file']} p.{m['first_page']}", m["scope"])
+            misses.add_row(
+                m["id"],
+                f"{m['gold_file']} p.{m['gold_pages']}",
+                str(m["gold_rank"] or "-"),
+                f"{m['first_file']} p.{m['first_page']}",
+                m["scope"],
+            )
         console.print(misses)
     return buffer.getvalue()

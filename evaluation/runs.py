@@ -155,9 +155,15 @@ def save_run(
         n += 1
         run_id = f"{stem}-{n}"
     record = RunRecord(
-        run_id=run_id, kind=kind, set_name=set_name, set_path=str(Path(set_dir).resolve()),
-        created_at=created, config=run_config(settings), params=params or {}, result=result,
-    )  # fmt: skip
+        run_id=run_id,
+        kind=kind,
+        set_name=set_name,
+        set_path=str(Path(set_dir).resolve()),
+        created_at=created,
+        config=run_config(settings),
+        params=params or {},
+        result=result,
+    )
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -214,7 +220,9 @@ def load_run(settings: Settings, run_id: str) -> RunRecord:
 
 def recall_curve(result: dict[str, Any]) -> dict[int, float]:
     """k -> recall@k for the k the result has (pass ``result["given_filing"]`` for that block)."""
-    return {k: float(result[f"recall@{k}"]) for k in RECALL_KS if result.get(f"recall@{k}") is not None}
+    return {
+        k: float(result[f"recall@{k}"]) for k in RECALL_KS if result.get(f"recall@{k}") is not None
+    }
 
 
 def metric_value(result: dict[str, Any], key: str) -> float | None:

@@ -62,5 +62,7 @@ def load_set(folder: Path) -> EvalSet:
         )
     missing = sorted({q.doc for q in questions if not (folder / "pdfs" / q.doc).exists()})
     if missing:
-        raise ConfigError(f"{folder}/pdfs lacks documents named in questions.jsonl: {', '.join(missing)}")
+        raise ConfigError(
+            f"{folder}/pdfs lacks documents named in questions.jsonl: {', '.join(missing)}"
+        )
     return EvalSet(name=folder.resolve().name, root=folder, questions=questions)

@@ -41,7 +41,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.records import BBox, Chunk, Element, Filing, Modality, ParsedDocument, TableData, make_chunk_id
+from core.records import (
+    BBox,
+    Chunk,
+    Element,
+    Filing,
+    Modality,
+    ParsedDocument,
+    TableData,
+    make_chunk_id,
+)
 from ingest.statements import statement_kind
 
 logger = logging.getLogger(__name__)
@@ -113,7 +122,9 @@ class _Tokens:
             counts = self._count(batch)
             self.calls += 1
             if len(counts) != len(batch):
-                raise ValueError(f"count_tokens returned {len(counts)} counts for {len(batch)} texts")
+                raise ValueError(
+                    f"count_tokens returned {len(counts)} counts for {len(batch)} texts"
+                )
             self._cache.update(zip(batch, (int(c) for c in counts), strict=True))
 
     def __call__(self, text: str) -> int:
@@ -311,7 +322,9 @@ def _column_labels(table: TableData) -> list[str]:
     return labels
 
 
-def _table_embed(section_title: str, caption: str, table: TableData, rows: Sequence[Sequence[str]]) -> str:
+def _table_embed(
+    section_title: str, caption: str, table: TableData, rows: Sequence[Sequence[str]]
+) -> str:
     parts = [p for p in (section_title, caption) if p]
     cols = _column_labels(table)
     if cols:
@@ -427,7 +440,9 @@ def chunk_document(
         [
             sentence
             for _, el, _, h in plan
-            if not h and el.kind in _TEXT_KINDS and tokens(" ".join(el.text.split())) > max_tokens * 3 // 4
+            if not h
+            and el.kind in _TEXT_KINDS
+            and tokens(" ".join(el.text.split())) > max_tokens * 3 // 4
             for sentence in _SENTENCE_END.split(" ".join(el.text.split()))
         ]
     )
@@ -456,7 +471,9 @@ def chunk_document(
         for p in buffer:
             if p.bbox is not None and p.bbox not in boxes:
                 boxes.append(p.bbox)
-        pending.append(_Pending(buf_page, key, "text", text, embed, list(buf_section), bboxes=boxes))
+        pending.append(
+            _Pending(buf_page, key, "text", text, embed, list(buf_section), bboxes=boxes)
+        )
         buffer = []
 
     last_table: dict[int, tuple[int, str]] = {}  # page -> (page, key) of its last table chunk
@@ -547,12 +564,34 @@ def _table_parts(
         for line in lines:
             n = tokens(line)
             if buf and used + n > max_tokens:
-                out.append(_Pending(el.page_no, f"e{index}.p{len(out)}", "table", "\n".join(buf), None, list(path), list(boxes), table))
+                out.append(
+                    _Pending(
+                        el.page_no,
+                        f"e{index}.p{len(out)}",
+                        "table",
+                        "\n".join(buf),
+                        None,
+                        list(path),
+                        list(boxes),
+                        table,
+                    )
+                )
                 buf, used = [], 0
             buf.append(line)
             used += n
         if buf:
-            out.append(_Pending(el.page_no, f"e{index}.p{len(out)}", "table", "\n".join(buf), None, list(path), list(boxes), table))
+            out.append(
+                _Pending(
+                    el.page_no,
+                    f"e{index}.p{len(out)}",
+                    "table",
+                    "\n".join(buf),
+                    None,
+                    list(path),
+                    list(boxes),
+                    table,
+                )
+            )
         if len(out) == 1:
             out[0].key = f"e{index}"
         return out

@@ -51,10 +51,15 @@ def extract_figures(
             target = out_dir / f"p{page_no}_fig{k}.png"
             page.get_pixmap(clip=rect, dpi=max(dpi, 100)).save(target)
             image_path = str(target)
-        figures.append(Element(
-            kind="figure", page_no=page_no, text=_caption(rect, lines),
-            bbox=BBox(x0=rect.x0, y0=rect.y0, x1=rect.x1, y1=rect.y1), image_path=image_path,
-        ))
+        figures.append(
+            Element(
+                kind="figure",
+                page_no=page_no,
+                text=_caption(rect, lines),
+                bbox=BBox(x0=rect.x0, y0=rect.y0, x1=rect.x1, y1=rect.y1),
+                image_path=image_path,
+            )
+        )
     return figures
 
 

@@ -108,7 +108,8 @@ def _check_keys(data: dict[str, Any], where: object) -> None:
         )
     acl = data.get("acl")
     if acl is not None and not (isinstance(acl, list) and all(isinstance(g, str) for g in acl)):
-        raise ConfigError(f"acl in {where} must be a list of group names, e.g. [\"finance\"]")
+        raise ConfigError(f'acl in {where} must be a list of group names, e.g. ["finance"]')
+
 
 # ---------------------------------------------------------------------------------------------
 # dates
@@ -154,8 +155,12 @@ _NAME_NOISE = re.compile(
 _EXCHANGE = r"(?:The\s+)?(?:New\s+York\s+Stock\s+Exchange|NYSE|Nasdaq|NASDAQ|Chicago\s+Stock\s+Exchange|Cboe|CBOE|NYSE\s+American)"
 _SYMBOL_BEFORE_EXCHANGE = re.compile(rf"(?<![\w$.])([A-Z]{{1,5}}(?:\.[A-Z])?)\s+{_EXCHANGE}")
 _NOT_TICKERS = {"LLC", "INC", "PLC", "NV", "SA", "AG", "LP", "THE", "AND", "OF", "NA", "N", "A"}
-_EXCHANGE_COLON = re.compile(r"\b(?:NYSE|NASDAQ|Nasdaq|NYSE\s+American)\s*:\s*([A-Z]{1,5}(?:\.[A-Z])?)\b")
-_CIK = re.compile(r"\b(?:CIK|Central\s+Index\s+Key)(?:\s+(?:No\.?|Number))?\s*[:#]?\s*(\d{4,10})\b", re.I)
+_EXCHANGE_COLON = re.compile(
+    r"\b(?:NYSE|NASDAQ|Nasdaq|NYSE\s+American)\s*:\s*([A-Z]{1,5}(?:\.[A-Z])?)\b"
+)
+_CIK = re.compile(
+    r"\b(?:CIK|Central\s+Index\s+Key)(?:\s+(?:No\.?|Number))?\s*[:#]?\s*(\d{4,10})\b", re.I
+)
 _FY_ENDED = re.compile(rf"for\s+the\s+fiscal\s+year\s+ended\s*:?\s*({_DATE_RE})", re.I)
 _Q_ENDED = re.compile(rf"for\s+the\s+quarterly\s+period\s+ended\s*:?\s*({_DATE_RE})", re.I)
 _EVENT_DATE = re.compile(
@@ -193,7 +198,11 @@ class _Collector:
         elif self.values[field] != value:
             logger.info(
                 "metadata %s: keeping %r (%s) over %r (%s)",
-                field, self.values[field], self.sources[field], value, source,
+                field,
+                self.values[field],
+                self.sources[field],
+                value,
+                source,
             )
 
 
@@ -347,7 +356,9 @@ def extract_metadata(doc: ParsedDocument, file_name: str) -> FilingMetadata:
     if named:
         got.offer("company", named[0], f"document:p{named[1]}:registrant-name")
     if release:
-        got.offer("company", _clean(release[0].group("name")), f"document:p{release[1]}:release-title")
+        got.offer(
+            "company", _clean(release[0].group("name")), f"document:p{release[1]}:release-title"
+        )
 
     tick = _ticker_from_table(doc)
     if tick:
@@ -365,7 +376,11 @@ def extract_metadata(doc: ParsedDocument, file_name: str) -> FilingMetadata:
         # "Form 10-K for the fiscal year ended" may be a reference to another report; a bare
         # "For the fiscal year ended" line is the cover's own.
         ended = list(_FY_ENDED.finditer(cover_text))
-        own = [m for m in ended if not re.search(r"10-K\s*$", cover_text[max(0, m.start() - 8) : m.start()])]
+        own = [
+            m
+            for m in ended
+            if not re.search(r"10-K\s*$", cover_text[max(0, m.start() - 8) : m.start()])
+        ]
         if m := (own or ended or [None])[0]:
             got.offer("period_end", _parse_date(m.group(1)), "document:cover:fiscal-year-ended")
     if form != "8-K" and (m := _Q_ENDED.search(cover_text)):
@@ -407,7 +422,9 @@ def extract_metadata(doc: ParsedDocument, file_name: str) -> FilingMetadata:
         # provides outlook for fiscal 2024").
         if m := (_FISCAL_LABEL.search(title) or _FY_SHORT.search(title)):
             y = int(m.group(1))
-            got.offer("fiscal_year", y + 2000 if y < 100 else y, f"document:p{release[1]}:release-title")
+            got.offer(
+                "fiscal_year", y + 2000 if y < 100 else y, f"document:p{release[1]}:release-title"
+            )
 
     if form != "8-K":
         if structural and label is not None and label in (structural[0], structural[0] - 1):
@@ -419,15 +436,19 @@ def extract_metadata(doc: ParsedDocument, file_name: str) -> FilingMetadata:
         if structural and label is not None and label not in (structural[0], structural[0] - 1):
             logger.info(
                 "%s: fiscal label %d disagrees with dates (%d); kept the dates",
-                file_name, label, structural[0],
+                file_name,
+                label,
+                structural[0],
             )
 
     meta = FilingMetadata(
         **got.values,
-        sources={k: "document" for k in got.sources},
+        sources=dict.fromkeys(got.sources, "document"),
         evidence={k: v.removeprefix("document:") for k, v in got.sources.items()},
     )
-    missing = [f for f in ("company", "form", "fiscal_year", "period_end") if getattr(meta, f) is None]
+    missing = [
+        f for f in ("company", "form", "fiscal_year", "period_end") if getattr(meta, f) is None
+    ]
     if missing:
         logger.info("%s: metadata not found in the document: %s", file_name, ", ".join(missing))
     return meta
@@ -520,7 +541,9 @@ def load_sidecar(path: Path) -> dict[str, Any]:
         else:
             data = tomllib.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise ConfigError(f"cannot read metadata sidecar {sidecar}: {exc}; fix or remove it") from None
+        raise ConfigError(
+            f"cannot read metadata sidecar {sidecar}: {exc}; fix or remove it"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"metadata sidecar {sidecar} must hold a table of field = value")
     _check_keys(data, sidecar)

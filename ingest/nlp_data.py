@@ -115,5 +115,7 @@ def prepare_unstructured() -> None:
                 "pin unstructured==0.27.35 (see ingest/nlp_data.py)"
             )
         tokenize._get_nlp = _offline_get_nlp
-        log.debug("unstructured will use a rule-based spaCy pipeline instead of downloading %s",
-                  SPACY_MODEL_UNSTRUCTURED_WANTS)
+        log.debug(
+            "unstructured will use a rule-based spaCy pipeline instead of downloading %s",
+            SPACY_MODEL_UNSTRUCTURED_WANTS,
+        )

@@ -102,21 +102,28 @@ class TesseractEngine:
     def recognize(self, png: bytes) -> list[OcrLine]:
         proc = subprocess.run(
             [self.binary, "stdin", "stdout", "-l", self.lang, "tsv"],
-            input=png, capture_output=True, check=False, timeout=300,
+            input=png,
+            capture_output=True,
+            check=False,
+            timeout=300,
         )
         if proc.returncode != 0:
             raise IngestError(f"tesseract failed: {proc.stderr.decode(errors='replace')[:200]}")
         lines: dict[tuple[int, int, int], list] = {}
-        reader = csv.DictReader(io.StringIO(proc.stdout.decode("utf-8", errors="replace")),
-                                delimiter="\t", quoting=csv.QUOTE_NONE)
+        reader = csv.DictReader(
+            io.StringIO(proc.stdout.decode("utf-8", errors="replace")),
+            delimiter="\t",
+            quoting=csv.QUOTE_NONE,
+        )
         for row in reader:
             text = (row.get("text") or "").strip()
             if row.get("level") != "5" or not text:
                 continue
             x, y, w, h = (float(row[k]) for k in ("left", "top", "width", "height"))
             key = (int(row["block_num"]), int(row["par_num"]), int(row["line_num"]))
-            lines.setdefault(key, []).append((text, (x, y, x + w, y + h),
-                                              max(0.0, float(row["conf"])) / 100))
+            lines.setdefault(key, []).append(
+                (text, (x, y, x + w, y + h), max(0.0, float(row["conf"])) / 100)
+            )
         return list(lines.values())
 
 
@@ -127,26 +134,39 @@ def get_engine(name: str, threads: int | None = None) -> OcrEngine:
         return RapidOcrEngine(threads=threads)
     if name == "tesseract":
         return TesseractEngine()
-    raise IngestError(f"unknown OCR engine {name!r}; set FINRAG_INGEST__OCR to rapidocr, "
-                      "tesseract or none")
+    raise IngestError(
+        f"unknown OCR engine {name!r}; set FINRAG_INGEST__OCR to rapidocr, tesseract or none"
+    )
 
 
-def ocr_page(page: pymupdf.Page, engine: OcrEngine, page_no: int, dpi: int = OCR_DPI
-             ) -> list[Element]:
+def ocr_page(
+    page: pymupdf.Page, engine: OcrEngine, page_no: int, dpi: int = OCR_DPI
+) -> list[Element]:
     """OCR one page: one ``text`` element per recognised line, words in PDF points."""
     pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
     scale = 72.0 / dpi
     elements = []
     for line in engine.recognize(pix.tobytes("png")):
         words = [
-            Word(text=text, confidence=conf,
-                 bbox=BBox(x0=b[0] * scale, y0=b[1] * scale, x1=b[2] * scale, y1=b[3] * scale))
+            Word(
+                text=text,
+                confidence=conf,
+                bbox=BBox(x0=b[0] * scale, y0=b[1] * scale, x1=b[2] * scale, y1=b[3] * scale),
+            )
             for text, b, conf in line
         ]
         box = words[0].bbox
         for w in words[1:]:
             box = box.union(w.bbox)
-        elements.append(Element(kind="text", page_no=page_no, text=" ".join(w.text for w in words),
-                                bbox=box, words=words, ocr=True))
+        elements.append(
+            Element(
+                kind="text",
+                page_no=page_no,
+                text=" ".join(w.text for w in words),
+                bbox=box,
+                words=words,
+                ocr=True,
+            )
+        )
     elements.sort(key=lambda e: (round(e.bbox.y0 / 4), e.bbox.x0) if e.bbox else (0, 0))
     return elements

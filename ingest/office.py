@@ -113,7 +113,9 @@ class UnstructuredParser:
         ]
         if not elements:
             warnings.append(f"no text found in {path.name}: it is empty, hidden or images only")
-        log.debug("%s: %d elements on %d pages in %s", path.name, len(elements), len(pages), timings)
+        log.debug(
+            "%s: %d elements on %d pages in %s", path.name, len(elements), len(pages), timings
+        )
         return ParsedDocument(
             doc_id=doc_id,
             path=str(path),
@@ -526,4 +528,3 @@ def _rewrite_table(table: Any) -> None:
             node.set("data-page-number", page)
     replacement.tail = table.tail
     table.getparent().replace(table, replacement)
-

@@ -62,23 +62,48 @@ from ingest.tables import FoundTable, continue_table, extract_tables
 
 logger = logging.getLogger(__name__)
 
-_TEXT_FLAGS = (pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES
-               | pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_DEHYPHENATE)
-_BULLET = re.compile(r"^\s*([\u2022\u25cf\u25aa\u25e6\u2023\u2043\u2219\u00b7\u27a2\u2013\-*]|"
-                     r"\(?[a-z0-9]{1,2}\)|\d{1,2}\.)\s+\S", re.I)
+_TEXT_FLAGS = (
+    pymupdf.TEXT_PRESERVE_WHITESPACE
+    | pymupdf.TEXT_PRESERVE_LIGATURES
+    | pymupdf.TEXT_MEDIABOX_CLIP
+    | pymupdf.TEXT_DEHYPHENATE
+)
+_BULLET = re.compile(
+    r"^\s*([\u2022\u25cf\u25aa\u25e6\u2023\u2043\u2219\u00b7\u27a2\u2013\-*]|"
+    r"\(?[a-z0-9]{1,2}\)|\d{1,2}\.)\s+\S",
+    re.I,
+)
 _PAGE_NUMBER = re.compile(r"^\W*(page\s+)?([0-9]{1,4}|[ivxlc]{1,6})(\s+of\s+\d+)?\W*$", re.I)
 # Applied before NFKC, which leaves these alone (quotes, dashes, zero-width) or would map them
 # to another odd character (U+2011 -> U+2010).
-_PUNCTUATION = str.maketrans({
-    "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None,
-    "\ufeff": None,
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-", "\u2015": "\u2014",
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-})
+_PUNCTUATION = str.maketrans(
+    {
+        "\u00ad": None,
+        "\u200b": None,
+        "\u200c": None,
+        "\u200d": None,
+        "\u2060": None,
+        "\ufeff": None,
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2212": "-",
+        "\u2015": "\u2014",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+    }
+)
 # Superscript/subscript digits and signs are footnote marks: hide them from NFKC in the private
 # use area (which NFKC leaves alone) and put them back afterwards.
-_SCRIPTS = "\u00b9\u00b2\u00b3" + "".join(map(chr, range(0x2070, 0x209d)))
+_SCRIPTS = "\u00b9\u00b2\u00b3" + "".join(map(chr, range(0x2070, 0x209D)))
 _HIDE = str.maketrans({ch: chr(0xF0000 + i) for i, ch in enumerate(_SCRIPTS)})
 _SHOW = str.maketrans({chr(0xF0000 + i): ch for i, ch in enumerate(_SCRIPTS)})
 _MIN_TEXT_CHARS = 10  # fewer extractable characters than this = no text layer
@@ -136,13 +161,16 @@ class PdfParser:
                     w, h = page.rect.width, page.rect.height
                     if max(w, h) > self.settings.max_page_points:
                         enormous += 1
-                        warnings.append(f"page {page_no}: skipped, {w:.0f}x{h:.0f} pt is larger "
-                                        f"than max_page_points={self.settings.max_page_points:.0f}")
+                        warnings.append(
+                            f"page {page_no}: skipped, {w:.0f}x{h:.0f} pt is larger "
+                            f"than max_page_points={self.settings.max_page_points:.0f}"
+                        )
                         per_page.append([])
                         margins.append([])
                         continue
                     record, elements, band, previous_table = self._parse_page(
-                        page, page_no, doc_id, out_dir, timings, previous_table, warnings)
+                        page, page_no, doc_id, out_dir, timings, previous_table, warnings
+                    )
                 except IngestError:
                     raise
                 except Exception as exc:  # one bad page must not lose the filing
@@ -160,18 +188,31 @@ class PdfParser:
                     f"{path.name}: every page is larger than "
                     f"{self.settings.max_page_points:.0f} pt "
                     "on a side; this is not a filing page size (raise ingest.max_page_points if "
-                    "it really is one)")
+                    "it really is one)"
+                )
             page_count = doc.page_count
         finally:
             doc.close()
         dropped = _drop_running_text(per_page, margins)
         elements = [e for page_elements in per_page for e in page_elements]
         timings["tables"] = timings["table_gate"] + timings["table_extract"]
-        logger.debug("%s: %d pages, %d elements, %d running header/footer lines dropped",
-                     path.name, page_count, len(elements), dropped)
-        return ParsedDocument(doc_id=doc_id, path=str(path), format=self.fmt,
-                              page_count=page_count, pages=pages, elements=elements,
-                              warnings=warnings, timings=timings)
+        logger.debug(
+            "%s: %d pages, %d elements, %d running header/footer lines dropped",
+            path.name,
+            page_count,
+            len(elements),
+            dropped,
+        )
+        return ParsedDocument(
+            doc_id=doc_id,
+            path=str(path),
+            format=self.fmt,
+            page_count=page_count,
+            pages=pages,
+            elements=elements,
+            warnings=warnings,
+            timings=timings,
+        )
 
     # ------------------------------------------------------------------ file checks
 
@@ -181,37 +222,48 @@ class PdfParser:
         except OSError as exc:
             raise IngestError(f"{path}: cannot read the file ({exc.strerror})") from exc
         if size == 0:
-            raise EmptyFileError(f"{path.name}: the file is empty (0 bytes); re-download or "
-                                 "re-export it")
+            raise EmptyFileError(
+                f"{path.name}: the file is empty (0 bytes); re-download or re-export it"
+            )
         if size > self.settings.max_file_mb * 1024 * 1024:
             raise FileTooLargeError(
                 f"{path.name}: {size / 2**20:.0f} MB is over ingest.max_file_mb="
-                f"{self.settings.max_file_mb:.0f}; split the file or raise the limit")
+                f"{self.settings.max_file_mb:.0f}; split the file or raise the limit"
+            )
         with path.open("rb") as handle:
             head = handle.read(1024)
             handle.seek(max(0, size - 2048))
             tail = handle.read()
         if b"%PDF-" not in head:
-            raise WrongFormatError(f"{path.name}: not a PDF (content looks like "
-                                   f"{_sniff(head)}); rename it to its real extension")
+            raise WrongFormatError(
+                f"{path.name}: not a PDF (content looks like "
+                f"{_sniff(head)}); rename it to its real extension"
+            )
         try:
             doc = pymupdf.open(path, filetype="pdf")
         except Exception as exc:
             if b"%%EOF" not in tail:
-                raise TruncatedFileError(f"{path.name}: the PDF is truncated (no end-of-file "
-                                         "marker); re-download the complete file") from exc
-            raise CorruptFileError(f"{path.name}: the PDF is damaged and cannot be parsed; "
-                                   "re-download or re-export it") from exc
+                raise TruncatedFileError(
+                    f"{path.name}: the PDF is truncated (no end-of-file "
+                    "marker); re-download the complete file"
+                ) from exc
+            raise CorruptFileError(
+                f"{path.name}: the PDF is damaged and cannot be parsed; re-download or re-export it"
+            ) from exc
         if doc.needs_pass:
             doc.close()
-            raise EncryptedFileError(f"{path.name}: the PDF is password-protected; remove the "
-                                     "password (e.g. qpdf --decrypt) and retry")
+            raise EncryptedFileError(
+                f"{path.name}: the PDF is password-protected; remove the "
+                "password (e.g. qpdf --decrypt) and retry"
+            )
         if b"%%EOF" not in tail and doc.is_repaired:
             # MuPDF can rebuild a cut file from what is left, but a filing missing its tail
             # (usually the financial statements) would answer questions wrongly, so refuse it.
             doc.close()
-            raise TruncatedFileError(f"{path.name}: the PDF is truncated (it ends early and "
-                                     "had to be repaired); re-download the complete file")
+            raise TruncatedFileError(
+                f"{path.name}: the PDF is truncated (it ends early and "
+                "had to be repaired); re-download the complete file"
+            )
         if doc.page_count == 0:
             doc.close()
             raise EmptyFileError(f"{path.name}: the PDF has no pages; re-export it")
@@ -219,9 +271,16 @@ class PdfParser:
 
     # ------------------------------------------------------------------ one page
 
-    def _parse_page(self, page: pymupdf.Page, page_no: int, doc_id: str, out_dir: Path | None,
-                    timings: dict[str, float], previous_table: FoundTable | None,
-                    warnings: list[str]):
+    def _parse_page(
+        self,
+        page: pymupdf.Page,
+        page_no: int,
+        doc_id: str,
+        out_dir: Path | None,
+        timings: dict[str, float],
+        previous_table: FoundTable | None,
+        warnings: list[str],
+    ):
         t0 = time.process_time()
         textpage = page.get_textpage(flags=_TEXT_FLAGS)
         blocks = page.get_text("dict", textpage=textpage, sort=True)["blocks"]
@@ -230,8 +289,13 @@ class PdfParser:
         images = page.get_image_info()
         timings["text"] += time.process_time() - t0
 
-        record = Page(doc_id=doc_id, page_no=page_no, width=page.rect.width,
-                      height=page.rect.height, has_text_layer=n_chars >= _MIN_TEXT_CHARS)
+        record = Page(
+            doc_id=doc_id,
+            page_no=page_no,
+            width=page.rect.width,
+            height=page.rect.height,
+            has_text_layer=n_chars >= _MIN_TEXT_CHARS,
+        )
         elements: list[Element] = []
         band: list[tuple[Element, str]] = []
 
@@ -246,8 +310,10 @@ class PdfParser:
                     warnings.append(f"page {page_no}: no text layer and OCR failed ({exc})")
                 timings["ocr"] += time.process_time() - t
             elif images:
-                warnings.append(f"page {page_no}: no text layer and OCR is off "
-                                "(ingest.ocr=none); the page is only searchable as an image")
+                warnings.append(
+                    f"page {page_no}: no text layer and OCR is off "
+                    "(ingest.ocr=none); the page is only searchable as an image"
+                )
             previous_table = None
         else:
             tables = extract_tables(page, words, self.settings.tables, timings)
@@ -255,17 +321,27 @@ class PdfParser:
                 continue_table(previous_table, tables[0])
             previous_table = tables[-1] if tables else None
             t = time.process_time()
-            text_elements, lines = _text_elements(blocks, page_no, [tb.bbox for tb in tables],
-                                                  first_page=page_no == 1)
+            text_elements, lines = _text_elements(
+                blocks, page_no, [tb.bbox for tb in tables], first_page=page_no == 1
+            )
             timings["text"] += time.process_time() - t
             t = time.process_time()
             figure_elements: list[Element] = []
             if self.settings.figures and images:
                 figure_elements = figures_mod.extract_figures(
-                    page, page_no, lines, out_dir, dpi=self.settings.render_dpi)
+                    page, page_no, lines, out_dir, dpi=self.settings.render_dpi
+                )
             timings["figures"] += time.process_time() - t
-            table_elements = [Element(kind="table", page_no=page_no, text=tb.data.markdown,
-                                      bbox=tb.bbox, table=tb.data) for tb in tables]
+            table_elements = [
+                Element(
+                    kind="table",
+                    page_no=page_no,
+                    text=tb.data.markdown,
+                    bbox=tb.bbox,
+                    table=tb.data,
+                )
+                for tb in tables
+            ]
             elements = _merge_in_order(text_elements, table_elements + figure_elements)
             band = _band(text_elements, record.height)
 
@@ -274,8 +350,13 @@ class PdfParser:
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / f"p{page_no}.png"
             colour = bool(images) or _has_colour_drawings(page)
-            _save_png(page.get_pixmap(dpi=self.settings.render_dpi,
-                                      colorspace=pymupdf.csRGB if colour else pymupdf.csGRAY), target)
+            _save_png(
+                page.get_pixmap(
+                    dpi=self.settings.render_dpi,
+                    colorspace=pymupdf.csRGB if colour else pymupdf.csGRAY,
+                ),
+                target,
+            )
             record.image_path = str(target)
             timings["render"] += time.process_time() - t
         return record, elements, band, previous_table
@@ -290,7 +371,9 @@ def _save_png(pix: pymupdf.Pixmap, target: Path) -> None:
     from PIL import Image
 
     mode = "L" if pix.n == 1 else "RGB"
-    Image.frombytes(mode, (pix.width, pix.height), pix.samples).save(target, format="PNG", compress_level=3)
+    Image.frombytes(mode, (pix.width, pix.height), pix.samples).save(
+        target, format="PNG", compress_level=3
+    )
 
 
 # ---------------------------------------------------------------------- text
@@ -319,12 +402,14 @@ def _normalize_ocr(elements: list[Element]) -> list[Element]:
 
 def _is_bold(span: dict) -> bool:
     font = span.get("font", "")
-    return bool(span.get("flags", 0) & 16) or any(k in font for k in ("Bold", "Black", "Heavy",
-                                                                      "bold", ",B"))
+    return bool(span.get("flags", 0) & 16) or any(
+        k in font for k in ("Bold", "Black", "Heavy", "bold", ",B")
+    )
 
 
-def _text_elements(blocks: list[dict], page_no: int, table_boxes: list[BBox], first_page: bool
-                   ) -> tuple[list[Element], list[tuple[pymupdf.Rect, str]]]:
+def _text_elements(
+    blocks: list[dict], page_no: int, table_boxes: list[BBox], first_page: bool
+) -> tuple[list[Element], list[tuple[pymupdf.Rect, str]]]:
     """Paragraphs and headings from the page dict, skipping lines inside tables."""
     sizes: Counter[float] = Counter()
     lines: list[tuple[int, pymupdf.Rect, str, float, bool]] = []
@@ -358,13 +443,23 @@ def _text_elements(blocks: list[dict], page_no: int, table_boxes: list[BBox], fi
         kind = current["kind"]
         if kind == "text" and _BULLET.match(text):
             kind = "list"
-        elements.append(Element(kind=kind, page_no=page_no, text=text, bbox=_bbox(current["rect"]),
-                                level=current["level"]))
+        elements.append(
+            Element(
+                kind=kind,
+                page_no=page_no,
+                text=text,
+                bbox=_bbox(current["rect"]),
+                level=current["level"],
+            )
+        )
 
     for b_index, rect, text, size, bold in lines:
         ratio = size / body if body else 1.0
-        heading = (ratio >= 1.15 or (bold and ratio >= 0.95)) and len(text.split()) <= 20 \
+        heading = (
+            (ratio >= 1.15 or (bold and ratio >= 0.95))
+            and len(text.split()) <= 20
             and any(ch.isalpha() for ch in text)
+        )
         if heading:
             level = 1 if ratio >= 1.5 else 2 if ratio >= 1.2 else 3
             kind = "heading"
@@ -372,9 +467,13 @@ def _text_elements(blocks: list[dict], page_no: int, table_boxes: list[BBox], fi
                 kind = "title"
         else:
             level, kind = None, "text"
-        same = (current is not None and current["block"] == b_index and current["kind"] == kind
-                and current["level"] == level
-                and rect.y0 - current["rect"].y1 < 0.8 * max(size, 1.0))
+        same = (
+            current is not None
+            and current["block"] == b_index
+            and current["kind"] == kind
+            and current["level"] == level
+            and rect.y0 - current["rect"].y1 < 0.8 * max(size, 1.0)
+        )
         if same:
             current["texts"].append(text)
             current["rect"] |= rect
@@ -382,8 +481,13 @@ def _text_elements(blocks: list[dict], page_no: int, table_boxes: list[BBox], fi
         flush()
         if kind == "title":
             title_done = True
-        current = {"block": b_index, "kind": kind, "level": level, "texts": [text],
-                   "rect": pymupdf.Rect(rect)}
+        current = {
+            "block": b_index,
+            "kind": kind,
+            "level": level,
+            "texts": [text],
+            "rect": pymupdf.Rect(rect),
+        }
     flush()
     # a run-on title across two lines keeps kind title; headings get their text only
     return elements, all_lines
@@ -403,8 +507,9 @@ def _merge_in_order(text: list[Element], others: list[Element]) -> list[Element]
     out: list[Element] = []
     pending = sorted(others, key=lambda e: (e.bbox.y0, e.bbox.x0) if e.bbox else (0, 0))
     for element in text:
-        while (pending and element.bbox and pending[0].bbox
-               and pending[0].bbox.y0 <= element.bbox.y0):
+        while (
+            pending and element.bbox and pending[0].bbox and pending[0].bbox.y0 <= element.bbox.y0
+        ):
             out.append(pending.pop(0))
         out.append(element)
     return out + pending
@@ -434,16 +539,18 @@ def _band(elements: list[Element], height: float) -> list[tuple[Element, str]]:
     return out
 
 
-def _drop_running_text(per_page: list[list[Element]], margins: list[list[tuple[Element, str]]]
-                       ) -> int:
+def _drop_running_text(
+    per_page: list[list[Element]], margins: list[list[tuple[Element, str]]]
+) -> int:
     """Remove repeated header/footer lines and bare page numbers from the page bands."""
     pages_with_text = sum(1 for band in margins if band) or 1
     counts: Counter[str] = Counter()
     for band in margins:
         counts.update({key for _, key in band})
     threshold = max(3, int(0.3 * pages_with_text))
-    frequent = sorted((k for k, n in counts.items() if n >= threshold and len(k) > 12),
-                      key=len, reverse=True)
+    frequent = sorted(
+        (k for k, n in counts.items() if n >= threshold and len(k) > 12), key=len, reverse=True
+    )
 
     def running(key: str) -> bool:
         if counts[key] >= threshold:

@@ -25,7 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -63,13 +63,17 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileRep
             )
             if not found:
                 problems.append(
-                    FileReport(path=str(path), status="failed", reason="folder holds no supported files")
+                    FileReport(
+                        path=str(path), status="failed", reason="folder holds no supported files"
+                    )
                 )
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(FileReport(path=str(path), status="failed", reason="no such file or folder"))
+            problems.append(
+                FileReport(path=str(path), status="failed", reason="no such file or folder")
+            )
     # Largest first keeps workers busy until the end of the batch; the smallest goes first of all
     # so the embedder has work within a second instead of waiting for the biggest parse.
     files.sort(key=lambda p: p.stat().st_size, reverse=True)
@@ -99,7 +103,9 @@ def prepare_file(
 
     timings: dict[str, float] = {}
     parser = parser_for(path, settings.ingest)
-    parsed = parser.parse(path, doc_id, settings.renders_dir if settings.ingest.render_pages else None)
+    parsed = parser.parse(
+        path, doc_id, settings.renders_dir if settings.ingest.render_pages else None
+    )
     timings.update(parsed.timings)
     if not parsed.elements:
         raise IngestError("no text found (the file has no text layer and OCR found nothing)")
@@ -137,7 +143,10 @@ def prepare_file(
         count_tokens = _count_tokens_for(settings)
         _WORKER_STATE["count_tokens"] = count_tokens
     chunks = chunk_document(
-        parsed, filing, count_tokens, max_tokens=settings.embedder.max_tokens  # type: ignore[arg-type]
+        parsed,
+        filing,
+        count_tokens,
+        max_tokens=settings.embedder.max_tokens,  # type: ignore[arg-type]
     )
     timings["chunk"] = time.process_time() - started
     filing.chunk_count = len(chunks)
@@ -163,7 +172,7 @@ class Ingestor:
         >>> report = Ingestor(Settings(data_dir="/tmp/corpus")).ingest(["filings/"])  # doctest: +SKIP
     """
 
-    def __init__(self, settings: Settings, index=None, embedder=None) -> None:  # noqa: ANN001
+    def __init__(self, settings: Settings, index=None, embedder=None) -> None:
         """``index``/``embedder``: share ones already open in this process (an embedded index
         locks its folder, so the app's retriever and its ingestion must use the same object);
         a shared index is left open by :meth:`close`."""
@@ -218,19 +227,46 @@ class Ingestor:
                 self._check_readable(path)
                 doc_id = sha256_file(str(path))
             except FinragError as exc:
-                self._finish(report, FileReport(path=str(path), status="failed", reason=str(exc)), progress, total)
+                self._finish(
+                    report,
+                    FileReport(path=str(path), status="failed", reason=str(exc)),
+                    progress,
+                    total,
+                )
                 continue
             stage["hash"] += time.perf_counter() - t0
             if doc_id in seen:
                 reason = f"same content as {seen[doc_id].name} in this batch"
-                self._finish(report, FileReport(path=str(path), status="skipped-duplicate", doc_id=doc_id, reason=reason), progress, total)
+                self._finish(
+                    report,
+                    FileReport(
+                        path=str(path), status="skipped-duplicate", doc_id=doc_id, reason=reason
+                    ),
+                    progress,
+                    total,
+                )
                 continue
             seen[doc_id] = path
-            existing = self.catalog.get(doc_id) if self.catalog.state(doc_id) in ("ok", "partial") else None
+            existing = (
+                self.catalog.get(doc_id)
+                if self.catalog.state(doc_id) in ("ok", "partial")
+                else None
+            )
             if existing is not None and _overrides_hold(existing, overrides):
                 reason = f"already ingested as {existing.file_name}"
                 pages = existing.page_count
-                self._finish(report, FileReport(path=str(path), status="skipped-duplicate", doc_id=doc_id, pages=pages, reason=reason), progress, total)
+                self._finish(
+                    report,
+                    FileReport(
+                        path=str(path),
+                        status="skipped-duplicate",
+                        doc_id=doc_id,
+                        pages=pages,
+                        reason=reason,
+                    ),
+                    progress,
+                    total,
+                )
                 continue
             todo.append((path, doc_id))
 
@@ -238,10 +274,25 @@ class Ingestor:
             if isinstance(outcome, BaseException):
                 if raise_errors:
                     raise outcome
-                reason = str(outcome) if isinstance(outcome, FinragError) else f"internal error: {outcome!r}"
+                reason = (
+                    str(outcome)
+                    if isinstance(outcome, FinragError)
+                    else f"internal error: {outcome!r}"
+                )
                 if not isinstance(outcome, FinragError):
                     log.error("ingest of %s failed", path, exc_info=outcome)
-                self._finish(report, FileReport(path=str(path), status="failed", doc_id=doc_id, reason=reason, seconds=seconds), progress, total)
+                self._finish(
+                    report,
+                    FileReport(
+                        path=str(path),
+                        status="failed",
+                        doc_id=doc_id,
+                        reason=reason,
+                        seconds=seconds,
+                    ),
+                    progress,
+                    total,
+                )
                 continue
             for name, value in outcome.timings.items():
                 stage[name] += value
@@ -253,7 +304,9 @@ class Ingestor:
                 log.error("indexing %s failed", path, exc_info=True)
                 self.index.delete_doc(doc_id)
                 self.catalog.delete(doc_id)
-                file_report = FileReport(path=str(path), status="failed", doc_id=doc_id, reason=f"indexing failed: {exc}")
+                file_report = FileReport(
+                    path=str(path), status="failed", doc_id=doc_id, reason=f"indexing failed: {exc}"
+                )
             file_report.seconds = seconds
             self._finish(report, file_report, progress, total)
 
@@ -263,7 +316,13 @@ class Ingestor:
 
     # -- internals --
 
-    def _finish(self, report: IngestReport, file_report: FileReport, progress: ProgressCallback | None, total: int) -> None:
+    def _finish(
+        self,
+        report: IngestReport,
+        file_report: FileReport,
+        progress: ProgressCallback | None,
+        total: int,
+    ) -> None:
         report.files.append(file_report)
         if progress:
             progress(file_report, len(report.files), total)
@@ -293,15 +352,24 @@ class Ingestor:
             for path, doc_id in todo:
                 t0 = time.perf_counter()
                 try:
-                    outcome: PreparedFile | BaseException = prepare_file(path, doc_id, self.settings, overrides)
+                    outcome: PreparedFile | BaseException = prepare_file(
+                        path, doc_id, self.settings, overrides
+                    )
                 except Exception as exc:
                     outcome = exc
                 yield path, doc_id, outcome, time.perf_counter() - t0
             return
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(1,)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_worker_init, initargs=(1,)
+        ) as pool:
             futures: list[tuple[Path, str, Future, float]] = [
-                (path, doc_id, pool.submit(prepare_file, path, doc_id, self.settings, overrides), time.perf_counter())
+                (
+                    path,
+                    doc_id,
+                    pool.submit(prepare_file, path, doc_id, self.settings, overrides),
+                    time.perf_counter(),
+                )
                 for path, doc_id in todo
             ]
             pending = list(futures)
@@ -321,21 +389,31 @@ class Ingestor:
 
     def _ensure_collection(self) -> None:
         if not self._collection_ready:
-            image_dim = getattr(self.embedder, "image_dim", None) if self.settings.embedder.image_pages else None
+            image_dim = (
+                getattr(self.embedder, "image_dim", None)
+                if self.settings.embedder.image_pages
+                else None
+            )
             self.index.ensure_collection(self.embedder.dim, image_dim)
             self._collection_ready = True
 
     def _store(self, path: Path, prepared: PreparedFile, stage: dict[str, float]) -> FileReport:
         filing = prepared.filing
         self._ensure_collection()
-        replaced = [f for f in self.catalog.by_source(filing.source_path) if f.doc_id != filing.doc_id]
+        replaced = [
+            f for f in self.catalog.by_source(filing.source_path) if f.doc_id != filing.doc_id
+        ]
         # A filing being re-ingested with new overrides replaces its own points.
         self.index.delete_doc(filing.doc_id)
         self.catalog.put(filing, "pending")
 
         chunks = prepared.chunks
         t0 = time.process_time()
-        dense = self.embedder.embed_documents([c.embed_text or c.text for c in chunks]) if chunks else None
+        dense = (
+            self.embedder.embed_documents([c.embed_text or c.text for c in chunks])
+            if chunks
+            else None
+        )
         stage["embed"] += time.process_time() - t0
         t0 = time.process_time()
         sparse = self.sparse.encode_documents([c.text for c in chunks])
@@ -349,7 +427,7 @@ class Ingestor:
 
         status = "partial" if prepared.warnings else "ok"
         filing.status = status  # type: ignore[assignment]
-        filing.ingested_at = datetime.now(timezone.utc)
+        filing.ingested_at = datetime.now(UTC)
         self.catalog.put(filing, status)
         for old in replaced:
             log.info("replacing %s (file changed)", old.doc_id[:12])

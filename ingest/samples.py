@@ -37,9 +37,13 @@ td.n, th.n { text-align: right; }
 
 
 def _table(caption: str, header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f'<th class="n">{h}</th>' if i else f"<th>{h}</th>" for i, h in enumerate(header))
+    head = "".join(
+        f'<th class="n">{h}</th>' if i else f"<th>{h}</th>" for i, h in enumerate(header)
+    )
     body = "".join(
-        "<tr>" + "".join(f'<td class="n">{c}</td>' if i else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="n">{c}</td>' if i else f"<td>{c}</td>" for i, c in enumerate(r))
+        + "</tr>"
         for r in rows
     )
     return f"<p><b>{caption}</b></p><table><tr>{head}</tr>{body}</table>"
@@ -104,9 +108,17 @@ def _northwind_10k() -> str:
         ["Free cash flow", "266.3", "196.3", "103.1"],
     ]
     return (
-        _cover("10-K", "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
-               "For the fiscal year ended December 31, 2023", "Northwind Robotics, Inc.", "NWRB", "Delaware", "001-40123")
-        + PAGE_BREAK + "<h2>PART I</h2><h2>Item 1. Business</h2>"
+        _cover(
+            "10-K",
+            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            "For the fiscal year ended December 31, 2023",
+            "Northwind Robotics, Inc.",
+            "NWRB",
+            "Delaware",
+            "001-40123",
+        )
+        + PAGE_BREAK
+        + "<h2>PART I</h2><h2>Item 1. Business</h2>"
         + _paragraphs(
             "Northwind Robotics, Inc. designs and manufactures autonomous mobile robots and robotic arms for "
             "factories and warehouses. We operate three segments: Industrial Automation, Warehouse Logistics "
@@ -122,7 +134,8 @@ def _northwind_10k() -> str:
             "mobile robot platforms.",
         )
         + _filler("supply chain", 14)
-        + PAGE_BREAK + "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
+        + PAGE_BREAK
+        + "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
         + _paragraphs(
             "Total revenue increased 19.8% to $2,255.4 million in fiscal 2023 from $1,883.4 million in fiscal "
             "2022, driven by higher robot shipments in Industrial Automation and new warehouse contracts.",
@@ -131,8 +144,13 @@ def _northwind_10k() -> str:
             "actuator plant.",
         )
         + _filler("operations", 16)
-        + PAGE_BREAK + "<h2>Item 8. Financial Statements and Supplementary Data</h2>"
-        + _table("Consolidated Statements of Operations (in millions, except per share data)", ["Years ended December 31,"] + years, income)
+        + PAGE_BREAK
+        + "<h2>Item 8. Financial Statements and Supplementary Data</h2>"
+        + _table(
+            "Consolidated Statements of Operations (in millions, except per share data)",
+            ["Years ended December 31,"] + years,
+            income,
+        )
         + _table("Revenue by segment (in millions)", ["Segment"] + years, segments)
         + _table("Selected cash flow information (in millions)", [""] + years, cash)
         + "<h3>Note 7 - Debt</h3>"
@@ -152,12 +170,28 @@ def _northwind_10q() -> str:
         ["Net income", "$ 65.9", "$ 51.8", "$ 118.3", "$ 92.0"],
     ]
     return (
-        _cover("10-Q", "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
-               "For the quarterly period ended June 30, 2024", "Northwind Robotics, Inc.", "NWRB", "Delaware", "001-40123")
-        + PAGE_BREAK + "<h2>PART I - FINANCIAL INFORMATION</h2><h2>Item 1. Financial Statements</h2>"
-        + _table("Condensed Consolidated Statements of Operations (in millions, unaudited)",
-                 ["", "Three months ended June 30, 2024", "Three months ended June 30, 2023",
-                  "Six months ended June 30, 2024", "Six months ended June 30, 2023"], rows)
+        _cover(
+            "10-Q",
+            "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            "For the quarterly period ended June 30, 2024",
+            "Northwind Robotics, Inc.",
+            "NWRB",
+            "Delaware",
+            "001-40123",
+        )
+        + PAGE_BREAK
+        + "<h2>PART I - FINANCIAL INFORMATION</h2><h2>Item 1. Financial Statements</h2>"
+        + _table(
+            "Condensed Consolidated Statements of Operations (in millions, unaudited)",
+            [
+                "",
+                "Three months ended June 30, 2024",
+                "Three months ended June 30, 2023",
+                "Six months ended June 30, 2024",
+                "Six months ended June 30, 2023",
+            ],
+            rows,
+        )
         + "<h2>Item 2. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
         + _paragraphs(
             "Revenue for the second quarter of 2024 was $611.2 million, an increase of 13.4% compared with "
@@ -184,9 +218,17 @@ def _contoso_10k() -> str:
         ["Dividends paid", "(301)", "(288)"],
     ]
     return (
-        _cover("10-K", "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
-               "For the fiscal year ended June 30, 2024", "Contoso Foods Corporation", "CFCO", "Minnesota", "001-09876")
-        + PAGE_BREAK + "<h2>PART I</h2><h2>Item 1. Business</h2>"
+        _cover(
+            "10-K",
+            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            "For the fiscal year ended June 30, 2024",
+            "Contoso Foods Corporation",
+            "CFCO",
+            "Minnesota",
+            "001-09876",
+        )
+        + PAGE_BREAK
+        + "<h2>PART I</h2><h2>Item 1. Business</h2>"
         + _paragraphs(
             "Contoso Foods Corporation makes packaged breakfast cereals, snacks and frozen meals sold in "
             "North America and Europe. Our fiscal year ends on June 30; fiscal 2024 ended June 30, 2024."
@@ -196,16 +238,22 @@ def _contoso_10k() -> str:
             "Volatility in the price of wheat, oats, sugar and packaging materials could reduce our margins."
         )
         + _filler("commodity costs", 12)
-        + PAGE_BREAK + "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
+        + PAGE_BREAK
+        + "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
         + _paragraphs(
             "Net sales grew 6.3% to $8,931 million in fiscal 2024. Capital expenditures (purchases of land, "
             "buildings and equipment) were $418 million in fiscal 2024 compared with $377 million in fiscal 2023, "
             "reflecting the new frozen-meal line in Dijon, France.",
         )
         + _filler("manufacturing", 12)
-        + PAGE_BREAK + "<h2>Item 8. Financial Statements and Supplementary Data</h2>"
+        + PAGE_BREAK
+        + "<h2>Item 8. Financial Statements and Supplementary Data</h2>"
         + _table("Consolidated Statements of Earnings (in millions)", [""] + years, income)
-        + _table("Consolidated Statements of Cash Flows - selected lines (in millions)", [""] + years, cash)
+        + _table(
+            "Consolidated Statements of Cash Flows - selected lines (in millions)",
+            [""] + years,
+            cash,
+        )
     )
 
 
@@ -236,10 +284,18 @@ def write_pdf_from_html(html: str, path: Path, running_header: str = "") -> Path
     for number, page in enumerate(doc, start=1):
         if running_header and number > 1:
             page.insert_text((54, 36), running_header, fontsize=8, color=(0.35, 0.35, 0.35))
-            page.insert_text((mediabox.width / 2 - 4, mediabox.height - 30), str(number), fontsize=8)
+            page.insert_text(
+                (mediabox.width / 2 - 4, mediabox.height - 30), str(number), fontsize=8
+            )
     # Fixed metadata and file id: the same sample is the same bytes (and doc id) on every machine.
-    doc.set_metadata({"creationDate": "D:20240101000000Z", "modDate": "D:20240101000000Z",
-                      "producer": "finrag samples", "creator": "finrag samples"})
+    doc.set_metadata(
+        {
+            "creationDate": "D:20240101000000Z",
+            "modDate": "D:20240101000000Z",
+            "producer": "finrag samples",
+            "creator": "finrag samples",
+        }
+    )
     doc.save(str(path) + ".tmp", garbage=3, deflate=True, no_new_id=True)
     doc.close()
     Path(str(path) + ".tmp").replace(path)

@@ -14,11 +14,34 @@ import re
 STATEMENTS = ("income", "comprehensive-income", "balance", "cash-flow", "equity")
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("comprehensive-income", re.compile(r"statements?\s+of\s+(consolidated\s+)?comprehensive\s+(income|loss|earnings)", re.I)),
-    ("income", re.compile(r"statements?\s+of\s+(consolidated\s+)?(operations|income|earnings|\(?loss\)?)|income\s+statements?", re.I)),
-    ("balance", re.compile(r"balance\s+sheets?|statements?\s+of\s+(consolidated\s+)?financial\s+(position|condition)", re.I)),
+    (
+        "comprehensive-income",
+        re.compile(
+            r"statements?\s+of\s+(consolidated\s+)?comprehensive\s+(income|loss|earnings)", re.I
+        ),
+    ),
+    (
+        "income",
+        re.compile(
+            r"statements?\s+of\s+(consolidated\s+)?(operations|income|earnings|\(?loss\)?)|income\s+statements?",
+            re.I,
+        ),
+    ),
+    (
+        "balance",
+        re.compile(
+            r"balance\s+sheets?|statements?\s+of\s+(consolidated\s+)?financial\s+(position|condition)",
+            re.I,
+        ),
+    ),
     ("cash-flow", re.compile(r"statements?\s+of\s+(consolidated\s+)?cash\s+flows?", re.I)),
-    ("equity", re.compile(r"statements?\s+of\s+(changes\s+in\s+)?(consolidated\s+)?(shareholders|stockholders|share\s*owners|members)[’']?\s+(equity|deficit)", re.I)),
+    (
+        "equity",
+        re.compile(
+            r"statements?\s+of\s+(changes\s+in\s+)?(consolidated\s+)?(shareholders|stockholders|share\s*owners|members)[’']?\s+(equity|deficit)",
+            re.I,
+        ),
+    ),
 ]
 # A note or an MD&A discussion mentions statement titles in passing; only a short title counts.
 _MAX_TITLE_CHARS = 160

@@ -62,11 +62,17 @@ _TRAILERS = {")", "%", ")%", "%)", "pts", "bps"}
 _MIN_BODY_ROWS = 2
 # a line that only states the unit ("(In millions, except per share data)", "($ in millions)"):
 # a header row of the label column, unlike a title that merely ends with the unit
-_UNIT_ONLY = re.compile(r"^\(?\s*((u\.?s\.?\s*)?(\$|dollars|amounts|\u20ac|\u00a3)[^()]{0,30}?)?"
-                        r"\b(in\s+)?(millions|thousands|billions)\b[^()]*\)?$", re.I)
+_UNIT_ONLY = re.compile(
+    r"^\(?\s*((u\.?s\.?\s*)?(\$|dollars|amounts|\u20ac|\u00a3)[^()]{0,30}?)?"
+    r"\b(in\s+)?(millions|thousands|billions)\b[^()]*\)?$",
+    re.I,
+)
 # what the label cell of a column-header row says, if anything ("In Millions", "Years ended")
-_HEADER_LABEL = re.compile(r"\b(millions|thousands|billions|dollars|years?|quarters?|months?|"
-                           r"weeks?|periods?|ended|as of)\b|\$", re.I)
+_HEADER_LABEL = re.compile(
+    r"\b(millions|thousands|billions|dollars|years?|quarters?|months?|"
+    r"weeks?|periods?|ended|as of)\b|\$",
+    re.I,
+)
 
 
 @dataclass
@@ -98,8 +104,10 @@ class _Row:
     @cached_property  # asked only once the row's segments are final (after group_rows)
     def tabular(self) -> bool:
         """A label (or nothing) followed by numeric cells: a financial-table row."""
-        return len(self.segments) >= 2 and sum(s.numeric for s in self.segments[1:]) >= 1 and (
-            all(s.numeric for s in self.segments[1:]) or len(self.segments) >= 3
+        return (
+            len(self.segments) >= 2
+            and sum(s.numeric for s in self.segments[1:]) >= 1
+            and (all(s.numeric for s in self.segments[1:]) or len(self.segments) >= 3)
         )
 
 
@@ -168,12 +176,21 @@ def _segment(words: list[_Segment], height: float) -> list[_Segment]:
     out: list[_Segment] = []
     for w in words:
         # a currency sign or a second number always opens a new cell, however close
-        joins = out and w.x0 - out[-1].x1 < gap and w.text not in _CURRENCY and not (
-            out[-1].numeric and w.numeric and w.x0 - out[-1].x1 > 2.5)
+        joins = (
+            out
+            and w.x0 - out[-1].x1 < gap
+            and w.text not in _CURRENCY
+            and not (out[-1].numeric and w.numeric and w.x0 - out[-1].x1 > 2.5)
+        )
         if joins:
             last = out[-1]
-            out[-1] = _Segment(last.x0, min(last.y0, w.y0), max(last.x1, w.x1), max(last.y1, w.y1),
-                               f"{last.text} {w.text}")
+            out[-1] = _Segment(
+                last.x0,
+                min(last.y0, w.y0),
+                max(last.x1, w.x1),
+                max(last.y1, w.y1),
+                f"{last.text} {w.text}",
+            )
         else:
             out.append(w)
     # glue "$" to the following cell and ")" / "%" to the preceding one, whatever the gap
@@ -225,8 +242,11 @@ def table_regions(rows: list[_Row], max_gap_rows: int = 2) -> list[tuple[int, in
             space = row.y0 - rows[j - 1].y1
             if space > 3.0 * max(height, 6.0):
                 break
-            if amounts and (gap or space > max(4.0, 0.6 * height)) \
-                    and _column_header_row(row, value_x0):
+            if (
+                amounts
+                and (gap or space > max(4.0, 0.6 * height))
+                and _column_header_row(row, value_x0)
+            ):
                 break  # the header of the next table
             if row.tabular:
                 if gap and not _same_columns(rows[end], row):
@@ -251,9 +271,14 @@ def table_regions(rows: list[_Row], max_gap_rows: int = 2) -> list[tuple[int, in
                 above = rows[k - 1]
                 if _header_like(above, value_x0):
                     k -= 1
-                elif (k >= 2 and start - k < 3 and _subheading(above, value_x0)
-                      and _close_above(rows, k - 1) and len(rows[k - 2].segments) >= 2
-                      and not _has_amount(rows[k - 2])):
+                elif (
+                    k >= 2
+                    and start - k < 3
+                    and _subheading(above, value_x0)
+                    and _close_above(rows, k - 1)
+                    and len(rows[k - 2].segments) >= 2
+                    and not _has_amount(rows[k - 2])
+                ):
                     k -= 2  # "Net sales:" between the period row and the first body row
                 else:
                     break
@@ -302,15 +327,21 @@ def _column_header_row(row: _Row, value_x0: float) -> bool:
         return False
     over = [s for s in row.segments if s.x0 >= value_x0 - 20]
     labels = [s for s in row.segments if s.x0 < value_x0 - 20]
-    return (bool(over) and all(_HEADER_LABEL.search(s.text) for s in labels)
-            and all(_title_like(s.text) for s in over))
+    return (
+        bool(over)
+        and all(_HEADER_LABEL.search(s.text) for s in labels)
+        and all(_title_like(s.text) for s in over)
+    )
 
 
 def _title_like(text: str) -> bool:
     """Short enough for a column title; a wrapped sentence of a text column is not one."""
     words = text.split()
-    return (len(words) <= 6 and not words[0][0].islower()
-            and not (len(words) >= 3 and text.rstrip().endswith(".")))
+    return (
+        len(words) <= 6
+        and not words[0][0].islower()
+        and not (len(words) >= 3 and text.rstrip().endswith("."))
+    )
 
 
 def _prose(row: _Row, value_x0: float, value_x1: float) -> bool:
@@ -319,8 +350,12 @@ def _prose(row: _Row, value_x0: float, value_x1: float) -> bool:
         return False
     seg = row.segments[0]
     text = seg.text.rstrip()
-    return (seg.x0 < value_x0 - 20 and seg.x1 > value_x1 + 5 and len(text.split()) >= 6
-            and not text.endswith(":"))
+    return (
+        seg.x0 < value_x0 - 20
+        and seg.x1 > value_x1 + 5
+        and len(text.split()) >= 6
+        and not text.endswith(":")
+    )
 
 
 def caption_above(rows: list[_Row], first: int) -> str:
@@ -361,8 +396,14 @@ def _word_grid(rows: list[_Row]) -> tuple[list[list[list[_Segment]]], list[tuple
     col_x = [(min(s.segments[0].x0 for s in rows), label_right)] + [(a, b) for a, b in cols]
     # a period over an empty top-left cell can sit left of the numbers it heads (centred over
     # a wide column) but right of every label: it belongs to a value column, not the labels
-    label_x1 = max((r.segments[0].x1 for r in rows if not r.segments[0].numeric
-                    and r.segments[0].x0 < label_right - 1), default=label_right)
+    label_x1 = max(
+        (
+            r.segments[0].x1
+            for r in rows
+            if not r.segments[0].numeric and r.segments[0].x0 < label_right - 1
+        ),
+        default=label_right,
+    )
     grid: list[list[list[_Segment]]] = []
     for row in rows:
         cells: list[list[_Segment]] = [[] for _ in col_x]
@@ -374,8 +415,9 @@ def _word_grid(rows: list[_Row]) -> tuple[list[list[list[_Segment]]], list[tuple
     return grid, col_x
 
 
-def _split_packed_columns(grid: list[list[list[_Segment]]], col_x: list[tuple[float, float]],
-                          body: list[int]) -> None:
+def _split_packed_columns(
+    grid: list[list[list[_Segment]]], col_x: list[tuple[float, float]], body: list[int]
+) -> None:
     """Split a column whose rows consistently hold k separate numbers into k columns (in place).
 
     Interval union merges two value columns as soon as one value of the right column reaches
@@ -408,8 +450,10 @@ def _split_packed_columns(grid: list[list[list[_Segment]]], col_x: list[tuple[fl
             for s in cells[c]:
                 parts[_sub_column(s, lefts, rights)].append(s)
             cells[c : c + 1] = parts
-        extents = [(lefts[i], max([rights[i]] + [s.x1 for cells in grid for s in cells[c + i]]))
-                   for i in range(k)]
+        extents = [
+            (lefts[i], max([rights[i]] + [s.x1 for cells in grid for s in cells[c + i]]))
+            for i in range(k)
+        ]
         col_x[c : c + 1] = extents
         c += k
 
@@ -426,8 +470,9 @@ def _sub_column(s: _Segment, lefts: list[float], rights: list[float]) -> int:
     return min(range(len(rights)), key=lambda i: abs(centre - (lefts[i] + rights[i]) / 2))
 
 
-def _column_of(s: _Segment, col_x: list[tuple[float, float]], label_right: float,
-               value: bool = False) -> int:
+def _column_of(
+    s: _Segment, col_x: list[tuple[float, float]], label_right: float, value: bool = False
+) -> int:
     if not value and (s.x1 <= label_right + 1 or s.x0 < label_right - 1 and len(col_x) == 1):
         return 0
     best, best_overlap = 0, -1e9
@@ -440,15 +485,20 @@ def _column_of(s: _Segment, col_x: list[tuple[float, float]], label_right: float
     return best
 
 
-def _cells_grid(table: pymupdf.table.Table, words: Sequence[WordTuple]
-                ) -> tuple[list[list[list[_Segment]]], list[tuple[float, float]]]:
+def _cells_grid(
+    table: pymupdf.table.Table, words: Sequence[WordTuple]
+) -> tuple[list[list[list[_Segment]]], list[tuple[float, float]]]:
     """find_tables' cell boxes filled from the page words (cheaper than Table.extract())."""
     n_cols = table.col_count
     col_x: list[list[float]] = [[1e9, -1e9] for _ in range(n_cols)]
     grid: list[list[list[_Segment]]] = []
     tb = table.bbox
-    inside = [w for w in words if tb[0] - 1 <= (w[0] + w[2]) / 2 <= tb[2] + 1
-              and tb[1] - 1 <= (w[1] + w[3]) / 2 <= tb[3] + 1]
+    inside = [
+        w
+        for w in words
+        if tb[0] - 1 <= (w[0] + w[2]) / 2 <= tb[2] + 1
+        and tb[1] - 1 <= (w[1] + w[3]) / 2 <= tb[3] + 1
+    ]
     for row in table.rows:
         cells: list[list[_Segment]] = [[] for _ in range(n_cols)]
         for c, box in enumerate(row.cells):
@@ -471,8 +521,9 @@ def _cell_text(segments: list[_Segment]) -> str:
     return "" if text in _CURRENCY else text
 
 
-def build_table(grid: list[list[list[_Segment]]], col_x: list[tuple[float, float]]
-                ) -> tuple[TableData, list[tuple[float, float]]]:
+def build_table(
+    grid: list[list[list[_Segment]]], col_x: list[tuple[float, float]]
+) -> tuple[TableData, list[tuple[float, float]]]:
     """Clean a raw grid into :class:`TableData` (headers resolved, cells with their headers)."""
     texts = [[_cell_text(c) for c in row] for row in grid]
     extents = [[_extent(c) for c in row] for row in grid]
@@ -504,8 +555,7 @@ def build_table(grid: list[list[list[_Segment]]], col_x: list[tuple[float, float
     # "Level 2 | Level 3") names each empty column under it: in every header row but the last,
     # an empty value column takes the nearest header cell of that row
     for r in range(n_header - 1):
-        spans = [(c, extents[r][c]) for c in range(1, len(col_x))
-                 if texts[r][c] and extents[r][c]]
+        spans = [(c, extents[r][c]) for c in range(1, len(col_x)) if texts[r][c] and extents[r][c]]
         if not spans:
             continue
         for k in range(1, len(col_x)):
@@ -530,8 +580,12 @@ def _mostly_numeric(texts: list[list[str]], c: int) -> bool:
 def _extent(segments: list[_Segment]) -> tuple[float, float, float, float] | None:
     if not segments:
         return None
-    return (min(s.x0 for s in segments), min(s.y0 for s in segments),
-            max(s.x1 for s in segments), max(s.y1 for s in segments))
+    return (
+        min(s.x0 for s in segments),
+        min(s.y0 for s in segments),
+        max(s.x1 for s in segments),
+        max(s.y1 for s in segments),
+    )
 
 
 def _header_count(texts: list[list[str]]) -> int:
@@ -568,9 +622,16 @@ def _fill_cells(data: TableData, boxes: dict[tuple[int, int], tuple | None] | No
                 continue
             box = (boxes or {}).get((r, c))
             bbox = BBox(x0=box[0], y0=box[1], x1=box[2], y1=box[3]) if box else old.get((r, c))
-            cells.append(TableCell(row=r, col=c, text=text,
-                                   row_header=label if text != label else "",
-                                   col_header=col_headers[c], bbox=bbox))
+            cells.append(
+                TableCell(
+                    row=r,
+                    col=c,
+                    text=text,
+                    row_header=label if text != label else "",
+                    col_header=col_headers[c],
+                    bbox=bbox,
+                )
+            )
     data.cells = cells
     data.markdown = to_markdown(col_headers, data.rows)
 
@@ -614,11 +675,17 @@ def extract_tables(
     for first, last in regions:
         region_rows = rows[first : last + 1]
         rect = pymupdf.Rect(
-            min(r.segments[0].x0 for r in region_rows) - 2, region_rows[0].y0 - 2,
-            max(r.segments[-1].x1 for r in region_rows) + 2, region_rows[-1].y1 + 2,
+            min(r.segments[0].x0 for r in region_rows) - 2,
+            region_rows[0].y0 - 2,
+            max(r.segments[-1].x1 for r in region_rows) + 2,
+            region_rows[-1].y1 + 2,
         )
-        inner = [x for x, y0, y1 in vertical if rect.x0 + 4 < x < rect.x1 - 4
-                 and min(y1, rect.y1) - max(y0, rect.y0) > 0.5 * rect.height]
+        inner = [
+            x
+            for x, y0, y1 in vertical
+            if rect.x0 + 4 < x < rect.x1 - 4
+            and min(y1, rect.y1) - max(y0, rect.y0) > 0.5 * rect.height
+        ]
         table: FoundTable | None = None
         if len(inner) >= 2:
             table = _lines_table(page, words, rect)
@@ -648,13 +715,16 @@ def _vertical_rules(page: pymupdf.Page) -> list[tuple[float, float, float]]:
     return out
 
 
-def _lines_table(page: pymupdf.Page, words: Sequence[WordTuple], rect: pymupdf.Rect
-                 ) -> FoundTable | None:
+def _lines_table(
+    page: pymupdf.Page, words: Sequence[WordTuple], rect: pymupdf.Rect
+) -> FoundTable | None:
     finder = page.find_tables(clip=rect, use_layout=False)
     best = None
-    for tab in (finder.tables if finder else []):
-        if tab.col_count >= 2 and tab.row_count >= 2 and (
-            best is None or _area(tab.bbox) > _area(best.bbox)
+    for tab in finder.tables if finder else []:
+        if (
+            tab.col_count >= 2
+            and tab.row_count >= 2
+            and (best is None or _area(tab.bbox) > _area(best.bbox))
         ):
             best = tab
     if best is None or _area(best.bbox) < 0.5 * rect.width * rect.height:
@@ -699,8 +769,10 @@ def continue_table(previous: FoundTable, current: FoundTable, tolerance: float =
         return False
     if cur.n_cols != prev.n_cols or len(current.col_x) != len(previous.col_x):
         return False
-    if any(abs(a[1] - b[1]) > tolerance for a, b in zip(current.col_x[1:], previous.col_x[1:],
-                                                       strict=True)):
+    if any(
+        abs(a[1] - b[1]) > tolerance
+        for a, b in zip(current.col_x[1:], previous.col_x[1:], strict=True)
+    ):
         return False
     cur.header_rows = [list(r) for r in prev.header_rows]
     cur.continued = True

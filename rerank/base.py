@@ -23,10 +23,16 @@ def passage_text(chunk: Chunk) -> str:
     ("Amcor's FY2023 cash flow statement") and what a bare table chunk lacks; training data
     (:mod:`rerank.training.dataset`) and inference use this same text.
     """
-    filing = " ".join(str(x) for x in (chunk.company, chunk.form,
-                                        f"FY{chunk.fiscal_year}" if chunk.fiscal_year else None,
-                                        chunk.fiscal_period if chunk.fiscal_period not in (None, "FY") else None)
-                      if x)  # fmt: skip
+    filing = " ".join(
+        str(x)
+        for x in (
+            chunk.company,
+            chunk.form,
+            f"FY{chunk.fiscal_year}" if chunk.fiscal_year else None,
+            chunk.fiscal_period if chunk.fiscal_period not in (None, "FY") else None,
+        )
+        if x
+    )
     section = " > ".join(chunk.section_path[-2:])
     head = " | ".join(x for x in (filing, section) if x)
     return f"{head}\n{chunk.text}" if head else chunk.text

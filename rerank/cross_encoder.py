@@ -266,8 +266,10 @@ def fuse(scores: Sequence[float], weight: float) -> list[float]:
     """Reciprocal-rank fusion of the model's order (``weight``) and the input order (the rest)."""
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     model_rank = {i: r for r, i in enumerate(order, start=1)}
-    return [weight / (FUSION_K + model_rank[i]) + (1 - weight) / (FUSION_K + i + 1)
-            for i in range(len(scores))]  # fmt: skip
+    return [
+        weight / (FUSION_K + model_rank[i]) + (1 - weight) / (FUSION_K + i + 1)
+        for i in range(len(scores))
+    ]
 
 
 class CrossEncoderReranker:
@@ -310,7 +312,11 @@ class CrossEncoderReranker:
         if not hits:
             return []
         scores = self.score(query, [passage_text(h.chunk) for h in hits])
-        weight = self.settings.fusion_weight if self.settings.fusion_weight is not None else self.metadata.fusion_weight
+        weight = (
+            self.settings.fusion_weight
+            if self.settings.fusion_weight is not None
+            else self.metadata.fusion_weight
+        )
         return reranked(hits, fuse(scores, weight), top_k)
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:

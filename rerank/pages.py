@@ -18,7 +18,7 @@ def rerank_pages(
     query: str,
     hits: list[Hit],
     pages: list[tuple[str, int]],
-    reranker,  # noqa: ANN001 - a rerank.base.Reranker
+    reranker,
     candidates: int = DEFAULT_CANDIDATES,
 ) -> list[tuple[str, int]]:
     """``(doc_id, page_no)`` best first after reranking the first ``candidates`` chunks of ``hits``.

@@ -62,7 +62,11 @@ def history(settings: Settings) -> list[PromotedModel]:
     path = registry_dir(settings) / "promotions.jsonl"
     if not path.exists():
         return []
-    return [PromotedModel.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
+    return [
+        PromotedModel.model_validate_json(line)
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
 
 
 def record_promotion(settings: Settings, record: PromotedModel) -> PromotedModel:
@@ -75,7 +79,9 @@ def record_promotion(settings: Settings, record: PromotedModel) -> PromotedModel
         record = record.model_copy(update={"replaced": old.model if old else None})
         current[record.scope] = record
         tmp = folder / "promoted.json.tmp"
-        tmp.write_text(json.dumps({k: v.model_dump(mode="json") for k, v in current.items()}, indent=2))
+        tmp.write_text(
+            json.dumps({k: v.model_dump(mode="json") for k, v in current.items()}, indent=2)
+        )
         os.replace(tmp, folder / "promoted.json")
         with open(folder / "promotions.jsonl", "a") as log:
             log.write(record.model_dump_json() + "\n")
@@ -88,7 +94,9 @@ def serving(settings: Settings, ticker: str | None = None) -> PromotedModel | No
     return (current.get(ticker.upper()) if ticker else None) or current.get(ANY)
 
 
-def reranker_for(settings: Settings, ticker: str | None = None, cache: dict[str, Any] | None = None) -> Reranker:
+def reranker_for(
+    settings: Settings, ticker: str | None = None, cache: dict[str, Any] | None = None
+) -> Reranker:
     """The reranker for a question: an explicit ``settings.rerank.name``, else the promoted one.
 
     ``cache`` (model folder -> reranker) lets a long-lived caller load each model once.
@@ -100,8 +108,11 @@ def reranker_for(settings: Settings, ticker: str | None = None, cache: dict[str,
         return NoReranker()
     if cache is not None and record.model in cache:
         return cache[record.model]
-    reranker = get_reranker(RerankSettings(**{**settings.rerank.model_dump(), "name": record.backend,
-                                              "model": record.model}))  # fmt: skip
+    reranker = get_reranker(
+        RerankSettings(
+            **{**settings.rerank.model_dump(), "name": record.backend, "model": record.model}
+        )
+    )
     if cache is not None:
         cache[record.model] = reranker
     return reranker

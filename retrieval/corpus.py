@@ -26,7 +26,7 @@ STATEMENT_CANDIDATES = 20
 
 
 class CorpusSearch:
-    def __init__(self, settings: Settings, index=None) -> None:  # noqa: ANN001 - Index is lazy
+    def __init__(self, settings: Settings, index=None) -> None:
         from retrieval.embedders.base import get_embedder
         from retrieval.index import Index
         from retrieval.sparse import Bm25Encoder
@@ -42,7 +42,11 @@ class CorpusSearch:
             self.index.close()
 
     def search(
-        self, query: Query, prefetch_limit: int = 50, glossary: bool = True, statements: bool = False
+        self,
+        query: Query,
+        prefetch_limit: int = 50,
+        glossary: bool = True,
+        statements: bool = False,
     ) -> list[Hit]:
         """Fused hits within the query's filters and ACL groups, best first.
 
@@ -57,8 +61,13 @@ class CorpusSearch:
         image = None
         if self.settings.embedder.image_pages and hasattr(self.embedder, "embed_images"):
             image = dense  # one query vector serves both spaces of a multimodal embedder
-        kwargs = dict(dense=dense, sparse=sparse, image=image, acl_groups=query.acl_groups,
-                      prefetch_limit=prefetch_limit)
+        kwargs = dict(
+            dense=dense,
+            sparse=sparse,
+            image=image,
+            acl_groups=query.acl_groups,
+            prefetch_limit=prefetch_limit,
+        )
         hits = self.index.search(filters=query.filters, limit=query.top_k, **kwargs)
         if statements and expansion and expansion.statements and not query.filters.statements:
             focused = query.filters.model_copy(update={"statements": list(expansion.statements)})

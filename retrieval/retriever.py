@@ -72,7 +72,10 @@ def search_text(question: str, resolution: Resolution) -> str:
     """
     text = question
     for span in sorted(resolution.matched_text, key=lambda s: -s.start):
-        if span.kind in ("company", "ticker", "period", "relative", "date") and resolution.filters.doc_ids:
+        if (
+            span.kind in ("company", "ticker", "period", "relative", "date")
+            and resolution.filters.doc_ids
+        ):
             text = text[: span.start] + " " + text[span.end :]
     return " ".join(text.split()) or question
 
@@ -94,8 +97,14 @@ def rank_pages(hits: list[Hit]) -> list[PageHit]:
         names[hit.chunk.doc_id] = hit.chunk.file_name
     ordered = sorted(scores, key=lambda k: (-scores[k], k))
     return [
-        PageHit(doc_id=d, page_no=p, file_name=names[d], score=scores[(d, p)], rank=i,
-                chunk_ids=members[(d, p)])
+        PageHit(
+            doc_id=d,
+            page_no=p,
+            file_name=names[d],
+            score=scores[(d, p)],
+            rank=i,
+            chunk_ids=members[(d, p)],
+        )
         for i, (d, p) in enumerate(ordered, start=1)
     ]
 
@@ -114,7 +123,7 @@ class Retriever:
         >>> r.pages[0].file_name, r.scope  # doctest: +SKIP
     """
 
-    def __init__(self, settings: Settings, search=None, memory=None, tools=None) -> None:  # noqa: ANN001
+    def __init__(self, settings: Settings, search=None, memory=None, tools=None) -> None:
         from ingest.catalog import Catalog
         from retrieval.corpus import CorpusSearch
 
@@ -133,7 +142,7 @@ class Retriever:
     # -- parts --
 
     @property
-    def memory(self):  # noqa: ANN201
+    def memory(self):
         if self._memory is None:
             try:
                 from retrieval.memory_bank import MemoryBank
@@ -143,7 +152,7 @@ class Retriever:
         return self._memory
 
     @property
-    def tools(self):  # noqa: ANN201
+    def tools(self):
         if self._tools is None:
             from retrieval.tools.base import build_tools
 
@@ -181,8 +190,12 @@ class Retriever:
         chosen = filters if filters is not None and not filters.is_empty() else resolution.filters
         t0 = time.perf_counter()
         chunk_hits = self.search.search(
-            Query(text=search_text(question, resolution), filters=chosen, acl_groups=acl_groups,
-                  top_k=candidates),
+            Query(
+                text=search_text(question, resolution),
+                filters=chosen,
+                acl_groups=acl_groups,
+                top_k=candidates,
+            ),
             statements=True,
         )
         pages = rank_pages(chunk_hits)[:top_k]
@@ -195,7 +208,9 @@ class Retriever:
             company = resolution.companies[0] if len(resolution.companies) == 1 else None
             period = resolution.periods[0] if len(resolution.periods) == 1 else None
             try:
-                memory = self.memory.search(question, acl_groups=acl_groups, company=company, period=period)
+                memory = self.memory.search(
+                    question, acl_groups=acl_groups, company=company, period=period
+                )
             except ConfigError as exc:  # e.g. no calibrated threshold for this embedder
                 resolution.notes.append(f"memory bank not consulted: {exc}")
             timings["memory"] = _ms(t0)
@@ -205,16 +220,25 @@ class Retriever:
             t0 = time.perf_counter()
             from retrieval.tools.planner import plan_tool_calls
 
-            for name, args in plan_tool_calls(question, resolution, self.filings(acl_groups), self.tools):
+            for name, args in plan_tool_calls(
+                question, resolution, self.filings(acl_groups), self.tools
+            ):
                 tool_results.append(self.tools.call(name, args))
             timings["tools"] = _ms(t0)
 
         return RetrievalResult(
-            question=question, resolution=resolution, hits=hits, pages=pages,
-            memory=memory, tools=tool_results, timings_ms=timings,
+            question=question,
+            resolution=resolution,
+            hits=hits,
+            pages=pages,
+            memory=memory,
+            tools=tool_results,
+            timings_ms=timings,
         )
 
-    def _page_hits(self, chunk_hits: list[Hit], pages: list[PageHit], acl_groups: list[str]) -> list[Hit]:
+    def _page_hits(
+        self, chunk_hits: list[Hit], pages: list[PageHit], acl_groups: list[str]
+    ) -> list[Hit]:
         """Chunks of the top pages in page order, each page's neighbours appended after its hits."""
         by_id = {h.chunk.chunk_id: h for h in chunk_hits}
         wanted: list[str] = []
@@ -225,13 +249,15 @@ class Retriever:
                     seen.add(cid)
                     wanted.append(cid)
         neighbour_ids: list[str] = []
-        for cid in list(wanted):
+        for cid in wanted:
             chunk = by_id[cid].chunk
             for nid in (chunk.prev_id, chunk.next_id, chunk.continues_id):
                 if nid and nid not in seen:
                     seen.add(nid)
                     neighbour_ids.append(nid)
-        neighbours = {c.chunk_id: c for c in self.search.index.get_chunks(neighbour_ids, acl_groups)}
+        neighbours = {
+            c.chunk_id: c for c in self.search.index.get_chunks(neighbour_ids, acl_groups)
+        }
         out: list[Hit] = []
         for page in pages:
             for cid in page.chunk_ids:

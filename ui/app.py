@@ -25,6 +25,8 @@ pages = [
     st.Page(library.render, title="Library", icon=":material/folder_open:", url_path="library"),
     st.Page(memory.render, title="Memory bank", icon=":material/bookmarks:", url_path="memory"),
     st.Page(evaluate.render, title="Evaluate", icon=":material/monitoring:", url_path="evaluate"),
-    st.Page(finetune.render, title="Fine-tuning", icon=":material/model_training:", url_path="finetune"),
+    st.Page(
+        finetune.render, title="Fine-tuning", icon=":material/model_training:", url_path="finetune"
+    ),
 ]
 st.navigation(pages).run()

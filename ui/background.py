@@ -23,7 +23,7 @@ def finish(job: Any, work: Callable[[], None], what: str) -> None:
         work()
     except FinragError as exc:
         job.error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - the page shows a message, the log keeps the trace
+    except Exception as exc:
         log.exception("%s failed", what)
         job.error = f"Unexpected error ({type(exc).__name__}: {exc}); see the server log."
     finally:

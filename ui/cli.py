@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,11 +27,13 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks whose figures go into the README.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-eval_app = typer.Typer(help="Quality evaluations on FinanceBench-format sets.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Quality evaluations on FinanceBench-format sets.", no_args_is_help=True
+)
 app.add_typer(eval_app, name="eval")
 
 
-def _settings():  # noqa: ANN202
+def _settings():
     from core.logs import configure_logging
     from core.settings import Settings
 
@@ -69,13 +71,21 @@ Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.
 @readable_errors
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
-    company: Annotated[Optional[str], typer.Option(help="Override the company name.")] = None,
-    ticker: Annotated[Optional[str], typer.Option(help="Override the ticker.")] = None,
-    form: Annotated[Optional[str], typer.Option(help="Override the form (10-K, 10-Q, 8-K...).")] = None,
-    year: Annotated[Optional[int], typer.Option(help="Override the fiscal year.")] = None,
-    period: Annotated[Optional[str], typer.Option(help="Override the fiscal period (FY, Q1..Q4).")] = None,
-    acl: Annotated[Optional[list[str]], typer.Option(help="Groups that may read these filings (repeatable).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Parse processes (default: one per core).")] = None,
+    company: Annotated[str | None, typer.Option(help="Override the company name.")] = None,
+    ticker: Annotated[str | None, typer.Option(help="Override the ticker.")] = None,
+    form: Annotated[
+        str | None, typer.Option(help="Override the form (10-K, 10-Q, 8-K...).")
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="Override the fiscal year.")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Override the fiscal period (FY, Q1..Q4).")
+    ] = None,
+    acl: Annotated[
+        list[str] | None, typer.Option(help="Groups that may read these filings (repeatable).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Parse processes (default: one per core).")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Ingest filings into the index, with a per-file report."""
@@ -83,8 +93,12 @@ def ingest(
     if workers is not None:
         settings.ingest.workers = workers
     overrides = {
-        "company": company, "ticker": ticker, "form": form,
-        "fiscal_year": year, "fiscal_period": period, "acl": acl,
+        "company": company,
+        "ticker": ticker,
+        "form": form,
+        "fiscal_year": year,
+        "fiscal_period": period,
+        "acl": acl,
     }
     report = _ingest_with_progress(paths, settings, overrides, quiet=as_json)
     if as_json:
@@ -95,7 +109,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _ingest_with_progress(paths, settings, overrides, quiet: bool):  # noqa: ANN001, ANN202
+def _ingest_with_progress(paths, settings, overrides, quiet: bool):
     from tqdm import tqdm
 
     from ingest.pipeline import ingest_paths
@@ -103,11 +117,13 @@ def _ingest_with_progress(paths, settings, overrides, quiet: bool):  # noqa: ANN
     bar = tqdm(total=0, unit="file", disable=quiet, file=sys.stderr, dynamic_ncols=True)
     pages = 0
 
-    def progress(file_report, done: int, total: int) -> None:  # noqa: ANN001
+    def progress(file_report, done: int, total: int) -> None:
         nonlocal pages
         bar.total = total
         pages += file_report.pages if file_report.status in ("ok", "partial") else 0
-        bar.set_postfix_str(f"{pages} pages, last: {Path(file_report.path).name} {file_report.status}")
+        bar.set_postfix_str(
+            f"{pages} pages, last: {Path(file_report.path).name} {file_report.status}"
+        )
         bar.update(1)
 
     try:
@@ -116,7 +132,7 @@ def _ingest_with_progress(paths, settings, overrides, quiet: bool):  # noqa: ANN
         bar.close()
 
 
-def _print_report(report) -> None:  # noqa: ANN001
+def _print_report(report) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -126,11 +142,17 @@ def _print_report(report) -> None:  # noqa: ANN001
     colors = {"ok": "green", "partial": "yellow", "failed": "red", "skipped-duplicate": "cyan"}
     for f in report.files:
         table.add_row(
-            Path(f.path).name, f"[{colors[f.status]}]{f.status}[/]", str(f.pages), str(f.chunks), f.reason
+            Path(f.path).name,
+            f"[{colors[f.status]}]{f.status}[/]",
+            str(f.pages),
+            str(f.chunks),
+            f.reason,
         )
     console = Console()
     console.print(table)
-    counts = ", ".join(f"{report.count(s)} {s}" for s in ("ok", "partial", "failed", "skipped-duplicate"))
+    counts = ", ".join(
+        f"{report.count(s)} {s}" for s in ("ok", "partial", "failed", "skipped-duplicate")
+    )
     console.print(counts)
 
 
@@ -138,13 +160,15 @@ def _print_report(report) -> None:  # noqa: ANN001
 @readable_errors
 def search(
     question: Annotated[str, typer.Argument(help="What to look for.")],
-    company: Annotated[Optional[list[str]], typer.Option(help="Company name (repeatable).")] = None,
-    ticker: Annotated[Optional[list[str]], typer.Option(help="Ticker (repeatable).")] = None,
-    form: Annotated[Optional[list[str]], typer.Option(help="Form type (repeatable).")] = None,
-    year: Annotated[Optional[list[int]], typer.Option(help="Fiscal year (repeatable).")] = None,
-    doc: Annotated[Optional[list[str]], typer.Option(help="Document id (repeatable).")] = None,
-    modality: Annotated[Optional[list[str]], typer.Option(help="text | table | figure | page")] = None,
-    groups: Annotated[Optional[list[str]], typer.Option(help="Your ACL groups (default: settings.default_acl).")] = None,
+    company: Annotated[list[str] | None, typer.Option(help="Company name (repeatable).")] = None,
+    ticker: Annotated[list[str] | None, typer.Option(help="Ticker (repeatable).")] = None,
+    form: Annotated[list[str] | None, typer.Option(help="Form type (repeatable).")] = None,
+    year: Annotated[list[int] | None, typer.Option(help="Fiscal year (repeatable).")] = None,
+    doc: Annotated[list[str] | None, typer.Option(help="Document id (repeatable).")] = None,
+    modality: Annotated[list[str] | None, typer.Option(help="text | table | figure | page")] = None,
+    groups: Annotated[
+        list[str] | None, typer.Option(help="Your ACL groups (default: settings.default_acl).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Number of hits.")] = 10,
     as_json: Json = False,
 ) -> None:
@@ -154,10 +178,16 @@ def search(
 
     settings = _settings()
     filters = SearchFilters(
-        companies=company or [], tickers=ticker or [], forms=form or [],
-        fiscal_years=year or [], doc_ids=doc or [], modalities=modality or [],  # type: ignore[arg-type]
+        companies=company or [],
+        tickers=ticker or [],
+        forms=form or [],
+        fiscal_years=year or [],
+        doc_ids=doc or [],
+        modalities=modality or [],  # type: ignore[arg-type]
     )
-    query = Query(text=question, filters=filters, acl_groups=groups or settings.default_acl, top_k=limit)
+    query = Query(
+        text=question, filters=filters, acl_groups=groups or settings.default_acl, top_k=limit
+    )
     searcher = CorpusSearch(settings)
     try:
         hits = searcher.search(query)
@@ -172,17 +202,29 @@ def search(
         c = hit.chunk
         where = " > ".join(c.section_path[-2:])
         snippet = " ".join(c.text.split())[:220]
-        typer.secho(f"{hit.rank:>2}. {c.file_name} p.{c.page_no} [{c.modality}] {hit.score:.3f}  {where}", bold=True)
+        typer.secho(
+            f"{hit.rank:>2}. {c.file_name} p.{c.page_no} [{c.modality}] {hit.score:.3f}  {where}",
+            bold=True,
+        )
         typer.echo(f"    {snippet}")
 
 
-def _hit_json(hit) -> dict:  # noqa: ANN001
+def _hit_json(hit) -> dict:
     c = hit.chunk
     return {
-        "rank": hit.rank, "score": hit.score, "source": hit.source,
-        "file": c.file_name, "doc_id": c.doc_id, "page": c.page_no, "modality": c.modality,
-        "section": c.section_path, "company": c.company, "form": c.form,
-        "fiscal_year": c.fiscal_year, "chunk_id": c.chunk_id, "text": c.text,
+        "rank": hit.rank,
+        "score": hit.score,
+        "source": hit.source,
+        "file": c.file_name,
+        "doc_id": c.doc_id,
+        "page": c.page_no,
+        "modality": c.modality,
+        "section": c.section_path,
+        "company": c.company,
+        "form": c.form,
+        "fiscal_year": c.fiscal_year,
+        "chunk_id": c.chunk_id,
+        "text": c.text,
     }
 
 
@@ -206,13 +248,30 @@ def filings(as_json: Json = False) -> None:
     from rich.table import Table
 
     table = Table(title=f"Filings in {settings.data_dir}")
-    for col in ("file", "company", "ticker", "form", "FY", "period end", "pages", "chunks", "state"):
+    for col in (
+        "file",
+        "company",
+        "ticker",
+        "form",
+        "FY",
+        "period end",
+        "pages",
+        "chunks",
+        "state",
+    ):
         table.add_column(col)
     for r in sorted(rows, key=lambda r: (r.get("company") or "", r.get("fiscal_year") or 0)):
         table.add_row(
-            r["file_name"], r.get("company") or "?", r.get("ticker") or "?", r.get("form") or "?",
-            str(r.get("fiscal_year") or "?") + (f" {r['fiscal_period']}" if r.get("fiscal_period") else ""),
-            str(r.get("period_end") or "?"), str(r["page_count"]), str(r["chunk_count"]), r["state"],
+            r["file_name"],
+            r.get("company") or "?",
+            r.get("ticker") or "?",
+            r.get("form") or "?",
+            str(r.get("fiscal_year") or "?")
+            + (f" {r['fiscal_period']}" if r.get("fiscal_period") else ""),
+            str(r.get("period_end") or "?"),
+            str(r["page_count"]),
+            str(r["chunk_count"]),
+            r["state"],
         )
     Console().print(table)
 
@@ -224,7 +283,8 @@ def bench_ingest(
     as_json: Json = False,
 ) -> None:
     """Ingest a folder into a fresh temporary corpus twice; report pages/s per stage and RSS."""
-    from evaluation.bench_ingest import bench_ingest as run, format_bench
+    from evaluation.bench_ingest import bench_ingest as run
+    from evaluation.bench_ingest import format_bench
 
     result = run(folder, _settings())
     typer.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
@@ -245,13 +305,20 @@ def bench_search_cmd(
 
     with tempfile.TemporaryDirectory() as tmp:
         result = bench_search(n_chunks=chunks, engine=engine, n_queries=queries, data_dir=Path(tmp))
-    typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    typer.echo(
+        json.dumps(result, indent=2)
+        if as_json
+        else "\n".join(f"{k}: {v}" for k, v in result.items())
+    )
 
 
 @bench_app.command("rerank")
 @readable_errors
 def bench_rerank_cmd(
-    model: Annotated[Optional[Path], typer.Option(help="A fine-tuned model folder (default: untrained MiniLM layers).")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="A fine-tuned model folder (default: untrained MiniLM layers)."),
+    ] = None,
     candidates: Annotated[int, typer.Option(help="Passages per query.")] = 30,
     calls: Annotated[int, typer.Option(help="Timed calls.")] = 20,
     runtime: Annotated[str, typer.Option(help="onnx | torch")] = "onnx",
@@ -261,9 +328,18 @@ def bench_rerank_cmd(
     from evaluation.bench_rerank import run
 
     pdfs = Path("../shared/data/financebench-dev/pdfs")
-    result = run(model, candidates=candidates, calls=calls, runtime=runtime,
-                 pdfs=pdfs if pdfs.is_dir() else None)  # fmt: skip
-    typer.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    result = run(
+        model,
+        candidates=candidates,
+        calls=calls,
+        runtime=runtime,
+        pdfs=pdfs if pdfs.is_dir() else None,
+    )
+    typer.echo(
+        json.dumps(result, indent=2)
+        if as_json
+        else "\n".join(f"{k}: {v}" for k, v in result.items())
+    )
 
 
 @eval_app.command("retrieval")
@@ -271,7 +347,7 @@ def bench_rerank_cmd(
 def eval_retrieval_cmd(
     set_dir: Annotated[Path, typer.Option("--set", help="Folder with questions.jsonl and pdfs/.")],
     top_k: Annotated[int, typer.Option(help="Pages retrieved per question.")] = 10,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     as_json: Json = False,
 ) -> None:
     """Page-level Recall@k, MRR, nDCG@10 and latency, shared index and filing given."""
@@ -282,7 +358,9 @@ def eval_retrieval_cmd(
     result = eval_retrieval(set_dir, settings, top_k=top_k, limit=limit)
     typer.echo(json.dumps(result, indent=2) if as_json else format_retrieval(result))
     # stderr, so that with --json the JSON stays the only thing on stdout
-    record = save_run(settings, "retrieval", set_dir, result, params={"limit": limit, "top_k": top_k})
+    record = save_run(
+        settings, "retrieval", set_dir, result, params={"limit": limit, "top_k": top_k}
+    )
     typer.echo(f"run saved: {record.run_id}", err=True)
 
 
@@ -290,7 +368,7 @@ def eval_retrieval_cmd(
 @readable_errors
 def eval_answers_cmd(
     set_dir: Annotated[Path, typer.Option("--set", help="Folder with questions.jsonl and pdfs/.")],
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     as_json: Json = False,
 ) -> None:
     """Answer correctness, citation precision/recall, abstention, unsupported figures, latency."""
@@ -308,8 +386,12 @@ def eval_answers_cmd(
 @app.command()
 @readable_errors
 def demo(
-    interactive: Annotated[bool, typer.Option(help="Ask your own questions after the examples.")] = True,
-    serve: Annotated[bool, typer.Option(help="Then serve the analyst app on localhost (finrag ui).")] = False,
+    interactive: Annotated[
+        bool, typer.Option(help="Ask your own questions after the examples.")
+    ] = True,
+    serve: Annotated[
+        bool, typer.Option(help="Then serve the analyst app on localhost (finrag ui).")
+    ] = False,
     port: Annotated[int, typer.Option(help="Port of the app with --serve.")] = 8501,
 ) -> None:
     """Generate the bundled sample filings, ingest them and answer the sample questions.
@@ -330,13 +412,16 @@ def demo(
 
     retriever = Retriever(settings)
     try:
+
         def answer(question: str) -> None:
             result = retriever.retrieve(question, acl_groups=settings.default_acl)
             reply = answer_extractively(question, result)
             typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
             typer.echo(f"A: {reply.text}")
             for number, citation in enumerate(reply.citations, start=1):
-                typer.echo(f"   [{number}] {citation.file_name} p.{citation.page_no}: {citation.quote[:150]}")
+                typer.echo(
+                    f"   [{number}] {citation.file_name} p.{citation.page_no}: {citation.quote[:150]}"
+                )
             typer.secho(f"   ({result.scope}; {sum(result.timings_ms.values()):.0f} ms)", dim=True)
 
         for question in SAMPLE_QUESTIONS:

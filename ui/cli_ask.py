@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
-    company: Annotated[Optional[list[str]], typer.Option(help="Company name (repeatable).")] = None,
-    year: Annotated[Optional[list[int]], typer.Option(help="Fiscal year (repeatable).")] = None,
-    thread: Annotated[Optional[str], typer.Option(help="Conversation id; reuse it for follow-ups.")] = None,
-    groups: Annotated[Optional[list[str]], typer.Option(help="Your ACL groups (default: settings.default_acl).")] = None,
+    company: Annotated[list[str] | None, typer.Option(help="Company name (repeatable).")] = None,
+    year: Annotated[list[int] | None, typer.Option(help="Fiscal year (repeatable).")] = None,
+    thread: Annotated[
+        str | None, typer.Option(help="Conversation id; reuse it for follow-ups.")
+    ] = None,
+    groups: Annotated[
+        list[str] | None, typer.Option(help="Your ACL groups (default: settings.default_acl).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Answer a question from the ingested filings, citing file, page and quote."""
@@ -31,11 +35,17 @@ def ask(
     thread_id = thread or uuid.uuid4().hex[:12]
     acl = groups or settings.default_acl
     with Agent(settings) as agent:
-        filters = SearchFilters(companies=_catalog_names(company or [], agent.retriever.filings(acl)),
-                                fiscal_years=year or [])
+        filters = SearchFilters(
+            companies=_catalog_names(company or [], agent.retriever.filings(acl)),
+            fiscal_years=year or [],
+        )
         reply = None
-        for item in agent.stream(question, thread_id=thread_id, acl_groups=acl,
-                                 filters=None if filters.is_empty() else filters):
+        for item in agent.stream(
+            question,
+            thread_id=thread_id,
+            acl_groups=acl,
+            filters=None if filters.is_empty() else filters,
+        ):
             if isinstance(item, AgentReply):
                 reply = item
             elif not as_json:
@@ -43,18 +53,28 @@ def ask(
     assert reply is not None
     answer = reply.answer
     if as_json:
-        typer.echo(json.dumps({
-            "answer": answer.text,
-            "abstained": answer.abstained,
-            "citations": [
-                {"file": c.file_name, "page": c.page_no, "quote": c.quote,
-                 "row_header": c.row_header, "col_header": c.col_header}
-                for c in answer.citations
-            ],
-            "scope": reply.scope,
-            "timings_ms": reply.timings_ms,
-            "thread": thread_id,
-        }, indent=2))  # fmt: skip
+        typer.echo(
+            json.dumps(
+                {
+                    "answer": answer.text,
+                    "abstained": answer.abstained,
+                    "citations": [
+                        {
+                            "file": c.file_name,
+                            "page": c.page_no,
+                            "quote": c.quote,
+                            "row_header": c.row_header,
+                            "col_header": c.col_header,
+                        }
+                        for c in answer.citations
+                    ],
+                    "scope": reply.scope,
+                    "timings_ms": reply.timings_ms,
+                    "thread": thread_id,
+                },
+                indent=2,
+            )
+        )
         return
     typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
     typer.echo(f"A: {answer.text}")
@@ -65,7 +85,7 @@ def ask(
     typer.secho(f"   thread: {thread_id} (pass --thread {thread_id} to follow up)", dim=True)
 
 
-def _catalog_names(given: list[str], filings: list) -> list[str]:  # noqa: ANN001
+def _catalog_names(given: list[str], filings: list) -> list[str]:
     """Catalog spellings for ``--company`` values ("contoso foods" -> "Contoso Foods Corporation")."""
     known = sorted({f.company for f in filings if f.company})
     names: list[str] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -30,19 +30,45 @@ finetune_app = typer.Typer(
 @finetune_app.callback()
 def finetune(
     ctx: typer.Context,
-    stage: Annotated[Optional[str], typer.Option(help="general | company")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Job folder (dataset, checkpoints, model, report).")] = None,
-    company: Annotated[Optional[str], typer.Option(help="Company stage: ticker or name (default: every filing of the corpus).")] = None,
-    base: Annotated[Optional[str], typer.Option(help="Start model (company stage: the general stage's model/ folder).")] = None,
-    backend: Annotated[str, typer.Option(help="cross-encoder (CPU) | qwen3-vl-lora (GPU)")] = "cross-encoder",
-    config: Annotated[Optional[Path], typer.Option(help="TOML with trainer options (a finetune or lora table).")] = None,
-    corpus: Annotated[Optional[Path], typer.Option(help="A data dir whose filings feed the data (default: FINRAG_DATA_DIR).")] = None,
-    dataset: Annotated[Optional[Path], typer.Option(help="Train on this dataset folder instead of building one.")] = None,
-    exclude_set: Annotated[Optional[Path], typer.Option(help="A FinanceBench-format set whose questions stay out of the data.")] = None,
-    exclude_set_docs: Annotated[bool, typer.Option(help="Also keep that set's filings out.")] = False,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs (overrides the config).")] = None,
-    max_minutes: Annotated[float, typer.Option(help="Wall-clock budget of the whole job: data, training, calibration.")] = 14.0,
-    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps.")] = None,
+    stage: Annotated[str | None, typer.Option(help="general | company")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Job folder (dataset, checkpoints, model, report).")
+    ] = None,
+    company: Annotated[
+        str | None,
+        typer.Option(help="Company stage: ticker or name (default: every filing of the corpus)."),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(help="Start model (company stage: the general stage's model/ folder)."),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="cross-encoder (CPU) | qwen3-vl-lora (GPU)")
+    ] = "cross-encoder",
+    config: Annotated[
+        Path | None, typer.Option(help="TOML with trainer options (a finetune or lora table).")
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="A data dir whose filings feed the data (default: FINRAG_DATA_DIR)."),
+    ] = None,
+    dataset: Annotated[
+        Path | None, typer.Option(help="Train on this dataset folder instead of building one.")
+    ] = None,
+    exclude_set: Annotated[
+        Path | None,
+        typer.Option(help="A FinanceBench-format set whose questions stay out of the data."),
+    ] = None,
+    exclude_set_docs: Annotated[
+        bool, typer.Option(help="Also keep that set's filings out.")
+    ] = False,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (overrides the config).")] = None,
+    max_minutes: Annotated[
+        float, typer.Option(help="Wall-clock budget of the whole job: data, training, calibration.")
+    ] = 14.0,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after this many optimizer steps.")
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the job's last checkpoint.")] = False,
 ) -> None:
     """Run one fine-tuning stage: build the dataset, train, write the model and its report."""
@@ -53,47 +79,96 @@ def finetune(
         raise typer.Exit(0 if stage is None and out is None else 2)
     from ui.cli import readable_errors
 
-    readable_errors(_run)(stage, out, company, base, backend, config, corpus, dataset, exclude_set,
-                          exclude_set_docs, max_minutes, {"epochs": epochs, "max_steps": max_steps},
-                          resume)  # fmt: skip
+    readable_errors(_run)(
+        stage,
+        out,
+        company,
+        base,
+        backend,
+        config,
+        corpus,
+        dataset,
+        exclude_set,
+        exclude_set_docs,
+        max_minutes,
+        {"epochs": epochs, "max_steps": max_steps},
+        resume,
+    )
 
 
-def _run(stage, out, company, base, backend, config, corpus, dataset, exclude_set, exclude_set_docs,  # noqa: ANN001, PLR0913
-         max_minutes, overrides, resume) -> None:  # fmt: skip
+def _run(
+    stage,
+    out,
+    company,
+    base,
+    backend,
+    config,
+    corpus,
+    dataset,
+    exclude_set,
+    exclude_set_docs,
+    max_minutes,
+    overrides,
+    resume,
+) -> None:
     from core.errors import ConfigError
     from rerank.training.jobs import JobSpec, run_job
     from ui.cli import _settings
 
     if stage not in ("general", "company"):
         raise ConfigError(f"--stage must be general or company, not {stage!r}")
-    spec = JobSpec(stage=stage, out=out, company=company, base=base, backend=backend, config=config,
-                   corpus=corpus, dataset=dataset, exclude_set=exclude_set,
-                   exclude_set_docs=exclude_set_docs, resume=resume, max_minutes=max_minutes,
-                   overrides={k: v for k, v in overrides.items() if v is not None})  # fmt: skip
+    spec = JobSpec(
+        stage=stage,
+        out=out,
+        company=company,
+        base=base,
+        backend=backend,
+        config=config,
+        corpus=corpus,
+        dataset=dataset,
+        exclude_set=exclude_set,
+        exclude_set_docs=exclude_set_docs,
+        resume=resume,
+        max_minutes=max_minutes,
+        overrides={k: v for k, v in overrides.items() if v is not None},
+    )
     typer.secho(f"{stage} stage -> {out} ({backend})", bold=True, err=True)
     job = run_job(_settings(), spec, show_progress=True)
     report = json.loads((out / "report.json").read_text())
     before, after = report.get("initial_dev") or {}, report.get("final_dev") or {}
-    typer.echo(f"dataset {job.dataset_version[:12]}: {job.examples.get('train', 0)} train / "
-               f"{job.examples.get('dev', 0)} dev examples ({job.dataset_path})")  # fmt: skip
+    typer.echo(
+        f"dataset {job.dataset_version[:12]}: {job.examples.get('train', 0)} train / "
+        f"{job.examples.get('dev', 0)} dev examples ({job.dataset_path})"
+    )
     if before and after:
-        typer.echo(f"dev MRR {before['mrr']:.3f} -> {after['mrr']:.3f}, accuracy@1 "
-                   f"{before['accuracy_at_1']:.3f} -> {after['accuracy_at_1']:.3f}")  # fmt: skip
+        typer.echo(
+            f"dev MRR {before['mrr']:.3f} -> {after['mrr']:.3f}, accuracy@1 "
+            f"{before['accuracy_at_1']:.3f} -> {after['accuracy_at_1']:.3f}"
+        )
     if job.fusion_weight is not None:
-        typer.echo(f"fusion weight {job.fusion_weight:.1f} (1 = the model's order, 0 = retrieval's), "
-                   "calibrated on the held-out training queries")  # fmt: skip
-    typer.echo(f"stopped: {report.get('stopped', 'completed')}; time: data {job.seconds.get('data', 0):.0f} s, "
-               f"training {job.seconds.get('training', 0):.0f} s, calibration "
-               f"{job.seconds.get('calibration', 0):.0f} s; model: {out / 'model'}")  # fmt: skip
+        typer.echo(
+            f"fusion weight {job.fusion_weight:.1f} (1 = the model's order, 0 = retrieval's), "
+            "calibrated on the held-out training queries"
+        )
+    typer.echo(
+        f"stopped: {report.get('stopped', 'completed')}; time: data {job.seconds.get('data', 0):.0f} s, "
+        f"training {job.seconds.get('training', 0):.0f} s, calibration "
+        f"{job.seconds.get('calibration', 0):.0f} s; model: {out / 'model'}"
+    )
     typer.echo(f"next: finrag finetune evaluate {out / 'model'} --set HELD_OUT_SET")
 
 
 def evaluate(
     model: Annotated[Path, typer.Argument(help="The candidate's model/ folder.")],
     set_dir: Annotated[Path, typer.Option("--set", help="Held-out FinanceBench-format set.")],
-    company: Annotated[Optional[str], typer.Option(help="Scope: the ticker it would serve (default: every question).")] = None,
-    margin_mrr: Annotated[float, typer.Option(help="MRR gain required over every baseline.")] = 0.02,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    company: Annotated[
+        str | None,
+        typer.Option(help="Scope: the ticker it would serve (default: every question)."),
+    ] = None,
+    margin_mrr: Annotated[
+        float, typer.Option(help="MRR gain required over every baseline.")
+    ] = 0.02,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Compare the candidate with the serving reranker and with none, on held-out questions."""
@@ -101,17 +176,27 @@ def evaluate(
     from rerank.training.gate import Margin, evaluate_candidate
     from ui.cli import _settings
 
-    decision, result = evaluate_candidate(_settings(), model, set_dir, scope=(company or "*").upper(),
-                                          margin=Margin(mrr=margin_mrr), limit=limit)  # fmt: skip
+    decision, result = evaluate_candidate(
+        _settings(),
+        model,
+        set_dir,
+        scope=(company or "*").upper(),
+        margin=Margin(mrr=margin_mrr),
+        limit=limit,
+    )
     if as_json:
-        typer.echo(json.dumps({"decision": decision.model_dump(mode="json"), "result": result}, indent=2))
+        typer.echo(
+            json.dumps({"decision": decision.model_dump(mode="json"), "result": result}, indent=2)
+        )
         return
     typer.echo(format_rerankers(result))
     wins = ", ".join(f"{k} {v:.0%}" for k, v in decision.bootstrap_win_rate.items())
     typer.echo(f"paired bootstrap, share of resamples the candidate wins: {wins}")
     if decision.passed:
-        typer.secho(f"PASSED the gate: promote with `finrag finetune promote {model} --by NAME`",
-                    fg=typer.colors.GREEN)  # fmt: skip
+        typer.secho(
+            f"PASSED the gate: promote with `finrag finetune promote {model} --by NAME`",
+            fg=typer.colors.GREEN,
+        )
     else:
         typer.secho("REFUSED: " + "; ".join(decision.reasons), fg=typer.colors.RED)
 
@@ -126,11 +211,16 @@ def promote(
 
     record = do_promote(_settings(), model, by)
     scope = "every question" if record.scope == "*" else f"{record.scope}'s questions"
-    typer.secho(f"promoted {record.model} for {scope} (MRR {record.metrics.get('mrr', 0):.3f}); "
-                f"replaced: {record.replaced or 'no reranker'}", fg=typer.colors.GREEN)  # fmt: skip
+    typer.secho(
+        f"promoted {record.model} for {scope} (MRR {record.metrics.get('mrr', 0):.3f}); "
+        f"replaced: {record.replaced or 'no reranker'}",
+        fg=typer.colors.GREEN,
+    )
 
 
-def status(as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False) -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
     """The rerankers serving now and every promotion so far."""
     from rerank.promoted import history, promoted
     from ui.cli import _settings
@@ -138,18 +228,29 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print machine-r
     settings = _settings()
     current, past = promoted(settings), history(settings)
     if as_json:
-        typer.echo(json.dumps({"serving": {k: v.model_dump(mode="json") for k, v in current.items()},
-                               "history": [h.model_dump(mode="json") for h in past]}, indent=2))  # fmt: skip
+        typer.echo(
+            json.dumps(
+                {
+                    "serving": {k: v.model_dump(mode="json") for k, v in current.items()},
+                    "history": [h.model_dump(mode="json") for h in past],
+                },
+                indent=2,
+            )
+        )
         return
     if settings.rerank.name != "auto":
         typer.echo(f"FINRAG_RERANK__NAME={settings.rerank.name}: promotions are not consulted")
     if not current:
         typer.echo("no promoted reranker: questions are ranked by retrieval alone")
     for scope, record in sorted(current.items()):
-        typer.echo(f"{scope:>6}  {record.backend}  {record.model}  MRR {record.metrics.get('mrr', 0):.3f}  "
-                   f"by {record.promoted_by} at {record.promoted_at:%Y-%m-%d %H:%M}")  # fmt: skip
+        typer.echo(
+            f"{scope:>6}  {record.backend}  {record.model}  MRR {record.metrics.get('mrr', 0):.3f}  "
+            f"by {record.promoted_by} at {record.promoted_at:%Y-%m-%d %H:%M}"
+        )
     if past:
-        typer.echo(f"{len(past)} promotions recorded in {settings.data_dir / 'rerank' / 'promotions.jsonl'}")
+        typer.echo(
+            f"{len(past)} promotions recorded in {settings.data_dir / 'rerank' / 'promotions.jsonl'}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -63,33 +63,29 @@ def add(
     question: Annotated[str, typer.Argument(help="The question as users ask it.")],
     answer: Annotated[str, typer.Argument(help="The curated answer.")],
     company: Annotated[
-        Optional[str], typer.Option(help="Company the entry is about (none: any).")
+        str | None, typer.Option(help="Company the entry is about (none: any).")
     ] = None,
     period: Annotated[
-        Optional[str], typer.Option(help="Fiscal period, e.g. FY2023 or Q2 2023 (none: any).")
+        str | None, typer.Option(help="Fiscal period, e.g. FY2023 or Q2 2023 (none: any).")
     ] = None,
-    source_file: Annotated[
-        Optional[str], typer.Option(help="File name of the source filing.")
-    ] = None,
-    source_page: Annotated[
-        Optional[int], typer.Option(help="Page of the source (1-based).")
-    ] = None,
+    source_file: Annotated[str | None, typer.Option(help="File name of the source filing.")] = None,
+    source_page: Annotated[int | None, typer.Option(help="Page of the source (1-based).")] = None,
     source_doc: Annotated[
-        Optional[str], typer.Option(help="Document id of the source filing.")
+        str | None, typer.Option(help="Document id of the source filing.")
     ] = None,
     quote: Annotated[str, typer.Option(help="The supporting text from the source.")] = "",
     author: Annotated[str, typer.Option(help="Who wrote the entry.")] = "",
     paraphrase: Annotated[
-        Optional[list[str]], typer.Option(help="Another phrasing (repeatable).")
+        list[str] | None, typer.Option(help="Another phrasing (repeatable).")
     ] = None,
     valid_from: Annotated[
-        Optional[str], typer.Option(help="First day the answer holds (YYYY-MM-DD).")
+        str | None, typer.Option(help="First day the answer holds (YYYY-MM-DD).")
     ] = None,
     valid_to: Annotated[
-        Optional[str], typer.Option(help="Last day the answer holds (YYYY-MM-DD).")
+        str | None, typer.Option(help="Last day the answer holds (YYYY-MM-DD).")
     ] = None,
     acl: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(help="Groups that may see it (repeatable; default: settings.default_acl)."),
     ] = None,
     approve: Annotated[
@@ -152,7 +148,7 @@ def list_entries(
     pending: Annotated[
         bool, typer.Option("--pending", help="Only entries awaiting approval.")
     ] = False,
-    company: Annotated[Optional[str], typer.Option(help="Only this company's entries.")] = None,
+    company: Annotated[str | None, typer.Option(help="Only this company's entries.")] = None,
     as_json: Json = False,
 ) -> None:
     """List entries (approved and pending; --all adds retired ones)."""
@@ -240,13 +236,13 @@ def export(path: Annotated[Path, typer.Argument(help="A .csv or .jsonl file to w
 def search(
     question: Annotated[str, typer.Argument(help="A question, as a user would ask it.")],
     company: Annotated[
-        Optional[str], typer.Option(help="Resolved company (default: read from the question).")
+        str | None, typer.Option(help="Resolved company (default: read from the question).")
     ] = None,
     period: Annotated[
-        Optional[str], typer.Option(help="Resolved period (default: read from the question).")
+        str | None, typer.Option(help="Resolved period (default: read from the question).")
     ] = None,
     groups: Annotated[
-        Optional[list[str]], typer.Option(help="Your ACL groups (default: settings.default_acl).")
+        list[str] | None, typer.Option(help="Your ACL groups (default: settings.default_acl).")
     ] = None,
     pending: Annotated[
         bool, typer.Option("--pending", help="Also match entries awaiting approval.")

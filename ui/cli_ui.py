@@ -20,13 +20,22 @@ APP = Path(__file__).with_name("app.py")
 def streamlit_command(host: str, port: int) -> list[str]:
     """The ``streamlit run`` command line for the app on ``host:port``."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true",
-        "--server.address", host,
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",  # no developer "Deploy" menu for analysts
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",  # no developer "Deploy" menu for analysts
+    ]
 
 
 def ui(

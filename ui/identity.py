@@ -38,7 +38,7 @@ def request_headers() -> Mapping[str, str]:
 
     try:
         return dict(st.context.headers or {})
-    except Exception:  # noqa: BLE001 - no script run context: no request, no headers
+    except Exception:
         return {}
 
 
@@ -47,7 +47,9 @@ def resolve_user(settings: Settings, headers: Mapping[str, str]) -> User:
     users = settings.users
     if not users.identity_header:
         name = users.default_user
-        return User(name=name, groups=list(users.groups.get(name, settings.default_acl)), source="local")
+        return User(
+            name=name, groups=list(users.groups.get(name, settings.default_acl)), source="local"
+        )
     wanted = users.identity_header.lower()
     value = next((v for k, v in headers.items() if k.lower() == wanted), "")
     name = value.strip()

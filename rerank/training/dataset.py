@@ -142,7 +142,9 @@ def example_id(query: str, positive_id: str) -> str:
 
 
 def _rank(seed: int, *parts: object) -> str:
-    return hashlib.blake2b("\x1f".join(map(str, (seed, *parts))).encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(
+        "\x1f".join(map(str, (seed, *parts))).encode(), digest_size=8
+    ).hexdigest()
 
 
 def assign_splits(doc_ids: Iterable[str], dev_fraction: float, seed: int) -> dict[str, Split]:
@@ -197,13 +199,17 @@ class _Lookup:
             return self.by_id[citation.chunk_id]
         if citation.chunk_id:
             return None  # a chunk that is gone (re-ingested or deleted filing)
-        return self.best_on_pages([(citation.doc_id, citation.page_no)], f"{context} {citation.quote}")
+        return self.best_on_pages(
+            [(citation.doc_id, citation.page_no)], f"{context} {citation.quote}"
+        )
 
 
 # -- sources ------------------------------------------------------------------------------------
 
 
-def _feedback_drafts(feedback: Iterable[Feedback], lookup: _Lookup, skipped: Counter) -> list[_Draft]:
+def _feedback_drafts(
+    feedback: Iterable[Feedback], lookup: _Lookup, skipped: Counter
+) -> list[_Draft]:
     groups: dict[str, list[Feedback]] = defaultdict(list)
     for fb in feedback:
         groups[normalise_query(fb.question)].append(fb)
@@ -232,7 +238,9 @@ def _feedback_drafts(feedback: Iterable[Feedback], lookup: _Lookup, skipped: Cou
     return drafts
 
 
-def _memory_drafts(entries: Iterable[MemoryEntry], lookup: _Lookup, skipped: Counter) -> list[_Draft]:
+def _memory_drafts(
+    entries: Iterable[MemoryEntry], lookup: _Lookup, skipped: Counter
+) -> list[_Draft]:
     drafts: list[_Draft] = []
     for entry in entries:
         if entry.retired or entry.source is None:
@@ -244,9 +252,11 @@ def _memory_drafts(entries: Iterable[MemoryEntry], lookup: _Lookup, skipped: Cou
             continue
         figure = figure_of(entry.answer)
         # Any chunk on the cited page, or holding the answer's figure, may answer it as well.
-        key = AnswerKey(pages=frozenset({(chunk.doc_id, chunk.page_no)}),
-                        figures=frozenset({figure}) if figure else frozenset(),
-                        positive_ids=frozenset({chunk.chunk_id}))
+        key = AnswerKey(
+            pages=frozenset({(chunk.doc_id, chunk.page_no)}),
+            figures=frozenset({figure}) if figure else frozenset(),
+            positive_ids=frozenset({chunk.chunk_id}),
+        )
         for phrasing in dict.fromkeys([entry.question, *entry.paraphrases]):
             if phrasing.strip():
                 drafts.append(_Draft(phrasing, chunk, "memory", key))
@@ -358,8 +368,12 @@ def build_dataset(
             from retrieval.corpus import CorpusSearch
 
             search = CorpusSearch(settings, index=index)
-        miner = NegativeMiner(chunks, search=search if mining == "hybrid" else None,
-                              per_query=negatives_per_query, candidates=candidates)
+        miner = NegativeMiner(
+            chunks,
+            search=search if mining == "hybrid" else None,
+            per_query=negatives_per_query,
+            candidates=candidates,
+        )
         lookup = _Lookup(miner)
         timings["load"] = time.process_time() - t0
 
@@ -381,22 +395,26 @@ def build_dataset(
             eval_name = eval_set.name
             drafts += _eval_drafts(eval_set, lookup, skipped)
         if "synthetic" in sources:
-            for q in mine_queries(chunks, seed=seed, miners=miners, per_table=per_table,
-                                  per_text=per_text):
+            for q in mine_queries(
+                chunks, seed=seed, miners=miners, per_table=per_table, per_text=per_text
+            ):
                 drafts.append(_Draft(q.query, q.positive, q.source, q.key))
         timings["gather"] = time.process_time() - t0
 
         drafts = _filter(drafts, excluded_questions, excluded_docs, max_per_doc, seed, skipped)
         splits = assign_splits({c.doc_id for c in chunks}, dev_fraction, seed)
-        docs_in: dict[Split, set[str]] = {s: {d for d, v in splits.items() if v == s} for s in SPLITS}
+        docs_in: dict[Split, set[str]] = {
+            s: {d for d, v in splits.items() if v == s} for s in SPLITS
+        }
 
         t0 = time.process_time()
         out: dict[Split, list[TrainingExample]] = {s: [] for s in SPLITS}
         kinds: Counter = Counter()
         for draft in drafts:
             split = splits[draft.positive.doc_id]
-            negatives = miner.mine(draft.query, draft.positive, draft.key, docs_in[split],
-                                   explicit=draft.explicit)
+            negatives = miner.mine(
+                draft.query, draft.positive, draft.key, docs_in[split], explicit=draft.explicit
+            )
             kinds.update(n.kind for n in negatives)
             out[split].append(_example(draft, negatives))
         timings["negatives"] = time.process_time() - t0
@@ -405,14 +423,26 @@ def build_dataset(
             index.close()
 
     options = BuildOptions(
-        companies=list(companies) if companies else None, sources=list(sources),
-        eval_set=eval_name, exclude_docs=sorted(excluded_docs),
+        companies=list(companies) if companies else None,
+        sources=list(sources),
+        eval_set=eval_name,
+        exclude_docs=sorted(excluded_docs),
         exclude_questions=len(excluded_questions),
         exclude_questions_sha256=hashlib.sha256(
-            "\n".join(sorted(excluded_questions)).encode()).hexdigest() if excluded_questions else "",
-        dev_fraction=dev_fraction, negatives_per_query=negatives_per_query,
-        max_per_doc=max_per_doc, seed=seed, miners=list(miners), per_table=per_table,
-        per_text=per_text, mining=mining, candidates=candidates, feedback=len(feedback),
+            "\n".join(sorted(excluded_questions)).encode()
+        ).hexdigest()
+        if excluded_questions
+        else "",
+        dev_fraction=dev_fraction,
+        negatives_per_query=negatives_per_query,
+        max_per_doc=max_per_doc,
+        seed=seed,
+        miners=list(miners),
+        per_table=per_table,
+        per_text=per_text,
+        mining=mining,
+        candidates=candidates,
+        feedback=len(feedback),
         memory_entries=len(memory_entries),
     )
     manifest = _manifest(out, splits, options, kinds, skipped, timings)
@@ -462,8 +492,10 @@ def _filter(
         capped: set[int] = set()
         for items in by_doc.values():
             curated = [d for d in items if d.source in _PRIORITY]
-            mined = sorted((d for d in items if d.source not in _PRIORITY),
-                           key=lambda d: _rank(seed, "cap", normalise_query(d.query), d.positive.chunk_id))
+            mined = sorted(
+                (d for d in items if d.source not in _PRIORITY),
+                key=lambda d: _rank(seed, "cap", normalise_query(d.query), d.positive.chunk_id),
+            )
             chosen = (curated + mined)[:max_per_doc]
             capped |= {id(d) for d in chosen}
             skipped["over-max-per-doc"] += len(items) - len(chosen)
@@ -578,7 +610,9 @@ def load_dataset(folder: Path) -> TrainingDataset:
     for split in SPLITS:
         file = folder / manifest.files[split]
         if not file.exists():
-            raise ConfigError(f"{folder} lacks {file.name}, named in its manifest; rebuild the dataset")
+            raise ConfigError(
+                f"{folder} lacks {file.name}, named in its manifest; rebuild the dataset"
+            )
         examples = []
         for number, line in enumerate(file.read_text().splitlines(), start=1):
             if not line.strip():
@@ -599,5 +633,10 @@ def load_dataset(folder: Path) -> TrainingDataset:
 
 def dataset_summary(manifest: DatasetManifest) -> str:
     """One line for logs and the CLI."""
-    return json.dumps({"version": manifest.version, **manifest.counts["split"],
-                       "source": manifest.counts["source"]})
+    return json.dumps(
+        {
+            "version": manifest.version,
+            **manifest.counts["split"],
+            "source": manifest.counts["source"],
+        }
+    )

@@ -40,7 +40,7 @@ def calibrate_fusion(
     max_queries: int = 200,
     candidates: int = DEFAULT_CANDIDATES,
     seed: int = 13,
-    search=None,  # noqa: ANN001 - a retrieval.corpus.CorpusSearch already open on ``corpus``
+    search=None,
 ) -> dict:
     """Pick and store the fusion weight; returns ``{"weight", "curve", "queries"}``."""
     from rerank.cross_encoder import CrossEncoderReranker, fuse
@@ -49,20 +49,29 @@ def calibrate_fusion(
     sample = [e for e in examples if e.positive_id]
     random.Random(seed).shuffle(sample)
     sample = sample[:max_queries]
-    reranker = CrossEncoderReranker(RerankSettings(name="cross-encoder", model=str(model_dir), fusion_weight=1.0))
+    reranker = CrossEncoderReranker(
+        RerankSettings(name="cross-encoder", model=str(model_dir), fusion_weight=1.0)
+    )
     retriever = Retriever(corpus, search=search)
     # an offline job over the whole corpus: every group that owns a filing
-    groups = sorted({g for f in retriever.catalog.filings(None) for g in f.acl}) or list(corpus.default_acl)
-    totals = {w: 0.0 for w in WEIGHTS}
+    groups = sorted({g for f in retriever.catalog.filings(None) for g in f.acl}) or list(
+        corpus.default_acl
+    )
+    totals = dict.fromkeys(WEIGHTS, 0.0)
     used = 0
     try:
-        positives = {c.chunk_id: c for c in retriever.search.index.get_chunks([e.positive_id for e in sample])}
+        positives = {
+            c.chunk_id: c
+            for c in retriever.search.index.get_chunks([e.positive_id for e in sample])
+        }
         for example in sample:
             positive = positives.get(example.positive_id)
             if positive is None:
                 continue
             gold = (positive.doc_id, positive.page_no)
-            result = retriever.retrieve(example.query, acl_groups=groups, use_memory=False, use_tools=False)
+            result = retriever.retrieve(
+                example.query, acl_groups=groups, use_memory=False, use_tools=False
+            )
             pool, seen = [], set()
             for hit in result.hits:
                 if hit.chunk.chunk_id not in seen:

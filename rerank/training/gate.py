@@ -83,7 +83,9 @@ def leaked_questions(info: dict, questions: list[str]) -> list[str]:
     return [q for q in questions if _norm(q) in seen]
 
 
-def bootstrap_win_rate(ours: dict[str, float], theirs: dict[str, float], rounds: int = 2000, seed: int = 0) -> float:
+def bootstrap_win_rate(
+    ours: dict[str, float], theirs: dict[str, float], rounds: int = 2000, seed: int = 0
+) -> float:
     """Share of paired bootstrap resamples of questions in which ``ours`` has the higher mean."""
     keys = sorted(ours)
     if not keys:
@@ -105,21 +107,28 @@ def decide(metrics: dict[str, dict[str, float]], margin: Margin) -> tuple[bool, 
         theirs = metrics[baseline]
         gain = candidate["mrr"] - theirs["mrr"]
         if gain < margin.mrr:
-            reasons.append(f"MRR {candidate['mrr']:.3f} vs {baseline} {theirs['mrr']:.3f}: gain "
-                           f"{gain:+.3f} is below the margin {margin.mrr:.3f}")  # fmt: skip
+            reasons.append(
+                f"MRR {candidate['mrr']:.3f} vs {baseline} {theirs['mrr']:.3f}: gain "
+                f"{gain:+.3f} is below the margin {margin.mrr:.3f}"
+            )
         drop = theirs["recall@5"] - candidate["recall@5"]
         if drop > margin.recall_at_5_drop:
-            reasons.append(f"Recall@5 {candidate['recall@5']:.3f} vs {baseline} "
-                           f"{theirs['recall@5']:.3f}: falls by {drop:.3f}")  # fmt: skip
+            reasons.append(
+                f"Recall@5 {candidate['recall@5']:.3f} vs {baseline} "
+                f"{theirs['recall@5']:.3f}: falls by {drop:.3f}"
+            )
     return not reasons, reasons
 
 
-def candidate_reranker(folder: Path, settings: Settings):  # noqa: ANN201
+def candidate_reranker(folder: Path, settings: Settings):
     from rerank.base import get_reranker
 
     info = model_info(folder)
-    return get_reranker(RerankSettings(**{**settings.rerank.model_dump(), "name": info["backend"],
-                                          "model": str(folder)}))  # fmt: skip
+    return get_reranker(
+        RerankSettings(
+            **{**settings.rerank.model_dump(), "name": info["backend"], "model": str(folder)}
+        )
+    )
 
 
 def evaluate_candidate(
@@ -141,7 +150,9 @@ def evaluate_candidate(
     rerankers = {"candidate": candidate_reranker(model_dir, settings)}
     current = serving(settings, None if scope == "*" else scope)
     if current is not None:
-        auto = settings.model_copy(update={"rerank": settings.rerank.model_copy(update={"name": "auto"})})
+        auto = settings.model_copy(
+            update={"rerank": settings.rerank.model_copy(update={"name": "auto"})}
+        )
         rerankers["current"] = reranker_for(auto, None if scope == "*" else scope)
     result = eval_rerankers(set_dir, settings, rerankers, limit=limit)
     metrics = result["rerankers"]
@@ -150,32 +161,50 @@ def evaluate_candidate(
     leaks = leaked_questions(info, questions)
     if leaks:
         passed = False
-        reasons.append(f"{len(leaks)} held-out questions are in the training data, e.g. {leaks[0]!r}")
+        reasons.append(
+            f"{len(leaks)} held-out questions are in the training data, e.g. {leaks[0]!r}"
+        )
     per_q = result["per_question"]
     decision = GateDecision(
-        candidate=str(model_dir), backend=info["backend"], scope=scope, held_out=str(set_dir),
-        n=result["n"], metrics=metrics, serving=current.model if current else None, margin=margin,
-        passed=passed, reasons=reasons,
-        bootstrap_win_rate={b: bootstrap_win_rate(per_q["candidate"], per_q[b]) for b in per_q if b != "candidate"},
-        dataset_version=str(info.get("dataset_version", "")), evaluated_at=datetime.now(UTC),
-    )  # fmt: skip
+        candidate=str(model_dir),
+        backend=info["backend"],
+        scope=scope,
+        held_out=str(set_dir),
+        n=result["n"],
+        metrics=metrics,
+        serving=current.model if current else None,
+        margin=margin,
+        passed=passed,
+        reasons=reasons,
+        bootstrap_win_rate={
+            b: bootstrap_win_rate(per_q["candidate"], per_q[b]) for b in per_q if b != "candidate"
+        },
+        dataset_version=str(info.get("dataset_version", "")),
+        evaluated_at=datetime.now(UTC),
+    )
     (model_dir.parent / GATE_FILE).write_text(decision.model_dump_json(indent=2))
     return decision, result
 
 
-def promote(settings: Settings, model_dir: Path, by: str):  # noqa: ANN201
+def promote(settings: Settings, model_dir: Path, by: str):
     """Serve ``model_dir`` for the scope it was gated on, if its gate decision allows it."""
     from rerank.promoted import PromotedModel, record_promotion, serving
 
     model_dir = Path(model_dir).resolve()
     gate = model_dir.parent / GATE_FILE
     if not gate.exists():
-        raise FinragError(f"{model_dir} has not been evaluated: run `finrag finetune evaluate {model_dir}` first")
+        raise FinragError(
+            f"{model_dir} has not been evaluated: run `finrag finetune evaluate {model_dir}` first"
+        )
     decision = GateDecision.model_validate_json(gate.read_text())
     if Path(decision.candidate) != model_dir:
-        raise FinragError(f"{gate} is about {decision.candidate}, not {model_dir}; evaluate this model")
+        raise FinragError(
+            f"{gate} is about {decision.candidate}, not {model_dir}; evaluate this model"
+        )
     if not decision.passed:
-        raise FinragError("not promoted: the gate refused this model: " + "; ".join(decision.reasons))
+        raise FinragError(
+            "not promoted: the gate refused this model: " + "; ".join(decision.reasons)
+        )
     current = serving(settings, None if decision.scope == "*" else decision.scope)
     now = current.model if current else None
     if now != decision.serving:
@@ -188,10 +217,15 @@ def promote(settings: Settings, model_dir: Path, by: str):  # noqa: ANN201
     return record_promotion(
         settings,
         PromotedModel(
-            backend=decision.backend, model=str(model_dir), scope=decision.scope,
-            promoted_at=datetime.now(UTC), promoted_by=by.strip(),
-            dataset_version=decision.dataset_version, metrics=decision.metrics["candidate"],
+            backend=decision.backend,
+            model=str(model_dir),
+            scope=decision.scope,
+            promoted_at=datetime.now(UTC),
+            promoted_by=by.strip(),
+            dataset_version=decision.dataset_version,
+            metrics=decision.metrics["candidate"],
             baseline={k: v for k, v in decision.metrics.items() if k != "candidate"},
-            margin=decision.margin.model_dump(), held_out=decision.held_out,
+            margin=decision.margin.model_dump(),
+            held_out=decision.held_out,
         ),
-    )  # fmt: skip
+    )

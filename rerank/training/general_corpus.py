@@ -76,15 +76,21 @@ class Statement:
     periods: list[str]
     lines: list[Line] = field(default_factory=list)
 
-    def add(self, label: str, values: list[int] | None, *, dollar: bool = False, kind: str = "amount") -> int:
-        self.lines.append(Line(label, None if values is None else list(values), dollar=dollar, kind=kind))
+    def add(
+        self, label: str, values: list[int] | None, *, dollar: bool = False, kind: str = "amount"
+    ) -> int:
+        self.lines.append(
+            Line(label, None if values is None else list(values), dollar=dollar, kind=kind)
+        )
         return len(self.lines) - 1
 
     def total(self, label: str, parts: list[int | tuple[int, int]], *, dollar: bool = False) -> int:
         """Add a row equal to the signed sum of ``parts`` (row indexes, or (index, sign))."""
         signed = [(p, 1) if isinstance(p, int) else p for p in parts]
         n = len(self.lines[signed[0][0]].values or [])
-        values = [sum(s * (self.lines[i].values or [0] * n)[k] for i, s in signed) for k in range(n)]
+        values = [
+            sum(s * (self.lines[i].values or [0] * n)[k] for i, s in signed) for k in range(n)
+        ]
         self.lines.append(Line(label, values, signed, dollar=dollar))
         return len(self.lines) - 1
 
@@ -99,7 +105,9 @@ class Statement:
         problems = []
         for line in self.lines:
             for k, v in enumerate(line.values or []):
-                if line.parts and v != sum(s * (self.lines[i].values or [])[k] for i, s in line.parts):
+                if line.parts and v != sum(
+                    s * (self.lines[i].values or [])[k] for i, s in line.parts
+                ):
                     problems.append(f"{self.title}: {line.label!r} column {k}")
         return problems
 
@@ -160,273 +168,818 @@ class Profile:
 
 PROFILES: tuple[Profile, ...] = (
     Profile(
-        "retail", "general", ("Stores, Inc.", "Retail Corporation", "Outfitters, Inc."),
+        "retail",
+        "general",
+        ("Stores, Inc.", "Retail Corporation", "Outfitters, Inc."),
         "operates a chain of specialty and general merchandise stores and an e-commerce business selling apparel, home furnishings and consumer electronics",
-        (("Net sales",), ("Net sales", "Membership and other income"), ("Merchandise sales", "Services and other revenue")),
-        ("Cost of sales",), "Gross profit", (0.28, 0.40),
-        (("Selling, general and administrative expenses", 0.21), ("Depreciation and amortization", 0.025), ("Restructuring charges", 0.004)),
-        (-0.04, 0.09), "Merchandise inventories", False, 0.03,
+        (
+            ("Net sales",),
+            ("Net sales", "Membership and other income"),
+            ("Merchandise sales", "Services and other revenue"),
+        ),
+        ("Cost of sales",),
+        "Gross profit",
+        (0.28, 0.40),
+        (
+            ("Selling, general and administrative expenses", 0.21),
+            ("Depreciation and amortization", 0.025),
+            ("Restructuring charges", 0.004),
+        ),
+        (-0.04, 0.09),
+        "Merchandise inventories",
+        False,
+        0.03,
         ("Domestic", "International", "Digital", "Specialty Brands", "Outlet"),
-        ("higher comparable sales in apparel and home categories", "new store openings and growth in digital sales", "higher transaction counts and a larger average ticket"),
-        ("lower store traffic and softer demand in discretionary categories", "store closures and lower clearance sales", "a decline in consumer electronics sales"),
-        ("new stores and store remodels", "distribution center automation", "e-commerce fulfillment capacity"),
-        ("Comparable sales increased {a}% in fiscal {fy}, following an increase of {b}% in the prior year.",
-         "We opened {n} new stores and closed {m} stores during fiscal {fy}, ending the year with {k} stores.",
-         "Digital sales represented {a}% of net sales in fiscal {fy}."),
-        (("Changes in consumer discretionary spending could reduce our sales", "Our results depend on consumer spending on discretionary items, which is affected by employment levels, wages, inflation, interest rates and consumer confidence."),
-         ("We may not accurately anticipate fashion trends and customer preferences", "If we misjudge demand for our merchandise we may be left with excess inventories that require markdowns, or with too little inventory and lost sales."),
-         ("Disruptions in our distribution network could affect our ability to deliver merchandise", "We rely on a small number of distribution centers; a fire, severe weather or a labor dispute at one of them could delay replenishment of our stores."),
-         ("Our comparable sales and margins may fluctuate significantly", "Comparable sales are affected by promotional activity, competitor store openings, weather and the timing of holidays."),
-         ("Shrink and organized retail crime could hurt our margins", "Inventory losses from theft and damage have increased across the industry and may require additional spending on security.")),
-        "consumers in the United States and Canada", "department stores, discount retailers, warehouse clubs and online marketplaces",
+        (
+            "higher comparable sales in apparel and home categories",
+            "new store openings and growth in digital sales",
+            "higher transaction counts and a larger average ticket",
+        ),
+        (
+            "lower store traffic and softer demand in discretionary categories",
+            "store closures and lower clearance sales",
+            "a decline in consumer electronics sales",
+        ),
+        (
+            "new stores and store remodels",
+            "distribution center automation",
+            "e-commerce fulfillment capacity",
+        ),
+        (
+            "Comparable sales increased {a}% in fiscal {fy}, following an increase of {b}% in the prior year.",
+            "We opened {n} new stores and closed {m} stores during fiscal {fy}, ending the year with {k} stores.",
+            "Digital sales represented {a}% of net sales in fiscal {fy}.",
+        ),
+        (
+            (
+                "Changes in consumer discretionary spending could reduce our sales",
+                "Our results depend on consumer spending on discretionary items, which is affected by employment levels, wages, inflation, interest rates and consumer confidence.",
+            ),
+            (
+                "We may not accurately anticipate fashion trends and customer preferences",
+                "If we misjudge demand for our merchandise we may be left with excess inventories that require markdowns, or with too little inventory and lost sales.",
+            ),
+            (
+                "Disruptions in our distribution network could affect our ability to deliver merchandise",
+                "We rely on a small number of distribution centers; a fire, severe weather or a labor dispute at one of them could delay replenishment of our stores.",
+            ),
+            (
+                "Our comparable sales and margins may fluctuate significantly",
+                "Comparable sales are affected by promotional activity, competitor store openings, weather and the timing of holidays.",
+            ),
+            (
+                "Shrink and organized retail crime could hurt our margins",
+                "Inventory losses from theft and damage have increased across the industry and may require additional spending on security.",
+            ),
+        ),
+        "consumers in the United States and Canada",
+        "department stores, discount retailers, warehouse clubs and online marketplaces",
         "Our business is seasonal; a significant share of net sales and operating income is earned in the holiday quarter.",
     ),
     Profile(
-        "software", "general", ("Software, Inc.", "Systems Corporation", "Technologies, Inc."),
+        "software",
+        "general",
+        ("Software, Inc.", "Systems Corporation", "Technologies, Inc."),
         "provides cloud-based software for finance, human resources and supply chain teams, sold mainly as multi-year subscriptions",
-        (("Subscription", "Professional services"), ("Subscription and support", "License", "Services"), ("Cloud services", "Maintenance", "Consulting")),
-        ("Cost of subscription revenue", "Cost of services revenue"), "Gross profit", (0.68, 0.82),
-        (("Research and development", 0.20), ("Sales and marketing", 0.30), ("General and administrative", 0.10)),
-        (0.06, 0.28), None, True, 0.035,
+        (
+            ("Subscription", "Professional services"),
+            ("Subscription and support", "License", "Services"),
+            ("Cloud services", "Maintenance", "Consulting"),
+        ),
+        ("Cost of subscription revenue", "Cost of services revenue"),
+        "Gross profit",
+        (0.68, 0.82),
+        (
+            ("Research and development", 0.20),
+            ("Sales and marketing", 0.30),
+            ("General and administrative", 0.10),
+        ),
+        (0.06, 0.28),
+        None,
+        True,
+        0.035,
         ("Cloud Platform", "Analytics", "Security", "Enterprise Applications", "Small Business"),
-        ("new customer subscriptions and expansion within existing customers", "higher renewal rates and price increases on subscription plans", "strong demand for our analytics modules"),
-        ("lower license sales as customers migrated to subscriptions", "longer sales cycles for large transactions", "lower professional services engagements"),
-        ("data center capacity", "capitalized internal-use software", "leasehold improvements for our offices"),
-        ("Annual recurring revenue reached ${a} million at the end of fiscal {fy}, an increase of {b}%.",
-         "Our dollar-based net retention rate was {r}% as of the end of fiscal {fy}.",
-         "Remaining performance obligations were ${a} million, of which approximately {p}% is expected to be recognized as revenue over the next twelve months.",
-         "We had {k} customers contributing more than $100,000 of annual recurring revenue at year end."),
-        (("A security breach could harm our reputation and subject us to liability", "Our platform stores confidential data of our customers; unauthorized access, ransomware or a defect in our software could disrupt service and lead to claims and lost customers."),
-         ("If customers do not renew their subscriptions our revenue could decline", "Our customers have no obligation to renew after the initial term, and renewal rates may decline because of budget pressure or competing products."),
-         ("Interruptions at our third-party data centers could impair our service", "We host our platform with public cloud providers; outages at those providers have in the past caused, and could again cause, service interruptions."),
-         ("We face intense competition and rapid technological change, including in artificial intelligence", "Competitors with greater resources may introduce features powered by generative models that make our products less attractive."),
-         ("Our sales cycles are long and unpredictable", "Large enterprise transactions require extensive evaluation and approval, and their timing can shift between quarters.")),
-        "enterprises, mid-sized businesses and public sector organizations", "large enterprise software vendors, cloud providers and specialized point-solution vendors",
+        (
+            "new customer subscriptions and expansion within existing customers",
+            "higher renewal rates and price increases on subscription plans",
+            "strong demand for our analytics modules",
+        ),
+        (
+            "lower license sales as customers migrated to subscriptions",
+            "longer sales cycles for large transactions",
+            "lower professional services engagements",
+        ),
+        (
+            "data center capacity",
+            "capitalized internal-use software",
+            "leasehold improvements for our offices",
+        ),
+        (
+            "Annual recurring revenue reached ${a} million at the end of fiscal {fy}, an increase of {b}%.",
+            "Our dollar-based net retention rate was {r}% as of the end of fiscal {fy}.",
+            "Remaining performance obligations were ${a} million, of which approximately {p}% is expected to be recognized as revenue over the next twelve months.",
+            "We had {k} customers contributing more than $100,000 of annual recurring revenue at year end.",
+        ),
+        (
+            (
+                "A security breach could harm our reputation and subject us to liability",
+                "Our platform stores confidential data of our customers; unauthorized access, ransomware or a defect in our software could disrupt service and lead to claims and lost customers.",
+            ),
+            (
+                "If customers do not renew their subscriptions our revenue could decline",
+                "Our customers have no obligation to renew after the initial term, and renewal rates may decline because of budget pressure or competing products.",
+            ),
+            (
+                "Interruptions at our third-party data centers could impair our service",
+                "We host our platform with public cloud providers; outages at those providers have in the past caused, and could again cause, service interruptions.",
+            ),
+            (
+                "We face intense competition and rapid technological change, including in artificial intelligence",
+                "Competitors with greater resources may introduce features powered by generative models that make our products less attractive.",
+            ),
+            (
+                "Our sales cycles are long and unpredictable",
+                "Large enterprise transactions require extensive evaluation and approval, and their timing can shift between quarters.",
+            ),
+        ),
+        "enterprises, mid-sized businesses and public sector organizations",
+        "large enterprise software vendors, cloud providers and specialized point-solution vendors",
         "Bookings are typically highest in our fourth fiscal quarter, when many customers finalize budgets.",
     ),
     Profile(
-        "industrials", "general", ("Industries, Inc.", "Manufacturing Company", "Corporation"),
+        "industrials",
+        "general",
+        ("Industries, Inc.", "Manufacturing Company", "Corporation"),
         "manufactures engineered components, motion control systems and aftermarket parts for aerospace, automotive and general industrial customers",
         (("Net sales",), ("Products", "Services"), ("Sales of products", "Sales of services")),
-        ("Cost of products sold", "Cost of services"), "Gross profit", (0.24, 0.38),
-        (("Selling, general and administrative", 0.13), ("Research and development", 0.03), ("Amortization of intangible assets", 0.012)),
-        (-0.03, 0.10), "Inventories", False, 0.035,
-        ("Aerospace Systems", "Motion Control", "Fluid Handling", "Aftermarket Services", "Precision Components"),
-        ("higher volumes in commercial aerospace and favorable pricing", "acquisitions completed during the year and higher aftermarket demand", "price increases that offset material cost inflation"),
-        ("lower volumes in industrial end markets and destocking by distributors", "the divestiture of our filtration business", "unfavorable foreign currency translation"),
-        ("capacity expansion at our machining plants", "automation and productivity projects", "a new test facility"),
-        ("Backlog was ${a} million at the end of {fy}, compared with ${b} million a year earlier.",
-         "Organic sales increased {p}% in {fy}, with acquisitions contributing another {q}%.",
-         "Orders in the fourth quarter of {fy} were ${a} million, a book-to-bill ratio of {x}."),
-        (("Cyclical downturns in our end markets could reduce demand for our products", "Demand from aerospace, automotive and industrial customers depends on production rates that fall in economic downturns."),
-         ("Increases in the cost of steel, aluminum and other raw materials could reduce our margins", "We may not be able to pass cost increases to customers under long-term agreements with fixed prices."),
-         ("We may not realize the expected benefits of acquisitions", "Integrating acquired businesses requires management attention and may not produce the synergies we expect."),
-         ("Product liability and warranty claims could be costly", "Failures of our components in customer equipment could lead to recalls and claims that exceed our insurance coverage."),
-         ("We depend on a limited number of large customers", "A reduction in orders from our largest aerospace customers would have a material adverse effect on our results.")),
-        "original equipment manufacturers, distributors and government agencies", "global diversified industrial companies and regional machine shops",
+        ("Cost of products sold", "Cost of services"),
+        "Gross profit",
+        (0.24, 0.38),
+        (
+            ("Selling, general and administrative", 0.13),
+            ("Research and development", 0.03),
+            ("Amortization of intangible assets", 0.012),
+        ),
+        (-0.03, 0.10),
+        "Inventories",
+        False,
+        0.035,
+        (
+            "Aerospace Systems",
+            "Motion Control",
+            "Fluid Handling",
+            "Aftermarket Services",
+            "Precision Components",
+        ),
+        (
+            "higher volumes in commercial aerospace and favorable pricing",
+            "acquisitions completed during the year and higher aftermarket demand",
+            "price increases that offset material cost inflation",
+        ),
+        (
+            "lower volumes in industrial end markets and destocking by distributors",
+            "the divestiture of our filtration business",
+            "unfavorable foreign currency translation",
+        ),
+        (
+            "capacity expansion at our machining plants",
+            "automation and productivity projects",
+            "a new test facility",
+        ),
+        (
+            "Backlog was ${a} million at the end of {fy}, compared with ${b} million a year earlier.",
+            "Organic sales increased {p}% in {fy}, with acquisitions contributing another {q}%.",
+            "Orders in the fourth quarter of {fy} were ${a} million, a book-to-bill ratio of {x}.",
+        ),
+        (
+            (
+                "Cyclical downturns in our end markets could reduce demand for our products",
+                "Demand from aerospace, automotive and industrial customers depends on production rates that fall in economic downturns.",
+            ),
+            (
+                "Increases in the cost of steel, aluminum and other raw materials could reduce our margins",
+                "We may not be able to pass cost increases to customers under long-term agreements with fixed prices.",
+            ),
+            (
+                "We may not realize the expected benefits of acquisitions",
+                "Integrating acquired businesses requires management attention and may not produce the synergies we expect.",
+            ),
+            (
+                "Product liability and warranty claims could be costly",
+                "Failures of our components in customer equipment could lead to recalls and claims that exceed our insurance coverage.",
+            ),
+            (
+                "We depend on a limited number of large customers",
+                "A reduction in orders from our largest aerospace customers would have a material adverse effect on our results.",
+            ),
+        ),
+        "original equipment manufacturers, distributors and government agencies",
+        "global diversified industrial companies and regional machine shops",
         "Sales are generally lower in the first quarter and in August because of customer plant shutdowns.",
     ),
     Profile(
-        "consumer", "general", ("Brands, Inc.", "Consumer Products Company", "Home Products Corporation"),
+        "consumer",
+        "general",
+        ("Brands, Inc.", "Consumer Products Company", "Home Products Corporation"),
         "makes and markets branded household cleaning, personal care and packaged food products",
         (("Net sales",), ("Net sales", "Royalty and other income")),
-        ("Cost of products sold",), "Gross margin", (0.32, 0.48),
-        (("Selling, general and administrative expenses", 0.15), ("Advertising and promotion", 0.08), ("Restructuring and impairment charges", 0.006)),
-        (-0.02, 0.07), "Inventories", False, 0.035,
+        ("Cost of products sold",),
+        "Gross margin",
+        (0.32, 0.48),
+        (
+            ("Selling, general and administrative expenses", 0.15),
+            ("Advertising and promotion", 0.08),
+            ("Restructuring and impairment charges", 0.006),
+        ),
+        (-0.02, 0.07),
+        "Inventories",
+        False,
+        0.035,
         ("North America", "International", "Personal Care", "Household", "Foods"),
-        ("favorable price realization and mix", "volume growth in personal care and new product launches", "higher shipments to e-commerce customers"),
-        ("lower volumes following price increases", "the exit of lower-margin private label contracts", "unfavorable foreign currency exchange"),
-        ("manufacturing capacity for personal care products", "packaging lines", "supply chain digitization"),
-        ("Organic net sales increased {p}% in fiscal {fy}, reflecting {q} points of favorable price and mix.",
-         "Our top ten customers accounted for approximately {p}% of net sales in fiscal {fy}.",
-         "Advertising and promotion expense was {p}.{q}% of net sales in fiscal {fy}."),
-        (("Volatility in commodity and packaging costs could reduce our profitability", "Resin, pulp, vegetable oils and grains are a large part of our costs, and hedging covers only part of our exposure."),
-         ("Consolidation of retail customers increases their bargaining power", "Our largest customers may demand lower prices, more promotional support or shift shelf space to private label products."),
-         ("Our brands may lose value if consumers lose confidence in their quality or safety", "A product recall or contamination incident could result in costs, lost sales and damage to our reputation."),
-         ("Changing consumer preferences could reduce demand for our products", "Consumers increasingly favor natural and sustainable products and buy through channels where we are less established.")),
-        "grocery chains, mass merchandisers, club stores and e-commerce retailers", "multinational consumer products companies and retailers' private label brands",
+        (
+            "favorable price realization and mix",
+            "volume growth in personal care and new product launches",
+            "higher shipments to e-commerce customers",
+        ),
+        (
+            "lower volumes following price increases",
+            "the exit of lower-margin private label contracts",
+            "unfavorable foreign currency exchange",
+        ),
+        (
+            "manufacturing capacity for personal care products",
+            "packaging lines",
+            "supply chain digitization",
+        ),
+        (
+            "Organic net sales increased {p}% in fiscal {fy}, reflecting {q} points of favorable price and mix.",
+            "Our top ten customers accounted for approximately {p}% of net sales in fiscal {fy}.",
+            "Advertising and promotion expense was {p}.{q}% of net sales in fiscal {fy}.",
+        ),
+        (
+            (
+                "Volatility in commodity and packaging costs could reduce our profitability",
+                "Resin, pulp, vegetable oils and grains are a large part of our costs, and hedging covers only part of our exposure.",
+            ),
+            (
+                "Consolidation of retail customers increases their bargaining power",
+                "Our largest customers may demand lower prices, more promotional support or shift shelf space to private label products.",
+            ),
+            (
+                "Our brands may lose value if consumers lose confidence in their quality or safety",
+                "A product recall or contamination incident could result in costs, lost sales and damage to our reputation.",
+            ),
+            (
+                "Changing consumer preferences could reduce demand for our products",
+                "Consumers increasingly favor natural and sustainable products and buy through channels where we are less established.",
+            ),
+        ),
+        "grocery chains, mass merchandisers, club stores and e-commerce retailers",
+        "multinational consumer products companies and retailers' private label brands",
         "Sales of some products peak ahead of summer and the winter holidays.",
     ),
     Profile(
-        "semis", "general", ("Semiconductor, Inc.", "Microdevices Corporation", "Silicon, Inc."),
+        "semis",
+        "general",
+        ("Semiconductor, Inc.", "Microdevices Corporation", "Silicon, Inc."),
         "designs analog, mixed-signal and power semiconductors used in data centers, automobiles and industrial equipment",
         (("Net revenue",), ("Product revenue", "Licensing revenue")),
-        ("Cost of revenue",), "Gross profit", (0.48, 0.66),
-        (("Research and development", 0.17), ("Selling, general and administrative", 0.09), ("Amortization of acquisition-related intangibles", 0.02)),
-        (-0.12, 0.25), "Inventories", False, 0.08,
+        ("Cost of revenue",),
+        "Gross profit",
+        (0.48, 0.66),
+        (
+            ("Research and development", 0.17),
+            ("Selling, general and administrative", 0.09),
+            ("Amortization of acquisition-related intangibles", 0.02),
+        ),
+        (-0.12, 0.25),
+        "Inventories",
+        False,
+        0.08,
         ("Data Center", "Automotive", "Industrial", "Communications", "Consumer"),
-        ("higher unit shipments to data center customers", "strong demand for automotive power management products", "a richer product mix and higher average selling prices"),
-        ("inventory corrections at distributors and customers", "lower demand in consumer end markets", "pricing pressure on mature products"),
-        ("300-millimeter wafer fabrication capacity", "assembly and test equipment", "capacity at our internal fabs"),
-        ("Distribution channel inventory was approximately {w} weeks at the end of fiscal {fy}.",
-         "Sales to our largest distributor represented {p}% of net revenue in fiscal {fy}.",
-         "Factory utilization averaged {r}% in fiscal {fy} compared with {s}% in the prior year."),
-        (("The semiconductor industry is highly cyclical", "Periods of excess inventory at customers have in the past led to sharp declines in demand and prices for our products."),
-         ("We rely on third-party foundries and assembly contractors", "Most of our wafers are manufactured by a few foundries in Asia; capacity constraints or geopolitical events could limit our supply."),
-         ("Export controls could restrict sales to some customers", "Changes in trade regulations may prohibit or require licenses for sales of certain products to customers in some countries."),
-         ("We may not keep pace with process technology", "Our competitiveness depends on timely migration to smaller geometries and new packaging technologies, which requires large investments.")),
-        "original equipment manufacturers, contract manufacturers and distributors", "large integrated device manufacturers and fabless semiconductor companies",
+        (
+            "higher unit shipments to data center customers",
+            "strong demand for automotive power management products",
+            "a richer product mix and higher average selling prices",
+        ),
+        (
+            "inventory corrections at distributors and customers",
+            "lower demand in consumer end markets",
+            "pricing pressure on mature products",
+        ),
+        (
+            "300-millimeter wafer fabrication capacity",
+            "assembly and test equipment",
+            "capacity at our internal fabs",
+        ),
+        (
+            "Distribution channel inventory was approximately {w} weeks at the end of fiscal {fy}.",
+            "Sales to our largest distributor represented {p}% of net revenue in fiscal {fy}.",
+            "Factory utilization averaged {r}% in fiscal {fy} compared with {s}% in the prior year.",
+        ),
+        (
+            (
+                "The semiconductor industry is highly cyclical",
+                "Periods of excess inventory at customers have in the past led to sharp declines in demand and prices for our products.",
+            ),
+            (
+                "We rely on third-party foundries and assembly contractors",
+                "Most of our wafers are manufactured by a few foundries in Asia; capacity constraints or geopolitical events could limit our supply.",
+            ),
+            (
+                "Export controls could restrict sales to some customers",
+                "Changes in trade regulations may prohibit or require licenses for sales of certain products to customers in some countries.",
+            ),
+            (
+                "We may not keep pace with process technology",
+                "Our competitiveness depends on timely migration to smaller geometries and new packaging technologies, which requires large investments.",
+            ),
+        ),
+        "original equipment manufacturers, contract manufacturers and distributors",
+        "large integrated device manufacturers and fabless semiconductor companies",
         "Revenue is influenced by customers' product cycles more than by calendar seasonality.",
     ),
     Profile(
-        "pharma", "general", ("Pharmaceuticals, Inc.", "Therapeutics Corporation", "Biosciences, Inc."),
+        "pharma",
+        "general",
+        ("Pharmaceuticals, Inc.", "Therapeutics Corporation", "Biosciences, Inc."),
         "discovers, develops and commercializes medicines in oncology, immunology and rare diseases",
-        (("Product sales, net", "Collaboration and royalty revenue"), ("Total product revenue, net", "Alliance revenue"), ("Net product sales",)),
-        ("Cost of sales",), None, (0.70, 0.84),
-        (("Research and development", 0.22), ("Selling, general and administrative", 0.24), ("Acquired in-process research and development", 0.02), ("Amortization of intangible assets", 0.03)),
-        (-0.05, 0.18), "Inventories", False, 0.04,
+        (
+            ("Product sales, net", "Collaboration and royalty revenue"),
+            ("Total product revenue, net", "Alliance revenue"),
+            ("Net product sales",),
+        ),
+        ("Cost of sales",),
+        None,
+        (0.70, 0.84),
+        (
+            ("Research and development", 0.22),
+            ("Selling, general and administrative", 0.24),
+            ("Acquired in-process research and development", 0.02),
+            ("Amortization of intangible assets", 0.03),
+        ),
+        (-0.05, 0.18),
+        "Inventories",
+        False,
+        0.04,
         ("Oncology", "Immunology", "Rare Disease", "Vaccines", "Established Products"),
-        ("higher demand for our oncology franchise and new launches", "label expansions and growth in international markets", "higher collaboration revenue from milestone payments"),
-        ("the loss of exclusivity of a mature product and generic competition", "lower net prices following rebate changes", "lower royalty revenue"),
-        ("biologics manufacturing capacity", "a new cell therapy facility", "quality control laboratories"),
-        ("Our lead oncology product generated net sales of ${a} million in {fy}, an increase of {p}%.",
-         "We had {k} programs in clinical development at the end of {fy}, including {n} in Phase 3.",
-         "Gross-to-net deductions were approximately {p}% of gross sales in {fy}."),
-        (("Our products may face generic and biosimilar competition when patents expire", "Loss of exclusivity typically results in a rapid and significant decline in sales of the affected product."),
-         ("Clinical trials may fail to show safety or efficacy", "Most product candidates do not reach approval; a failed Phase 3 trial could require us to write off capitalized assets."),
-         ("Government pricing reforms could reduce our revenue", "Legislation allowing government negotiation of drug prices and inflation rebates could lower net prices for our products."),
-         ("Manufacturing problems could cause product shortages", "Our biologics are produced at a small number of sites subject to regulatory inspection; a failed inspection could halt supply."),
-         ("We depend on collaboration partners", "Our partners control development and commercialization of some products, and their decisions may not serve our interests.")),
-        "wholesalers, specialty pharmacies, hospitals and government agencies", "large pharmaceutical companies, biotechnology companies and generic manufacturers",
+        (
+            "higher demand for our oncology franchise and new launches",
+            "label expansions and growth in international markets",
+            "higher collaboration revenue from milestone payments",
+        ),
+        (
+            "the loss of exclusivity of a mature product and generic competition",
+            "lower net prices following rebate changes",
+            "lower royalty revenue",
+        ),
+        (
+            "biologics manufacturing capacity",
+            "a new cell therapy facility",
+            "quality control laboratories",
+        ),
+        (
+            "Our lead oncology product generated net sales of ${a} million in {fy}, an increase of {p}%.",
+            "We had {k} programs in clinical development at the end of {fy}, including {n} in Phase 3.",
+            "Gross-to-net deductions were approximately {p}% of gross sales in {fy}.",
+        ),
+        (
+            (
+                "Our products may face generic and biosimilar competition when patents expire",
+                "Loss of exclusivity typically results in a rapid and significant decline in sales of the affected product.",
+            ),
+            (
+                "Clinical trials may fail to show safety or efficacy",
+                "Most product candidates do not reach approval; a failed Phase 3 trial could require us to write off capitalized assets.",
+            ),
+            (
+                "Government pricing reforms could reduce our revenue",
+                "Legislation allowing government negotiation of drug prices and inflation rebates could lower net prices for our products.",
+            ),
+            (
+                "Manufacturing problems could cause product shortages",
+                "Our biologics are produced at a small number of sites subject to regulatory inspection; a failed inspection could halt supply.",
+            ),
+            (
+                "We depend on collaboration partners",
+                "Our partners control development and commercialization of some products, and their decisions may not serve our interests.",
+            ),
+        ),
+        "wholesalers, specialty pharmacies, hospitals and government agencies",
+        "large pharmaceutical companies, biotechnology companies and generic manufacturers",
         "Sales in the first quarter are typically lower because of insurance plan resets and wholesaler buying patterns.",
     ),
     Profile(
-        "energy", "general", ("Energy Corporation", "Petroleum Company", "Resources, Inc."),
+        "energy",
+        "general",
+        ("Energy Corporation", "Petroleum Company", "Resources, Inc."),
         "explores for, develops and produces crude oil, natural gas and natural gas liquids in onshore basins in the United States",
-        (("Oil, natural gas and NGL sales", "Gathering, processing and marketing"), ("Crude oil sales", "Natural gas sales", "NGL sales")),
-        ("Lease operating expenses", "Production and ad valorem taxes", "Gathering, processing and transportation"), None, (0.58, 0.72),
-        (("Exploration expenses", 0.02), ("Depreciation, depletion and amortization", 0.20), ("General and administrative", 0.035), ("Impairment of oil and gas properties", 0.0)),
-        (-0.25, 0.30), "Materials and supplies", False, 0.38,
+        (
+            ("Oil, natural gas and NGL sales", "Gathering, processing and marketing"),
+            ("Crude oil sales", "Natural gas sales", "NGL sales"),
+        ),
+        (
+            "Lease operating expenses",
+            "Production and ad valorem taxes",
+            "Gathering, processing and transportation",
+        ),
+        None,
+        (0.58, 0.72),
+        (
+            ("Exploration expenses", 0.02),
+            ("Depreciation, depletion and amortization", 0.20),
+            ("General and administrative", 0.035),
+            ("Impairment of oil and gas properties", 0.0),
+        ),
+        (-0.25, 0.30),
+        "Materials and supplies",
+        False,
+        0.38,
         ("Permian Basin", "Anadarko Basin", "Gulf Coast", "Midstream", "Appalachia"),
-        ("higher realized oil prices and increased production volumes", "new wells placed on production in the Permian Basin", "higher natural gas prices"),
-        ("lower realized commodity prices", "natural production declines and asset sales", "lower natural gas and NGL prices"),
+        (
+            "higher realized oil prices and increased production volumes",
+            "new wells placed on production in the Permian Basin",
+            "higher natural gas prices",
+        ),
+        (
+            "lower realized commodity prices",
+            "natural production declines and asset sales",
+            "lower natural gas and NGL prices",
+        ),
         ("drilling and completion activity", "gathering infrastructure", "leasehold acquisitions"),
-        ("Production averaged {k} thousand barrels of oil equivalent per day in {fy}, {p}% oil.",
-         "Our average realized oil price was ${r}.{q} per barrel in {fy}.",
-         "Proved reserves were {n} million barrels of oil equivalent at year end, with a reserve replacement ratio of {s}%."),
-        (("Oil and natural gas prices are volatile", "A sustained decline in prices would reduce our cash flows and borrowing base and could require impairments of our properties."),
-         ("Our reserve estimates depend on many assumptions", "Actual production, prices and costs will vary from estimates, and reserves may be revised downward."),
-         ("Climate change legislation could increase our costs and reduce demand", "Rules limiting methane emissions and greenhouse gases could require additional capital and reduce demand for oil and gas."),
-         ("Drilling operations involve hazards", "Blowouts, spills and well control events could result in losses not covered by insurance.")),
-        "refiners, marketers and midstream companies", "independent exploration and production companies and integrated oil companies",
+        (
+            "Production averaged {k} thousand barrels of oil equivalent per day in {fy}, {p}% oil.",
+            "Our average realized oil price was ${r}.{q} per barrel in {fy}.",
+            "Proved reserves were {n} million barrels of oil equivalent at year end, with a reserve replacement ratio of {s}%.",
+        ),
+        (
+            (
+                "Oil and natural gas prices are volatile",
+                "A sustained decline in prices would reduce our cash flows and borrowing base and could require impairments of our properties.",
+            ),
+            (
+                "Our reserve estimates depend on many assumptions",
+                "Actual production, prices and costs will vary from estimates, and reserves may be revised downward.",
+            ),
+            (
+                "Climate change legislation could increase our costs and reduce demand",
+                "Rules limiting methane emissions and greenhouse gases could require additional capital and reduce demand for oil and gas.",
+            ),
+            (
+                "Drilling operations involve hazards",
+                "Blowouts, spills and well control events could result in losses not covered by insurance.",
+            ),
+        ),
+        "refiners, marketers and midstream companies",
+        "independent exploration and production companies and integrated oil companies",
         "Natural gas demand and prices are generally higher in winter.",
     ),
     Profile(
-        "utility", "general", ("Energy Company", "Utilities Corporation", "Power & Light Company"),
+        "utility",
+        "general",
+        ("Energy Company", "Utilities Corporation", "Power & Light Company"),
         "is a regulated utility holding company providing electric and natural gas service in the Midwest",
-        (("Electric", "Natural gas", "Other"), ("Electric operating revenues", "Gas operating revenues")),
-        ("Fuel and purchased power", "Cost of natural gas sold"), None, (0.55, 0.68),
-        (("Operations and maintenance", 0.24), ("Depreciation and amortization", 0.14), ("Taxes other than income taxes", 0.05)),
-        (-0.02, 0.07), "Fuel, materials and supplies", False, 0.32,
+        (
+            ("Electric", "Natural gas", "Other"),
+            ("Electric operating revenues", "Gas operating revenues"),
+        ),
+        ("Fuel and purchased power", "Cost of natural gas sold"),
+        None,
+        (0.55, 0.68),
+        (
+            ("Operations and maintenance", 0.24),
+            ("Depreciation and amortization", 0.14),
+            ("Taxes other than income taxes", 0.05),
+        ),
+        (-0.02, 0.07),
+        "Fuel, materials and supplies",
+        False,
+        0.32,
         ("Electric Utility", "Gas Utility", "Transmission", "Renewables"),
-        ("rate increases approved by our state commissions", "higher retail sales due to favorable weather", "higher transmission revenue from capital investment"),
-        ("milder weather that reduced heating demand", "lower fuel cost recovery revenue, which is offset in fuel expense", "lower wholesale sales"),
-        ("transmission and distribution upgrades", "solar generation projects", "gas main replacement"),
-        ("We served approximately {k} thousand electric customers and {n} thousand natural gas customers at the end of {fy}.",
-         "Our rate base was approximately ${a} million at the end of {fy}.",
-         "Heating degree days were {p}% below normal in {fy}."),
-        (("Regulators may not allow us to recover our costs", "Our rates are set by state commissions, which may disallow costs or set returns on equity below our requests."),
-         ("Severe weather could damage our facilities", "Storms, wildfires and extreme cold could cause outages, large restoration costs and claims."),
-         ("The transition to clean energy requires large capital investment", "We plan to retire coal units and build renewables, which depends on regulatory approval and supply chains."),
-         ("We depend on access to capital markets", "Our capital plan requires debt and equity issuance; higher interest rates would increase our financing costs.")),
-        "residential, commercial and industrial customers", "other utilities, independent power producers and distributed generation",
+        (
+            "rate increases approved by our state commissions",
+            "higher retail sales due to favorable weather",
+            "higher transmission revenue from capital investment",
+        ),
+        (
+            "milder weather that reduced heating demand",
+            "lower fuel cost recovery revenue, which is offset in fuel expense",
+            "lower wholesale sales",
+        ),
+        (
+            "transmission and distribution upgrades",
+            "solar generation projects",
+            "gas main replacement",
+        ),
+        (
+            "We served approximately {k} thousand electric customers and {n} thousand natural gas customers at the end of {fy}.",
+            "Our rate base was approximately ${a} million at the end of {fy}.",
+            "Heating degree days were {p}% below normal in {fy}.",
+        ),
+        (
+            (
+                "Regulators may not allow us to recover our costs",
+                "Our rates are set by state commissions, which may disallow costs or set returns on equity below our requests.",
+            ),
+            (
+                "Severe weather could damage our facilities",
+                "Storms, wildfires and extreme cold could cause outages, large restoration costs and claims.",
+            ),
+            (
+                "The transition to clean energy requires large capital investment",
+                "We plan to retire coal units and build renewables, which depends on regulatory approval and supply chains.",
+            ),
+            (
+                "We depend on access to capital markets",
+                "Our capital plan requires debt and equity issuance; higher interest rates would increase our financing costs.",
+            ),
+        ),
+        "residential, commercial and industrial customers",
+        "other utilities, independent power producers and distributed generation",
         "Electric sales peak in summer and natural gas sales peak in winter.",
     ),
     Profile(
-        "transport", "general", ("Logistics, Inc.", "Freight Corporation", "Transportation Company"),
+        "transport",
+        "general",
+        ("Logistics, Inc.", "Freight Corporation", "Transportation Company"),
         "provides truckload, intermodal and less-than-truckload freight transportation and logistics services in North America",
-        (("Operating revenues",), ("Freight revenue", "Fuel surcharge revenue", "Logistics revenue")),
-        ("Purchased transportation",), None, (0.36, 0.48),
-        (("Salaries, wages and benefits", 0.09), ("Fuel and fuel taxes", 0.05), ("Depreciation and amortization", 0.05), ("Operating supplies and expenses", 0.03), ("Insurance and claims", 0.015)),
-        (-0.08, 0.12), None, False, 0.09,
+        (
+            ("Operating revenues",),
+            ("Freight revenue", "Fuel surcharge revenue", "Logistics revenue"),
+        ),
+        ("Purchased transportation",),
+        None,
+        (0.36, 0.48),
+        (
+            ("Salaries, wages and benefits", 0.09),
+            ("Fuel and fuel taxes", 0.05),
+            ("Depreciation and amortization", 0.05),
+            ("Operating supplies and expenses", 0.03),
+            ("Insurance and claims", 0.015),
+        ),
+        (-0.08, 0.12),
+        None,
+        False,
+        0.09,
         ("Truckload", "Intermodal", "Less-than-Truckload", "Logistics", "Dedicated"),
-        ("higher shipment volumes and improved pricing", "fuel surcharge revenue from higher diesel prices", "growth in dedicated contracts"),
-        ("lower freight volumes and softer spot rates", "lower fuel surcharge revenue", "excess truckload capacity in the market"),
+        (
+            "higher shipment volumes and improved pricing",
+            "fuel surcharge revenue from higher diesel prices",
+            "growth in dedicated contracts",
+        ),
+        (
+            "lower freight volumes and softer spot rates",
+            "lower fuel surcharge revenue",
+            "excess truckload capacity in the market",
+        ),
         ("tractors and trailers", "terminal expansions", "technology for load planning"),
-        ("Our operating ratio was {r}.{q}% in {fy}.",
-         "Average revenue per loaded mile, excluding fuel surcharge, changed by {p}% in {fy}.",
-         "We operated approximately {k} tractors and {n} trailers at year end."),
-        (("Freight volumes depend on the economy", "Industrial production, retail inventories and consumer spending drive demand for our services."),
-         ("Diesel fuel prices are volatile", "Fuel surcharge programs recover only part of fuel cost increases, and with a lag."),
-         ("We may be unable to hire and retain qualified drivers", "A shortage of drivers may require higher pay and leave trucks unseated."),
-         ("Accidents could result in significant claims", "Serious accidents could lead to claims above our self-insured retention.")),
-        "retailers, manufacturers and consumer products companies", "other truckload carriers, railroads and freight brokers",
+        (
+            "Our operating ratio was {r}.{q}% in {fy}.",
+            "Average revenue per loaded mile, excluding fuel surcharge, changed by {p}% in {fy}.",
+            "We operated approximately {k} tractors and {n} trailers at year end.",
+        ),
+        (
+            (
+                "Freight volumes depend on the economy",
+                "Industrial production, retail inventories and consumer spending drive demand for our services.",
+            ),
+            (
+                "Diesel fuel prices are volatile",
+                "Fuel surcharge programs recover only part of fuel cost increases, and with a lag.",
+            ),
+            (
+                "We may be unable to hire and retain qualified drivers",
+                "A shortage of drivers may require higher pay and leave trucks unseated.",
+            ),
+            (
+                "Accidents could result in significant claims",
+                "Serious accidents could lead to claims above our self-insured retention.",
+            ),
+        ),
+        "retailers, manufacturers and consumer products companies",
+        "other truckload carriers, railroads and freight brokers",
         "Freight volumes are typically lower in the first quarter and higher ahead of the holiday season.",
     ),
     Profile(
-        "meddevice", "general", ("Medical, Inc.", "Surgical Corporation", "Health Technologies, Inc."),
+        "meddevice",
+        "general",
+        ("Medical, Inc.", "Surgical Corporation", "Health Technologies, Inc."),
         "develops and manufactures surgical instruments, implants and diagnostic systems used by hospitals and clinics",
         (("Net sales",), ("Products", "Services and consumables")),
-        ("Cost of products sold", "Cost of services"), "Gross profit", (0.58, 0.72),
-        (("Selling, general and administrative", 0.30), ("Research and development", 0.08), ("Amortization of intangible assets", 0.03)),
-        (0.0, 0.14), "Inventories", False, 0.05,
+        ("Cost of products sold", "Cost of services"),
+        "Gross profit",
+        (0.58, 0.72),
+        (
+            ("Selling, general and administrative", 0.30),
+            ("Research and development", 0.08),
+            ("Amortization of intangible assets", 0.03),
+        ),
+        (0.0, 0.14),
+        "Inventories",
+        False,
+        0.05,
         ("Surgical", "Orthopedics", "Diagnostics", "Cardiovascular"),
-        ("higher procedure volumes and new product launches", "growth in installed systems and recurring consumables", "strong demand in emerging markets"),
-        ("lower capital equipment orders from hospitals", "pricing pressure from group purchasing organizations", "a voluntary product recall"),
-        ("manufacturing capacity for implants", "instrument sets placed with customers", "a new distribution center"),
-        ("Procedure volumes using our systems grew {p}% in {fy}.",
-         "We placed {k} systems in {fy}, bringing the installed base to {n} systems.",
-         "Recurring revenue represented {p}% of total net sales in {fy}."),
-        (("Our products are subject to extensive regulation", "Clearance or approval of new devices may be delayed, and regulators may require recalls or halt production."),
-         ("Hospital budgets and reimbursement affect demand", "Changes in reimbursement for procedures could reduce hospitals' purchases of our systems."),
-         ("Product defects could lead to recalls and litigation", "Our devices are used in surgery; failures could harm patients and lead to significant liability."),
-         ("We rely on single-source suppliers", "Some components are available from only one supplier, and a disruption could delay shipments.")),
-        "hospitals, ambulatory surgery centers and distributors", "large diversified medical technology companies",
+        (
+            "higher procedure volumes and new product launches",
+            "growth in installed systems and recurring consumables",
+            "strong demand in emerging markets",
+        ),
+        (
+            "lower capital equipment orders from hospitals",
+            "pricing pressure from group purchasing organizations",
+            "a voluntary product recall",
+        ),
+        (
+            "manufacturing capacity for implants",
+            "instrument sets placed with customers",
+            "a new distribution center",
+        ),
+        (
+            "Procedure volumes using our systems grew {p}% in {fy}.",
+            "We placed {k} systems in {fy}, bringing the installed base to {n} systems.",
+            "Recurring revenue represented {p}% of total net sales in {fy}.",
+        ),
+        (
+            (
+                "Our products are subject to extensive regulation",
+                "Clearance or approval of new devices may be delayed, and regulators may require recalls or halt production.",
+            ),
+            (
+                "Hospital budgets and reimbursement affect demand",
+                "Changes in reimbursement for procedures could reduce hospitals' purchases of our systems.",
+            ),
+            (
+                "Product defects could lead to recalls and litigation",
+                "Our devices are used in surgery; failures could harm patients and lead to significant liability.",
+            ),
+            (
+                "We rely on single-source suppliers",
+                "Some components are available from only one supplier, and a disruption could delay shipments.",
+            ),
+        ),
+        "hospitals, ambulatory surgery centers and distributors",
+        "large diversified medical technology companies",
         "Procedure volumes are typically lower in the summer and higher in the fourth quarter.",
     ),
     Profile(
-        "bank", "bank", ("Bancorp, Inc.", "Financial Corporation", "Bankshares, Inc."),
+        "bank",
+        "bank",
+        ("Bancorp, Inc.", "Financial Corporation", "Bankshares, Inc."),
         "is a bank holding company whose bank subsidiary provides commercial and consumer banking, wealth management and mortgage services",
-        (), (), None, (0, 0), (), (0.0, 0.09), None, False, 0.0,
+        (),
+        (),
+        None,
+        (0, 0),
+        (),
+        (0.0, 0.09),
+        None,
+        False,
+        0.0,
         ("Commercial Banking", "Consumer Banking", "Wealth Management", "Treasury and Other"),
-        ("higher yields on loans and securities and loan growth", "higher average earning assets", "growth in wealth management fees"),
-        ("higher deposit costs as customers moved to interest-bearing accounts", "lower mortgage banking income", "lower average loan balances"),
+        (
+            "higher yields on loans and securities and loan growth",
+            "higher average earning assets",
+            "growth in wealth management fees",
+        ),
+        (
+            "higher deposit costs as customers moved to interest-bearing accounts",
+            "lower mortgage banking income",
+            "lower average loan balances",
+        ),
         ("branch renovations", "digital banking platforms", "core system modernization"),
-        ("Net interest margin was {r}.{q}% in {fy} compared with {s}.{q}% in the prior year.",
-         "Net charge-offs were {x}% of average loans in {fy}.",
-         "Our common equity Tier 1 capital ratio was {p}.{q}% at year end, above regulatory minimums.",
-         "Nonperforming assets were {x}% of total loans and foreclosed assets at year end."),
-        (("Changes in interest rates could reduce our net interest income", "Our assets and liabilities reprice at different times, and higher deposit costs may outpace loan yields."),
-         ("Our allowance for credit losses may be insufficient", "Deterioration in commercial real estate or consumer credit could require higher provisions."),
-         ("Deposit outflows could affect our liquidity", "Uninsured depositors may withdraw funds quickly in periods of stress, requiring more expensive funding."),
-         ("We are subject to extensive banking regulation", "Capital, liquidity and consumer protection rules limit our activities and could become more stringent."),
-         ("Concentration in commercial real estate lending exposes us to losses", "Office and retail properties face lower occupancy, which may impair borrowers' ability to refinance.")),
-        "businesses, individuals and municipalities in our markets", "national and regional banks, credit unions and financial technology companies",
+        (
+            "Net interest margin was {r}.{q}% in {fy} compared with {s}.{q}% in the prior year.",
+            "Net charge-offs were {x}% of average loans in {fy}.",
+            "Our common equity Tier 1 capital ratio was {p}.{q}% at year end, above regulatory minimums.",
+            "Nonperforming assets were {x}% of total loans and foreclosed assets at year end.",
+        ),
+        (
+            (
+                "Changes in interest rates could reduce our net interest income",
+                "Our assets and liabilities reprice at different times, and higher deposit costs may outpace loan yields.",
+            ),
+            (
+                "Our allowance for credit losses may be insufficient",
+                "Deterioration in commercial real estate or consumer credit could require higher provisions.",
+            ),
+            (
+                "Deposit outflows could affect our liquidity",
+                "Uninsured depositors may withdraw funds quickly in periods of stress, requiring more expensive funding.",
+            ),
+            (
+                "We are subject to extensive banking regulation",
+                "Capital, liquidity and consumer protection rules limit our activities and could become more stringent.",
+            ),
+            (
+                "Concentration in commercial real estate lending exposes us to losses",
+                "Office and retail properties face lower occupancy, which may impair borrowers' ability to refinance.",
+            ),
+        ),
+        "businesses, individuals and municipalities in our markets",
+        "national and regional banks, credit unions and financial technology companies",
         "Our business is not materially seasonal.",
     ),
     Profile(
-        "insurance", "insurer", ("Insurance Group, Inc.", "Assurance Corporation", "Mutual Holdings, Inc."),
+        "insurance",
+        "insurer",
+        ("Insurance Group, Inc.", "Assurance Corporation", "Mutual Holdings, Inc."),
         "underwrites property and casualty insurance for personal auto, homeowners and small commercial customers",
-        (), (), None, (0, 0), (), (0.0, 0.12), None, False, 0.0,
+        (),
+        (),
+        None,
+        (0, 0),
+        (),
+        (0.0, 0.12),
+        None,
+        False,
+        0.0,
         ("Personal Lines", "Commercial Lines", "Specialty", "Reinsurance"),
-        ("rate increases and higher policies in force", "growth in commercial lines premiums", "higher net investment income from higher yields"),
-        ("lower new business volume after underwriting actions", "higher catastrophe losses", "unfavorable prior-year reserve development"),
+        (
+            "rate increases and higher policies in force",
+            "growth in commercial lines premiums",
+            "higher net investment income from higher yields",
+        ),
+        (
+            "lower new business volume after underwriting actions",
+            "higher catastrophe losses",
+            "unfavorable prior-year reserve development",
+        ),
         ("claims systems", "office facilities", "data and analytics platforms"),
-        ("Our combined ratio was {c}% in {fy}.",
-         "Catastrophe losses were ${a} million in {fy}, or {p}.{q} points of the combined ratio.",
-         "Policies in force increased {p}% during {fy}.",
-         "Net premiums written were ${a} million in {fy}."),
-        (("Catastrophe losses could materially reduce our results", "Hurricanes, wildfires, hail and winter storms may cause losses above our estimates and reinsurance."),
-         ("Our loss reserves may prove inadequate", "Reserves are estimates; inflation in repair costs and litigation could require increases."),
-         ("Reinsurance may be unavailable or more costly", "We depend on reinsurers to limit our exposure, and reinsurance pricing has risen."),
-         ("Our investment portfolio is subject to market risk", "Changes in interest rates and credit spreads affect the value of our fixed maturity securities."),
-         ("Rate regulation could limit our ability to price for risk", "State regulators must approve our rates, and delays in approval could reduce our margins.")),
-        "individuals and small businesses through independent agents and direct channels", "national insurers and regional carriers",
+        (
+            "Our combined ratio was {c}% in {fy}.",
+            "Catastrophe losses were ${a} million in {fy}, or {p}.{q} points of the combined ratio.",
+            "Policies in force increased {p}% during {fy}.",
+            "Net premiums written were ${a} million in {fy}.",
+        ),
+        (
+            (
+                "Catastrophe losses could materially reduce our results",
+                "Hurricanes, wildfires, hail and winter storms may cause losses above our estimates and reinsurance.",
+            ),
+            (
+                "Our loss reserves may prove inadequate",
+                "Reserves are estimates; inflation in repair costs and litigation could require increases.",
+            ),
+            (
+                "Reinsurance may be unavailable or more costly",
+                "We depend on reinsurers to limit our exposure, and reinsurance pricing has risen.",
+            ),
+            (
+                "Our investment portfolio is subject to market risk",
+                "Changes in interest rates and credit spreads affect the value of our fixed maturity securities.",
+            ),
+            (
+                "Rate regulation could limit our ability to price for risk",
+                "State regulators must approve our rates, and delays in approval could reduce our margins.",
+            ),
+        ),
+        "individuals and small businesses through independent agents and direct channels",
+        "national insurers and regional carriers",
         "Catastrophe losses tend to be higher in the second and third quarters.",
     ),
 )
 
 _GENERIC_RISKS = (
-    ("Cybersecurity incidents could disrupt our operations", "We rely on information systems to process transactions and store data. Cyberattacks, ransomware and employee errors could cause outages, data loss and regulatory penalties."),
-    ("Adverse economic conditions could harm our business", "Inflation, higher interest rates and recession risk may reduce demand and increase our costs."),
-    ("Fluctuations in foreign currency exchange rates could affect our results", "A portion of our revenue and costs is denominated in currencies other than the U.S. dollar."),
-    ("Our indebtedness could limit our flexibility", "Our credit agreement contains financial covenants; a breach could accelerate repayment of our borrowings."),
-    ("We depend on key personnel", "The loss of members of senior management or difficulty hiring skilled employees could harm our business."),
-    ("Changes in tax laws could affect our effective tax rate", "New legislation, including a global minimum tax, and audits by tax authorities could increase our tax expense."),
-    ("Climate change and related regulation may affect our operations", "Physical risks and new disclosure rules could increase costs and require changes in our operations."),
-    ("Litigation and regulatory proceedings could result in significant costs", "We are party to legal proceedings whose outcomes are uncertain and could require payments beyond our accruals."),
-    ("Our stock price may be volatile", "The market price of our common stock may fluctuate because of our results, analyst expectations and market conditions."),
-    ("Impairment of goodwill or intangible assets could reduce our earnings", "If the fair value of a reporting unit falls below its carrying value we would record a non-cash charge."),
+    (
+        "Cybersecurity incidents could disrupt our operations",
+        "We rely on information systems to process transactions and store data. Cyberattacks, ransomware and employee errors could cause outages, data loss and regulatory penalties.",
+    ),
+    (
+        "Adverse economic conditions could harm our business",
+        "Inflation, higher interest rates and recession risk may reduce demand and increase our costs.",
+    ),
+    (
+        "Fluctuations in foreign currency exchange rates could affect our results",
+        "A portion of our revenue and costs is denominated in currencies other than the U.S. dollar.",
+    ),
+    (
+        "Our indebtedness could limit our flexibility",
+        "Our credit agreement contains financial covenants; a breach could accelerate repayment of our borrowings.",
+    ),
+    (
+        "We depend on key personnel",
+        "The loss of members of senior management or difficulty hiring skilled employees could harm our business.",
+    ),
+    (
+        "Changes in tax laws could affect our effective tax rate",
+        "New legislation, including a global minimum tax, and audits by tax authorities could increase our tax expense.",
+    ),
+    (
+        "Climate change and related regulation may affect our operations",
+        "Physical risks and new disclosure rules could increase costs and require changes in our operations.",
+    ),
+    (
+        "Litigation and regulatory proceedings could result in significant costs",
+        "We are party to legal proceedings whose outcomes are uncertain and could require payments beyond our accruals.",
+    ),
+    (
+        "Our stock price may be volatile",
+        "The market price of our common stock may fluctuate because of our results, analyst expectations and market conditions.",
+    ),
+    (
+        "Impairment of goodwill or intangible assets could reduce our earnings",
+        "If the fair value of a reporting unit falls below its carrying value we would record a non-cash charge.",
+    ),
 )
 
 _RISK_TAILS = (
@@ -438,16 +991,97 @@ _RISK_TAILS = (
     "If this occurs, our revenue, margins and cash flows could decline.",
 )
 
-_PREFIXES = ("Vel", "Quor", "Trel", "Ostr", "Kal", "Mar", "Penn", "Sorv", "Halc", "Dun", "Rav", "Ebr", "Cass",
-             "Tolv", "Wrenn", "Idr", "Norv", "Cald", "Varn", "Lum", "Brev", "Orl", "Galv", "Ter", "Myr",
-             "Selv", "Quint", "Arv", "Fenn", "Zel")
-_ENDINGS = ("ora", "ane", "isant", "evia", "eron", "ivale", "acrest", "anta", "yra", "arrow", "elstone",
-            "inor", "avine", "enna", "ith", "ox", "ocast", "aris", "ara", "unda", "ovan", "esque")
-_STATES = ("Delaware", "Delaware", "Delaware", "Ohio", "Texas", "Minnesota", "North Carolina", "Maryland", "Nevada")
-_CITIES = ("Columbus, Ohio", "Charlotte, North Carolina", "Denver, Colorado", "Austin, Texas", "Minneapolis, Minnesota",
-           "Raleigh, North Carolina", "Tampa, Florida", "Omaha, Nebraska", "Pittsburgh, Pennsylvania", "Portland, Oregon")
-_EXCHANGES = ("New York Stock Exchange", "The Nasdaq Stock Market LLC", "Nasdaq Global Select Market")
-_REGIONS = ("United States", "Europe, Middle East and Africa", "Asia Pacific", "Latin America", "Canada")
+_PREFIXES = (
+    "Vel",
+    "Quor",
+    "Trel",
+    "Ostr",
+    "Kal",
+    "Mar",
+    "Penn",
+    "Sorv",
+    "Halc",
+    "Dun",
+    "Rav",
+    "Ebr",
+    "Cass",
+    "Tolv",
+    "Wrenn",
+    "Idr",
+    "Norv",
+    "Cald",
+    "Varn",
+    "Lum",
+    "Brev",
+    "Orl",
+    "Galv",
+    "Ter",
+    "Myr",
+    "Selv",
+    "Quint",
+    "Arv",
+    "Fenn",
+    "Zel",
+)
+_ENDINGS = (
+    "ora",
+    "ane",
+    "isant",
+    "evia",
+    "eron",
+    "ivale",
+    "acrest",
+    "anta",
+    "yra",
+    "arrow",
+    "elstone",
+    "inor",
+    "avine",
+    "enna",
+    "ith",
+    "ox",
+    "ocast",
+    "aris",
+    "ara",
+    "unda",
+    "ovan",
+    "esque",
+)
+_STATES = (
+    "Delaware",
+    "Delaware",
+    "Delaware",
+    "Ohio",
+    "Texas",
+    "Minnesota",
+    "North Carolina",
+    "Maryland",
+    "Nevada",
+)
+_CITIES = (
+    "Columbus, Ohio",
+    "Charlotte, North Carolina",
+    "Denver, Colorado",
+    "Austin, Texas",
+    "Minneapolis, Minnesota",
+    "Raleigh, North Carolina",
+    "Tampa, Florida",
+    "Omaha, Nebraska",
+    "Pittsburgh, Pennsylvania",
+    "Portland, Oregon",
+)
+_EXCHANGES = (
+    "New York Stock Exchange",
+    "The Nasdaq Stock Market LLC",
+    "Nasdaq Global Select Market",
+)
+_REGIONS = (
+    "United States",
+    "Europe, Middle East and Africa",
+    "Asia Pacific",
+    "Latin America",
+    "Canada",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,17 +1175,26 @@ def _make_company(index: int, seed: int, used_names: set[str], used_tickers: set
     elif archetype in ("bank", "insurer") or profile.key == "utility":
         fy_month, weeks52 = 12, False
     else:
-        fy_month, weeks52 = rng.choice([(12, False)] * 4 + [(6, False), (9, False), (3, False), (10, True)])
+        fy_month, weeks52 = rng.choice(
+            [(12, False)] * 4 + [(6, False), (9, False), (3, False), (10, True)]
+        )
     unit = "thousands" if rng.random() < 0.25 else "millions"
     decimals = 0 if unit == "thousands" else rng.choice([0, 0, 1])
     titles = {
-        "general": ["Consolidated Statements of Operations", "Consolidated Statements of Income",
-                    "Consolidated Statements of Earnings", "Consolidated Income Statements"],
+        "general": [
+            "Consolidated Statements of Operations",
+            "Consolidated Statements of Income",
+            "Consolidated Statements of Earnings",
+            "Consolidated Income Statements",
+        ],
         "bank": ["Consolidated Statements of Income", "Consolidated Income Statements"],
         "insurer": ["Consolidated Statements of Income", "Consolidated Statements of Operations"],
     }[archetype]
-    balance = ["Consolidated Balance Sheets", "Consolidated Balance Sheets",
-               "Consolidated Statements of Financial Position"]
+    balance = [
+        "Consolidated Balance Sheets",
+        "Consolidated Balance Sheets",
+        "Consolidated Statements of Financial Position",
+    ]
     if archetype == "bank":
         balance.append("Consolidated Statements of Financial Condition")
     style = Style(
@@ -567,9 +1210,19 @@ def _make_company(index: int, seed: int, used_names: set[str], used_tickers: set
     )
     style.plain_header = rng.random() < 0.6
     return Company(
-        name=name, ticker=ticker, profile=profile, state=rng.choice(_STATES), city=rng.choice(_CITIES),
-        exchange=rng.choice(_EXCHANGES), cik=f"001-{rng.randrange(10000, 99999)}", fy_month=fy_month,
-        weeks52=weeks52, unit=unit, decimals=decimals, style=style, rng=rng,
+        name=name,
+        ticker=ticker,
+        profile=profile,
+        state=rng.choice(_STATES),
+        city=rng.choice(_CITIES),
+        exchange=rng.choice(_EXCHANGES),
+        cik=f"001-{rng.randrange(10000, 99999)}",
+        fy_month=fy_month,
+        weeks52=weeks52,
+        unit=unit,
+        decimals=decimals,
+        style=style,
+        rng=rng,
     )
 
 
@@ -610,17 +1263,25 @@ def _model(company: Company, last_fy: int, n_years: int = 4) -> list[Year]:
     return _model_general(company, last_fy, n_years)
 
 
-def _split_revenue(company: Company, y: Year, n_segments: int, seg_w: list[float], reg_w: list[float]) -> None:
+def _split_revenue(
+    company: Company, y: Year, n_segments: int, seg_w: list[float], reg_w: list[float]
+) -> None:
     rng = company.rng
-    y.segments = _split(rng, y.v["revenue"], [w * rng.uniform(0.95, 1.05) for w in seg_w[:n_segments]])
+    y.segments = _split(
+        rng, y.v["revenue"], [w * rng.uniform(0.95, 1.05) for w in seg_w[:n_segments]]
+    )
     y.regions = _split(rng, y.v["revenue"], [w * rng.uniform(0.95, 1.05) for w in reg_w])
 
 
 def _segment_income(company: Company, y: Year, operating_income: int) -> None:
     rng = company.rng
-    corporate = -abs(int(round(operating_income * rng.uniform(0.05, 0.15)))) - company.u(rng.uniform(5, 40))
+    corporate = -abs(int(round(operating_income * rng.uniform(0.05, 0.15)))) - company.u(
+        rng.uniform(5, 40)
+    )
     margins = [max(0.01, rng.uniform(0.6, 1.4)) for _ in y.segments]
-    y.segment_income = _split(rng, operating_income - corporate, [s * m for s, m in zip(y.segments, margins)])
+    y.segment_income = _split(
+        rng, operating_income - corporate, [s * m for s, m in zip(y.segments, margins)]
+    )
     y.v["corporate"] = corporate
 
 
@@ -638,7 +1299,11 @@ def _model_general(company: Company, last_fy: int, n_years: int) -> list[Year]:
     if p.key in ("energy",):
         opex_ratio[-1] = rng.choice([0.0, 0.0, 0.04])  # impairments happen in some years only
     tax_rate = rng.uniform(0.17, 0.26)
-    payout = rng.choice([0.0, 0.25, 0.4, 0.6]) if p.key not in ("software", "pharma") else rng.choice([0.0, 0.0, 0.3])
+    payout = (
+        rng.choice([0.0, 0.25, 0.4, 0.6])
+        if p.key not in ("software", "pharma")
+        else rng.choice([0.0, 0.0, 0.3])
+    )
     # revenue per share of $25-250 keeps earnings per share in the usual single and double digits
     shares = size / (rng.uniform(25, 250) if company.unit == "millions" else rng.uniform(8, 60))
     years: list[Year] = []
@@ -656,7 +1321,9 @@ def _model_general(company: Company, last_fy: int, n_years: int) -> list[Year]:
         cost = int(round(y.v["revenue"] * (1 - gm_t)))
         n_cost = min(len(p.costs), max(1, n_rev if len(p.costs) > 1 else 1))
         y.cost_lines = _split(rng, cost, [rng.uniform(0.5, 1.0) for _ in range(n_cost)])
-        y.opex_lines = [int(round(y.v["revenue"] * r * rng.uniform(0.92, 1.08))) for r in opex_ratio]
+        y.opex_lines = [
+            int(round(y.v["revenue"] * r * rng.uniform(0.92, 1.08))) for r in opex_ratio
+        ]
         if p.key == "energy" and rng.random() < 0.6:
             y.opex_lines[-1] = 0
         y.v["cost"] = cost
@@ -690,14 +1357,25 @@ def _general_flows(company: Company, y: Year, prev: Year, tax_rate: float, payou
     v["interest_income"] = int(round(prev.v["cash"] * rng.uniform(0.01, 0.045)))
     v["other_income"] = u(revenue_m * rng.uniform(-0.004, 0.004))
     v["pretax"] = v["operating"] - v["interest_expense"] + v["interest_income"] + v["other_income"]
-    v["tax"] = int(round(v["pretax"] * (tax_rate + rng.uniform(-0.02, 0.02)))) if v["pretax"] > 0 \
+    v["tax"] = (
+        int(round(v["pretax"] * (tax_rate + rng.uniform(-0.02, 0.02))))
+        if v["pretax"] > 0
         else int(round(v["pretax"] * 0.12))
+    )
     v["net_income"] = v["pretax"] - v["tax"]
     # cash flows
-    da = next((x for (label, _), x in zip(p.opex, y.opex_lines) if "epreciation" in label), 0) \
-        or int(round(v["revenue"] * rng.uniform(0.02, 0.05)))
+    da = next(
+        (x for (label, _), x in zip(p.opex, y.opex_lines) if "epreciation" in label), 0
+    ) or int(round(v["revenue"] * rng.uniform(0.02, 0.05)))
     v["da"] = da
-    v["sbc"] = u(revenue_m * (rng.uniform(0.02, 0.07) if p.key in ("software", "semis", "pharma") else rng.uniform(0.003, 0.012)))
+    v["sbc"] = u(
+        revenue_m
+        * (
+            rng.uniform(0.02, 0.07)
+            if p.key in ("software", "semis", "pharma")
+            else rng.uniform(0.003, 0.012)
+        )
+    )
     v["deferred_tax"] = u(revenue_m * rng.uniform(-0.006, 0.008))
     v["impairment_addback"] = y.opex_lines[-1] if p.key == "energy" else 0
     v["capex"] = -u(revenue_m * p.capex * rng.uniform(0.7, 1.3))
@@ -713,7 +1391,9 @@ def _general_flows(company: Company, y: Year, prev: Year, tax_rate: float, payou
 def _working_capital(company: Company, y: Year) -> None:
     rng, p, v = company.rng, company.profile, y.v
     rev = v["revenue"]
-    v["receivables"] = int(round(rev * (rng.uniform(0.02, 0.05) if p.key == "retail" else rng.uniform(0.1, 0.18))))
+    v["receivables"] = int(
+        round(rev * (rng.uniform(0.02, 0.05) if p.key == "retail" else rng.uniform(0.1, 0.18)))
+    )
     v["inventories"] = int(round(v["cost"] * rng.uniform(0.12, 0.3))) if p.inventories else 0
     v["prepaid"] = int(round(rev * rng.uniform(0.01, 0.03)))
     v["payables"] = int(round(v["cost"] * rng.uniform(0.08, 0.16) + rev * 0.01))
@@ -735,42 +1415,105 @@ def _general_balance(company: Company, y: Year, prev: Year | None) -> None:
         v["wc_inventories"] = -(v["inventories"] - pv["inventories"])
         v["wc_prepaid"] = -(v["prepaid"] - pv["prepaid"])
         v["wc_payables"] = v["payables"] - pv["payables"]
-        v["wc_accrued"] = v["accrued"] - pv["accrued"] + v["deferred_revenue"] - pv["deferred_revenue"]
-        v["other_operating"] = company.u(company.millions(v["revenue"]) * rng.uniform(-0.005, 0.005))
-        v["cfo"] = (v["net_income"] + v["da"] + v["sbc"] + v["deferred_tax"] + v["impairment_addback"]
-                    + v["wc_receivables"] + v["wc_inventories"] + v["wc_prepaid"] + v["wc_payables"]
-                    + v["wc_accrued"] + v["other_operating"])
+        v["wc_accrued"] = (
+            v["accrued"] - pv["accrued"] + v["deferred_revenue"] - pv["deferred_revenue"]
+        )
+        v["other_operating"] = company.u(
+            company.millions(v["revenue"]) * rng.uniform(-0.005, 0.005)
+        )
+        v["cfo"] = (
+            v["net_income"]
+            + v["da"]
+            + v["sbc"]
+            + v["deferred_tax"]
+            + v["impairment_addback"]
+            + v["wc_receivables"]
+            + v["wc_inventories"]
+            + v["wc_prepaid"]
+            + v["wc_payables"]
+            + v["wc_accrued"]
+            + v["other_operating"]
+        )
         v["cfi"] = v["capex"] + v["acquisitions"] + v["other_investing"]
         # Repurchases steer cash toward a target; when even none leaves cash short, the company borrows.
         target = int(round(v["revenue"] * rng.uniform(0.06, 0.2)))
-        known = pv["cash"] + v["cfo"] + v["cfi"] + v["fx"] + v["dividends"] + v["repayment"] + v["issuance"] + v["other_financing"]
+        known = (
+            pv["cash"]
+            + v["cfo"]
+            + v["cfi"]
+            + v["fx"]
+            + v["dividends"]
+            + v["repayment"]
+            + v["issuance"]
+            + v["other_financing"]
+        )
         v["repurchases"] = min(0, target - known)
         if known < target:
             v["issuance"] += target - known
-        v["cff"] = v["dividends"] + v["repayment"] + v["issuance"] + v["repurchases"] + v["other_financing"]
+        v["cff"] = (
+            v["dividends"]
+            + v["repayment"]
+            + v["issuance"]
+            + v["repurchases"]
+            + v["other_financing"]
+        )
         v["net_change"] = v["cfo"] + v["cfi"] + v["cff"] + v["fx"]
         v["cash_begin"] = pv["cash"]
         v["cash"] = pv["cash"] + v["net_change"]
         v["debt"] = pv["debt"] + v["issuance"] + v["repayment"]
         depreciation = int(round(v["da"] * 0.8))
-        amortization = min(v["da"] - depreciation, pv["intangibles"] + int(round(-v["acquisitions"] * 0.4)))
+        amortization = min(
+            v["da"] - depreciation, pv["intangibles"] + int(round(-v["acquisitions"] * 0.4))
+        )
         depreciation = v["da"] - amortization
         v["ppe"] = pv["ppe"] - v["capex"] - depreciation - (v["impairment_addback"])
         v["goodwill"] = pv["goodwill"] + int(round(-v["acquisitions"] * 0.6))
-        v["intangibles"] = pv["intangibles"] + (-v["acquisitions"] - int(round(-v["acquisitions"] * 0.6))) - amortization
+        v["intangibles"] = (
+            pv["intangibles"]
+            + (-v["acquisitions"] - int(round(-v["acquisitions"] * 0.6)))
+            - amortization
+        )
         v["apic"] = pv["apic"] + v["sbc"]
         v["treasury"] = pv["treasury"] + v["repurchases"]
         v["retained"] = pv["retained"] + v["net_income"] + v["dividends"]
-        price = max(5.0, company.millions(v["net_income"]) / max(prev.shares_basic, 1e-6) * rng.uniform(12, 25))
-        y.shares_basic = max(1.0, prev.shares_basic * rng.uniform(0.995, 1.01) + company.millions(v["repurchases"]) / price * 0.5)
+        price = max(
+            5.0,
+            company.millions(v["net_income"]) / max(prev.shares_basic, 1e-6) * rng.uniform(12, 25),
+        )
+        y.shares_basic = max(
+            1.0,
+            prev.shares_basic * rng.uniform(0.995, 1.01)
+            + company.millions(v["repurchases"]) / price * 0.5,
+        )
     v["current_debt"] = int(round(v["debt"] * rng.uniform(0.0, 0.12)))
     v["long_term_debt"] = v["debt"] - v["current_debt"]
     v["current_assets"] = v["cash"] + v["receivables"] + v["inventories"] + v["prepaid"]
-    assets = v["current_assets"] + v["ppe"] + v["lease_assets"] + v["goodwill"] + v["intangibles"] + v["other_assets"]
-    v["current_liabilities"] = v["payables"] + v["accrued"] + v["deferred_revenue"] + v["current_debt"]
-    liab_known = v["current_liabilities"] + v["long_term_debt"] + v["lease_liabilities"] + v["deferred_tax_liab"]
+    assets = (
+        v["current_assets"]
+        + v["ppe"]
+        + v["lease_assets"]
+        + v["goodwill"]
+        + v["intangibles"]
+        + v["other_assets"]
+    )
+    v["current_liabilities"] = (
+        v["payables"] + v["accrued"] + v["deferred_revenue"] + v["current_debt"]
+    )
+    liab_known = (
+        v["current_liabilities"]
+        + v["long_term_debt"]
+        + v["lease_liabilities"]
+        + v["deferred_tax_liab"]
+    )
     if prev is None:
-        v["retained"] = assets - liab_known - v["apic"] - v["treasury"] - v["aoci"] - int(round(v["revenue"] * 0.04))
+        v["retained"] = (
+            assets
+            - liab_known
+            - v["apic"]
+            - v["treasury"]
+            - v["aoci"]
+            - int(round(v["revenue"] * 0.04))
+        )
     equity = v["apic"] + v["retained"] + v["aoci"] + v["treasury"]
     plug = assets - liab_known - equity
     floor = int(round(v["revenue"] * 0.01))
@@ -788,7 +1531,11 @@ def _model_bank(company: Company, last_fy: int, n_years: int) -> list[Year]:
     assets_m = rng.uniform(300, 3000) * (1 if company.unit == "thousands" else rng.uniform(4, 40))
     years: list[Year] = []
     prev: Year | None = None
-    loan_yield, sec_yield, dep_cost = rng.uniform(0.045, 0.065), rng.uniform(0.02, 0.04), rng.uniform(0.008, 0.025)
+    loan_yield, sec_yield, dep_cost = (
+        rng.uniform(0.045, 0.065),
+        rng.uniform(0.02, 0.04),
+        rng.uniform(0.008, 0.025),
+    )
     payout, tax_rate = rng.uniform(0.25, 0.45), rng.uniform(0.18, 0.24)
     shares = rng.uniform(20, 300) if company.unit == "millions" else rng.uniform(5, 40)
     for k in range(n_years):
@@ -810,7 +1557,9 @@ def _model_bank(company: Company, last_fy: int, n_years: int) -> list[Year]:
         v["debt"] = u(assets_m * rng.uniform(0.02, 0.06))
         v["other_liabilities"] = u(assets_m * rng.uniform(0.01, 0.02))
         v["aoci"] = -u(assets_m * rng.uniform(0.0, 0.012))
-        v["preferred"] = prev.v["preferred"] if prev else (u(assets_m * 0.01) if rng.random() < 0.4 else 0)
+        v["preferred"] = (
+            prev.v["preferred"] if prev else (u(assets_m * 0.01) if rng.random() < 0.4 else 0)
+        )
         if prev is None:
             v["allowance"] = -int(round(v["loans"] * rng.uniform(0.009, 0.014)))
             v["apic"] = u(assets_m * rng.uniform(0.03, 0.05))
@@ -823,16 +1572,28 @@ def _model_bank(company: Company, last_fy: int, n_years: int) -> list[Year]:
             avg_sec = (v["afs"] + v["htm"] + pv["afs"] + pv["htm"]) / 2
             v["ii_loans"] = int(round(avg_loans * loan_yield * rng.uniform(0.95, 1.05)))
             v["ii_securities"] = int(round(avg_sec * sec_yield))
-            v["ii_other"] = int(round((v["ib_deposits"] + pv["ib_deposits"]) / 2 * rng.uniform(0.02, 0.045)))
+            v["ii_other"] = int(
+                round((v["ib_deposits"] + pv["ib_deposits"]) / 2 * rng.uniform(0.02, 0.045))
+            )
             v["ie_deposits"] = int(round(pv["deposits_ib"] * dep_cost * rng.uniform(0.9, 1.4)))
             v["ie_borrowings"] = int(round((pv["stb"] + pv["debt"]) * rng.uniform(0.035, 0.055)))
-            v["nii"] = v["ii_loans"] + v["ii_securities"] + v["ii_other"] - v["ie_deposits"] - v["ie_borrowings"]
+            v["nii"] = (
+                v["ii_loans"]
+                + v["ii_securities"]
+                + v["ii_other"]
+                - v["ie_deposits"]
+                - v["ie_borrowings"]
+            )
             v["provision"] = int(round(avg_loans * rng.uniform(0.001, 0.006)))
             v["charge_offs"] = int(round(v["provision"] * rng.uniform(0.6, 1.0)))
             v["allowance"] = pv["allowance"] - v["provision"] + v["charge_offs"]
             fee_base = company.millions(v["nii"])
-            y.rev_lines = [u(fee_base * r * rng.uniform(0.85, 1.15)) for r in (0.06, 0.05, 0.08, 0.03, 0.03)]
-            y.opex_lines = [u(fee_base * r * rng.uniform(0.9, 1.1)) for r in (0.32, 0.07, 0.08, 0.02, 0.1)]
+            y.rev_lines = [
+                u(fee_base * r * rng.uniform(0.85, 1.15)) for r in (0.06, 0.05, 0.08, 0.03, 0.03)
+            ]
+            y.opex_lines = [
+                u(fee_base * r * rng.uniform(0.9, 1.1)) for r in (0.32, 0.07, 0.08, 0.02, 0.1)
+            ]
             v["nonint_income"], v["nonint_expense"] = sum(y.rev_lines), sum(y.opex_lines)
             v["pretax"] = v["nii"] - v["provision"] + v["nonint_income"] - v["nonint_expense"]
             v["tax"] = int(round(v["pretax"] * (tax_rate + rng.uniform(-0.015, 0.015))))
@@ -847,8 +1608,16 @@ def _model_bank(company: Company, last_fy: int, n_years: int) -> list[Year]:
             v["revenue"] = v["nii"] + v["nonint_income"]
             y.shares_basic = max(1.0, prev.shares_basic * rng.uniform(0.985, 1.005))
         v["loans_net"] = v["loans"] + v["allowance"]
-        v["total_assets"] = (v["cash_due"] + v["ib_deposits"] + v["afs"] + v["htm"] + v["loans_net"]
-                             + v["premises"] + v["goodwill"] + v["other_assets"])
+        v["total_assets"] = (
+            v["cash_due"]
+            + v["ib_deposits"]
+            + v["afs"]
+            + v["htm"]
+            + v["loans_net"]
+            + v["premises"]
+            + v["goodwill"]
+            + v["other_assets"]
+        )
         v["equity"] = v["preferred"] + v["apic"] + v["retained"] + v["aoci"] + v["treasury"]
         deposits = v["total_assets"] - v["stb"] - v["debt"] - v["other_liabilities"] - v["equity"]
         v["deposits_nib"] = int(round(deposits * rng.uniform(0.2, 0.32)))
@@ -868,10 +1637,23 @@ def _model_bank(company: Company, last_fy: int, n_years: int) -> list[Year]:
             v["cf_stb"] = v["stb"] - pv["stb"]
             v["issuance"] = int(round(v["debt"] * rng.uniform(0.1, 0.3)))
             v["repayment"] = v["debt"] - pv["debt"] - v["issuance"]
-            v["cff"] = v["cf_deposits"] + v["cf_stb"] + v["issuance"] + v["repayment"] + v["dividends"] - v["pref_div"] + v["repurchases"]
+            v["cff"] = (
+                v["cf_deposits"]
+                + v["cf_stb"]
+                + v["issuance"]
+                + v["repayment"]
+                + v["dividends"]
+                - v["pref_div"]
+                + v["repurchases"]
+            )
             v["net_change"] = v["cash"] - pv["cash"]
             v["cash_begin"] = pv["cash"]
-            v["other_operating"] = v["net_change"] - v["cfi"] - v["cff"] - (v["net_income"] + v["provision"] + v["da"] + v["sbc"])
+            v["other_operating"] = (
+                v["net_change"]
+                - v["cfi"]
+                - v["cff"]
+                - (v["net_income"] + v["provision"] + v["da"] + v["sbc"])
+            )
             v["cfo"] = v["net_income"] + v["provision"] + v["da"] + v["sbc"] + v["other_operating"]
             y.segments = _split(rng, v["revenue"], [rng.uniform(0.2, 1.0) for _ in range(3)])
             _segment_income(company, y, v["pretax"])
@@ -883,8 +1665,16 @@ def _model_bank(company: Company, last_fy: int, n_years: int) -> list[Year]:
 def _model_insurer(company: Company, last_fy: int, n_years: int) -> list[Year]:
     rng, u = company.rng, company.u
     premiums_m = rng.uniform(200, 2500) * (1 if company.unit == "thousands" else rng.uniform(3, 15))
-    loss_ratio, acq_ratio, exp_ratio = rng.uniform(0.58, 0.72), rng.uniform(0.14, 0.2), rng.uniform(0.08, 0.13)
-    inv_yield, payout, tax_rate = rng.uniform(0.03, 0.045), rng.uniform(0.1, 0.35), rng.uniform(0.17, 0.22)
+    loss_ratio, acq_ratio, exp_ratio = (
+        rng.uniform(0.58, 0.72),
+        rng.uniform(0.14, 0.2),
+        rng.uniform(0.08, 0.13),
+    )
+    inv_yield, payout, tax_rate = (
+        rng.uniform(0.03, 0.045),
+        rng.uniform(0.1, 0.35),
+        rng.uniform(0.17, 0.22),
+    )
     shares = rng.uniform(20, 200) if company.unit == "millions" else rng.uniform(5, 40)
     years: list[Year] = []
     prev: Year | None = None
@@ -905,8 +1695,15 @@ def _model_insurer(company: Company, last_fy: int, n_years: int) -> list[Year]:
         v["dac"] = u(premiums_m * rng.uniform(0.07, 0.1))
         v["goodwill"] = u(premiums_m * rng.uniform(0.0, 0.08))
         v["other_assets"] = u(premiums_m * rng.uniform(0.04, 0.08))
-        v["total_assets"] = (v["investments"] + v["cash"] + v["premiums_receivable"] + v["reinsurance_recoverables"]
-                             + v["dac"] + v["goodwill"] + v["other_assets"])
+        v["total_assets"] = (
+            v["investments"]
+            + v["cash"]
+            + v["premiums_receivable"]
+            + v["reinsurance_recoverables"]
+            + v["dac"]
+            + v["goodwill"]
+            + v["other_assets"]
+        )
         v["reserves"] = u(premiums_m * rng.uniform(1.1, 1.5))
         v["unearned"] = u(premiums_m * rng.uniform(0.4, 0.5))
         v["debt"] = prev.v["debt"] if prev else u(premiums_m * rng.uniform(0.05, 0.15))
@@ -928,17 +1725,25 @@ def _model_insurer(company: Company, last_fy: int, n_years: int) -> list[Year]:
             v["interest_expense"] = int(round(pv["debt"] * rng.uniform(0.04, 0.06)))
             v["expenses"] = v["losses"] + v["acq"] + v["other_opex"] + v["interest_expense"]
             v["pretax"] = v["revenue"] - v["expenses"]
-            v["tax"] = int(round(v["pretax"] * tax_rate)) if v["pretax"] > 0 else int(round(v["pretax"] * 0.2))
+            v["tax"] = (
+                int(round(v["pretax"] * tax_rate))
+                if v["pretax"] > 0
+                else int(round(v["pretax"] * 0.2))
+            )
             v["net_income"] = v["pretax"] - v["tax"]
             v["dividends"] = -int(round(max(0, v["net_income"]) * payout))
-            v["repurchases"] = -u(max(0.0, company.millions(v["net_income"])) * rng.uniform(0.0, 0.4))
+            v["repurchases"] = -u(
+                max(0.0, company.millions(v["net_income"])) * rng.uniform(0.0, 0.4)
+            )
             v["sbc"] = u(premiums_m * rng.uniform(0.002, 0.006))
             v["apic"] = pv["apic"] + v["sbc"]
             v["treasury"] = pv["treasury"] + v["repurchases"]
             v["retained"] = pv["retained"] + v["net_income"] + v["dividends"]
             y.shares_basic = max(1.0, prev.shares_basic * rng.uniform(0.98, 1.003))
         v["equity"] = v["apic"] + v["retained"] + v["aoci"] + v["treasury"]
-        v["other_liabilities"] = v["total_assets"] - v["reserves"] - v["unearned"] - v["debt"] - v["equity"]
+        v["other_liabilities"] = (
+            v["total_assets"] - v["reserves"] - v["unearned"] - v["debt"] - v["equity"]
+        )
         floor = u(premiums_m * 0.03)
         if v["other_liabilities"] < floor:
             v["reserves"] -= floor - v["other_liabilities"]
@@ -959,11 +1764,20 @@ def _model_insurer(company: Company, last_fy: int, n_years: int) -> list[Year]:
             v["cff"] = v["dividends"] + v["repurchases"]
             v["net_change"] = v["cash"] - pv["cash"]
             v["cash_begin"] = pv["cash"]
-            known = (v["net_income"] + v["cf_gains"] + v["sbc"] + v["cf_reserves"] + v["cf_unearned"]
-                     + v["cf_receivable"] + v["cf_dac"])
+            known = (
+                v["net_income"]
+                + v["cf_gains"]
+                + v["sbc"]
+                + v["cf_reserves"]
+                + v["cf_unearned"]
+                + v["cf_receivable"]
+                + v["cf_dac"]
+            )
             v["other_operating"] = v["net_change"] - v["cfi"] - v["cff"] - known
             v["cfo"] = known + v["other_operating"]
-            v["combined_ratio"] = round(100 * (v["losses"] + v["acq"] + v["other_opex"]) / v["premiums"], 1)
+            v["combined_ratio"] = round(
+                100 * (v["losses"] + v["acq"] + v["other_opex"]) / v["premiums"], 1
+            )
             y.segments = _split(rng, v["premiums"], [rng.uniform(0.2, 1.0) for _ in range(3)])
             uw = v["premiums"] - v["losses"] - v["acq"] - v["other_opex"]
             y.segment_income = _split(rng, uw, [s * rng.uniform(0.6, 1.4) for s in y.segments])
@@ -987,8 +1801,11 @@ def _fmt(company: Company, value: int, dollar: bool = False, kind: str = "amount
     else:
         if value == 0:
             return s.zero
-        text = f"{abs(value) / 10**company.decimals:,.{company.decimals}f}" if company.unit == "millions" \
+        text = (
+            f"{abs(value) / 10**company.decimals:,.{company.decimals}f}"
+            if company.unit == "millions"
             else f"{abs(value):,}"
+        )
     if value < 0:
         text = f"({text})"
     return f"{s.dollar}{text}" if dollar and s.dollar else text
@@ -1009,11 +1826,15 @@ def _pct(new: int, old: int) -> float:
 
 
 def _unit_text(company: Company, per_share: bool = True) -> str:
-    base = {"millions": ["in millions", "In millions", "$ in millions", "Dollars in millions"],
-            "thousands": ["in thousands", "In thousands", "$ in thousands", "Dollars in thousands"]}[company.unit]
+    base = {
+        "millions": ["in millions", "In millions", "$ in millions", "Dollars in millions"],
+        "thousands": ["in thousands", "In thousands", "$ in thousands", "Dollars in thousands"],
+    }[company.unit]
     text = base[company.rng.randrange(len(base))]
     if per_share:
-        text += company.rng.choice([", except per share data", ", except per share amounts", ", except per share"])
+        text += company.rng.choice(
+            [", except per share data", ", except per share amounts", ", except per share"]
+        )
     return f"({text})"
 
 
@@ -1030,7 +1851,9 @@ def _period_headers(company: Company, fys: list[int], kind: str) -> tuple[str, l
         if s.header in ("years-label", "unit-label") and not company.weeks52:
             month = calendar.month_name[company.fy_month]
             day = calendar.monthrange(2001, company.fy_month)[1]
-            return (f"As of {month} {day}," if s.header == "years-label" else ""), [str(fy) for fy in fys]
+            return (f"As of {month} {day}," if s.header == "years-label" else ""), [
+                str(fy) for fy in fys
+            ]
         return "", dates
     if s.header == "fiscal" or company.weeks52:
         return "", [f"Fiscal {fy}" for fy in fys]
@@ -1043,8 +1866,9 @@ def _period_headers(company: Company, fys: list[int], kind: str) -> tuple[str, l
     return "", [str(fy) for fy in fys]
 
 
-def _render_table(company: Company, st: Statement, label_header: str, unit: str | None,
-                  heading: bool = True) -> str:
+def _render_table(
+    company: Company, st: Statement, label_header: str, unit: str | None, heading: bool = True
+) -> str:
     """HTML for one statement; ``unit`` is placed per the company's style."""
     s = company.style
     title = st.title.upper() if s.upper_titles and heading else st.title
@@ -1070,13 +1894,18 @@ def _render_table(company: Company, st: Statement, label_header: str, unit: str 
     # Plain (not bold) header cells: PyMuPDF's reader takes a short bold line for a heading, and
     # EDGAR statements mostly print their period row in the body font anyway.
     cell = "td" if s.plain_header else "th"
-    head = f"<{cell}>{first}</{cell}>" + "".join(f'<{cell} class="n">{st.periods[i]}</{cell}>' for i in order)
+    head = f"<{cell}>{first}</{cell}>" + "".join(
+        f'<{cell} class="n">{st.periods[i]}</{cell}>' for i in order
+    )
     rows = []
     for line in lines:
         if line.values is None:
             rows.append(f"<tr><td>{line.label}</td>" + "<td></td>" * len(order) + "</tr>")
             continue
-        cells = "".join(f'<td class="n">{_fmt(company, line.values[i], line.dollar, line.kind)}</td>' for i in order)
+        cells = "".join(
+            f'<td class="n">{_fmt(company, line.values[i], line.dollar, line.kind)}</td>'
+            for i in order
+        )
         label = f"<b>{line.label}</b>" if line.parts and not s.upper_titles else line.label
         rows.append(f"<tr><td>{label}</td>{cells}</tr>")
     out.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
@@ -1096,14 +1925,19 @@ def _income_general(company: Company, years: list[Year], n: int, title: str) -> 
     p, ys = company.profile, _cols(years, n)
     st = Statement("income", title, [])
     rev_labels = list(company.revenue_labels)
-    revs = [st.add(label, [y.rev_lines[i] for y in ys], dollar=i == 0) for i, label in enumerate(rev_labels)]
+    revs = [
+        st.add(label, [y.rev_lines[i] for y in ys], dollar=i == 0)
+        for i, label in enumerate(rev_labels)
+    ]
     total_rev = st.total(_total_revenue_label(company), revs) if len(revs) > 1 else revs[0]
     cost_labels = list(p.costs[: len(ys[0].cost_lines)])
     if len(cost_labels) < len(ys[0].cost_lines):
         cost_labels = ["Cost of revenue"]
     opex_labels = [label for label, _ in p.opex]
     if p.gross:
-        costs = [st.add(label, [y.cost_lines[i] for y in ys]) for i, label in enumerate(cost_labels)]
+        costs = [
+            st.add(label, [y.cost_lines[i] for y in ys]) for i, label in enumerate(cost_labels)
+        ]
         if len(costs) > 1:
             costs = [st.total("Total cost of revenue", costs)]
         gross = st.total(p.gross, [total_rev] + [(c, -1) for c in costs])
@@ -1112,17 +1946,42 @@ def _income_general(company: Company, years: list[Year], n: int, title: str) -> 
         total_opex = st.total("Total operating expenses", opex)
         operating = st.total("Operating income", [gross, (total_opex, -1)])
     else:
-        st.add(_choose(company, ["Costs and expenses:", "Operating expenses:", "Operating costs and expenses:"]), None)
-        costs = [st.add(label, [y.cost_lines[i] for y in ys]) for i, label in enumerate(cost_labels)]
+        st.add(
+            _choose(
+                company,
+                ["Costs and expenses:", "Operating expenses:", "Operating costs and expenses:"],
+            ),
+            None,
+        )
+        costs = [
+            st.add(label, [y.cost_lines[i] for y in ys]) for i, label in enumerate(cost_labels)
+        ]
         opex = [st.add(label, [y.opex_lines[i] for y in ys]) for i, label in enumerate(opex_labels)]
-        total = st.total(_choose(company, ["Total costs and expenses", "Total operating expenses"]), costs + opex)
-        operating = st.total(_choose(company, ["Operating income", "Income from operations"]), [total_rev, (total, -1)])
+        total = st.total(
+            _choose(company, ["Total costs and expenses", "Total operating expenses"]), costs + opex
+        )
+        operating = st.total(
+            _choose(company, ["Operating income", "Income from operations"]),
+            [total_rev, (total, -1)],
+        )
     interest = st.add("Interest expense", [-y.v["interest_expense"] for y in ys])
-    income = st.add(_choose(company, ["Interest income", "Interest and investment income"]), [y.v["interest_income"] for y in ys])
+    income = st.add(
+        _choose(company, ["Interest income", "Interest and investment income"]),
+        [y.v["interest_income"] for y in ys],
+    )
     other = st.add("Other income (expense), net", [y.v["other_income"] for y in ys])
     pretax = st.total("Income before income taxes", [operating, interest, income, other])
-    tax = st.add(_choose(company, ["Provision for income taxes", "Income tax expense", "Provision for (benefit from) income taxes"]),
-                 [y.v["tax"] for y in ys])
+    tax = st.add(
+        _choose(
+            company,
+            [
+                "Provision for income taxes",
+                "Income tax expense",
+                "Provision for (benefit from) income taxes",
+            ],
+        ),
+        [y.v["tax"] for y in ys],
+    )
     ni = st.total("Net income", [pretax, (tax, -1)], dollar=True)
     _eps_rows(company, st, ys, ni)
     return st
@@ -1133,8 +1992,12 @@ def _choose(company: Company, options: list[str]) -> str:
 
 
 def _total_revenue_label(company: Company) -> str:
-    return {"retail": "Total revenue", "utility": "Total operating revenues", "energy": "Total revenues",
-            "transport": "Total operating revenues"}.get(company.profile.key, "Total revenue")
+    return {
+        "retail": "Total revenue",
+        "utility": "Total operating revenues",
+        "energy": "Total revenues",
+        "transport": "Total operating revenues",
+    }.get(company.profile.key, "Total revenue")
 
 
 def _eps(company: Company, net_income: int, shares: float) -> int:
@@ -1143,14 +2006,31 @@ def _eps(company: Company, net_income: int, shares: float) -> int:
 
 def _eps_rows(company: Company, st: Statement, ys: list[Year], ni: int) -> None:
     """Per-share rows computed from the statement's own net income row ``ni``."""
-    word = _choose(company, ["Earnings per share:", "Net income per share:", "Earnings per common share:"])
+    word = _choose(
+        company, ["Earnings per share:", "Net income per share:", "Earnings per common share:"]
+    )
     income = st.lines[ni].values or []
     st.add(word, None)
-    st.add("Basic", [_eps(company, income[k], y.shares_basic) for k, y in enumerate(ys)], dollar=True, kind="eps")
-    st.add("Diluted", [_eps(company, income[k], y.shares_diluted) for k, y in enumerate(ys)], dollar=True, kind="eps")
+    st.add(
+        "Basic",
+        [_eps(company, income[k], y.shares_basic) for k, y in enumerate(ys)],
+        dollar=True,
+        kind="eps",
+    )
+    st.add(
+        "Diluted",
+        [_eps(company, income[k], y.shares_diluted) for k, y in enumerate(ys)],
+        dollar=True,
+        kind="eps",
+    )
     st.add("Weighted-average shares outstanding:", None)
+
     def count(shares: float) -> int:
-        return int(round(shares * 1000)) * 10 if company.unit == "thousands" else int(round(shares * 10))
+        return (
+            int(round(shares * 1000)) * 10
+            if company.unit == "thousands"
+            else int(round(shares * 10))
+        )
 
     st.add("Basic ", [count(y.shares_basic) for y in ys], kind="shares")
     st.add("Diluted ", [count(y.shares_diluted) for y in ys], kind="shares")
@@ -1172,13 +2052,23 @@ def _income_bank(company: Company, years: list[Year], n: int, title: str) -> Sta
     prov = st.add("Provision for credit losses", [y.v["provision"] for y in ys])
     after = st.total("Net interest income after provision for credit losses", [nii, (prov, -1)])
     st.add("Noninterest income:", None)
-    fee_labels = ["Service charges on deposit accounts", "Card and processing fees", "Wealth management and trust fees",
-                  "Mortgage banking income", "Other noninterest income"]
+    fee_labels = [
+        "Service charges on deposit accounts",
+        "Card and processing fees",
+        "Wealth management and trust fees",
+        "Mortgage banking income",
+        "Other noninterest income",
+    ]
     fees = [st.add(label, [y.rev_lines[i] for y in ys]) for i, label in enumerate(fee_labels)]
     tf = st.total("Total noninterest income", fees)
     st.add("Noninterest expense:", None)
-    exp_labels = ["Salaries and employee benefits", "Occupancy and equipment", "Technology and communications",
-                  "FDIC insurance assessments", "Other noninterest expense"]
+    exp_labels = [
+        "Salaries and employee benefits",
+        "Occupancy and equipment",
+        "Technology and communications",
+        "FDIC insurance assessments",
+        "Other noninterest expense",
+    ]
     exps = [st.add(label, [y.opex_lines[i] for y in ys]) for i, label in enumerate(exp_labels)]
     tx = st.total("Total noninterest expense", exps)
     pretax = st.total("Income before income taxes", [after, tf, (tx, -1)])
@@ -1219,38 +2109,124 @@ def _balance_general(company: Company, years: list[Year], title: str) -> Stateme
     col = lambda key: [y.v[key] for y in ys]  # noqa: E731
     st.add("ASSETS" if company.style.upper_titles else "Assets", None)
     st.add("Current assets:", None)
-    ca = [st.add("Cash and cash equivalents", col("cash"), dollar=True),
-          st.add(_choose(company, ["Accounts receivable, net", "Receivables, net", "Trade receivables, net of allowances"]), col("receivables"))]
+    ca = [
+        st.add("Cash and cash equivalents", col("cash"), dollar=True),
+        st.add(
+            _choose(
+                company,
+                [
+                    "Accounts receivable, net",
+                    "Receivables, net",
+                    "Trade receivables, net of allowances",
+                ],
+            ),
+            col("receivables"),
+        ),
+    ]
     if p.inventories:
         ca.append(st.add(p.inventories, col("inventories")))
-    ca.append(st.add(_choose(company, ["Prepaid expenses and other current assets", "Other current assets"]), col("prepaid")))
+    ca.append(
+        st.add(
+            _choose(company, ["Prepaid expenses and other current assets", "Other current assets"]),
+            col("prepaid"),
+        )
+    )
     tca = st.total("Total current assets", ca)
-    ppe_label = {"utility": "Utility plant, net", "energy": "Oil and natural gas properties, net (successful efforts method)"}.get(
-        p.key, "Property, plant and equipment, net")
-    nca = [st.add(ppe_label, col("ppe")), st.add("Operating lease right-of-use assets", col("lease_assets")),
-           st.add("Goodwill", col("goodwill")), st.add("Intangible assets, net", col("intangibles")),
-           st.add(_choose(company, ["Other assets", "Other noncurrent assets", "Deferred charges and other assets"]), col("other_assets"))]
+    ppe_label = {
+        "utility": "Utility plant, net",
+        "energy": "Oil and natural gas properties, net (successful efforts method)",
+    }.get(p.key, "Property, plant and equipment, net")
+    nca = [
+        st.add(ppe_label, col("ppe")),
+        st.add("Operating lease right-of-use assets", col("lease_assets")),
+        st.add("Goodwill", col("goodwill")),
+        st.add("Intangible assets, net", col("intangibles")),
+        st.add(
+            _choose(
+                company,
+                ["Other assets", "Other noncurrent assets", "Deferred charges and other assets"],
+            ),
+            col("other_assets"),
+        ),
+    ]
     st.total("Total assets", [tca] + nca, dollar=True)
-    st.add("LIABILITIES AND SHAREHOLDERS' EQUITY" if company.style.upper_titles else "Liabilities and stockholders' equity", None)
+    st.add(
+        "LIABILITIES AND SHAREHOLDERS' EQUITY"
+        if company.style.upper_titles
+        else "Liabilities and stockholders' equity",
+        None,
+    )
     st.add("Current liabilities:", None)
-    cl = [st.add("Accounts payable", col("payables"), dollar=True),
-          st.add(_choose(company, ["Accrued liabilities", "Accrued expenses and other current liabilities", "Accrued compensation and other liabilities"]), col("accrued"))]
+    cl = [
+        st.add("Accounts payable", col("payables"), dollar=True),
+        st.add(
+            _choose(
+                company,
+                [
+                    "Accrued liabilities",
+                    "Accrued expenses and other current liabilities",
+                    "Accrued compensation and other liabilities",
+                ],
+            ),
+            col("accrued"),
+        ),
+    ]
     if p.deferred_revenue:
-        cl.append(st.add(_choose(company, ["Deferred revenue", "Unearned revenue"]), col("deferred_revenue")))
-    cl.append(st.add(_choose(company, ["Current portion of long-term debt", "Short-term debt and current maturities of long-term debt"]), col("current_debt")))
+        cl.append(
+            st.add(
+                _choose(company, ["Deferred revenue", "Unearned revenue"]), col("deferred_revenue")
+            )
+        )
+    cl.append(
+        st.add(
+            _choose(
+                company,
+                [
+                    "Current portion of long-term debt",
+                    "Short-term debt and current maturities of long-term debt",
+                ],
+            ),
+            col("current_debt"),
+        )
+    )
     tcl = st.total("Total current liabilities", cl)
-    ncl = [st.add("Long-term debt", col("long_term_debt")),
-           st.add(_choose(company, ["Operating lease liabilities", "Long-term operating lease liabilities"]), col("lease_liabilities")),
-           st.add("Deferred income taxes", col("deferred_tax_liab")),
-           st.add(_choose(company, ["Other long-term liabilities", "Other noncurrent liabilities"]), col("other_liabilities"))]
+    ncl = [
+        st.add("Long-term debt", col("long_term_debt")),
+        st.add(
+            _choose(
+                company, ["Operating lease liabilities", "Long-term operating lease liabilities"]
+            ),
+            col("lease_liabilities"),
+        ),
+        st.add("Deferred income taxes", col("deferred_tax_liab")),
+        st.add(
+            _choose(company, ["Other long-term liabilities", "Other noncurrent liabilities"]),
+            col("other_liabilities"),
+        ),
+    ]
     tl = st.total("Total liabilities", [tcl] + ncl)
     st.add(_choose(company, ["Stockholders' equity:", "Shareholders' equity:"]), None)
-    eq = [st.add("Common stock and additional paid-in capital", col("apic")),
-          st.add("Retained earnings" if all(y.v["retained"] >= 0 for y in ys) else "Retained earnings (accumulated deficit)", col("retained")),
-          st.add("Accumulated other comprehensive loss", col("aoci")),
-          st.add("Treasury stock, at cost", col("treasury"))]
-    te = st.total(_choose(company, ["Total stockholders' equity", "Total shareholders' equity"]), eq)
-    st.total(_choose(company, ["Total liabilities and stockholders' equity", "Total liabilities and equity"]), [tl, te], dollar=True)
+    eq = [
+        st.add("Common stock and additional paid-in capital", col("apic")),
+        st.add(
+            "Retained earnings"
+            if all(y.v["retained"] >= 0 for y in ys)
+            else "Retained earnings (accumulated deficit)",
+            col("retained"),
+        ),
+        st.add("Accumulated other comprehensive loss", col("aoci")),
+        st.add("Treasury stock, at cost", col("treasury")),
+    ]
+    te = st.total(
+        _choose(company, ["Total stockholders' equity", "Total shareholders' equity"]), eq
+    )
+    st.total(
+        _choose(
+            company, ["Total liabilities and stockholders' equity", "Total liabilities and equity"]
+        ),
+        [tl, te],
+        dollar=True,
+    )
     return st
 
 
@@ -1266,22 +2242,32 @@ def _balance_bank(company: Company, years: list[Year], title: str) -> Statement:
     loans = st.add("Loans held for investment", col("loans"))
     allow = st.add("Allowance for credit losses", col("allowance"))
     net = st.total("Loans, net", [loans, allow])
-    rest = [st.add("Premises and equipment, net", col("premises")), st.add("Goodwill and other intangibles", col("goodwill")),
-            st.add("Other assets", col("other_assets"))]
+    rest = [
+        st.add("Premises and equipment, net", col("premises")),
+        st.add("Goodwill and other intangibles", col("goodwill")),
+        st.add("Other assets", col("other_assets")),
+    ]
     st.total("Total assets", [cash_due, ib, afs, htm, net] + rest, dollar=True)
     st.add("Liabilities", None)
     d1 = st.add("Noninterest-bearing deposits", col("deposits_nib"), dollar=True)
     d2 = st.add("Interest-bearing deposits", col("deposits_ib"))
     td = st.total("Total deposits", [d1, d2])
-    other = [st.add("Short-term borrowings", col("stb")), st.add("Long-term debt", col("debt")),
-             st.add("Accrued expenses and other liabilities", col("other_liabilities"))]
+    other = [
+        st.add("Short-term borrowings", col("stb")),
+        st.add("Long-term debt", col("debt")),
+        st.add("Accrued expenses and other liabilities", col("other_liabilities")),
+    ]
     tl = st.total("Total liabilities", [td] + other)
     st.add("Shareholders' equity", None)
     eq = []
     if any(y.v["preferred"] for y in ys):
         eq.append(st.add("Preferred stock", col("preferred")))
-    eq += [st.add("Common stock and surplus", col("apic")), st.add("Retained earnings", col("retained")),
-           st.add("Accumulated other comprehensive loss", col("aoci")), st.add("Treasury stock, at cost", col("treasury"))]
+    eq += [
+        st.add("Common stock and surplus", col("apic")),
+        st.add("Retained earnings", col("retained")),
+        st.add("Accumulated other comprehensive loss", col("aoci")),
+        st.add("Treasury stock, at cost", col("treasury")),
+    ]
     te = st.total("Total shareholders' equity", eq)
     st.total("Total liabilities and shareholders' equity", [tl, te], dollar=True)
     return st
@@ -1293,23 +2279,40 @@ def _balance_insurer(company: Company, years: list[Year], title: str) -> Stateme
     col = lambda key: [y.v[key] for y in ys]  # noqa: E731
     st.add("Assets", None)
     st.add("Investments:", None)
-    inv = [st.add("Fixed maturities, available for sale, at fair value", col("fixed_maturities"), dollar=True),
-           st.add("Equity securities, at fair value", col("equity_securities")),
-           st.add("Short-term investments", col("short_term"))]
+    inv = [
+        st.add(
+            "Fixed maturities, available for sale, at fair value",
+            col("fixed_maturities"),
+            dollar=True,
+        ),
+        st.add("Equity securities, at fair value", col("equity_securities")),
+        st.add("Short-term investments", col("short_term")),
+    ]
     ti = st.total("Total investments", inv)
-    rest = [st.add("Cash", col("cash")), st.add("Premiums receivable, net", col("premiums_receivable")),
-            st.add("Reinsurance recoverables", col("reinsurance_recoverables")),
-            st.add("Deferred policy acquisition costs", col("dac")), st.add("Goodwill", col("goodwill")),
-            st.add("Other assets", col("other_assets"))]
+    rest = [
+        st.add("Cash", col("cash")),
+        st.add("Premiums receivable, net", col("premiums_receivable")),
+        st.add("Reinsurance recoverables", col("reinsurance_recoverables")),
+        st.add("Deferred policy acquisition costs", col("dac")),
+        st.add("Goodwill", col("goodwill")),
+        st.add("Other assets", col("other_assets")),
+    ]
     st.total("Total assets", [ti] + rest, dollar=True)
     st.add("Liabilities", None)
-    li = [st.add("Reserve for losses and loss adjustment expenses", col("reserves"), dollar=True),
-          st.add("Unearned premiums", col("unearned")), st.add("Long-term debt", col("debt")),
-          st.add("Other liabilities", col("other_liabilities"))]
+    li = [
+        st.add("Reserve for losses and loss adjustment expenses", col("reserves"), dollar=True),
+        st.add("Unearned premiums", col("unearned")),
+        st.add("Long-term debt", col("debt")),
+        st.add("Other liabilities", col("other_liabilities")),
+    ]
     tl = st.total("Total liabilities", li)
     st.add("Shareholders' equity", None)
-    eq = [st.add("Common stock and additional paid-in capital", col("apic")), st.add("Retained earnings", col("retained")),
-          st.add("Accumulated other comprehensive income (loss)", col("aoci")), st.add("Treasury stock, at cost", col("treasury"))]
+    eq = [
+        st.add("Common stock and additional paid-in capital", col("apic")),
+        st.add("Retained earnings", col("retained")),
+        st.add("Accumulated other comprehensive income (loss)", col("aoci")),
+        st.add("Treasury stock, at cost", col("treasury")),
+    ]
     te = st.total("Total shareholders' equity", eq)
     st.total("Total liabilities and shareholders' equity", [tl, te], dollar=True)
     return st
@@ -1319,36 +2322,84 @@ def _cash_general(company: Company, years: list[Year], n: int, title: str) -> St
     p, ys = company.profile, _cols(years, n)
     st = Statement("cash-flow", title, [])
     col = lambda key: [y.v.get(key, 0) for y in ys]  # noqa: E731
-    st.add(_choose(company, ["Operating activities", "Cash flows from operating activities:", "OPERATING ACTIVITIES"]), None)
+    st.add(
+        _choose(
+            company,
+            [
+                "Operating activities",
+                "Cash flows from operating activities:",
+                "OPERATING ACTIVITIES",
+            ],
+        ),
+        None,
+    )
     ni = st.add("Net income", col("net_income"), dollar=True)
-    st.add("Adjustments to reconcile net income to net cash provided by operating activities:", None)
-    da_label = "Depreciation, depletion and amortization" if p.key == "energy" else "Depreciation and amortization"
-    op = [ni, st.add(da_label, col("da")), st.add(_choose(company, ["Stock-based compensation", "Share-based compensation expense"]), col("sbc")),
-          st.add("Deferred income taxes", col("deferred_tax"))]
+    st.add(
+        "Adjustments to reconcile net income to net cash provided by operating activities:", None
+    )
+    da_label = (
+        "Depreciation, depletion and amortization"
+        if p.key == "energy"
+        else "Depreciation and amortization"
+    )
+    op = [
+        ni,
+        st.add(da_label, col("da")),
+        st.add(
+            _choose(company, ["Stock-based compensation", "Share-based compensation expense"]),
+            col("sbc"),
+        ),
+        st.add("Deferred income taxes", col("deferred_tax")),
+    ]
     if p.key == "energy":
         op.append(st.add("Impairment of oil and gas properties", col("impairment_addback")))
     st.add("Changes in operating assets and liabilities:", None)
     op += [st.add("Receivables", col("wc_receivables"))]
     if p.inventories:
         op.append(st.add(p.inventories, col("wc_inventories")))
-    op += [st.add("Prepaid expenses and other assets", col("wc_prepaid")), st.add("Accounts payable", col("wc_payables")),
-           st.add("Accrued and other liabilities", col("wc_accrued")), st.add("Other, net", col("other_operating"))]
+    op += [
+        st.add("Prepaid expenses and other assets", col("wc_prepaid")),
+        st.add("Accounts payable", col("wc_payables")),
+        st.add("Accrued and other liabilities", col("wc_accrued")),
+        st.add("Other, net", col("other_operating")),
+    ]
     cfo = st.total("Net cash provided by operating activities", op)
-    st.add(_choose(company, ["Investing activities", "Cash flows from investing activities:"]), None)
-    capex_label = {"retail": "Capital expenditures", "utility": "Utility construction expenditures",
-                   "energy": "Additions to oil and gas properties"}.get(p.key, _choose(company, ["Capital expenditures", "Purchases of property, plant and equipment"]))
-    inv = [st.add(capex_label, col("capex")), st.add("Acquisitions, net of cash acquired", col("acquisitions")),
-           st.add("Other investing activities, net", col("other_investing"))]
+    st.add(
+        _choose(company, ["Investing activities", "Cash flows from investing activities:"]), None
+    )
+    capex_label = {
+        "retail": "Capital expenditures",
+        "utility": "Utility construction expenditures",
+        "energy": "Additions to oil and gas properties",
+    }.get(
+        p.key,
+        _choose(company, ["Capital expenditures", "Purchases of property, plant and equipment"]),
+    )
+    inv = [
+        st.add(capex_label, col("capex")),
+        st.add("Acquisitions, net of cash acquired", col("acquisitions")),
+        st.add("Other investing activities, net", col("other_investing")),
+    ]
     cfi = st.total(_flow_label(ys, "cfi", "investing"), inv)
-    st.add(_choose(company, ["Financing activities", "Cash flows from financing activities:"]), None)
-    fin = [st.add("Proceeds from issuance of long-term debt", col("issuance")),
-           st.add("Repayments of long-term debt", col("repayment")),
-           st.add(_choose(company, ["Repurchases of common stock", "Purchases of treasury stock"]), col("repurchases")),
-           st.add("Dividends paid", col("dividends")), st.add("Other financing activities, net", col("other_financing"))]
+    st.add(
+        _choose(company, ["Financing activities", "Cash flows from financing activities:"]), None
+    )
+    fin = [
+        st.add("Proceeds from issuance of long-term debt", col("issuance")),
+        st.add("Repayments of long-term debt", col("repayment")),
+        st.add(
+            _choose(company, ["Repurchases of common stock", "Purchases of treasury stock"]),
+            col("repurchases"),
+        ),
+        st.add("Dividends paid", col("dividends")),
+        st.add("Other financing activities, net", col("other_financing")),
+    ]
     cff = st.total(_flow_label(ys, "cff", "financing"), fin)
     parts = [cfo, cfi, cff]
     if any(col("fx")):
-        parts.append(st.add("Effect of exchange rate changes on cash and cash equivalents", col("fx")))
+        parts.append(
+            st.add("Effect of exchange rate changes on cash and cash equivalents", col("fx"))
+        )
     change = st.total("Net increase (decrease) in cash and cash equivalents", parts)
     begin = st.add("Cash and cash equivalents at beginning of year", col("cash_begin"))
     st.total("Cash and cash equivalents at end of year", [change, begin], dollar=True)
@@ -1372,32 +2423,48 @@ def _cash_financial(company: Company, years: list[Year], n: int, title: str) -> 
     st.add("Cash flows from operating activities:", None)
     op = [st.add("Net income", col("net_income"), dollar=True)]
     if bank:
-        op += [st.add("Provision for credit losses", col("provision")), st.add("Depreciation and amortization", col("da")),
-               st.add("Share-based compensation", col("sbc"))]
+        op += [
+            st.add("Provision for credit losses", col("provision")),
+            st.add("Depreciation and amortization", col("da")),
+            st.add("Share-based compensation", col("sbc")),
+        ]
     else:
-        op += [st.add("Net realized and unrealized investment (gains) losses", col("cf_gains")), st.add("Share-based compensation", col("sbc")),
-               st.add("Change in reserve for losses and loss adjustment expenses", col("cf_reserves")),
-               st.add("Change in unearned premiums", col("cf_unearned")), st.add("Change in premiums receivable", col("cf_receivable")),
-               st.add("Change in deferred policy acquisition costs", col("cf_dac"))]
+        op += [
+            st.add("Net realized and unrealized investment (gains) losses", col("cf_gains")),
+            st.add("Share-based compensation", col("sbc")),
+            st.add("Change in reserve for losses and loss adjustment expenses", col("cf_reserves")),
+            st.add("Change in unearned premiums", col("cf_unearned")),
+            st.add("Change in premiums receivable", col("cf_receivable")),
+            st.add("Change in deferred policy acquisition costs", col("cf_dac")),
+        ]
     op.append(st.add("Other operating activities, net", col("other_operating")))
     cfo = st.total(_flow_label(ys, "cfo", "operating"), op)
     st.add("Cash flows from investing activities:", None)
     if bank:
-        inv = [st.add("Net increase in loans", col("cf_loans")), st.add("Purchases of investment securities", col("cf_purchases")),
-               st.add("Proceeds from maturities and sales of investment securities", col("cf_maturities")),
-               st.add("Purchases of premises and equipment, net", col("capex"))]
+        inv = [
+            st.add("Net increase in loans", col("cf_loans")),
+            st.add("Purchases of investment securities", col("cf_purchases")),
+            st.add(
+                "Proceeds from maturities and sales of investment securities", col("cf_maturities")
+            ),
+            st.add("Purchases of premises and equipment, net", col("capex")),
+        ]
     else:
-        inv = [st.add("Purchases of fixed maturities and equity securities", col("cf_purchases")),
-               st.add("Proceeds from sales and maturities of investments", col("cf_sales")),
-               st.add("Purchases of property and equipment", col("capex"))]
+        inv = [
+            st.add("Purchases of fixed maturities and equity securities", col("cf_purchases")),
+            st.add("Proceeds from sales and maturities of investments", col("cf_sales")),
+            st.add("Purchases of property and equipment", col("capex")),
+        ]
     cfi = st.total(_flow_label(ys, "cfi", "investing"), inv)
     st.add("Cash flows from financing activities:", None)
     fin = []
     if bank:
-        fin += [st.add("Net increase (decrease) in deposits", col("cf_deposits")),
-                st.add("Net change in short-term borrowings", col("cf_stb")),
-                st.add("Proceeds from issuance of long-term debt", col("issuance")),
-                st.add("Repayments of long-term debt", col("repayment"))]
+        fin += [
+            st.add("Net increase (decrease) in deposits", col("cf_deposits")),
+            st.add("Net change in short-term borrowings", col("cf_stb")),
+            st.add("Proceeds from issuance of long-term debt", col("issuance")),
+            st.add("Repayments of long-term debt", col("repayment")),
+        ]
     fin += [st.add("Dividends paid to common shareholders", col("dividends"))]
     if bank and any(col("pref_div")):
         fin.append(st.add("Dividends paid on preferred stock", [-x for x in col("pref_div")]))
@@ -1419,28 +2486,72 @@ def _segment_note(company: Company, years: list[Year], n: int, label: str) -> St
     income)."""
     ys, p = _cols(years, n), company.profile
     names = list(p.segments[: len(ys[0].segments)])
-    st = Statement("segments", _choose(company, ["Segment information", "Financial information by reportable segment",
-                                                    "Reportable segment results"]), [])
-    what = {"bank": "Total revenue (net interest income plus noninterest income)", "insurer": "Net premiums earned"}.get(
-        p.archetype, _total_revenue_label(company))
-    st.add(_choose(company, ["Revenue:", "Net sales:"]) if p.archetype == "general" else
-           ("Revenue:" if p.archetype == "bank" else "Net premiums earned:"), None)
-    rows = [st.add(name, [y.segments[i] for y in ys], dollar=i == 0) for i, name in enumerate(names)]
+    st = Statement(
+        "segments",
+        _choose(
+            company,
+            [
+                "Segment information",
+                "Financial information by reportable segment",
+                "Reportable segment results",
+            ],
+        ),
+        [],
+    )
+    what = {
+        "bank": "Total revenue (net interest income plus noninterest income)",
+        "insurer": "Net premiums earned",
+    }.get(p.archetype, _total_revenue_label(company))
+    st.add(
+        _choose(company, ["Revenue:", "Net sales:"])
+        if p.archetype == "general"
+        else ("Revenue:" if p.archetype == "bank" else "Net premiums earned:"),
+        None,
+    )
+    rows = [
+        st.add(name, [y.segments[i] for y in ys], dollar=i == 0) for i, name in enumerate(names)
+    ]
     st.total(what, rows, dollar=True)
     st.add(f"{label}:", None)
     rows = [st.add(f"{name} ", [y.segment_income[i] for y in ys]) for i, name in enumerate(names)]
     if p.archetype != "insurer":
-        rows.append(st.add(_choose(company, ["Corporate and other", "Corporate, eliminations and other", "Unallocated corporate expenses"]),
-                           [y.v["corporate"] for y in ys]))
-    st.total({"bank": "Income before income taxes", "insurer": "Total underwriting income"}.get(p.archetype, "Total operating income"),
-             rows, dollar=True)
+        rows.append(
+            st.add(
+                _choose(
+                    company,
+                    [
+                        "Corporate and other",
+                        "Corporate, eliminations and other",
+                        "Unallocated corporate expenses",
+                    ],
+                ),
+                [y.v["corporate"] for y in ys],
+            )
+        )
+    st.total(
+        {"bank": "Income before income taxes", "insurer": "Total underwriting income"}.get(
+            p.archetype, "Total operating income"
+        ),
+        rows,
+        dollar=True,
+    )
     return st
 
 
 def _geography_note(company: Company, years: list[Year], n: int) -> Statement:
     ys = _cols(years, n)
-    st = Statement("geography", _choose(company, ["Revenue by geographic area", "Disaggregation of revenue by geography",
-                                                     "Net sales by region"]), [])
+    st = Statement(
+        "geography",
+        _choose(
+            company,
+            [
+                "Revenue by geographic area",
+                "Disaggregation of revenue by geography",
+                "Net sales by region",
+            ],
+        ),
+        [],
+    )
     regions = list(_REGIONS[: len(ys[0].regions)])
     rows = [st.add(r, [y.regions[i] for y in ys], dollar=i == 0) for i, r in enumerate(regions)]
     st.total(_total_revenue_label(company), rows, dollar=True)
@@ -1451,11 +2562,14 @@ def _debt_note(company: Company, years: list[Year]) -> tuple[Statement, list[str
     """Debt instruments for the two balance sheet dates; ends at the balance sheet's long-term debt."""
     rng, ys = company.rng, _cols(years, 2)
     fy = ys[0].fy
-    kinds = [f"{rng.choice([2.5, 3.25, 3.875, 4.25, 4.75, 5.1, 5.625, 6.0]):.3f}% Senior Notes due {fy + rng.randint(2, 9)}",
-             f"{rng.choice([1.95, 2.8, 4.1, 5.35]):.3f}% Senior Notes due {fy + rng.randint(8, 28)}",
-             f"Term loan due {fy + rng.randint(1, 5)}", "Revolving credit facility",
-             f"{rng.choice([0.5, 1.25, 2.0]):.2f}% Convertible Senior Notes due {fy + rng.randint(2, 6)}",
-             "Finance lease obligations and other"]
+    kinds = [
+        f"{rng.choice([2.5, 3.25, 3.875, 4.25, 4.75, 5.1, 5.625, 6.0]):.3f}% Senior Notes due {fy + rng.randint(2, 9)}",
+        f"{rng.choice([1.95, 2.8, 4.1, 5.35]):.3f}% Senior Notes due {fy + rng.randint(8, 28)}",
+        f"Term loan due {fy + rng.randint(1, 5)}",
+        "Revolving credit facility",
+        f"{rng.choice([0.5, 1.25, 2.0]):.2f}% Convertible Senior Notes due {fy + rng.randint(2, 6)}",
+        "Finance lease obligations and other",
+    ]
     chosen = rng.sample(kinds, rng.randint(2, 4))
     weights = [rng.uniform(0.2, 1.0) for _ in chosen]
     st = Statement("debt", _choose(company, ["Long-term debt", "Debt", "Components of debt"]), [])
@@ -1475,28 +2589,50 @@ def _debt_note(company: Company, years: list[Year]) -> tuple[Statement, list[str
         f"{_money(company, ys[1].v[key])} a year earlier. The weighted-average interest rate on our borrowings was {rate:.2f}%.",
         f"We have a {_money(company, facility)} unsecured revolving credit facility that matures in {fy + rng.randint(2, 5)}. "
         f"Borrowings bear interest at SOFR plus a margin of {rng.choice([1.0, 1.125, 1.25, 1.5]):.3f}% based on our credit ratings.",
-        rng.choice(["We were in compliance with all debt covenants as of the end of the year.",
-                    "The credit agreement requires us to maintain a consolidated leverage ratio of not more than 3.5 to 1.0; we were in compliance.",
-                    "The senior notes are unsecured and rank equally with our other unsecured indebtedness."]),
+        rng.choice(
+            [
+                "We were in compliance with all debt covenants as of the end of the year.",
+                "The credit agreement requires us to maintain a consolidated leverage ratio of not more than 3.5 to 1.0; we were in compliance.",
+                "The senior notes are unsecured and rank equally with our other unsecured indebtedness.",
+            ]
+        ),
     ]
     return st, text
 
 
 def _eps_note(company: Company, income: Statement) -> Statement:
     """Basic and diluted EPS from the income statement's own rows (the note repeats them exactly)."""
-    ni_label = "Net income available to common shareholders" if any(
-        line.label == "Net income available to common shareholders" for line in income.lines) else "Net income"
+    ni_label = (
+        "Net income available to common shareholders"
+        if any(line.label == "Net income available to common shareholders" for line in income.lines)
+        else "Net income"
+    )
     ni = next(line.values for line in income.lines if line.label == ni_label)
     basic = next(line.values for line in income.lines if line.label == "Basic ")
     diluted = next(line.values for line in income.lines if line.label == "Diluted ")
     eps_b = next(line.values for line in income.lines if line.label == "Basic")
     eps_d = next(line.values for line in income.lines if line.label == "Diluted")
-    st = Statement("eps", _choose(company, ["Earnings per share", "Computation of basic and diluted earnings per share",
-                                               "Net income per share"]), list(income.periods))
+    st = Statement(
+        "eps",
+        _choose(
+            company,
+            [
+                "Earnings per share",
+                "Computation of basic and diluted earnings per share",
+                "Net income per share",
+            ],
+        ),
+        list(income.periods),
+    )
     st.add(ni_label, list(ni or []), dollar=True)
-    b = st.add("Weighted-average common shares outstanding - basic", list(basic or []), kind="shares")
-    d = st.add("Dilutive effect of stock options and restricted stock units",
-               [x - y for x, y in zip(diluted or [], basic or [])], kind="shares")
+    b = st.add(
+        "Weighted-average common shares outstanding - basic", list(basic or []), kind="shares"
+    )
+    d = st.add(
+        "Dilutive effect of stock options and restricted stock units",
+        [x - y for x, y in zip(diluted or [], basic or [])],
+        kind="shares",
+    )
     st.total("Weighted-average common shares outstanding - diluted", [b, d])
     st.lines[-1].kind = "shares"
     st.add("Basic earnings per share", list(eps_b or []), dollar=True, kind="eps")
@@ -1506,14 +2642,25 @@ def _eps_note(company: Company, income: Statement) -> Statement:
 
 def _tax_note(company: Company, years: list[Year], n: int) -> Statement:
     rng, ys = company.rng, _cols(years, n)
-    st = Statement("taxes", _choose(company, ["Components of the provision for income taxes", "Income tax expense"]), [])
+    st = Statement(
+        "taxes",
+        _choose(company, ["Components of the provision for income taxes", "Income tax expense"]),
+        [],
+    )
     weights = [rng.uniform(0.5, 1.0), rng.uniform(0.1, 0.25), rng.uniform(0.05, 0.4)]
     current = [_split(rng, int(round(y.v["tax"] * rng.uniform(0.8, 1.2))), weights) for y in ys]
     st.add("Current:", None)
-    rows = [st.add(label, [c[i] for c in current], dollar=i == 0) for i, label in enumerate(["Federal", "State and local", "Foreign"])]
+    rows = [
+        st.add(label, [c[i] for c in current], dollar=i == 0)
+        for i, label in enumerate(["Federal", "State and local", "Foreign"])
+    ]
     tc = st.total("Total current", rows)
     deferred = st.add("Deferred", [y.v["tax"] - sum(c) for y, c in zip(ys, current)])
-    st.total(_choose(company, ["Provision for income taxes", "Total income tax expense"]), [tc, deferred], dollar=True)
+    st.total(
+        _choose(company, ["Provision for income taxes", "Total income tax expense"]),
+        [tc, deferred],
+        dollar=True,
+    )
     return st
 
 
@@ -1558,34 +2705,53 @@ def _business(company: Company, fy: int, last: Year) -> str:
             f"{_long_date(_fiscal_end(company, fy))}.",
         ),
         "<h3>Customers</h3>",
-        _paragraphs(f"We serve {p.customers}. No single customer accounted for more than {rng.randint(5, 14)}% of "
-                    f"{'revenue' if p.archetype == 'general' else 'total revenue'} in {_year_word(company, fy)}."),
+        _paragraphs(
+            f"We serve {p.customers}. No single customer accounted for more than {rng.randint(5, 14)}% of "
+            f"{'revenue' if p.archetype == 'general' else 'total revenue'} in {_year_word(company, fy)}."
+        ),
         "<h3>Competition</h3>",
-        _paragraphs(f"We compete with {p.competitors}. We compete primarily on the basis of price, quality, service and "
-                    f"{rng.choice(['breadth of our offering', 'technology', 'customer relationships', 'brand recognition'])}."),
-        "<h3>Seasonality</h3>", _paragraphs(p.seasonality),
+        _paragraphs(
+            f"We compete with {p.competitors}. We compete primarily on the basis of price, quality, service and "
+            f"{rng.choice(['breadth of our offering', 'technology', 'customer relationships', 'brand recognition'])}."
+        ),
+        "<h3>Seasonality</h3>",
+        _paragraphs(p.seasonality),
         "<h3>Human Capital</h3>",
-        _paragraphs(f"As of {_long_date(_fiscal_end(company, fy))}, we had approximately {employees:,} employees, of whom about "
-                    f"{rng.randint(10, 70)}% were located outside the United States. Approximately {rng.randint(2, 30)}% of our "
-                    f"employees are covered by collective bargaining agreements.",
-                    "We invest in training, competitive pay and benefits, and programs that support an inclusive workplace. "
-                    "Our board of directors oversees human capital matters through its compensation committee."),
+        _paragraphs(
+            f"As of {_long_date(_fiscal_end(company, fy))}, we had approximately {employees:,} employees, of whom about "
+            f"{rng.randint(10, 70)}% were located outside the United States. Approximately {rng.randint(2, 30)}% of our "
+            f"employees are covered by collective bargaining agreements.",
+            "We invest in training, competitive pay and benefits, and programs that support an inclusive workplace. "
+            "Our board of directors oversees human capital matters through its compensation committee.",
+        ),
     ]
     if p.archetype == "bank":
-        parts.append("<h3>Supervision and Regulation</h3>" + _paragraphs(
-            "As a bank holding company we are subject to supervision by the Federal Reserve, and our bank subsidiary is "
-            "supervised by the Office of the Comptroller of the Currency and the Federal Deposit Insurance Corporation.",
-            "Regulations govern our capital, liquidity, dividends, lending practices and transactions with affiliates."))
+        parts.append(
+            "<h3>Supervision and Regulation</h3>"
+            + _paragraphs(
+                "As a bank holding company we are subject to supervision by the Federal Reserve, and our bank subsidiary is "
+                "supervised by the Office of the Comptroller of the Currency and the Federal Deposit Insurance Corporation.",
+                "Regulations govern our capital, liquidity, dividends, lending practices and transactions with affiliates.",
+            )
+        )
     elif p.archetype == "insurer":
-        parts.append("<h3>Insurance Regulation</h3>" + _paragraphs(
-            "Our insurance subsidiaries are regulated by the insurance departments of their states of domicile, which review "
-            "rates, policy forms, reserves, investments and dividends paid to the holding company.",
-            "Risk-based capital requirements set the minimum capital our insurance subsidiaries must hold."))
+        parts.append(
+            "<h3>Insurance Regulation</h3>"
+            + _paragraphs(
+                "Our insurance subsidiaries are regulated by the insurance departments of their states of domicile, which review "
+                "rates, policy forms, reserves, investments and dividends paid to the holding company.",
+                "Risk-based capital requirements set the minimum capital our insurance subsidiaries must hold.",
+            )
+        )
     else:
-        parts.append("<h3>Government Regulation</h3>" + _paragraphs(
-            "Our operations are subject to laws on product safety, environmental protection, employment, data privacy, "
-            "trade and anti-corruption in the countries where we operate. Compliance has not had a material effect on our "
-            "capital expenditures, earnings or competitive position."))
+        parts.append(
+            "<h3>Government Regulation</h3>"
+            + _paragraphs(
+                "Our operations are subject to laws on product safety, environmental protection, employment, data privacy, "
+                "trade and anti-corruption in the countries where we operate. Compliance has not had a material effect on our "
+                "capital expenditures, earnings or competitive position."
+            )
+        )
     return "".join(parts)
 
 
@@ -1608,19 +2774,31 @@ def _risk_factors(company: Company) -> str:
         return head + _paragraphs(f"{body} {tails}")
 
     groups = [("Risks Related to Our Business and Industry", own), ("General Risks", generic)]
-    out = ["<h2>Item 1A. Risk Factors</h2>",
-           _paragraphs("Investing in our securities involves risks. You should carefully consider the risks described below, "
-                       "together with the other information in this report, before making an investment decision.")]
+    out = [
+        "<h2>Item 1A. Risk Factors</h2>",
+        _paragraphs(
+            "Investing in our securities involves risks. You should carefully consider the risks described below, "
+            "together with the other information in this report, before making an investment decision."
+        ),
+    ]
     for title, risks in groups:
         out.append(f"<h3>{title}</h3>" if bold_headings else f"<p><b>{title}</b></p>")
         out.extend(one(h, b) for h, b in risks)
     out.append("<h2>Item 1B. Unresolved Staff Comments</h2>" + _paragraphs("None."))
-    out.append("<h2>Item 2. Properties</h2>" + _paragraphs(
-        f"Our corporate headquarters is located in {company.city}. We own or lease {rng.randint(12, 400)} facilities, "
-        f"which we believe are suitable and adequate for our current needs."))
-    out.append("<h2>Item 3. Legal Proceedings</h2>" + _paragraphs(
-        "We are involved in legal proceedings arising in the ordinary course of business. We do not believe that any pending "
-        "matter will have a material adverse effect on our financial position."))
+    out.append(
+        "<h2>Item 2. Properties</h2>"
+        + _paragraphs(
+            f"Our corporate headquarters is located in {company.city}. We own or lease {rng.randint(12, 400)} facilities, "
+            f"which we believe are suitable and adequate for our current needs."
+        )
+    )
+    out.append(
+        "<h2>Item 3. Legal Proceedings</h2>"
+        + _paragraphs(
+            "We are involved in legal proceedings arising in the ordinary course of business. We do not believe that any pending "
+            "matter will have a material adverse effect on our financial position."
+        )
+    )
     return "".join(out)
 
 
@@ -1631,23 +2809,40 @@ def _change(company: Company, label: str, new: int, old: int, fy: int, up: str, 
     if pct >= 0.05:
         verb = rng.choice(["increased", "rose", "grew"])
         why = rng.choice(["driven by", "primarily due to", "reflecting"])
-        return (f"{label} {verb} {pct:.1f}% to {_money(company, new)} in {period} from {_money(company, old)} in {prior}, "
-                f"{why} {up}.")
+        return (
+            f"{label} {verb} {pct:.1f}% to {_money(company, new)} in {period} from {_money(company, old)} in {prior}, "
+            f"{why} {up}."
+        )
     if pct <= -0.05:
         verb = rng.choice(["decreased", "declined", "fell"])
-        return (f"{label} {verb} {abs(pct):.1f}% to {_money(company, new)} in {period} from {_money(company, old)} in {prior}, "
-                f"primarily as a result of {down}, partially offset by {up}.")
+        return (
+            f"{label} {verb} {abs(pct):.1f}% to {_money(company, new)} in {period} from {_money(company, old)} in {prior}, "
+            f"primarily as a result of {down}, partially offset by {up}."
+        )
     return f"{label} was {_money(company, new)} in {period}, essentially unchanged from {prior}."
 
 
 def _kpis(company: Company, fy: int, last: Year, n: int) -> list[str]:
     rng = company.rng
-    fill = dict(a=f"{company.millions(last.v.get('revenue', last.v.get('premiums', 0))) * rng.uniform(0.3, 1.2):,.0f}",
-                b=f"{rng.uniform(2, 25):.1f}", fy=_year_word(company, fy).replace("fiscal ", ""),
-                n=rng.randint(3, 60), m=rng.randint(1, 20), k=rng.randint(40, 2500), p=rng.randint(2, 45),
-                q=rng.randint(1, 9), r=rng.randint(60, 130), s=rng.randint(55, 125), w=rng.randint(6, 16),
-                x=f"{rng.uniform(0.1, 1.4):.2f}", c=f"{last.v.get('combined_ratio', 0):.1f}")
-    return [t.format(**fill) for t in rng.sample(list(company.profile.kpi), min(n, len(company.profile.kpi)))]
+    fill = dict(
+        a=f"{company.millions(last.v.get('revenue', last.v.get('premiums', 0))) * rng.uniform(0.3, 1.2):,.0f}",
+        b=f"{rng.uniform(2, 25):.1f}",
+        fy=_year_word(company, fy).replace("fiscal ", ""),
+        n=rng.randint(3, 60),
+        m=rng.randint(1, 20),
+        k=rng.randint(40, 2500),
+        p=rng.randint(2, 45),
+        q=rng.randint(1, 9),
+        r=rng.randint(60, 130),
+        s=rng.randint(55, 125),
+        w=rng.randint(6, 16),
+        x=f"{rng.uniform(0.1, 1.4):.2f}",
+        c=f"{last.v.get('combined_ratio', 0):.1f}",
+    )
+    return [
+        t.format(**fill)
+        for t in rng.sample(list(company.profile.kpi), min(n, len(company.profile.kpi)))
+    ]
 
 
 def _mdna(company: Company, years: list[Year], income: Statement) -> str:
@@ -1657,94 +2852,199 @@ def _mdna(company: Company, years: list[Year], income: Statement) -> str:
     v, pv = cur.v, prev.v
     up, down = rng.choice(p.drivers_up), rng.choice(p.drivers_down)
     period = _year_word(company, fy)
-    out = ["<h2>PART II</h2><h2>Item 5. Market for Registrant's Common Equity, Related Stockholder Matters and Issuer Purchases of Equity Securities</h2>",
-           _paragraphs(f"Our common stock is traded on the {company.exchange.removeprefix('The ')} under the symbol \u201c{company.ticker}.\u201d "
-                       f"As of {_long_date(_fiscal_end(company, fy) + timedelta(days=40))}, there were approximately "
-                       f"{rng.randint(300, 9000):,} holders of record of our common stock."),
-           PAGE_BREAK,
-           "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>",
-           "<h3>Overview</h3>",
-           _paragraphs("The following discussion should be read together with our consolidated financial statements and the related "
-                       "notes included in Item 8 of this Annual Report on Form 10-K.",
-                       *_kpis(company, fy, cur, 2)),
-           "<h3>Results of Operations</h3>"]
+    out = [
+        "<h2>PART II</h2><h2>Item 5. Market for Registrant's Common Equity, Related Stockholder Matters and Issuer Purchases of Equity Securities</h2>",
+        _paragraphs(
+            f"Our common stock is traded on the {company.exchange.removeprefix('The ')} under the symbol \u201c{company.ticker}.\u201d "
+            f"As of {_long_date(_fiscal_end(company, fy) + timedelta(days=40))}, there were approximately "
+            f"{rng.randint(300, 9000):,} holders of record of our common stock."
+        ),
+        PAGE_BREAK,
+        "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>",
+        "<h3>Overview</h3>",
+        _paragraphs(
+            "The following discussion should be read together with our consolidated financial statements and the related "
+            "notes included in Item 8 of this Annual Report on Form 10-K.",
+            *_kpis(company, fy, cur, 2),
+        ),
+        "<h3>Results of Operations</h3>",
+    ]
     sentences = []
     if p.archetype == "general":
-        rev_label = company.revenue_labels[0] if len(company.revenue_labels) == 1 else _total_revenue_label(company)
+        rev_label = (
+            company.revenue_labels[0]
+            if len(company.revenue_labels) == 1
+            else _total_revenue_label(company)
+        )
         sentences.append(_change(company, rev_label, v["revenue"], pv["revenue"], fy, up, down))
         if p.gross:
             gm, pgm = 100 * v["gross"] / v["revenue"], 100 * pv["gross"] / pv["revenue"]
             bps = round((gm - pgm) * 100)
-            sentences.append(f"{p.gross} as a percentage of {rev_label.lower()} was {gm:.1f}% in {period}, compared with {pgm:.1f}% in "
-                             f"{_year_word(company, fy - 1)}, {'an increase' if bps >= 0 else 'a decrease'} of {abs(bps)} basis points.")
+            sentences.append(
+                f"{p.gross} as a percentage of {rev_label.lower()} was {gm:.1f}% in {period}, compared with {pgm:.1f}% in "
+                f"{_year_word(company, fy - 1)}, {'an increase' if bps >= 0 else 'a decrease'} of {abs(bps)} basis points."
+            )
         for (label, _), new, old in list(zip(p.opex, cur.opex_lines, prev.opex_lines))[:3]:
             if new:
-                sentences.append(f"{label} expenses were {_money(company, new)}, or {100 * new / v['revenue']:.1f}% of "
-                                 f"{rev_label.lower()}, in {period}, compared with {_money(company, old)} in {_year_word(company, fy - 1)}.")
-        sentences.append(_change(company, "Operating income", v["operating"], pv["operating"], fy,
-                                 "higher revenue and operating leverage", "higher operating costs"))
-        sentences.append(f"Interest expense was {_money(company, v['interest_expense'])} in {period} compared with "
-                         f"{_money(company, pv['interest_expense'])} in the prior year.")
+                sentences.append(
+                    f"{label} expenses were {_money(company, new)}, or {100 * new / v['revenue']:.1f}% of "
+                    f"{rev_label.lower()}, in {period}, compared with {_money(company, old)} in {_year_word(company, fy - 1)}."
+                )
+        sentences.append(
+            _change(
+                company,
+                "Operating income",
+                v["operating"],
+                pv["operating"],
+                fy,
+                "higher revenue and operating leverage",
+                "higher operating costs",
+            )
+        )
+        sentences.append(
+            f"Interest expense was {_money(company, v['interest_expense'])} in {period} compared with "
+            f"{_money(company, pv['interest_expense'])} in the prior year."
+        )
     elif p.archetype == "bank":
         sentences.append(_change(company, "Net interest income", v["nii"], pv["nii"], fy, up, down))
-        sentences.append(f"The provision for credit losses was {_money(company, v['provision'])} in {period} compared with "
-                         f"{_money(company, pv['provision'])} in {_year_word(company, fy - 1)}, reflecting loan growth and our outlook for credit quality.")
-        sentences.append(_change(company, "Noninterest income", v["nonint_income"], pv["nonint_income"], fy,
-                                 "higher wealth management and card fees", "lower mortgage banking income"))
-        sentences.append(f"Noninterest expense was {_money(company, v['nonint_expense'])}, and our efficiency ratio was "
-                         f"{100 * v['nonint_expense'] / v['revenue']:.1f}% in {period}.")
-        sentences.append(f"Total loans were {_money(company, v['loans'])} and total deposits were {_money(company, v['deposits'])} at year end.")
+        sentences.append(
+            f"The provision for credit losses was {_money(company, v['provision'])} in {period} compared with "
+            f"{_money(company, pv['provision'])} in {_year_word(company, fy - 1)}, reflecting loan growth and our outlook for credit quality."
+        )
+        sentences.append(
+            _change(
+                company,
+                "Noninterest income",
+                v["nonint_income"],
+                pv["nonint_income"],
+                fy,
+                "higher wealth management and card fees",
+                "lower mortgage banking income",
+            )
+        )
+        sentences.append(
+            f"Noninterest expense was {_money(company, v['nonint_expense'])}, and our efficiency ratio was "
+            f"{100 * v['nonint_expense'] / v['revenue']:.1f}% in {period}."
+        )
+        sentences.append(
+            f"Total loans were {_money(company, v['loans'])} and total deposits were {_money(company, v['deposits'])} at year end."
+        )
     else:
-        sentences.append(_change(company, "Net premiums earned", v["premiums"], pv["premiums"], fy, up, down))
-        sentences.append(f"Losses and loss adjustment expenses were {_money(company, v['losses'])}, a loss ratio of "
-                         f"{100 * v['losses'] / v['premiums']:.1f}%, compared with {100 * pv['losses'] / pv['premiums']:.1f}% in {_year_word(company, fy - 1)}.")
-        sentences.append(f"Our combined ratio was {v['combined_ratio']:.1f}% in {period} compared with {pv['combined_ratio']:.1f}% in the prior year.")
-        sentences.append(_change(company, "Net investment income", v["nii"], pv["nii"], fy,
-                                 "higher reinvestment yields on fixed maturities", "lower average invested assets"))
+        sentences.append(
+            _change(company, "Net premiums earned", v["premiums"], pv["premiums"], fy, up, down)
+        )
+        sentences.append(
+            f"Losses and loss adjustment expenses were {_money(company, v['losses'])}, a loss ratio of "
+            f"{100 * v['losses'] / v['premiums']:.1f}%, compared with {100 * pv['losses'] / pv['premiums']:.1f}% in {_year_word(company, fy - 1)}."
+        )
+        sentences.append(
+            f"Our combined ratio was {v['combined_ratio']:.1f}% in {period} compared with {pv['combined_ratio']:.1f}% in the prior year."
+        )
+        sentences.append(
+            _change(
+                company,
+                "Net investment income",
+                v["nii"],
+                pv["nii"],
+                fy,
+                "higher reinvestment yields on fixed maturities",
+                "lower average invested assets",
+            )
+        )
     tax_rate = 100 * v["tax"] / v["pretax"] if v["pretax"] else 0.0
-    sentences.append(f"Our effective tax rate was {tax_rate:.1f}% in {period} compared with "
-                     f"{100 * pv['tax'] / pv['pretax'] if pv['pretax'] else 0.0:.1f}% in {_year_word(company, fy - 1)}.")
+    sentences.append(
+        f"Our effective tax rate was {tax_rate:.1f}% in {period} compared with "
+        f"{100 * pv['tax'] / pv['pretax'] if pv['pretax'] else 0.0:.1f}% in {_year_word(company, fy - 1)}."
+    )
     diluted = income.value("Diluted")
-    sentences.append(_change(company, "Net income", v["net_income"], pv["net_income"], fy, "the factors above", "the factors above")
-                     + f" Diluted earnings per share were ${diluted / 100:.2f}.")
+    sentences.append(
+        _change(
+            company,
+            "Net income",
+            v["net_income"],
+            pv["net_income"],
+            fy,
+            "the factors above",
+            "the factors above",
+        )
+        + f" Diluted earnings per share were ${diluted / 100:.2f}."
+    )
     out.append(_paragraphs(*sentences))
     out.append("<h3>Segment Results</h3>")
     names = p.segments
     seg = []
     for i, (new, old) in enumerate(zip(cur.segments, prev.segments)):
-        s = _change(company, f"{names[i]} {'revenue' if p.archetype != 'insurer' else 'net premiums earned'}", new, old, fy,
-                    rng.choice(p.drivers_up), rng.choice(p.drivers_down))
+        s = _change(
+            company,
+            f"{names[i]} {'revenue' if p.archetype != 'insurer' else 'net premiums earned'}",
+            new,
+            old,
+            fy,
+            rng.choice(p.drivers_up),
+            rng.choice(p.drivers_down),
+        )
         if cur.segment_income:
             s += f" Segment {'profit' if p.archetype == 'general' else 'income'} was {_money(company, cur.segment_income[i])}."
         seg.append(s)
     out.append(_paragraphs(*seg))
     out.append(PAGE_BREAK + "<h3>Liquidity and Capital Resources</h3>")
-    liq = [f"As of {_long_date(_fiscal_end(company, fy))}, we had cash and cash equivalents of {_money(company, v['cash'])} and "
-           f"total debt of {_money(company, v['debt'])}.",
-           f"Net cash provided by operating activities was {_money(company, v['cfo'])} in {period}, compared with "
-           f"{_money(company, pv['cfo'])} in {_year_word(company, fy - 1)}." if v["cfo"] > 0 and pv.get("cfo", 0) > 0 else
-           f"Operating activities {'provided' if v['cfo'] >= 0 else 'used'} cash of {_money(company, abs(v['cfo']))} in {period}."]
+    liq = [
+        f"As of {_long_date(_fiscal_end(company, fy))}, we had cash and cash equivalents of {_money(company, v['cash'])} and "
+        f"total debt of {_money(company, v['debt'])}.",
+        f"Net cash provided by operating activities was {_money(company, v['cfo'])} in {period}, compared with "
+        f"{_money(company, pv['cfo'])} in {_year_word(company, fy - 1)}."
+        if v["cfo"] > 0 and pv.get("cfo", 0) > 0
+        else f"Operating activities {'provided' if v['cfo'] >= 0 else 'used'} cash of {_money(company, abs(v['cfo']))} in {period}.",
+    ]
     if v.get("capex"):
-        liq.append(f"Capital expenditures were {_money(company, -v['capex'])} in {period}, primarily for {rng.choice(p.capex_use)}.")
+        liq.append(
+            f"Capital expenditures were {_money(company, -v['capex'])} in {period}, primarily for {rng.choice(p.capex_use)}."
+        )
     if v.get("dividends") or v.get("repurchases"):
-        liq.append(f"During {period} we paid dividends of {_money(company, -v['dividends'])} and repurchased "
-                   f"{_money(company, -v['repurchases'])} of our common stock.")
-    liq.append("We believe that cash on hand, cash from operations and available borrowing capacity will be sufficient to meet our "
-               "needs for at least the next twelve months.")
+        liq.append(
+            f"During {period} we paid dividends of {_money(company, -v['dividends'])} and repurchased "
+            f"{_money(company, -v['repurchases'])} of our common stock."
+        )
+    liq.append(
+        "We believe that cash on hand, cash from operations and available borrowing capacity will be sufficient to meet our "
+        "needs for at least the next twelve months."
+    )
     out.append(_paragraphs(*liq))
     out.append("<h3>Critical Accounting Estimates</h3>")
-    estimates = {"general": ["revenue recognition for contracts with multiple performance obligations", "inventory valuation",
-                             "impairment of goodwill and long-lived assets", "income taxes"],
-                 "bank": ["the allowance for credit losses", "fair value of investment securities", "goodwill impairment"],
-                 "insurer": ["reserves for losses and loss adjustment expenses", "fair value of investments", "reinsurance recoverables"]}[p.archetype]
-    out.append(_paragraphs(f"Our most significant estimates relate to {', '.join(estimates[:-1])} and {estimates[-1]}. "
-                           "These estimates require judgment about matters that are inherently uncertain, and actual results may differ."))
+    estimates = {
+        "general": [
+            "revenue recognition for contracts with multiple performance obligations",
+            "inventory valuation",
+            "impairment of goodwill and long-lived assets",
+            "income taxes",
+        ],
+        "bank": [
+            "the allowance for credit losses",
+            "fair value of investment securities",
+            "goodwill impairment",
+        ],
+        "insurer": [
+            "reserves for losses and loss adjustment expenses",
+            "fair value of investments",
+            "reinsurance recoverables",
+        ],
+    }[p.archetype]
+    out.append(
+        _paragraphs(
+            f"Our most significant estimates relate to {', '.join(estimates[:-1])} and {estimates[-1]}. "
+            "These estimates require judgment about matters that are inherently uncertain, and actual results may differ."
+        )
+    )
     sens = company.u(company.millions(v["debt"]) * rng.uniform(0.002, 0.006))
     out.append("<h2>Item 7A. Quantitative and Qualitative Disclosures About Market Risk</h2>")
-    out.append(_paragraphs(f"A hypothetical 100 basis point increase in interest rates would change our annual interest expense "
-                           f"(or net interest income) by approximately {_money(company, sens)}.",
-                           "We use derivative instruments only to manage exposure to interest rates, currencies and commodity prices, "
-                           "not for trading purposes."))
+    out.append(
+        _paragraphs(
+            f"A hypothetical 100 basis point increase in interest rates would change our annual interest expense "
+            f"(or net interest income) by approximately {_money(company, sens)}.",
+            "We use derivative instruments only to manage exposure to interest rates, currencies and commodity prices, "
+            "not for trading purposes.",
+        )
+    )
     return "".join(out)
 
 
@@ -1752,27 +3052,53 @@ def _mdna(company: Company, years: list[Year], income: Statement) -> str:
 # Filings
 
 
-def _statements(company: Company, years: list[Year], n: int) -> tuple[Statement, Statement, Statement]:
+def _statements(
+    company: Company, years: list[Year], n: int
+) -> tuple[Statement, Statement, Statement]:
     a, s = company.profile.archetype, company.style
-    income = {"general": _income_general, "bank": _income_bank, "insurer": _income_insurer}[a](company, years, n, s.income_title)
-    balance = {"general": _balance_general, "bank": _balance_bank, "insurer": _balance_insurer}[a](company, years, s.balance_title)
-    cash = (_cash_general if a == "general" else _cash_financial)(company, years, n, "Consolidated Statements of Cash Flows")
+    income = {"general": _income_general, "bank": _income_bank, "insurer": _income_insurer}[a](
+        company, years, n, s.income_title
+    )
+    balance = {"general": _balance_general, "bank": _balance_bank, "insurer": _balance_insurer}[a](
+        company, years, s.balance_title
+    )
+    cash = (_cash_general if a == "general" else _cash_financial)(
+        company, years, n, "Consolidated Statements of Cash Flows"
+    )
     return income, balance, cash
 
 
-def _ties(company: Company, years: list[Year], income: Statement, balance: Statement, cash: Statement) -> list[tuple[str, int, int]]:
+def _ties(
+    company: Company, years: list[Year], income: Statement, balance: Statement, cash: Statement
+) -> list[tuple[str, int, int]]:
     cur = years[-1].v
     a = company.profile.archetype
     ta = balance.value("Total assets")
     tle = balance.lines[-1].values[0] if balance.lines[-1].values else 0
-    ties = [("balance sheet balances", ta, tle),
-            ("cash flow ends at balance sheet cash", cash.value("Cash and cash equivalents at end of year"), cur["cash"]),
-            ("net income flows to cash flow", income.value("Net income"), cash.value("Net income"))]
+    ties = [
+        ("balance sheet balances", ta, tle),
+        (
+            "cash flow ends at balance sheet cash",
+            cash.value("Cash and cash equivalents at end of year"),
+            cur["cash"],
+        ),
+        ("net income flows to cash flow", income.value("Net income"), cash.value("Net income")),
+    ]
     if a == "general":
-        ties.append(("cash at end equals balance sheet line", cash.value("Cash and cash equivalents at end of year"),
-                     balance.value("Cash and cash equivalents")))
-        ties.append(("retained earnings roll forward", cur["retained"],
-                     years[-2].v["retained"] + income.value("Net income") + cash.value("Dividends paid")))
+        ties.append(
+            (
+                "cash at end equals balance sheet line",
+                cash.value("Cash and cash equivalents at end of year"),
+                balance.value("Cash and cash equivalents"),
+            )
+        )
+        ties.append(
+            (
+                "retained earnings roll forward",
+                cur["retained"],
+                years[-2].v["retained"] + income.value("Net income") + cash.value("Dividends paid"),
+            )
+        )
     return ties
 
 
@@ -1789,28 +3115,60 @@ def _annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
     balance.periods = bal_periods
     unit = _unit_text(company)
     end = _fiscal_end(company, fy)
-    html = [_cover(company, "10-K", "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
-                   f"For the fiscal year ended {_long_date(end)}", end),
-            PAGE_BREAK, _business(company, fy, years[-1]), PAGE_BREAK, _risk_factors(company), PAGE_BREAK,
-            _mdna(company, years, income), PAGE_BREAK,
-            "<h2>Item 8. Financial Statements and Supplementary Data</h2>",
-            _paragraphs(f"The consolidated financial statements of {company.name} and the report of our independent registered public "
-                        "accounting firm follow.")]
+    html = [
+        _cover(
+            company,
+            "10-K",
+            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            f"For the fiscal year ended {_long_date(end)}",
+            end,
+        ),
+        PAGE_BREAK,
+        _business(company, fy, years[-1]),
+        PAGE_BREAK,
+        _risk_factors(company),
+        PAGE_BREAK,
+        _mdna(company, years, income),
+        PAGE_BREAK,
+        "<h2>Item 8. Financial Statements and Supplementary Data</h2>",
+        _paragraphs(
+            f"The consolidated financial statements of {company.name} and the report of our independent registered public "
+            "accounting firm follow."
+        ),
+    ]
     for st in (income, balance, cash):
         hdr = bal_hdr if st is balance else label_hdr
-        html += [PAGE_BREAK, _render_table(company, st, hdr, _unit_text(company, st is income) if st is not income else unit)]
-        html.append(_paragraphs(rng.choice(["See accompanying notes to consolidated financial statements.",
-                                            "The accompanying notes are an integral part of these consolidated financial statements."])))
+        html += [
+            PAGE_BREAK,
+            _render_table(
+                company, st, hdr, _unit_text(company, st is income) if st is not income else unit
+            ),
+        ]
+        html.append(
+            _paragraphs(
+                rng.choice(
+                    [
+                        "See accompanying notes to consolidated financial statements.",
+                        "The accompanying notes are an integral part of these consolidated financial statements.",
+                    ]
+                )
+            )
+        )
     notes = [PAGE_BREAK, "<h2>Notes to Consolidated Financial Statements</h2>"]
     note_no = 1
     notes.append(f"<h3>Note {note_no} - Summary of Significant Accounting Policies</h3>")
-    notes.append(_paragraphs(
-        f"Basis of presentation. The consolidated financial statements include the accounts of {company.name} and its "
-        "wholly owned subsidiaries and are prepared in accordance with accounting principles generally accepted in the United States.",
-        "Use of estimates. Preparing financial statements requires management to make estimates and assumptions that affect "
-        "reported amounts; actual results could differ from those estimates."))
+    notes.append(
+        _paragraphs(
+            f"Basis of presentation. The consolidated financial statements include the accounts of {company.name} and its "
+            "wholly owned subsidiaries and are prepared in accordance with accounting principles generally accepted in the United States.",
+            "Use of estimates. Preparing financial statements requires management to make estimates and assumptions that affect "
+            "reported amounts; actual results could differ from those estimates.",
+        )
+    )
     extra: list[Statement] = []
-    segment_label = {"bank": "Income before income taxes", "insurer": "Underwriting income"}.get(p.archetype, "Segment operating income")
+    segment_label = {"bank": "Income before income taxes", "insurer": "Underwriting income"}.get(
+        p.archetype, "Segment operating income"
+    )
     seg = _segment_note(company, years, n, segment_label)
     seg.periods = [str(x) for x in fys]
     extra.append(seg)
@@ -1825,32 +3183,64 @@ def _annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
     tax = _tax_note(company, years, n)
     tax.periods = [str(x) for x in fys]
     short_unit = _unit_text(company, per_share=False)
-    for title, st, text in [("Segment Information", seg, []), ("Revenue", extra[1] if len(extra) > 1 else None, []),
-                            ("Debt", debt, debt_text), ("Income Taxes", tax, []), ("Earnings Per Share", eps, [])]:
+    for title, st, text in [
+        ("Segment Information", seg, []),
+        ("Revenue", extra[1] if len(extra) > 1 else None, []),
+        ("Debt", debt, debt_text),
+        ("Income Taxes", tax, []),
+        ("Earnings Per Share", eps, []),
+    ]:
         if st is None:
             continue
         note_no += 1
         notes.append(f"<h3>Note {note_no} - {title}</h3>")
         if text:
             notes.append(_paragraphs(*text))
-        notes.append(_render_table(company, st, "", short_unit if st is not eps else _unit_text(company), heading=False))
+        notes.append(
+            _render_table(
+                company, st, "", short_unit if st is not eps else _unit_text(company), heading=False
+            )
+        )
         if title == "Segment Information":
-            notes.append(_paragraphs(f"Our chief operating decision maker evaluates segment performance based on "
-                                     f"{segment_label.lower()}. Corporate costs include headquarters functions not allocated to the segments."))
+            notes.append(
+                _paragraphs(
+                    f"Our chief operating decision maker evaluates segment performance based on "
+                    f"{segment_label.lower()}. Corporate costs include headquarters functions not allocated to the segments."
+                )
+            )
     html += notes
     statements = [income, balance, cash, *extra, debt, eps, tax]
     ties = _ties(company, years, income, balance, cash)
     if p.archetype == "general":
-        ties.append(("debt note ends at balance sheet long-term debt", debt.lines[-1].values[0] if debt.lines[-1].values else 0,
-                     balance.value("Long-term debt")))
+        ties.append(
+            (
+                "debt note ends at balance sheet long-term debt",
+                debt.lines[-1].values[0] if debt.lines[-1].values else 0,
+                balance.value("Long-term debt"),
+            )
+        )
     segment_total = next(line for line in seg.lines if line.parts)  # the first total: revenue
-    ties.append(("segments add up to revenue", (segment_total.values or [0])[0],
-                 years[-1].v["revenue" if p.archetype != "insurer" else "premiums"]))
+    ties.append(
+        (
+            "segments add up to revenue",
+            (segment_total.values or [0])[0],
+            years[-1].v["revenue" if p.archetype != "insurer" else "premiums"],
+        )
+    )
     return GeneratedFiling(
-        file_name=f"{company.ticker.lower()}_{fy}_10k.pdf", company=company.name, ticker=company.ticker, industry=p.key,
-        form="10-K", fiscal_year=fy, fiscal_period="FY", period_end=end,
+        file_name=f"{company.ticker.lower()}_{fy}_10k.pdf",
+        company=company.name,
+        ticker=company.ticker,
+        industry=p.key,
+        form="10-K",
+        fiscal_year=fy,
+        fiscal_period="FY",
+        period_end=end,
         running_header=f"{company.name} | {_year_word(company, fy).capitalize()} Form 10-K",
-        html="".join(html), statements=statements, ties=ties)
+        html="".join(html),
+        statements=statements,
+        ties=ties,
+    )
 
 
 def _scaled(company: Company, y: Year, f: float) -> Year:
@@ -1865,17 +3255,27 @@ def _scaled(company: Company, y: Year, f: float) -> Year:
     if a == "general":
         v["revenue"] = sum(q.rev_lines)
         v["operating"] = v["revenue"] - sum(q.cost_lines) - sum(q.opex_lines)
-        v["pretax"] = v["operating"] - v["interest_expense"] + v["interest_income"] + v["other_income"]
+        v["pretax"] = (
+            v["operating"] - v["interest_expense"] + v["interest_income"] + v["other_income"]
+        )
         base = v["revenue"]
     elif a == "bank":
         q.rev_lines = q.rev_lines or [0] * 5
-        v["nii"] = v["ii_loans"] + v["ii_securities"] + v["ii_other"] - v["ie_deposits"] - v["ie_borrowings"]
+        v["nii"] = (
+            v["ii_loans"]
+            + v["ii_securities"]
+            + v["ii_other"]
+            - v["ie_deposits"]
+            - v["ie_borrowings"]
+        )
         v["nonint_income"], v["nonint_expense"] = sum(q.rev_lines), sum(q.opex_lines)
         v["pretax"] = v["nii"] - v["provision"] + v["nonint_income"] - v["nonint_expense"]
         v["revenue"] = base = v["nii"] + v["nonint_income"]
     else:
         v["revenue"] = v["premiums"] + v["nii"] + v["gains"] + v["fees"]
-        v["pretax"] = v["revenue"] - (v["losses"] + v["acq"] + v["other_opex"] + v["interest_expense"])
+        v["pretax"] = v["revenue"] - (
+            v["losses"] + v["acq"] + v["other_opex"] + v["interest_expense"]
+        )
         base = v["premiums"]
     v["net_income"] = v["pretax"] - v["tax"]
     q.segments = _split(company.rng, base, [max(1, s) for s in y.segments])
@@ -1900,25 +3300,39 @@ def _quarterly_filing(company: Company, years: list[Year], quarter: int) -> Gene
     months = {1: "Three", 2: "Six", 3: "Nine"}[quarter]
     q_cur, q_prior = _scaled(company, cur_year, three), _scaled(company, prior_year, three)
     columns = [q_cur, q_prior]
-    headers = [f"Three months ended {_long_date(end)}", f"Three months ended {_long_date(prior_end)}"]
+    headers = [
+        f"Three months ended {_long_date(end)}",
+        f"Three months ended {_long_date(prior_end)}",
+    ]
     if company.weeks52:
         headers = [f"13 weeks ended {_long_date(end)}", f"13 weeks ended {_long_date(prior_end)}"]
     y_cur, y_prior = _scaled(company, cur_year, ytd), _scaled(company, prior_year, ytd)
     if quarter > 1:
         columns += [y_cur, y_prior]
         weeks = 13 * quarter
-        headers += ([f"{weeks} weeks ended {_long_date(end)}", f"{weeks} weeks ended {_long_date(prior_end)}"] if company.weeks52
-                    else [f"{months} months ended {_long_date(end)}", f"{months} months ended {_long_date(prior_end)}"])
+        headers += (
+            [
+                f"{weeks} weeks ended {_long_date(end)}",
+                f"{weeks} weeks ended {_long_date(prior_end)}",
+            ]
+            if company.weeks52
+            else [
+                f"{months} months ended {_long_date(end)}",
+                f"{months} months ended {_long_date(prior_end)}",
+            ]
+        )
     # The statement builders read the newest years first from the end of the list.
-    income = {"general": _income_general, "bank": _income_bank, "insurer": _income_insurer}[p.archetype](
-        company, list(reversed(columns)), len(columns), "Condensed " + s.income_title)
+    income = {"general": _income_general, "bank": _income_bank, "insurer": _income_insurer}[
+        p.archetype
+    ](company, list(reversed(columns)), len(columns), "Condensed " + s.income_title)
     income.periods = headers
     # Cash flow: year to date, beginning at the prior fiscal year end's cash (the 10-K's figure).
     y_cur.v["cash_begin"], y_prior.v["cash_begin"] = prior_year.v["cash"], years[-3].v["cash"]
     for ycol in (y_cur, y_prior):
         ycol.v["net_change"] = 0
     cash = (_cash_general if p.archetype == "general" else _cash_financial)(
-        company, [y_prior, y_cur], 2, "Condensed Consolidated Statements of Cash Flows")
+        company, [y_prior, y_cur], 2, "Condensed Consolidated Statements of Cash Flows"
+    )
     cash.periods = headers[2:] if quarter > 1 else headers
     # Balance sheet at quarter end: the modelled year-end position with cash set to where the
     # cash flow statement ends; the difference sits in the plug liability so it still balances.
@@ -1933,19 +3347,32 @@ def _quarterly_filing(company: Company, years: list[Year], quarter: int) -> Gene
         bal_year.v["deposits"] += delta
     else:
         bal_year.v["other_liabilities"] += delta
-    balance = {"general": _balance_general, "bank": _balance_bank, "insurer": _balance_insurer}[p.archetype](
-        company, [prior_year, bal_year], "Condensed " + s.balance_title)
+    balance = {"general": _balance_general, "bank": _balance_bank, "insurer": _balance_insurer}[
+        p.archetype
+    ](company, [prior_year, bal_year], "Condensed " + s.balance_title)
     balance.periods = [_long_date(end), _long_date(_fiscal_end(company, fy - 1))]
     for line in cash.lines:  # 10-Q cash flow rows name the period, not the year
-        line.label = line.label.replace("at beginning of year", "at beginning of period").replace("at end of year", "at end of period")
-    seg = _segment_note(company, list(reversed(columns)), len(columns),
-                        {"bank": "Income before income taxes", "insurer": "Underwriting income"}.get(p.archetype, "Segment operating income"))
+        line.label = line.label.replace("at beginning of year", "at beginning of period").replace(
+            "at end of year", "at end of period"
+        )
+    seg = _segment_note(
+        company,
+        list(reversed(columns)),
+        len(columns),
+        {"bank": "Income before income taxes", "insurer": "Underwriting income"}.get(
+            p.archetype, "Segment operating income"
+        ),
+    )
     seg.periods = headers
     unit = _unit_text(company)
     qword = ["first", "second", "third"][quarter - 1]
     fy_word = f"fiscal {fy}" if company.fy_month != 12 or company.weeks52 else str(fy)
     v, pv = q_cur.v, q_prior.v
-    rev_label = "Net interest income" if p.archetype == "bank" else ("Net premiums earned" if p.archetype == "insurer" else "Revenue")
+    rev_label = (
+        "Net interest income"
+        if p.archetype == "bank"
+        else ("Net premiums earned" if p.archetype == "insurer" else "Revenue")
+    )
     rev_key = {"bank": "nii", "insurer": "premiums"}.get(p.archetype, "revenue")
     mdna = [
         f"{rev_label} for the {qword} quarter of {fy_word} was {_money(company, v[rev_key])}, "
@@ -1959,41 +3386,97 @@ def _quarterly_filing(company: Company, years: list[Year], quarter: int) -> Gene
         *_kpis(company, fy, cur_year, 1),
     ]
     prior_fy_end = _fiscal_end(company, fy - 1)
-    html = [_cover(company, "10-Q", "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
-                   f"For the quarterly period ended {_long_date(end)}", end),
-            PAGE_BREAK, "<h2>PART I - FINANCIAL INFORMATION</h2><h2>Item 1. Financial Statements</h2>"]
+    html = [
+        _cover(
+            company,
+            "10-Q",
+            "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            f"For the quarterly period ended {_long_date(end)}",
+            end,
+        ),
+        PAGE_BREAK,
+        "<h2>PART I - FINANCIAL INFORMATION</h2><h2>Item 1. Financial Statements</h2>",
+    ]
     for st in (income, balance, cash):
-        html.append(_render_table(company, st, "", f"{unit[:-1]}, unaudited)" if st is income else "(unaudited)"))
+        html.append(
+            _render_table(
+                company, st, "", f"{unit[:-1]}, unaudited)" if st is income else "(unaudited)"
+            )
+        )
         html.append(PAGE_BREAK)
     html.append("<h2>Notes to Condensed Consolidated Financial Statements (Unaudited)</h2>")
-    html.append("<h3>Note 1 - Basis of Presentation</h3>" + _paragraphs(
-        "The accompanying unaudited condensed consolidated financial statements have been prepared in accordance with the rules "
-        "of the Securities and Exchange Commission for interim reporting and should be read together with the consolidated "
-        f"financial statements in our Annual Report on Form 10-K for the fiscal year ended {_long_date(prior_fy_end)}.",
-        "Results for interim periods are not necessarily indicative of results for the full year."))
-    html.append("<h3>Note 2 - Segment Information</h3>" + _render_table(company, seg, "", _unit_text(company, False), heading=False))
-    html.append(PAGE_BREAK + "<h2>Item 2. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>")
+    html.append(
+        "<h3>Note 1 - Basis of Presentation</h3>"
+        + _paragraphs(
+            "The accompanying unaudited condensed consolidated financial statements have been prepared in accordance with the rules "
+            "of the Securities and Exchange Commission for interim reporting and should be read together with the consolidated "
+            f"financial statements in our Annual Report on Form 10-K for the fiscal year ended {_long_date(prior_fy_end)}.",
+            "Results for interim periods are not necessarily indicative of results for the full year.",
+        )
+    )
+    html.append(
+        "<h3>Note 2 - Segment Information</h3>"
+        + _render_table(company, seg, "", _unit_text(company, False), heading=False)
+    )
+    html.append(
+        PAGE_BREAK
+        + "<h2>Item 2. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
+    )
     html.append(_paragraphs(*mdna))
-    html.append("<h2>PART II - OTHER INFORMATION</h2><h2>Item 1A. Risk Factors</h2>" + _paragraphs(
-        f"There have been no material changes to the risk factors disclosed in our Annual Report on Form 10-K for the fiscal year "
-        f"ended {_long_date(prior_fy_end)}."))
-    ties = [("net income flows to cash flow (ytd)", (income.lines[[l.label for l in income.lines].index("Net income")].values or [0])[-2 if quarter > 1 else 0],
-             cash.value("Net income")),
-            ("balance sheet balances", balance.value("Total assets"), (balance.lines[-1].values or [0])[0]),
-            ("10-Q cash equals balance sheet cash", cash.value("Cash and cash equivalents at end of period"), bal_year.v["cash"]),
-            ("prior year-end column equals the 10-K", balance.value("Total assets", 1), prior_year.v["total_assets"])]
+    html.append(
+        "<h2>PART II - OTHER INFORMATION</h2><h2>Item 1A. Risk Factors</h2>"
+        + _paragraphs(
+            f"There have been no material changes to the risk factors disclosed in our Annual Report on Form 10-K for the fiscal year "
+            f"ended {_long_date(prior_fy_end)}."
+        )
+    )
+    ties = [
+        (
+            "net income flows to cash flow (ytd)",
+            (income.lines[[l.label for l in income.lines].index("Net income")].values or [0])[
+                -2 if quarter > 1 else 0
+            ],
+            cash.value("Net income"),
+        ),
+        (
+            "balance sheet balances",
+            balance.value("Total assets"),
+            (balance.lines[-1].values or [0])[0],
+        ),
+        (
+            "10-Q cash equals balance sheet cash",
+            cash.value("Cash and cash equivalents at end of period"),
+            bal_year.v["cash"],
+        ),
+        (
+            "prior year-end column equals the 10-K",
+            balance.value("Total assets", 1),
+            prior_year.v["total_assets"],
+        ),
+    ]
     return GeneratedFiling(
-        file_name=f"{company.ticker.lower()}_{fy}q{quarter}_10q.pdf", company=company.name, ticker=company.ticker, industry=p.key,
-        form="10-Q", fiscal_year=fy, fiscal_period=f"Q{quarter}", period_end=end,
+        file_name=f"{company.ticker.lower()}_{fy}q{quarter}_10q.pdf",
+        company=company.name,
+        ticker=company.ticker,
+        industry=p.key,
+        form="10-Q",
+        fiscal_year=fy,
+        fiscal_period=f"Q{quarter}",
+        period_end=end,
         running_header=f"{company.name} | Q{quarter} {fy_word.capitalize()} Form 10-Q",
-        html="".join(html), statements=[income, balance, cash, seg], ties=ties)
+        html="".join(html),
+        statements=[income, balance, cash, seg],
+        ties=ties,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Public API
 
 
-def build_filings(companies: int = 24, seed: int = 7, quarterly_every: int = 3) -> list[GeneratedFiling]:
+def build_filings(
+    companies: int = 24, seed: int = 7, quarterly_every: int = 3
+) -> list[GeneratedFiling]:
     """The corpus before layout: one 10-K per company, plus a 10-Q for every ``quarterly_every``-th.
 
     Args:
@@ -2042,7 +3525,9 @@ def write_general_corpus(folder: Path, companies: int = 24, seed: int = 7) -> li
     for filing in build_filings(companies, seed):
         problems = filing.check()
         if problems:  # a generator bug, not bad input: log it, the filing is still usable text
-            logger.warning("%s: %d inconsistencies, first: %s", filing.file_name, len(problems), problems[0])
+            logger.warning(
+                "%s: %d inconsistencies, first: %s", filing.file_name, len(problems), problems[0]
+            )
         target = folder / filing.file_name
         if not target.exists():
             write_pdf_from_html(filing.html, target, filing.running_header)

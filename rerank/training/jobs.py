@@ -146,18 +146,28 @@ def _dataset(settings: Settings, spec: JobSpec, job: JobState, search: Any, memo
 
         sources = ("synthetic", "feedback", "memory")
         companies = [spec.company] if spec.company else None
-        feedback = FeedbackStore(corpus.feedback_path).list() if corpus.feedback_path.exists() else []
+        feedback = (
+            FeedbackStore(corpus.feedback_path).list() if corpus.feedback_path.exists() else []
+        )
     job.phase = "dataset"
     _save(job)
     dataset = build_dataset(
-        corpus, companies=companies, sources=sources, feedback=feedback,
-        exclude_docs=exclude_docs, exclude_questions=exclude_questions, search=search,
-        index=search.index if search is not None else None, memory=memory,
-    )  # fmt: skip
+        corpus,
+        companies=companies,
+        sources=sources,
+        feedback=feedback,
+        exclude_docs=exclude_docs,
+        exclude_questions=exclude_questions,
+        search=search,
+        index=search.index if search is not None else None,
+        memory=memory,
+    )
     if not dataset.train:
         who = f"company {spec.company!r}" if spec.company else "the corpus"
-        raise ConfigError(f"no training examples for {who} in {corpus.data_dir}: is it ingested "
-                          "there (finrag filings), and is the company spelled as in the catalog?")  # fmt: skip
+        raise ConfigError(
+            f"no training examples for {who} in {corpus.data_dir}: is it ingested "
+            "there (finrag filings), and is the company spelled as in the catalog?"
+        )
     write_dataset(dataset, folder)
     return dataset, folder
 
@@ -181,8 +191,13 @@ def run_job(
     t0 = time.perf_counter()
     try:
         company = spec.stage == "company"
-        dataset, folder = _dataset(settings, spec, job, search if company else None, memory if company else None)
-        job.dataset_path, job.dataset_version = str(Path(folder).resolve()), dataset.manifest.version
+        dataset, folder = _dataset(
+            settings, spec, job, search if company else None, memory if company else None
+        )
+        job.dataset_path, job.dataset_version = (
+            str(Path(folder).resolve()),
+            dataset.manifest.version,
+        )
         job.examples = {"train": len(dataset.train), "dev": len(dataset.dev)}
         job.seconds["data"] = round(time.perf_counter() - t0, 1)
         job.phase = "training"
@@ -200,14 +215,21 @@ def run_job(
             t2 = time.perf_counter()
             from rerank.training.fusion import calibrate_fusion
 
-            fusion = calibrate_fusion(spec.out / "model", dataset.dev, _corpus(settings, spec),
-                                      max_queries=CALIBRATION_QUERIES,
-                                      search=search if spec.stage == "company" else None)  # fmt: skip
+            fusion = calibrate_fusion(
+                spec.out / "model",
+                dataset.dev,
+                _corpus(settings, spec),
+                max_queries=CALIBRATION_QUERIES,
+                search=search if spec.stage == "company" else None,
+            )
             job.fusion_weight = fusion["weight"]
             job.seconds["calibration"] = round(time.perf_counter() - t2, 1)
         _tag_model(spec.out / "model", job)
     except Exception as exc:
-        job.state, job.message = "failed", str(exc) if isinstance(exc, FinragError) else f"{type(exc).__name__}: {exc}"
+        job.state, job.message = (
+            "failed",
+            str(exc) if isinstance(exc, FinragError) else f"{type(exc).__name__}: {exc}",
+        )
         job.finished_at = datetime.now(UTC)
         _save(job)
         raise
@@ -217,28 +239,43 @@ def run_job(
     return job
 
 
-def _train(spec: JobSpec, dataset: Any, on_progress: Any, show_progress: bool, minutes: float | None) -> None:
+def _train(
+    spec: JobSpec, dataset: Any, on_progress: Any, show_progress: bool, minutes: float | None
+) -> None:
     if spec.backend == "cross-encoder":
         from rerank.training.trainer import load_config, train_cross_encoder
 
         options: dict[str, Any] = {"max_minutes": minutes} if minutes is not None else {}
         options |= {k: v for k, v in spec.overrides.items() if v is not None}
         config = load_config(
-            spec.config, stage=spec.stage, company=spec.company, base=spec.base, out=spec.out,
-            resume=spec.resume or None, dataset_version=dataset.manifest.version, **options,
-        )  # fmt: skip
-        train_cross_encoder(config, dataset.train, dataset.dev, on_progress=on_progress,
-                            show_progress=show_progress)  # fmt: skip
+            spec.config,
+            stage=spec.stage,
+            company=spec.company,
+            base=spec.base,
+            out=spec.out,
+            resume=spec.resume or None,
+            dataset_version=dataset.manifest.version,
+            **options,
+        )
+        train_cross_encoder(
+            config, dataset.train, dataset.dev, on_progress=on_progress, show_progress=show_progress
+        )
         return
     import tomllib
 
     from rerank.training.lora import LoraFinetuneConfig, train_lora
 
-    values: dict[str, Any] = tomllib.loads(spec.config.read_text()).get("lora", {}) if spec.config else {}
+    values: dict[str, Any] = (
+        tomllib.loads(spec.config.read_text()).get("lora", {}) if spec.config else {}
+    )
     values |= {k: v for k, v in spec.overrides.items() if v is not None}
     if spec.base:
         values["base_model"] = spec.base
-    values |= {"output_dir": spec.out, "stage": 1 if spec.stage == "general" else 2, "resume": spec.resume}
+    values |= {
+        "output_dir": spec.out,
+        "stage": 1 if spec.stage == "general" else 2,
+        "resume": spec.resume,
+    }
     try:
         config = LoraFinetuneConfig.model_validate(values)
     except ValueError as exc:

@@ -50,7 +50,12 @@ from retrieval.sparse import Bm25Encoder
 logger = logging.getLogger(__name__)
 
 NegativeKind = Literal["explicit", "other-period", "other-company", "same-page", "same-filing"]
-ROUND_ROBIN: tuple[NegativeKind, ...] = ("other-period", "other-company", "same-page", "same-filing")
+ROUND_ROBIN: tuple[NegativeKind, ...] = (
+    "other-period",
+    "other-company",
+    "same-page",
+    "same-filing",
+)
 NEAR_DUPLICATE = 0.8  # Jaccard similarity of two texts' term sets
 _MIN_TERMS = 3  # a negative shorter than this teaches nothing (a page header, a lone number)
 
@@ -274,7 +279,8 @@ class NegativeMiner:
                 pools["same-filing"].append(chunk)
         # The metric without the company, the period and the template's words.
         metric = key.terms or frozenset(
-            t for t in query_terms - _QUESTION_TERMS - terms_of(positive.company or "")
+            t
+            for t in query_terms - _QUESTION_TERMS - terms_of(positive.company or "")
             if not t[:1].isdigit()
         )
         others = {d for d in allowed if self._company_of(d) != company}
@@ -282,8 +288,11 @@ class NegativeMiner:
         # Page neighbours the search did not rank come after those it did, nearest first.
         ranked_here = {c.chunk_id for c in pools["same-page"]}
         neighbours = sorted(
-            (c for c in self.corpus.pages.get((positive.doc_id, positive.page_no), [])
-             if c.chunk_id not in ranked_here),
+            (
+                c
+                for c in self.corpus.pages.get((positive.doc_id, positive.page_no), [])
+                if c.chunk_id not in ranked_here
+            ),
             key=lambda c: abs(c.order - positive.order),
         )
         pools["same-page"].extend(neighbours)
@@ -301,8 +310,9 @@ class NegativeMiner:
             return self._lexical(query_terms, set(doc_ids), limit=self.candidates)
         self.searches += 1
         filters = SearchFilters(doc_ids=doc_ids)
-        hits = self.search.search(Query(text=query, filters=filters, top_k=self.candidates,
-                                        acl_groups=list(positive.acl)))
+        hits = self.search.search(
+            Query(text=query, filters=filters, top_k=self.candidates, acl_groups=list(positive.acl))
+        )
         # Hits come back as payload copies; use the corpus's objects so terms are cached.
         return [self.corpus.chunks.get(h.chunk.chunk_id, h.chunk) for h in hits]
 
@@ -321,8 +331,7 @@ class NegativeMiner:
                 scores[cid] += w
         chunks = self.corpus.chunks
         ranked = sorted(
-            (cid for cid, s in scores.items()
-             if s >= total / 2 and chunks[cid].doc_id in doc_ids),
+            (cid for cid, s in scores.items() if s >= total / 2 and chunks[cid].doc_id in doc_ids),
             key=lambda cid: (-scores[cid], cid),
         )
         return [chunks[cid] for cid in ranked[:limit]]

@@ -130,7 +130,8 @@ _SPAN_PERIOD = re.compile(
 _DATE_PERIOD = re.compile(rf"\b(?:as\s+of\s+|at\s+)?{_DATE}", re.IGNORECASE)
 _YEAR_PERIOD = re.compile(r"\b(?:fiscal\s+(?:year\s+)?|fy\s*)?(?:19|20)\d{2}\b", re.IGNORECASE)
 _QUALIFIER_NOISE = re.compile(
-    rf"\bended\b|{_MONTH}\b|unaudited|^(?:total|amount|amounts|\$|%|change|percent|\W*)$", re.IGNORECASE
+    rf"\bended\b|{_MONTH}\b|unaudited|^(?:total|amount|amounts|\$|%|change|percent|\W*)$",
+    re.IGNORECASE,
 )
 
 
@@ -143,7 +144,7 @@ def split_period(header: str) -> tuple[str, str] | None:
         m = pattern.search(header)
         if m:
             period = m.group(0).strip()
-            rest = _ws(header[: m.start()] + " " + header[m.end():]).strip(" ,;:-")
+            rest = _ws(header[: m.start()] + " " + header[m.end() :]).strip(" ,;:-")
             if not rest or _QUALIFIER_NOISE.search(rest) or len(rest.split()) > 5:
                 rest = ""
             return period, rest
@@ -152,18 +153,24 @@ def split_period(header: str) -> tuple[str, str] | None:
 
 def _period_phrases(period: str, chunk: Chunk) -> list[tuple[str, str]]:
     """Ways to say a period: (with its preposition, bare) pairs."""
-    bare_year = re.fullmatch(r"(?:fiscal\s+(?:year\s+)?|fy\s*)?((?:19|20)\d{2})", period, re.IGNORECASE)
+    bare_year = re.fullmatch(
+        r"(?:fiscal\s+(?:year\s+)?|fy\s*)?((?:19|20)\d{2})", period, re.IGNORECASE
+    )
     if bare_year:
         y = bare_year.group(1)
         if (chunk.form or "").upper().startswith("10-K") or not period[:1].isdigit():
-            return [(f"in fiscal {y}", f"fiscal {y}"), (f"for FY{y}", f"FY{y}"), (f"in {y}", y),
-                    (f"for fiscal year {y}", f"fiscal year {y}")]
+            return [
+                (f"in fiscal {y}", f"fiscal {y}"),
+                (f"for FY{y}", f"FY{y}"),
+                (f"in {y}", y),
+                (f"for fiscal year {y}", f"fiscal year {y}"),
+            ]
         return [(f"in {y}", y), (f"for {y}", y)]
     span = _SPAN_PERIOD.fullmatch(period)
     if span:
         date = re.search(_DATE, period)
         words = period[: date.start()].lower() if date else period.lower()
-        text = _ws(words + (period[date.start():] if date else ""))
+        text = _ws(words + (period[date.start() :] if date else ""))
         return [(f"for the {text}", text), (f"in the {text}", text)]
     date = re.sub(r"^(?:as\s+of|at)\s+", "", period, flags=re.IGNORECASE)
     return [(f"as of {date}", date), (f"at {date}", date)]
@@ -171,15 +178,32 @@ def _period_phrases(period: str, chunk: Chunk) -> list[tuple[str, str]]:
 
 # -- tables -----------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"^\(?-?\$?\s*\(?\d{1,3}(?:,\d{3})*(?:\.\d+)?\)?\s*%?\)?$|^\(?-?\$?\s*\d+(?:\.\d+)?\)?\s*%?$")
+_NUMBER = re.compile(
+    r"^\(?-?\$?\s*\(?\d{1,3}(?:,\d{3})*(?:\.\d+)?\)?\s*%?\)?$|^\(?-?\$?\s*\d+(?:\.\d+)?\)?\s*%?$"
+)
 _UNIT = re.compile(  # "(in millions)", "Dollars in thousands", "($ million)", "(MILLIONS)"
     r"\b(?:dollars\s+|amounts\s+|\$\s*)?in\s+(millions|thousands|billions)\b"
     r"|\(\s*(?:\$|dollars)?\s*(million|thousand|billion)s?\s*(?:,[^)]*)?\)",
     re.IGNORECASE,
 )
 _GENERIC_LABELS = {
-    "total", "totals", "subtotal", "other", "net", "all other", "less", "add", "thereafter",
-    "total other", "other, net", "balance", "amount", "amounts", "increase", "decrease", "change",
+    "total",
+    "totals",
+    "subtotal",
+    "other",
+    "net",
+    "all other",
+    "less",
+    "add",
+    "thereafter",
+    "total other",
+    "other, net",
+    "balance",
+    "amount",
+    "amounts",
+    "increase",
+    "decrease",
+    "change",
 }
 _FOOTNOTE = re.compile(r"\s*(?:\(\s*\d{1,2}\s*\)|\[\d{1,2}\]|\*+|\(\s*[a-z]\s*\))\s*$")
 _LABEL_LETTERS = re.compile(r"[A-Za-z]{2}")
@@ -250,7 +274,9 @@ def table_facts(chunk: Chunk) -> list[TableFact]:
     for row in table.rows:
         cells = [_ws(c) for c in row]
         first_value = next((j for j, c in enumerate(cells) if _is_value(c)), len(cells))
-        label_at = next((j for j, c in enumerate(cells[:first_value]) if _LABEL_LETTERS.search(c)), None)
+        label_at = next(
+            (j for j, c in enumerate(cells[:first_value]) if _LABEL_LETTERS.search(c)), None
+        )
         label = _clean_label(cells[label_at]) if label_at is not None else ""
         values = cells[first_value:]
         if label and not any(_is_value(c) for c in values) and labelled and label[:1].islower():
@@ -301,8 +327,11 @@ def _label_phrase(label: str) -> str:
     if label.isupper() and len(label) > 5:
         label = _sentence_case(label)
     words = label.split()
-    if len(words) > 1 and words[0][:1].isupper() and words[0][1:].islower() and all(
-        not w[:1].isupper() for w in words[1:]
+    if (
+        len(words) > 1
+        and words[0][:1].isupper()
+        and words[0][1:].islower()
+        and all(not w[:1].isupper() for w in words[1:])
     ):
         words[0] = words[0].lower()
     return " ".join(words)
@@ -322,8 +351,11 @@ _TABLE_TEMPLATES = (
 
 # How an analyst names where a figure lives; their questions often say which statement to use.
 _STATEMENT_NAMES = {
-    "income": "income statement", "comprehensive-income": "statement of comprehensive income",
-    "balance": "balance sheet", "cash-flow": "cash flow statement", "equity": "statement of equity",
+    "income": "income statement",
+    "comprehensive-income": "statement of comprehensive income",
+    "balance": "balance sheet",
+    "cash-flow": "cash flow statement",
+    "equity": "statement of equity",
 }
 
 
@@ -345,12 +377,16 @@ def _table_query(template: str, fact: TableFact, period: tuple[str, str], chunk:
     if template == "report":
         return f"What did {company} report as {lower} {when}{unit}?"
     if template == "form-keywords":
-        return f"{company} {filing_label(chunk)}: {lower} {bare}{' ' + fact.unit if fact.unit else ''}"
+        return (
+            f"{company} {filing_label(chunk)}: {lower} {bare}{' ' + fact.unit if fact.unit else ''}"
+        )
     source = _STATEMENT_NAMES.get(chunk.statement or "", "financial statements and notes")
     money = f" (in USD {fact.unit[3:]})" if fact.unit.startswith("in ") else unit
     if template == "analyst":
-        return (f"What is the {bare} {lower}{money} for {company}? Give a response to the question "
-                f"by relying on the details shown in the {source}.")  # fmt: skip
+        return (
+            f"What is the {bare} {lower}{money} for {company}? Give a response to the question "
+            f"by relying on the details shown in the {source}."
+        )
     if template == "analyst-source":
         return f"According to the {source} in its {chunk.form or 'filing'}, what was {_possessive(company)} {lower} {when}?"
     return f"Find {_possessive(company)} {lower} {when}."
@@ -378,7 +414,10 @@ def figure_variants(value: str, unit: str) -> frozenset[str]:
 
 
 def table_queries(
-    chunk: Chunk, seed: int = 13, per_chunk: int = 2, ambiguous: set[tuple[str, str, str]] | None = None
+    chunk: Chunk,
+    seed: int = 13,
+    per_chunk: int = 2,
+    ambiguous: set[tuple[str, str, str]] | None = None,
 ) -> list[SyntheticQuery]:
     """Up to ``per_chunk`` queries about different rows of one table chunk.
 
@@ -400,8 +439,15 @@ def table_queries(
         phrases = _period_phrases(fact.period, chunk)
         period = phrases[(h >> 8) % len(phrases)]
         key = AnswerKey(terms=terms_of(fact.label), figures=figure_variants(fact.value, fact.unit))
-        out.append(SyntheticQuery(_ws(_table_query(template, fact, period, chunk)), chunk,
-                                  "synthetic-table", key, f"table:{template}"))
+        out.append(
+            SyntheticQuery(
+                _ws(_table_query(template, fact, period, chunk)),
+                chunk,
+                "synthetic-table",
+                key,
+                f"table:{template}",
+            )
+        )
     return out
 
 
@@ -420,7 +466,10 @@ _MIN_SECTION_WORDS = 12
 _HEADING_TEMPLATES = ("keywords", "what-does", "title-first", "where", "year-keywords")
 
 
-_UNIT_NOTE = re.compile(r"\s*\((?:[^()]*\b(?:in|except)\s+(?:millions|thousands|billions|per share)[^()]*|unaudited)\)", re.IGNORECASE)
+_UNIT_NOTE = re.compile(
+    r"\s*\((?:[^()]*\b(?:in|except)\s+(?:millions|thousands|billions|per share)[^()]*|unaudited)\)",
+    re.IGNORECASE,
+)
 
 
 _NUMBERING = re.compile(r"^(?:\(?[a-z0-9]{1,2}\)|[A-Z]\.|\d{1,2}(?:\.\d{1,2})*\.?)\s+")
@@ -486,8 +535,15 @@ def heading_queries(doc_chunks: Sequence[Chunk], seed: int = 13) -> list[Synthet
         h = _pick(seed, "heading", positive.chunk_id, title)
         template = _HEADING_TEMPLATES[h % len(_HEADING_TEMPLATES)]
         key = AnswerKey(section=(positive.doc_id, path))
-        out.append(SyntheticQuery(_ws(_heading_query(template, title, positive)), positive,
-                                  "synthetic-heading", key, f"heading:{template}"))
+        out.append(
+            SyntheticQuery(
+                _ws(_heading_query(template, title, positive)),
+                positive,
+                "synthetic-heading",
+                key,
+                f"heading:{template}",
+            )
+        )
     return out
 
 
@@ -542,7 +598,11 @@ def _eligible_sentence(sentence: str) -> bool:
 def _main_figure(sentence: str) -> re.Match | None:
     """The figure a question about the sentence asks for: the first amount, else the first figure."""
     figures = list(_FIGURE.finditer(sentence))
-    money = [m for m in figures if "$" in m.group(0) or m.group(0).lower().endswith(("million", "billion"))]
+    money = [
+        m
+        for m in figures
+        if "$" in m.group(0) or m.group(0).lower().endswith(("million", "billion"))
+    ]
     return (money or figures or [None])[0]
 
 
@@ -556,11 +616,16 @@ def _subject(sentence: str, figure: re.Match) -> tuple[str, str] | None:
     time = _TIME.search(subject)
     if time:  # "Revenue for the second quarter of 2024": the period goes into the question
         subject = subject[: time.start()].strip()
-    subject = re.sub(r"^(?:our|the company's|the|total company)\s+", "", subject, flags=re.IGNORECASE)
+    subject = re.sub(
+        r"^(?:our|the company's|the|total company)\s+", "", subject, flags=re.IGNORECASE
+    )
     if not subject:
         return None
-    if _BAD_SUBJECT_START.match(subject) or len(subject.split()) > 9 or "," in subject or re.search(
-        r"\b(?:that|which|who|whom|whose|we|our|it)$", subject, re.IGNORECASE
+    if (
+        _BAD_SUBJECT_START.match(subject)
+        or len(subject.split()) > 9
+        or "," in subject
+        or re.search(r"\b(?:that|which|who|whom|whose|we|our|it)$", subject, re.IGNORECASE)
     ):
         return None
     if len(terms_of(subject)) == 0:
@@ -569,7 +634,7 @@ def _subject(sentence: str, figure: re.Match) -> tuple[str, str] | None:
 
 
 def _cloze(sentence: str, figure: re.Match) -> str:
-    masked = sentence[: figure.start()] + "___" + sentence[figure.end():]
+    masked = sentence[: figure.start()] + "___" + sentence[figure.end() :]
     words = masked.split()
     at = next(i for i, w in enumerate(words) if "___" in w)
     lo = max(0, at - 14)
@@ -590,7 +655,8 @@ def sentence_queries(
         return []
     repeated = repeated or set()
     candidates = [
-        s for s in _sentences(chunk.text)
+        s
+        for s in _sentences(chunk.text)
         if _eligible_sentence(s) and _ws(s).lower() not in repeated
     ]
     parsed = [(s, f, _subject(s, f)) for s in candidates if (f := _main_figure(s))]
@@ -617,7 +683,9 @@ def sentence_queries(
         key_terms = terms_of(found[0]) if found else terms_of(sentence[: figure.start()])
         fig = figure_of(figure.group(0))
         key = AnswerKey(terms=key_terms, figures=frozenset({fig}) if fig else frozenset())
-        out.append(SyntheticQuery(_ws(query), chunk, "synthetic-sentence", key, f"sentence:{template}"))
+        out.append(
+            SyntheticQuery(_ws(query), chunk, "synthetic-sentence", key, f"sentence:{template}")
+        )
     return out
 
 

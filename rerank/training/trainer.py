@@ -74,7 +74,7 @@ from rerank.cross_encoder import (
 )
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +90,20 @@ LOSS_NAME = "listwise-softmax-ce"
 _FINISH_RESERVE_S = 30.0
 # Config fields that shape the optimisation trajectory: a resume must not change them.
 _TRAJECTORY_FIELDS = (
-    "stage", "base", "epochs", "batch_size", "negatives_per_query", "lr", "weight_decay",
-    "warmup_ratio", "max_grad_norm", "max_length", "num_layers", "max_steps", "seed", "dropout",
+    "stage",
+    "base",
+    "epochs",
+    "batch_size",
+    "negatives_per_query",
+    "lr",
+    "weight_decay",
+    "warmup_ratio",
+    "max_grad_norm",
+    "max_length",
+    "num_layers",
+    "max_steps",
+    "seed",
+    "dropout",
     "freeze_embeddings",
 )
 
@@ -267,9 +279,13 @@ def resolve_base(config: FinetuneConfig) -> tuple[Path, bool]:
             )
         return folder.resolve(), True
     config_json = json.loads((folder / "config.json").read_text())
-    is_ce = any(
-        str(a).endswith("ForSequenceClassification") for a in config_json.get("architectures") or []
-    ) and len(config_json.get("id2label") or {}) == 1
+    is_ce = (
+        any(
+            str(a).endswith("ForSequenceClassification")
+            for a in config_json.get("architectures") or []
+        )
+        and len(config_json.get("id2label") or {}) == 1
+    )
     return folder.resolve(), is_ce
 
 
@@ -352,9 +368,11 @@ class _Trainer:
         torch.manual_seed(config.seed)  # the fresh head's initialisation
         kwargs: dict[str, Any] = {}
         if config.dropout is not None:
-            kwargs.update(hidden_dropout_prob=config.dropout,
-                          attention_probs_dropout_prob=config.dropout,
-                          classifier_dropout=config.dropout)
+            kwargs.update(
+                hidden_dropout_prob=config.dropout,
+                attention_probs_dropout_prob=config.dropout,
+                classifier_dropout=config.dropout,
+            )
         if not is_cross_encoder:
             kwargs["num_labels"] = 1
             if config.num_layers:
@@ -431,19 +449,32 @@ class _Trainer:
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4f}")
                 if self.on_progress is not None:
-                    self.on_progress(step, self.total_steps, {"loss": loss, "lr": lr,
-                                                              "epoch": step / self.steps_per_epoch})
+                    self.on_progress(
+                        step,
+                        self.total_steps,
+                        {"loss": loss, "lr": lr, "epoch": step / self.steps_per_epoch},
+                    )
                 epoch_end = step % self.steps_per_epoch == 0
-                evaluate = epoch_end or step == self.total_steps or (
-                    config.eval_every and step % config.eval_every == 0
+                evaluate = (
+                    epoch_end
+                    or step == self.total_steps
+                    or (config.eval_every and step % config.eval_every == 0)
                 )
                 if evaluate:
                     t0 = time.perf_counter()
                     last_dev, last_dev_step = self._evaluate(model), step
                     eval_seconds = time.perf_counter() - t0
                     event = "epoch" if epoch_end else "eval"
-                    self._log(event, step, loss_sum / loss_count, last_dev, scheduler, started,
-                              cpu_started, elapsed_before)
+                    self._log(
+                        event,
+                        step,
+                        loss_sum / loss_count,
+                        last_dev,
+                        scheduler,
+                        started,
+                        cpu_started,
+                        elapsed_before,
+                    )
                     loss_sum, loss_count = 0.0, 0
                 over_budget = self._over_budget(started, eval_seconds)
                 if (
@@ -453,14 +484,24 @@ class _Trainer:
                     or over_budget
                 ):
                     self._save_checkpoint(
-                        step, model, optimizer, scheduler, loss_sum, loss_count, last_loss,
-                        initial_dev, elapsed_before + time.perf_counter() - started,
+                        step,
+                        model,
+                        optimizer,
+                        scheduler,
+                        loss_sum,
+                        loss_count,
+                        last_loss,
+                        initial_dev,
+                        elapsed_before + time.perf_counter() - started,
                     )
                 if over_budget and step < self.total_steps:
                     stopped = "time_budget"
                     logger.warning(
                         "time budget of %.1f min reached at step %d/%d; the model is written, "
-                        "resume=True continues", config.max_minutes, step, self.total_steps,
+                        "resume=True continues",
+                        config.max_minutes,
+                        step,
+                        self.total_steps,
                     )
                     break
         finally:
@@ -470,8 +511,16 @@ class _Trainer:
             stopped = "max_steps"
         final_dev = last_dev if last_dev_step == step else self._evaluate(model)
         if last_dev_step != step:
-            self._log("final", step, loss_sum / loss_count if loss_count else None, final_dev,
-                      scheduler, started, cpu_started, elapsed_before)
+            self._log(
+                "final",
+                step,
+                loss_sum / loss_count if loss_count else None,
+                final_dev,
+                scheduler,
+                started,
+                cpu_started,
+                elapsed_before,
+            )
         model_dir = self._save_model(model, final_dev)
         final_dev_onnx = None
         if config.export_onnx:
@@ -544,8 +593,9 @@ class _Trainer:
             )
         return groups  # type: ignore[return-value]
 
-    def _group(self, i: int, rng: np.random.Generator, pool: Sequence[TrainingExample] | None = None
-               ) -> list[str] | None:
+    def _group(
+        self, i: int, rng: np.random.Generator, pool: Sequence[TrainingExample] | None = None
+    ) -> list[str] | None:
         examples = self.train if pool is None else pool
         example = examples[i]
         k = self.config.negatives_per_query
@@ -554,7 +604,9 @@ class _Trainer:
             negatives = [negatives[j] for j in sorted(rng.choice(len(negatives), k, replace=False))]
         others = [j for j in range(len(examples)) if examples[j].positive != example.positive]
         if len(negatives) < k and others:
-            fill = rng.choice(len(others), k - len(negatives), replace=len(others) < k - len(negatives))
+            fill = rng.choice(
+                len(others), k - len(negatives), replace=len(others) < k - len(negatives)
+            )
             negatives += [examples[others[int(j)]].positive for j in fill]
         if not negatives:
             return None
@@ -581,6 +633,7 @@ class _Trainer:
         model.eval()
         try:
             with torch.inference_mode():
+
                 def score(batch: dict[str, np.ndarray]) -> np.ndarray:
                     feed = {k: torch.from_numpy(v) for k, v in batch.items()}
                     return model(**feed).logits[:, 0].float().numpy()
@@ -595,7 +648,8 @@ class _Trainer:
 
         reranker = CrossEncoderReranker(
             RerankSettings(name="cross-encoder", model=str(model_dir)),
-            runtime="onnx", threads=self.config.threads,
+            runtime="onnx",
+            threads=self.config.threads,
         )
         return self._metrics(reranker.scorer())
 
@@ -624,8 +678,17 @@ class _Trainer:
 
     # -- persistence ---------------------------------------------------------------------
 
-    def _log(self, event: str, step: int, loss: float | None, dev: DevMetrics | None,
-             scheduler: Any, started: float, cpu_started: float, elapsed_before: float) -> None:
+    def _log(
+        self,
+        event: str,
+        step: int,
+        loss: float | None,
+        dev: DevMetrics | None,
+        scheduler: Any,
+        started: float,
+        cpu_started: float,
+        elapsed_before: float,
+    ) -> None:
         entry = RunLogEntry(
             event=event,  # type: ignore[arg-type]
             step=step,
@@ -642,9 +705,18 @@ class _Trainer:
             handle.write(entry.model_dump_json() + "\n")
         logger.info("step %d: %s", step, entry.model_dump_json())
 
-    def _save_checkpoint(self, step: int, model: Any, optimizer: Any, scheduler: Any,
-                         loss_sum: float, loss_count: int, last_loss: float | None,
-                         initial_dev: DevMetrics | None, elapsed_s: float) -> Path:
+    def _save_checkpoint(
+        self,
+        step: int,
+        model: Any,
+        optimizer: Any,
+        scheduler: Any,
+        loss_sum: float,
+        loss_count: int,
+        last_loss: float | None,
+        initial_dev: DevMetrics | None,
+        elapsed_s: float,
+    ) -> Path:
         import torch
 
         root = self.out / CHECKPOINTS_DIR
@@ -703,8 +775,11 @@ class _Trainer:
         )
         metrics = {}
         if final_dev is not None:
-            metrics = {"dev_mrr": final_dev.mrr, "dev_accuracy_at_1": final_dev.accuracy_at_1,
-                       "dev_loss": final_dev.loss}
+            metrics = {
+                "dev_mrr": final_dev.mrr,
+                "dev_accuracy_at_1": final_dev.accuracy_at_1,
+                "dev_loss": final_dev.loss,
+            }
         metadata = CrossEncoderMetadata(
             backend=BACKEND,
             base=str(self.base_dir),
@@ -734,8 +809,9 @@ class _Trainer:
             return None
         from tqdm.auto import tqdm
 
-        return tqdm(total=self.total_steps, initial=step, desc=f"finetune {self.config.stage}",
-                    unit="step")
+        return tqdm(
+            total=self.total_steps, initial=step, desc=f"finetune {self.config.stage}", unit="step"
+        )
 
 
 def list_checkpoints(out: str | Path) -> list[Path]:
@@ -744,7 +820,8 @@ def list_checkpoints(out: str | Path) -> list[Path]:
     if not root.is_dir():
         return []
     found = [
-        p for p in root.iterdir()
+        p
+        for p in root.iterdir()
         if re.fullmatch(r"step-\d+", p.name) and (p / STATE_FILE).is_file()
     ]
     return sorted(found, key=lambda p: int(p.name.split("-")[1]))
@@ -771,7 +848,8 @@ def _truncate_run_log(path: Path, step: int) -> None:
     if not path.is_file():
         return
     kept = [
-        line for line in path.read_text().splitlines()
+        line
+        for line in path.read_text().splitlines()
         if line.strip() and json.loads(line).get("step", 0) <= step
     ]
     _write_atomic(path, "".join(line + "\n" for line in kept))

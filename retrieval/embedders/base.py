@@ -50,7 +50,9 @@ class ImageEmbedder(Embedder, Protocol):
 
 EMBEDDERS: Registry[Embedder] = Registry("embedder")
 EMBEDDERS.register_lazy("hash", "retrieval.embedders.hashing:HashEmbedder")
-EMBEDDERS.register_lazy("sentence-transformers", "retrieval.embedders.minilm:SentenceTransformerEmbedder")
+EMBEDDERS.register_lazy(
+    "sentence-transformers", "retrieval.embedders.minilm:SentenceTransformerEmbedder"
+)
 EMBEDDERS.register_lazy("minilm-onnx", "retrieval.embedders.onnx:OnnxMiniLMEmbedder")
 EMBEDDERS.register_lazy("qwen3-vl", "retrieval.embedders.qwen3_vl:Qwen3VLEmbedder")
 

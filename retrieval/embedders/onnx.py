@@ -125,7 +125,9 @@ class OnnxMiniLMEmbedder:
         limit = self.settings.document_tokens
         if limit:
             # Keep [CLS] + the first `limit` tokens + [SEP]: the dense view of a long chunk.
-            encodings = [ids if len(ids) <= limit + 2 else ids[: limit + 1] + ids[-1:] for ids in encodings]
+            encodings = [
+                ids if len(ids) <= limit + 2 else ids[: limit + 1] + ids[-1:] for ids in encodings
+            ]
         lengths = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(texts))
         # Longest first, so each batch pads to nearly its own length.
         order = np.argsort(-lengths, kind="stable")

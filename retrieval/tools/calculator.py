@@ -46,11 +46,19 @@ class CalculatorError(ToolError):
 # -- the number formats of filings ----------------------------------------------------------------
 
 _SCALES = {
-    "thousand": 1e3, "k": 1e3,
-    "million": 1e6, "mn": 1e6, "mm": 1e6, "m": 1e6,
-    "billion": 1e9, "bn": 1e9, "b": 1e9,
-    "trillion": 1e12, "tn": 1e12, "t": 1e12,
-}  # fmt: skip
+    "thousand": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "mn": 1e6,
+    "mm": 1e6,
+    "m": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+    "b": 1e9,
+    "trillion": 1e12,
+    "tn": 1e12,
+    "t": 1e12,
+}
 _NUMBER = (
     r"\d{1,3}(?:,\d{3})+(?!\d|,\d)(?:\.\d+)?|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?"
 )
@@ -275,10 +283,12 @@ class _Evaluator:
         n = len(node.args)
         if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
             expected = (
-                f"{spec.min_args}" if spec.min_args == spec.max_args
-                else f"{spec.min_args} or more" if spec.max_args is None
+                f"{spec.min_args}"
+                if spec.min_args == spec.max_args
+                else f"{spec.min_args} or more"
+                if spec.max_args is None
                 else f"{spec.min_args} to {spec.max_args}"
-            )  # fmt: skip
+            )
             raise CalculatorError(f"{name}() takes {expected} arguments, got {n}")
         args = [self.eval(arg) for arg in node.args]
         values = [a.value for a in args]

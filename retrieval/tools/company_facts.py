@@ -408,9 +408,15 @@ class CompanyFactsTool(BaseTool):
     ) -> ToolResult:
         """Convenience wrapper around :meth:`run` with keyword arguments."""
         return self.run(
-            {"concept": concept, "cik": cik, "ticker": ticker, "fiscal_year": fiscal_year,
-             "fiscal_period": fiscal_period, "unit": unit}
-        )  # fmt: skip
+            {
+                "concept": concept,
+                "cik": cik,
+                "ticker": ticker,
+                "fiscal_year": fiscal_year,
+                "fiscal_period": fiscal_period,
+                "unit": unit,
+            }
+        )
 
     # -- company and document -------------------------------------------------------------------
 

@@ -37,9 +37,14 @@ def _metric(question: str) -> str | None:
     return best[1] if best else None
 
 
-def plan_tool_calls(question: str, resolution, filings: list[Filing], tools) -> list[tuple[str, dict]]:  # noqa: ANN001
+def plan_tool_calls(
+    question: str, resolution, filings: list[Filing], tools
+) -> list[tuple[str, dict]]:
     configured = set(tools.configured())
-    tickers = sorted(set(resolution.tickers) | {f.ticker for f in filings if f.company in resolution.companies and f.ticker})
+    tickers = sorted(
+        set(resolution.tickers)
+        | {f.ticker for f in filings if f.company in resolution.companies and f.ticker}
+    )
     calls: list[tuple[str, dict]] = []
     if len(tickers) == 1 and "market_data" in configured and _MARKET.search(question):
         calls.append(("market_data", {"operation": "quote", "symbol": tickers[0]}))
@@ -50,6 +55,15 @@ def plan_tool_calls(question: str, resolution, filings: list[Filing], tools) -> 
             who = {"cik": int(sorted(ciks)[0])} if ciks else {"ticker": tickers[0]}
             period = resolution.fiscal_periods[0] if len(resolution.fiscal_periods) == 1 else "FY"
             for year in sorted(set(resolution.fiscal_years))[:3]:
-                calls.append(("company_facts", {**who, "concept": metric, "fiscal_year": year,
-                                                "fiscal_period": period if period != "Q4" else "FY"}))
+                calls.append(
+                    (
+                        "company_facts",
+                        {
+                            **who,
+                            "concept": metric,
+                            "fiscal_year": year,
+                            "fiscal_period": period if period != "Q4" else "FY",
+                        },
+                    )
+                )
     return calls

@@ -74,31 +74,56 @@ def test_follow_up_on_a_thread_persists_across_agent_instances(corpus, agent):
 
 
 def test_unanswerable_question_abstains_with_the_scope(agent):
-    reply = agent.ask("What was Northwind Robotics' favourite colour of the CEO in fiscal 2023?",
-                      thread_id="abstain", acl_groups=["public"])
+    reply = agent.ask(
+        "What was Northwind Robotics' favourite colour of the CEO in fiscal 2023?",
+        thread_id="abstain",
+        acl_groups=["public"],
+    )
     assert reply.answer.abstained and reply.answer.citations == []
     assert reply.scope and reply.scope in reply.answer.text
     assert reply.answer.text.startswith("I could not determine this")
 
 
 def test_explicit_filters_replace_the_resolution(agent):
-    reply = agent.ask("What were capital expenditures?", thread_id="filters", acl_groups=["public"],
-                      filters=SearchFilters(companies=["Contoso Foods Corporation"], fiscal_years=[2024]))
+    reply = agent.ask(
+        "What were capital expenditures?",
+        thread_id="filters",
+        acl_groups=["public"],
+        filters=SearchFilters(companies=["Contoso Foods Corporation"], fiscal_years=[2024]),
+    )
     assert reply.answer.citations
     assert {c.file_name for c in reply.answer.citations} == {"contoso_fy2024_10k.pdf"}
-    assert reply.scope.startswith("Searched with filters") and "Contoso Foods Corporation" in reply.scope
+    assert (
+        reply.scope.startswith("Searched with filters")
+        and "Contoso Foods Corporation" in reply.scope
+    )
 
 
 def test_standalone_question_only_rewrites_elliptical_follow_ups():
-    res = Resolution(question="And the year before?", fiscal_years=[2022], inherited=["company", "period"],
-                     matched_text=[MatchedSpan(start=4, end=19, text="the year before", kind="relative",
-                                               value="prev-year")])
+    res = Resolution(
+        question="And the year before?",
+        fiscal_years=[2022],
+        inherited=["company", "period"],
+        matched_text=[
+            MatchedSpan(start=4, end=19, text="the year before", kind="relative", value="prev-year")
+        ],
+    )
     assert standalone_question("And the year before?", [Q_2023], res) == (
-        "What was Northwind Robotics' total revenue in fiscal 2022?")
-    named = res.model_copy(update={"question": "And net income the year before?", "matched_text": [
-        MatchedSpan(start=15, end=30, text="the year before", kind="relative", value="prev-year")]})
+        "What was Northwind Robotics' total revenue in fiscal 2022?"
+    )
+    named = res.model_copy(
+        update={
+            "question": "And net income the year before?",
+            "matched_text": [
+                MatchedSpan(
+                    start=15, end=30, text="the year before", kind="relative", value="prev-year"
+                )
+            ],
+        }
+    )
     assert standalone_question("And net income the year before?", [Q_2023], named) == (
-        "And net income the year before?")
+        "And net income the year before?"
+    )
     assert standalone_question("And the year before?", [], res) == "And the year before?"
 
 
@@ -111,17 +136,34 @@ def test_cli_ask_json(corpus, tmp_path):
     data = tmp_path / "data"
     # A copy of the corpus: the module's agent holds the embedded index open.
     shutil.copytree(corpus.data_dir, data, ignore=shutil.ignore_patterns(CONVERSATIONS_FILE + "*"))
-    env = {"FINRAG_DATA_DIR": str(data), "FINRAG_MODEL_CACHE": str(corpus.model_cache),
-           "FINRAG_CONFIG": str(tmp_path / "absent.toml"), "HF_HUB_OFFLINE": "1"}
+    env = {
+        "FINRAG_DATA_DIR": str(data),
+        "FINRAG_MODEL_CACHE": str(corpus.model_cache),
+        "FINRAG_CONFIG": str(tmp_path / "absent.toml"),
+        "HF_HUB_OFFLINE": "1",
+    }
     result = CliRunner().invoke(app, ["ask", Q_2023, "--json", "--thread", "cli"], env=env)
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["abstained"] is False and "2,255.4" in out["answer"]
-    assert out["citations"][0]["file"] == "northwind_2023_10k.pdf" and out["citations"][0]["page"] == 6
+    assert (
+        out["citations"][0]["file"] == "northwind_2023_10k.pdf" and out["citations"][0]["page"] == 6
+    )
     assert out["citations"][0]["row_header"] == "Total revenue"
     assert "Northwind" in out["scope"] and "answer" in out["timings_ms"]
-    result = CliRunner().invoke(app, ["ask", "What was total revenue?", "--json", "--company",
-                                      "Contoso Foods", "--year", "2024"], env=env)
+    result = CliRunner().invoke(
+        app,
+        [
+            "ask",
+            "What was total revenue?",
+            "--json",
+            "--company",
+            "Contoso Foods",
+            "--year",
+            "2024",
+        ],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["citations"] and {c["file"] for c in out["citations"]} == {"contoso_fy2024_10k.pdf"}

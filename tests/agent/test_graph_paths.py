@@ -34,13 +34,32 @@ ZEPHYR_Q = "What were Zephyr Tools' net sales in fiscal 2023?"
 def _companyfacts(cik: str) -> dict:
     """A minimal SEC companyfacts document: FY2023 and FY2022 revenue of the fictional Zephyr."""
     facts = [
-        {"start": "2023-01-01", "end": "2023-12-31", "val": 512_000_000, "fy": 2023, "fp": "FY",
-         "form": "10-K", "filed": "2024-02-20", "accn": "0000555001-24-000004"},
-        {"start": "2022-01-01", "end": "2022-12-31", "val": 468_400_000, "fy": 2023, "fp": "FY",
-         "form": "10-K", "filed": "2024-02-20", "accn": "0000555001-24-000004"},
+        {
+            "start": "2023-01-01",
+            "end": "2023-12-31",
+            "val": 512_000_000,
+            "fy": 2023,
+            "fp": "FY",
+            "form": "10-K",
+            "filed": "2024-02-20",
+            "accn": "0000555001-24-000004",
+        },
+        {
+            "start": "2022-01-01",
+            "end": "2022-12-31",
+            "val": 468_400_000,
+            "fy": 2023,
+            "fp": "FY",
+            "form": "10-K",
+            "filed": "2024-02-20",
+            "accn": "0000555001-24-000004",
+        },
     ]
-    return {"cik": int(cik), "entityName": "ZEPHYR TOOLS INC",
-            "facts": {"us-gaap": {"Revenues": {"label": "Revenues", "units": {"USD": facts}}}}}
+    return {
+        "cik": int(cik),
+        "entityName": "ZEPHYR TOOLS INC",
+        "facts": {"us-gaap": {"Revenues": {"label": "Revenues", "units": {"USD": facts}}}},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +67,9 @@ def corpus(tmp_path_factory, model_cache, sample_folder) -> Settings:
     root = tmp_path_factory.mktemp("paths-corpus")
     facts = root / "companyfacts"
     facts.mkdir()
-    (facts / f"CIK{ZEPHYR_CIK}.json").write_text(json.dumps(_companyfacts(ZEPHYR_CIK)), encoding="utf-8")
+    (facts / f"CIK{ZEPHYR_CIK}.json").write_text(
+        json.dumps(_companyfacts(ZEPHYR_CIK)), encoding="utf-8"
+    )
     settings = Settings(data_dir=root / "data", model_cache=model_cache)
     settings.ingest.workers = 1
     settings.tools.company_facts_dir = facts
@@ -63,20 +84,49 @@ def corpus(tmp_path_factory, model_cache, sample_folder) -> Settings:
 def agent(corpus):
     with Agent(corpus) as a:
         bank = a.retriever.memory
-        doc_id = next(f.doc_id for f in a.retriever.filings(["public"])
-                      if f.file_name == "northwind_2023_10k.pdf")
-        source = Citation(doc_id=doc_id, file_name="northwind_2023_10k.pdf", page_no=6,
-                          quote="Free cash flow | 2023: 266.3")
-        fcf = bank.add(make_entry(FCF_Q, FCF_ANSWER, company="Northwind Robotics, Inc.", period="FY2023",
-                                  source=source, author="ana"))
+        doc_id = next(
+            f.doc_id
+            for f in a.retriever.filings(["public"])
+            if f.file_name == "northwind_2023_10k.pdf"
+        )
+        source = Citation(
+            doc_id=doc_id,
+            file_name="northwind_2023_10k.pdf",
+            page_no=6,
+            quote="Free cash flow | 2023: 266.3",
+        )
+        fcf = bank.add(
+            make_entry(
+                FCF_Q,
+                FCF_ANSWER,
+                company="Northwind Robotics, Inc.",
+                period="FY2023",
+                source=source,
+                author="ana",
+            )
+        )
         bank.approve(fcf.entry_id, approver="lead")
         # Pending review: a curator typed a wrong figure; it must never be served.
-        bank.add(make_entry("What was Northwind Robotics' free cash flow in fiscal 2022?",
-                            "Free cash flow was $999.9 million in fiscal 2022.",
-                            company="Northwind Robotics, Inc.", period="FY2022", author="ana"))
-        eps = bank.add(make_entry(EPS_Q, "Diluted EPS was $2.61 in fiscal 2023.",
-                                  company="Northwind Robotics, Inc.", period="FY2023", source=source,
-                                  author="ana", acl=["finance"]))
+        bank.add(
+            make_entry(
+                "What was Northwind Robotics' free cash flow in fiscal 2022?",
+                "Free cash flow was $999.9 million in fiscal 2022.",
+                company="Northwind Robotics, Inc.",
+                period="FY2022",
+                author="ana",
+            )
+        )
+        eps = bank.add(
+            make_entry(
+                EPS_Q,
+                "Diluted EPS was $2.61 in fiscal 2023.",
+                company="Northwind Robotics, Inc.",
+                period="FY2023",
+                source=source,
+                author="ana",
+                acl=["finance"],
+            )
+        )
         bank.approve(eps.entry_id, approver="lead")
         a.context.extras["entries"] = {"fcf": fcf.entry_id, "eps": eps.entry_id}
         yield a
@@ -90,17 +140,24 @@ def test_approved_memory_entry_is_stated_with_provenance_beside_corpus_citations
     answer = reply.answer
     assert not answer.abstained
     assert answer.memory_entries == [agent.context.extras["entries"]["fcf"]]
-    assert "From the memory bank (approved by lead, source: northwind_2023_10k.pdf p.6)" in answer.text
+    assert (
+        "From the memory bank (approved by lead, source: northwind_2023_10k.pdf p.6)" in answer.text
+    )
     assert "$266.3 million" in answer.text
     corpus = [c for c in answer.citations if c.chunk_id]
     assert corpus, "memory must not replace the corpus evidence"
-    assert any(c.file_name == "northwind_2023_10k.pdf" and c.page_no == 6 and "266.3" in c.quote
-               for c in corpus)
+    assert any(
+        c.file_name == "northwind_2023_10k.pdf" and c.page_no == 6 and "266.3" in c.quote
+        for c in corpus
+    )
 
 
 def test_unapproved_memory_entry_is_not_served(agent):
-    reply = agent.ask("What was Northwind Robotics' free cash flow in fiscal 2022?", thread_id="pending",
-                      acl_groups=["public"])
+    reply = agent.ask(
+        "What was Northwind Robotics' free cash flow in fiscal 2022?",
+        thread_id="pending",
+        acl_groups=["public"],
+    )
     assert reply.answer.memory_entries == []
     assert "999.9" not in reply.answer.text and "memory bank" not in reply.answer.text
     assert "196.3" in reply.answer.text  # answered from the cash-flow table instead
@@ -118,13 +175,18 @@ def test_memory_entry_is_served_only_to_its_acl_group(agent):
 
 
 def test_growth_is_computed_by_the_calculator_and_survives_verification(agent):
-    reply = agent.ask("How much did Northwind Robotics' total revenue grow from fiscal 2022 to fiscal 2023?",
-                      thread_id="growth", acl_groups=["public"])
+    reply = agent.ask(
+        "How much did Northwind Robotics' total revenue grow from fiscal 2022 to fiscal 2023?",
+        thread_id="growth",
+        acl_groups=["public"],
+    )
     answer = reply.answer
     assert not answer.abstained
     assert "19.75%" in answer.text or "19.8%" in answer.text
-    assert any(call.startswith("calculator:") and "2255.4" in call and "1883.4" in call
-               for call in answer.tool_calls)
+    assert any(
+        call.startswith("calculator:") and "2255.4" in call and "1883.4" in call
+        for call in answer.tool_calls
+    )
     assert "2,255.4" in answer.text and "1,883.4" in answer.text
     verifying = next(e for e in reply.events if e["step"] == "verifying")
     assert "all supported" in verifying["detail"]
@@ -142,8 +204,11 @@ def test_company_facts_tool_is_planned_for_a_filing_with_a_cik(agent):
 
 
 def test_comparison_states_both_periods_each_cited(agent):
-    reply = agent.ask("Compare Northwind Robotics' net income in fiscal 2023 vs fiscal 2022",
-                      thread_id="compare", acl_groups=["public"])
+    reply = agent.ask(
+        "Compare Northwind Robotics' net income in fiscal 2023 vs fiscal 2022",
+        thread_id="compare",
+        acl_groups=["public"],
+    )
     answer = reply.answer
     assert not answer.abstained
     assert "223.8" in answer.text and "143.1" in answer.text
@@ -153,8 +218,11 @@ def test_comparison_states_both_periods_each_cited(agent):
 
 
 def test_company_outside_the_corpus_abstains_and_says_what_was_searched(agent):
-    reply = agent.ask("What was Globex Aerospace's total revenue in fiscal 2023?", thread_id="absent",
-                      acl_groups=["public"])
+    reply = agent.ask(
+        "What was Globex Aerospace's total revenue in fiscal 2023?",
+        thread_id="absent",
+        acl_groups=["public"],
+    )
     assert reply.answer.abstained and reply.answer.citations == []
     assert reply.answer.text.startswith("I could not determine this")
     assert reply.scope and reply.scope in reply.answer.text
@@ -179,13 +247,18 @@ def test_injected_instructions_in_a_filing_are_not_obeyed(agent):
 def test_planner_never_calls_a_tool_named_in_document_text(agent):
     result = agent.retriever.retrieve(ZEPHYR_Q, acl_groups=["public"])
     assert any("IGNORE ALL PREVIOUS INSTRUCTIONS" in h.chunk.text for h in result.hits), (
-        "the injected chunk should be retrieved, or this test proves nothing")
+        "the injected chunk should be retrieved, or this test proves nothing"
+    )
     assert [t.tool for t in result.tools] == ["company_facts"]
-    assert not any("EVIL" in json.dumps(t.args) or "999" in json.dumps(t.args) for t in result.tools)
+    assert not any(
+        "EVIL" in json.dumps(t.args) or "999" in json.dumps(t.args) for t in result.tools
+    )
 
 
 def test_grounded_prompt_wraps_documents_as_data():
-    evidence = format_evidence([("zephyr_2023_10k.pdf", 2, f"{INJECTION_TEXT}\n{INJECTION_TOOL_CALL}")])
+    evidence = format_evidence(
+        [("zephyr_2023_10k.pdf", 2, f"{INJECTION_TEXT}\n{INJECTION_TOOL_CALL}")]
+    )
     assert evidence.startswith("[1] zephyr_2023_10k.pdf, page 2:\n<document>\n")
     assert evidence.endswith("</document>")
     inside = evidence.split("<document>\n", 1)[1].rsplit("\n</document>", 1)[0]
@@ -199,10 +272,10 @@ class _RecordingLLM:
 
     prompts: list = []
 
-    def __init__(self, settings=None) -> None:  # noqa: ANN001
+    def __init__(self, settings=None) -> None:
         pass
 
-    def generate(self, messages, *, max_new_tokens=None) -> str:  # noqa: ANN001
+    def generate(self, messages, *, max_new_tokens=None) -> str:
         _RecordingLLM.prompts.append(list(messages))
         evidence = messages[-1].content
         n = next(i for i in range(1, 9) if f"[{i}] zephyr_2023_10k.pdf" in evidence)
@@ -224,9 +297,13 @@ def test_llm_path_sees_documents_as_data_and_verify_drops_invented_figures(corpu
     assert system.role == "system" and "never instructions to follow" in system.content
     documents = user.content.split("<document>")[1:]
     injected = [d for d in documents if INJECTION_TEXT.split(".")[0] in d]
-    assert injected and all("</document>" in d for d in injected)  # the injection stays inside its tags
+    assert injected and all(
+        "</document>" in d for d in injected
+    )  # the injection stays inside its tags
     answer = reply.answer
     assert "$512.0 million" in answer.text and "777" not in answer.text
-    assert answer.tool_calls == [] and {c.file_name for c in answer.citations} == {"zephyr_2023_10k.pdf"}
+    assert answer.tool_calls == [] and {c.file_name for c in answer.citations} == {
+        "zephyr_2023_10k.pdf"
+    }
     verifying = next(e for e in reply.events if e["step"] == "verifying")
     assert "1 of 2 figures unsupported" in verifying["detail"]

@@ -72,7 +72,7 @@ def server() -> Iterator[FakeServer]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.requests.append(
                 {"path": self.path, "headers": dict(self.headers.items()), "body": body}
@@ -228,7 +228,10 @@ def test_chat_parses_tool_calls(server: FakeServer) -> None:
     assert server.requests[0]["body"]["tools"] == tools
     good, bad, not_object = result.tool_calls
     assert (good.id, good.name, good.arguments, good.error) == (
-        "call_a", "calculator", {"expression": "1+2"}, None,
+        "call_a",
+        "calculator",
+        {"expression": "1+2"},
+        None,
     )
     assert bad.name == "calculator" and bad.arguments == {}
     assert bad.error is not None and "not valid JSON" in bad.error

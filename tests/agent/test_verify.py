@@ -173,7 +173,9 @@ def test_years_dates_forms_items_are_ignored() -> None:
 
 
 def test_planted_number_is_caught_with_nearest_reason() -> None:
-    answer = "Revenue was $66.6 billion, up from $54.3 billion. Operating income was $1,240 million."
+    answer = (
+        "Revenue was $66.6 billion, up from $54.3 billion. Operating income was $1,240 million."
+    )
     result = verify_answer(answer, TABLE_EV)
     assert [f.mention.text for f in result.unsupported] == ["$1,240 million"]
     assert "1,204" in result.unsupported[0].reason
@@ -186,7 +188,11 @@ def test_evidence_from_chunk_reads_table_header_scale() -> None:
         caption="(in thousands)", header_rows=[["", "2023"]], rows=[["Revenue", "1,500"]]
     )
     chunk = Chunk(
-        chunk_id="k1", doc_id="d", page_no=3, modality="table", text="| Revenue | 1,500 |",
+        chunk_id="k1",
+        doc_id="d",
+        page_no=3,
+        modality="table",
+        text="| Revenue | 1,500 |",
         table=table,
     )
     result = verify_answer("Revenue was $1.5 million.", [Evidence.from_chunk(chunk)])
@@ -245,5 +251,7 @@ def test_citation_markers_are_not_figures():
 
     kinds = [m.kind for m in extract_numbers("Revenue was 2,255.4 [1][2] and 1,883.4 [12].")]
     assert kinds == ["number", "citation", "citation", "number", "citation"]
-    check = verify_answer("Revenue was 2,255.4 [1].", [Evidence(id="c1", text="Total revenue 2,255.4")])
+    check = verify_answer(
+        "Revenue was 2,255.4 [1].", [Evidence(id="c1", text="Total revenue 2,255.4")]
+    )
     assert check.all_supported and len(check.figures) == 1

@@ -104,9 +104,14 @@ def server(tmp_path_factory, model_cache, sample_folder) -> Iterator[tuple[str, 
     with log_path.open("wb") as log:
         # Own session: the teardown signals the whole group, so no Streamlit child outlives it.
         proc = subprocess.Popen(
-            streamlit_command("127.0.0.1", port), cwd=ROOT, env=env,
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            streamlit_command("127.0.0.1", port),
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_S

@@ -25,7 +25,9 @@ def test_env_prefix_and_nested_groups(monkeypatch, tmp_path):
 
 def test_toml_file_is_read_and_env_wins(monkeypatch, tmp_path):
     config = tmp_path / "finrag.toml"
-    config.write_text('log_level = "INFO"\n[ingest]\nrender_dpi = 72\n[rerank]\nname = "qwen3-vl"\n')
+    config.write_text(
+        'log_level = "INFO"\n[ingest]\nrender_dpi = 72\n[rerank]\nname = "qwen3-vl"\n'
+    )
     monkeypatch.setenv("FINRAG_CONFIG", str(config))
     monkeypatch.setenv("FINRAG_INGEST__RENDER_DPI", "90")
     s = Settings()

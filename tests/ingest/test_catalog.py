@@ -7,8 +7,14 @@ from ingest.catalog import Catalog
 
 
 def _filing(doc_id: str, source: str = "/f/a.pdf", acl: list[str] | None = None) -> Filing:
-    return Filing(doc_id=doc_id, source_path=source, file_name="a.pdf", company="Acme",
-                  fiscal_year=2023, acl=acl or ["public"])
+    return Filing(
+        doc_id=doc_id,
+        source_path=source,
+        file_name="a.pdf",
+        company="Acme",
+        fiscal_year=2023,
+        acl=acl or ["public"],
+    )
 
 
 def test_states_and_visibility(tmp_path):

@@ -6,7 +6,16 @@ from datetime import date
 
 import pytest
 
-from core.records import BBox, Element, Filing, Page, ParsedDocument, TableCell, TableData, make_chunk_id
+from core.records import (
+    BBox,
+    Element,
+    Filing,
+    Page,
+    ParsedDocument,
+    TableCell,
+    TableData,
+    make_chunk_id,
+)
 from ingest.chunking import chunk_document
 
 DOC_ID = "a" * 64
@@ -42,12 +51,22 @@ def _doc(elements: list[Element], pages: int | None = None) -> ParsedDocument:
 
 def _filing() -> Filing:
     return Filing(
-        doc_id=DOC_ID, source_path="/x/acme.pdf", file_name="acme.pdf", company="ACME INC.", ticker="ACME",
-        form="10-K", fiscal_year=2023, fiscal_period="FY", period_end=date(2023, 12, 31), acl=["finance"],
+        doc_id=DOC_ID,
+        source_path="/x/acme.pdf",
+        file_name="acme.pdf",
+        company="ACME INC.",
+        ticker="ACME",
+        form="10-K",
+        fiscal_year=2023,
+        fiscal_period="FY",
+        period_end=date(2023, 12, 31),
+        acl=["finance"],
     )
 
 
-def _text(page: int, text: str, n: int = 0, kind: str = "text", level: int | None = None) -> Element:
+def _text(
+    page: int, text: str, n: int = 0, kind: str = "text", level: int | None = None
+) -> Element:
     return Element(kind=kind, page_no=page, text=text, bbox=_box(n), level=level)  # type: ignore[arg-type]
 
 
@@ -56,7 +75,9 @@ def _words(prefix: str, n: int) -> str:
 
 
 def _sentences(n: int, words: int) -> str:
-    return " ".join("Word " + " ".join(f"w{s}x{i}" for i in range(words - 1)) + "." for s in range(n))
+    return " ".join(
+        "Word " + " ".join(f"w{s}x{i}" for i in range(words - 1)) + "." for s in range(n)
+    )
 
 
 def test_section_paths_follow_part_item_note_and_headings() -> None:
@@ -128,16 +149,32 @@ def test_run_on_sentence_split_by_words() -> None:
     assert " ".join(c.text for c in chunks) == text
 
 
-def _table(page: int, rows: int, *, continued: bool = False, caption: str = "Debt maturities") -> Element:
+def _table(
+    page: int, rows: int, *, continued: bool = False, caption: str = "Debt maturities"
+) -> Element:
     header = [["", "2023", "2022"], ["", "$ million", "$ million"]]
     body = [[f"Line item {r}", f"{r},100", f"{r},200"] for r in range(rows)]
     cells = [
-        TableCell(row=2 + r, col=c, text=body[r][c], row_header=body[r][0], col_header=header[0][c],
-                  bbox=BBox(x0=72 + 100 * c, y0=200 + 12 * r, x1=160 + 100 * c, y1=210 + 12 * r))
-        for r in range(rows) for c in range(3)
+        TableCell(
+            row=2 + r,
+            col=c,
+            text=body[r][c],
+            row_header=body[r][0],
+            col_header=header[0][c],
+            bbox=BBox(x0=72 + 100 * c, y0=200 + 12 * r, x1=160 + 100 * c, y1=210 + 12 * r),
+        )
+        for r in range(rows)
+        for c in range(3)
     ]
-    table = TableData(header_rows=header, rows=body, cells=cells, caption=caption, continued=continued)
-    return Element(kind="table", page_no=page, table=table, bbox=BBox(x0=72, y0=190, x1=400, y1=210 + 12 * rows))
+    table = TableData(
+        header_rows=header, rows=body, cells=cells, caption=caption, continued=continued
+    )
+    return Element(
+        kind="table",
+        page_no=page,
+        table=table,
+        bbox=BBox(x0=72, y0=190, x1=400, y1=210 + 12 * rows),
+    )
 
 
 def test_table_is_its_own_chunk_with_labels_for_the_embedder() -> None:
@@ -152,10 +189,15 @@ def test_table_is_its_own_chunk_with_labels_for_the_embedder() -> None:
         "|  | $ million | $ million |",
     ]
     assert "| Line item 2 | 2,100 | 2,200 |" in table.text
-    assert table.embed_text == "Note 5 — Debt\nDebt maturities\n2023 | 2022 | $ million\nLine item 0; Line item 1; Line item 2"
+    assert (
+        table.embed_text
+        == "Note 5 — Debt\nDebt maturities\n2023 | 2022 | $ million\nLine item 0; Line item 1; Line item 2"
+    )
     assert table.section_path == ["Note 5 — Debt"]
     assert table.table is not None and table.table.rows[2] == ["Line item 2", "2,100", "2,200"]
-    full = chunk_document(_doc(els), _filing(), WordCounter(), max_tokens=256, table_embed="full")[1]
+    full = chunk_document(_doc(els), _filing(), WordCounter(), max_tokens=256, table_embed="full")[
+        1
+    ]
     assert full.embed_text == "Note 5 — Debt\n" + full.text
 
 
@@ -165,8 +207,15 @@ def test_large_table_split_by_rows_with_headers_repeated() -> None:
     rows_seen = []
     for k, c in enumerate(chunks):
         assert len(c.text.split()) <= 60
-        assert c.text.splitlines()[1:4] == ["|  | 2023 | 2022 |", "| --- | --- | --- |", "|  | $ million | $ million |"]
-        assert c.table is not None and c.table.header_rows == [["", "2023", "2022"], ["", "$ million", "$ million"]]
+        assert c.text.splitlines()[1:4] == [
+            "|  | 2023 | 2022 |",
+            "| --- | --- | --- |",
+            "|  | $ million | $ million |",
+        ]
+        assert c.table is not None and c.table.header_rows == [
+            ["", "2023", "2022"],
+            ["", "$ million", "$ million"],
+        ]
         assert c.table.continued == (k > 0)
         assert {cell.row_header for cell in c.table.cells} == {r[0] for r in c.table.rows}
         rows_seen += [r[0] for r in c.table.rows]
@@ -181,8 +230,12 @@ def test_large_table_split_by_rows_with_headers_repeated() -> None:
 
 
 def test_continued_table_links_to_previous_page() -> None:
-    els = [_table(1, 2), _text(1, _words("between", 5), 8), _table(2, 2, continued=True, caption=""),
-           _table(3, 2, caption="Another table")]
+    els = [
+        _table(1, 2),
+        _text(1, _words("between", 5), 8),
+        _table(2, 2, continued=True, caption=""),
+        _table(3, 2, caption="Another table"),
+    ]
     chunks = chunk_document(_doc(els), _filing(), WordCounter(), max_tokens=256)
     tables = [c for c in chunks if c.modality == "table"]
     assert tables[1].continues_id == tables[0].chunk_id
@@ -190,10 +243,20 @@ def test_continued_table_links_to_previous_page() -> None:
 
 
 def test_figure_chunk() -> None:
-    fig = Element(kind="figure", page_no=1, text="Figure 1: Revenue by segment", bbox=_box(3), image_path="/r/fig1.png")
+    fig = Element(
+        kind="figure",
+        page_no=1,
+        text="Figure 1: Revenue by segment",
+        bbox=_box(3),
+        image_path="/r/fig1.png",
+    )
     els = [_text(1, "Overview", kind="heading"), fig]
     (chunk,) = chunk_document(_doc(els), _filing(), WordCounter())
-    assert (chunk.modality, chunk.text, chunk.image_path) == ("figure", "Figure 1: Revenue by segment", "/r/fig1.png")
+    assert (chunk.modality, chunk.text, chunk.image_path) == (
+        "figure",
+        "Figure 1: Revenue by segment",
+        "/r/fig1.png",
+    )
     assert chunk.embed_text == "Overview\nFigure 1: Revenue by segment"
     assert chunk.bboxes == [_box(3)]
 
@@ -201,14 +264,26 @@ def test_figure_chunk() -> None:
 def test_running_headers_page_numbers_toc_and_empty_elements_dropped() -> None:
     els: list[Element] = []
     toc = "Table of Contents\n" + "\n".join(
-        f"Item {i}. Section name {i} {3 + n}" for n, i in enumerate(["1", "1A", "1B", "2", "3", "4", "5", "7", "8"])
+        f"Item {i}. Section name {i} {3 + n}"
+        for n, i in enumerate(["1", "1A", "1B", "2", "3", "4", "5", "7", "8"])
     )
     els.append(_text(1, toc, 1))
     for p in range(2, 8):
-        els.append(Element(kind="text", page_no=p, text="ACME INC. | 2023 Form 10-K", bbox=BBox(x0=72, y0=20, x1=400, y1=35)))
+        els.append(
+            Element(
+                kind="text",
+                page_no=p,
+                text="ACME INC. | 2023 Form 10-K",
+                bbox=BBox(x0=72, y0=20, x1=400, y1=35),
+            )
+        )
         els.append(_text(p, f"Body text of page {p} about revenue.", 2))
         els.append(_text(p, "—", 3))
-        els.append(Element(kind="text", page_no=p, text=str(p + 40), bbox=BBox(x0=300, y0=760, x1=320, y1=772)))
+        els.append(
+            Element(
+                kind="text", page_no=p, text=str(p + 40), bbox=BBox(x0=300, y0=760, x1=320, y1=772)
+            )
+        )
     kept = chunk_document(_doc(els), _filing(), WordCounter())
     assert [c.text for c in kept] == [f"Body text of page {p} about revenue." for p in range(2, 8)]
     everything = chunk_document(_doc(els), _filing(), WordCounter(), drop_noise=False)
@@ -227,7 +302,12 @@ def test_item_prose_page_is_not_a_toc() -> None:
 
 
 def test_ids_neighbours_order_and_filing_fields() -> None:
-    els = [_text(1, "Overview", kind="heading"), _text(1, _words("a", 5), 1), _table(1, 2), _text(2, _words("b", 5))]
+    els = [
+        _text(1, "Overview", kind="heading"),
+        _text(1, _words("a", 5), 1),
+        _table(1, 2),
+        _text(2, _words("b", 5)),
+    ]
     chunks = chunk_document(_doc(els), _filing(), WordCounter())
     again = chunk_document(_doc(els), _filing(), WordCounter())
     assert [c.chunk_id for c in chunks] == [c.chunk_id for c in again]
@@ -240,9 +320,16 @@ def test_ids_neighbours_order_and_filing_fields() -> None:
     assert [c.prev_id for c in chunks] == [None, chunks[0].chunk_id, chunks[1].chunk_id]
     assert [c.next_id for c in chunks] == [chunks[1].chunk_id, chunks[2].chunk_id, None]
     for c in chunks:
-        assert (c.file_name, c.company, c.ticker, c.form, c.fiscal_year, c.fiscal_period, c.period_end, c.acl) == (
-            "acme.pdf", "ACME INC.", "ACME", "10-K", 2023, "FY", date(2023, 12, 31), ["finance"]
-        )
+        assert (
+            c.file_name,
+            c.company,
+            c.ticker,
+            c.form,
+            c.fiscal_year,
+            c.fiscal_period,
+            c.period_end,
+            c.acl,
+        ) == ("acme.pdf", "ACME INC.", "ACME", "10-K", 2023, "FY", date(2023, 12, 31), ["finance"])
 
 
 def test_count_tokens_must_answer_every_text() -> None:

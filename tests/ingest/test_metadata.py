@@ -23,7 +23,9 @@ def _doc(pages: list[list[str | Element]]) -> ParsedDocument:
             kind = "heading" if item.isupper() and len(item) < 60 else "text"
             box = BBox(x0=50, y0=60 + 20 * n, x1=550, y1=75 + 20 * n)
             elements.append(Element(kind=kind, page_no=page_no, text=item, bbox=box))
-    return ParsedDocument(doc_id="d" * 64, path="x.pdf", format="pdf", page_count=len(pages), elements=elements)
+    return ParsedDocument(
+        doc_id="d" * 64, path="x.pdf", format="pdf", page_count=len(pages), elements=elements
+    )
 
 
 TEN_K = [
@@ -57,15 +59,19 @@ def test_ten_k_cover() -> None:
     assert meta.evidence["company"] == "p1:registrant-name"
     assert meta.evidence["fiscal_year"] == "cover:period-end-year"
     fields = {"company", "ticker", "cik", "form", "period_end", "fiscal_period", "fiscal_year"}
-    assert meta.sources == {f: "document" for f in fields}
+    assert meta.sources == dict.fromkeys(fields, "document")
     assert set(meta.evidence) == fields
 
 
 def test_ten_k_prefers_the_documents_own_fiscal_label_when_it_names_the_start_year() -> None:
     # A retailer whose year ends 28 Jan 2023 and calls it "fiscal 2022".
     pages = [
-        ["FORM 10-K", "For the fiscal year ended January 28, 2023", "TARGET CORPORATION",
-         "(Exact name of registrant as specified in its charter)"],
+        [
+            "FORM 10-K",
+            "For the fiscal year ended January 28, 2023",
+            "TARGET CORPORATION",
+            "(Exact name of registrant as specified in its charter)",
+        ],
         ["Fiscal 2022 was a year of change. In fiscal 2022 we grew. Fiscal 2022 sales rose."],
     ]
     meta = extract_metadata(_doc(pages), "t.pdf")
@@ -76,7 +82,9 @@ def test_ten_k_prefers_the_documents_own_fiscal_label_when_it_names_the_start_ye
 
 def test_ten_q_fiscal_year_ending_in_january_uses_prior_ten_k() -> None:
     table = TableData(
-        header_rows=[["Title of each class", "Trading Symbol", "Name of each exchange on which registered"]],
+        header_rows=[
+            ["Title of each class", "Trading Symbol", "Name of each exchange on which registered"]
+        ],
         rows=[["Common Stock, $0.10 par value per share", "BBY", "New York Stock Exchange"]],
     )
     pages = [
@@ -87,8 +95,10 @@ def test_ten_q_fiscal_year_ending_in_january_uses_prior_ten_k() -> None:
             "BEST BUY CO., INC. (Exact name of registrant as specified in its charter)",
             Element(kind="table", page_no=1, text="", table=table),
         ],
-        ["Read with our Annual Report on Form 10-K for the fiscal year ended January 28, 2023.",
-         "Three Months Ended Six Months Ended July 29, 2023 July 30, 2022"],
+        [
+            "Read with our Annual Report on Form 10-K for the fiscal year ended January 28, 2023.",
+            "Three Months Ended Six Months Ended July 29, 2023 July 30, 2022",
+        ],
     ]
     meta = extract_metadata(_doc(pages), "q.pdf")
     assert (meta.company, meta.ticker, meta.form) == ("BEST BUY CO., INC.", "BBY", "10-Q")
@@ -109,8 +119,12 @@ def test_ten_q_fiscal_year_ending_in_january_uses_prior_ten_k() -> None:
 )
 def test_ten_q_non_calendar_years(period: str, prior: str, year: int, quarter: str) -> None:
     pages = [
-        ["FORM 10-Q", f"For the quarterly period ended {period}", "ACME INC.",
-         "(Exact name of registrant as specified in its charter)"],
+        [
+            "FORM 10-Q",
+            f"For the quarterly period ended {period}",
+            "ACME INC.",
+            "(Exact name of registrant as specified in its charter)",
+        ],
         [f"See our Annual Report on Form 10-K for the fiscal year ended {prior}."],
     ]
     meta = extract_metadata(_doc(pages), "q.pdf")
@@ -120,8 +134,12 @@ def test_ten_q_non_calendar_years(period: str, prior: str, year: int, quarter: s
 
 def test_ten_q_quarter_from_statement_headers_without_ten_k_reference() -> None:
     pages = [
-        ["FORM 10-Q", "For the quarterly period ended October 1, 2023", "ACME INC.",
-         "(Exact name of registrant as specified in its charter)"],
+        [
+            "FORM 10-Q",
+            "For the quarterly period ended October 1, 2023",
+            "ACME INC.",
+            "(Exact name of registrant as specified in its charter)",
+        ],
         ["Condensed Consolidated Statements of Income", "Three Months Ended Nine Months Ended"],
     ]
     meta = extract_metadata(_doc(pages), "q.pdf")
@@ -159,11 +177,17 @@ def test_eight_k_recognised_from_wording_alone() -> None:
 def test_earnings_release() -> None:
     pages = [
         [
-            Element(kind="title", page_no=1, text="Amcor reports fiscal 2023 results and provides outlook for fiscal 2024"),
+            Element(
+                kind="title",
+                page_no=1,
+                text="Amcor reports fiscal 2023 results and provides outlook for fiscal 2024",
+            ),
             "June 2023 quarter: GAAP diluted EPS of 12.3 cps",
             "Three Months Ended June 30, 2023 net sales were $3.7 billion.",
         ],
-        ["Amcor (NYSE: AMCR; ASX: AMC) is a global leader. Fiscal 2024 outlook. Fiscal 2024 guidance."],
+        [
+            "Amcor (NYSE: AMCR; ASX: AMC) is a global leader. Fiscal 2024 outlook. Fiscal 2024 guidance."
+        ],
     ]
     meta = extract_metadata(_doc(pages), "r.pdf")
     assert meta.form == "earnings-release"
@@ -183,21 +207,44 @@ def test_earnings_release_quarter_words() -> None:
 
 def test_ligatures_and_quarter_wording_without_fiscal_year_end() -> None:
     pages = [
-        ["FORM 10-Q", "For the quarterly period ended June 30, 2024", "Northwind Robotics, Inc.",
-         "(Exact name of registrant as speciﬁed in its charter)"],
-        ["Six months ended June 30, 2024", "Revenue for the second quarter of 2024 was $611.2 million.",
-         "Debt due in fiscal 2027 and fiscal 2027."],
+        [
+            "FORM 10-Q",
+            "For the quarterly period ended June 30, 2024",
+            "Northwind Robotics, Inc.",
+            "(Exact name of registrant as speciﬁed in its charter)",
+        ],
+        [
+            "Six months ended June 30, 2024",
+            "Revenue for the second quarter of 2024 was $611.2 million.",
+            "Debt due in fiscal 2027 and fiscal 2027.",
+        ],
     ]
     meta = extract_metadata(_doc(pages), "n.pdf")
-    assert (meta.company, meta.fiscal_period, meta.fiscal_year) == ("Northwind Robotics, Inc.", "Q2", 2024)
-    ten_k = [["FORM 10-K", "ANNUAL REPORT For the ﬁscal year ended June 30, 2024", "CONTOSO CORP",
-              "(Exact name of registrant as speciﬁed in its charter)"]]
+    assert (meta.company, meta.fiscal_period, meta.fiscal_year) == (
+        "Northwind Robotics, Inc.",
+        "Q2",
+        2024,
+    )
+    ten_k = [
+        [
+            "FORM 10-K",
+            "ANNUAL REPORT For the ﬁscal year ended June 30, 2024",
+            "CONTOSO CORP",
+            "(Exact name of registrant as speciﬁed in its charter)",
+        ]
+    ]
     meta = extract_metadata(_doc(ten_k), "c.pdf")
-    assert (meta.period_end, meta.fiscal_year, meta.fiscal_period) == (date(2024, 6, 30), 2024, "FY")
+    assert (meta.period_end, meta.fiscal_year, meta.fiscal_period) == (
+        date(2024, 6, 30),
+        2024,
+        "FY",
+    )
 
 
 def test_acl_is_accepted_but_not_metadata(tmp_path: Path) -> None:
-    meta = apply_overrides(FilingMetadata(company="X"), {"acl": ["finance"], "ticker": "XX"}, "override")
+    meta = apply_overrides(
+        FilingMetadata(company="X"), {"acl": ["finance"], "ticker": "XX"}, "override"
+    )
     assert meta.ticker == "XX" and meta.sources == {"ticker": "override"}
     with pytest.raises(ConfigError, match="list of group names"):
         apply_overrides(meta, {"acl": "finance"}, "override")
@@ -217,19 +264,29 @@ def test_nothing_recognisable_stays_unknown() -> None:
 
 def test_overrides_replace_values_and_sources() -> None:
     meta = extract_metadata(_doc(TEN_K), "b.pdf")
-    meta2 = apply_overrides(meta, {"ticker": "BA.X", "fiscal_year": "2021", "period_end": "2021-12-31"}, "override")
+    meta2 = apply_overrides(
+        meta, {"ticker": "BA.X", "fiscal_year": "2021", "period_end": "2021-12-31"}, "override"
+    )
     assert (meta2.ticker, meta2.fiscal_year, meta2.period_end) == ("BA.X", 2021, date(2021, 12, 31))
     assert meta2.sources["ticker"] == "override" and "ticker" not in meta2.evidence
-    assert meta2.sources["company"] == "document" and meta2.evidence["company"] == "p1:registrant-name"
+    assert (
+        meta2.sources["company"] == "document" and meta2.evidence["company"] == "p1:registrant-name"
+    )
     assert meta.ticker == "BA"  # the input is not modified
     filing = Filing(doc_id="d", source_path="b.pdf", file_name="b.pdf", **meta2.filing_fields())
-    assert filing.metadata_source == {**{k: "document" for k in meta.sources}, "ticker": "override",
-                                      "fiscal_year": "override", "period_end": "override"}
+    assert filing.metadata_source == {
+        **dict.fromkeys(meta.sources, "document"),
+        "ticker": "override",
+        "fiscal_year": "override",
+        "period_end": "override",
+    }
 
 
 def test_overrides_reject_unknown_keys_and_bad_values() -> None:
     meta = FilingMetadata()
-    with pytest.raises(ConfigError, match="unknown metadata field.*tikcer.*valid fields: acl, cik, company"):
+    with pytest.raises(
+        ConfigError, match="unknown metadata field.*tikcer.*valid fields: acl, cik, company"
+    ):
         apply_overrides(meta, {"tikcer": "X"}, "override:cli")
     with pytest.raises(ConfigError, match="fiscal_period"):
         apply_overrides(meta, {"fiscal_period": "H1"}, "override:cli")

@@ -151,7 +151,8 @@ def test_pages_are_rendered_at_the_configured_dpi(tenk) -> None:
 def test_timings_per_stage(tenk) -> None:
     doc, _ = tenk
     assert {"text", "tables", "table_extract", "table_gate", "render", "figures", "ocr"} <= set(
-        doc.timings)
+        doc.timings
+    )
     assert doc.timings["render"] > 0 and doc.timings["text"] > 0 and doc.timings["ocr"] == 0
 
 
@@ -187,6 +188,7 @@ def test_gated_tables_match_blind_find_tables(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- bad input
+
 
 @pytest.mark.parametrize(
     ("make", "error", "words"),
@@ -232,9 +234,14 @@ def test_file_over_the_size_limit_is_rejected(tmp_path: Path) -> None:
 def test_fixture_generators_are_fast(tmp_path: Path) -> None:
     import time
 
-    for make in (filings.make_10k_pdf, filings.make_scanned_pdf, filings.make_encrypted_pdf,
-                 filings.make_truncated_pdf, filings.make_huge_page_pdf,
-                 filings.make_tight_tables_pdf):
+    for make in (
+        filings.make_10k_pdf,
+        filings.make_scanned_pdf,
+        filings.make_encrypted_pdf,
+        filings.make_truncated_pdf,
+        filings.make_huge_page_pdf,
+        filings.make_tight_tables_pdf,
+    ):
         start = time.process_time()
         make(tmp_path / f"{make.__name__}.pdf")
         assert time.process_time() - start < 0.5, make.__name__
@@ -268,7 +275,7 @@ def test_ligatures_and_odd_characters_are_normalised(tight) -> None:
         ("$\u00a01,234\u2009m", "$ 1,234 m"),  # no-break and thin spaces
         ("\u2212 5 \u2010 x \u2011 y", "- 5 - x - y"),  # minus, hyphen, non-breaking hyphen
         ("2021\u20132023 \u2014", "2021\u20132023 \u2014"),  # en and em dashes keep their meaning
-        ("Company\u2019s \u201cnet\u201d", "Company's \"net\""),
+        ("Company\u2019s \u201cnet\u201d", 'Company\'s "net"'),
         ("1,234\u00b9 Revenue\u00b2", "1,234\u00b9 Revenue\u00b2"),  # footnote marks stay marks
         ("\uff11\uff12\uff13 soft\u00adhyphen zero\u200bwidth", "123 softhyphen zerowidth"),
         ("plain ASCII stays", "plain ASCII stays"),
@@ -279,8 +286,9 @@ def test_normalize_text(raw: str, expected: str) -> None:
 
 
 def _tight_table(doc: ParsedDocument, caption: str):
-    (element,) = [e for e in doc.elements if e.kind == "table"
-                  and e.table.caption == normalize_text(caption)]
+    (element,) = [
+        e for e in doc.elements if e.kind == "table" and e.table.caption == normalize_text(caption)
+    ]
     return element.table
 
 
@@ -321,7 +329,12 @@ def test_ocr_lines_and_words_are_normalised() -> None:
     from ingest.pdf import _normalize_ocr
 
     box = BBox(x0=0, y0=0, x1=10, y1=10)
-    line = Element(kind="text", page_no=1, text="\ufb01scal\u00a0year", ocr=True,
-                   words=[Word(text="\ufb01scal", bbox=box), Word(text="year", bbox=box)])
+    line = Element(
+        kind="text",
+        page_no=1,
+        text="\ufb01scal\u00a0year",
+        ocr=True,
+        words=[Word(text="\ufb01scal", bbox=box), Word(text="year", bbox=box)],
+    )
     (out,) = _normalize_ocr([line])
     assert out.text == "fiscal year" and [w.text for w in out.words] == ["fiscal", "year"]

@@ -27,7 +27,13 @@ def _bad_files(folder: Path) -> dict[str, Path]:
     doc.save(str(encrypted), encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="secret")
     notes = folder / "notes.txt"
     notes.write_text("not a filing")
-    return {"corrupt": corrupt, "empty": empty, "html": html_named_pdf, "encrypted": encrypted, "txt": notes}
+    return {
+        "corrupt": corrupt,
+        "empty": empty,
+        "html": html_named_pdf,
+        "encrypted": encrypted,
+        "txt": notes,
+    }
 
 
 def _search(settings, text: str, **filters) -> list:
@@ -49,7 +55,10 @@ def test_batch_lands_good_files_and_reports_bad_ones(settings, sample_folder, tm
         entry = by_name[bad[key].name]
         assert entry.status == "failed", entry
         assert entry.reason and "\n" not in entry.reason
-    assert "password" in by_name["locked.pdf"].reason.lower() or "encrypt" in by_name["locked.pdf"].reason.lower()
+    assert (
+        "password" in by_name["locked.pdf"].reason.lower()
+        or "encrypt" in by_name["locked.pdf"].reason.lower()
+    )
     assert "unsupported" in by_name["notes.txt"].reason
 
     hits = _search(settings, "Northwind total revenue 2023")
@@ -131,11 +140,15 @@ def test_overrides_sidecar_and_acl(settings, sample_folder, tmp_path):
     folder.mkdir()
     shutil.copy(sample_folder / "contoso_fy2024_10k.pdf", folder)
     (folder / "contoso_fy2024_10k.pdf.meta.json").write_text('{"ticker": "CFX"}')
-    report = ingest_paths([folder], settings, overrides={"acl": ["finance"], "company": "Contoso Foods Corp."})
+    report = ingest_paths(
+        [folder], settings, overrides={"acl": ["finance"], "company": "Contoso Foods Corp."}
+    )
     assert report.count("ok") == 1
     with Ingestor(settings) as ing:
         filing = ing.catalog.filings()[0]
-    assert filing.company == "Contoso Foods Corp." and filing.metadata_source["company"] == "override"
+    assert (
+        filing.company == "Contoso Foods Corp." and filing.metadata_source["company"] == "override"
+    )
     assert filing.ticker == "CFX" and filing.metadata_source["ticker"] == "sidecar"
     assert filing.fiscal_year == 2024 and filing.metadata_source["fiscal_year"] == "document"
     assert filing.acl == ["finance"]
@@ -155,7 +168,9 @@ def test_parallel_workers_give_the_same_index(settings, sample_folder):
     parallel.ingest.workers = 2
     report = ingest_paths([sample_folder], parallel)
     assert report.count("ok") == 3
-    serial = settings.model_copy(update={"data_dir": settings.data_dir.parent / "serial"}, deep=True)
+    serial = settings.model_copy(
+        update={"data_dir": settings.data_dir.parent / "serial"}, deep=True
+    )
     serial.ingest.workers = 1
     ingest_paths([sample_folder], serial)
     with Ingestor(parallel) as a, Ingestor(serial) as b:

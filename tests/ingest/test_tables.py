@@ -24,8 +24,9 @@ def _words(rows: list[tuple[float, list[tuple[float, str]]]], size: float = 10.0
     for y, cells in rows:
         for x, text in cells:
             for k, word in enumerate(text.split()):
-                x0 = x + sum(pymupdf.get_text_length(w + " ", fontsize=size)
-                             for w in text.split()[:k])
+                x0 = x + sum(
+                    pymupdf.get_text_length(w + " ", fontsize=size) for w in text.split()[:k]
+                )
                 x1 = x0 + pymupdf.get_text_length(word, fontsize=size)
                 out.append((x0, y - size * 0.8, x1, y + size * 0.2, word, 0, 0, k))
     return out
@@ -34,10 +35,30 @@ def _words(rows: list[tuple[float, list[tuple[float, str]]]], size: float = 10.0
 STATEMENT = [
     (100, [(300, "Years ended December 31,")]),
     (116, [(260, "2022"), (360, "2021"), (460, "2020")]),
-    (132, [(54, "Total revenues"), (240, "$"), (262, "66,608"), (340, "$"), (362, "62,286"),
-           (440, "$"), (462, "58,158")]),
-    (148, [(54, "Cost of sales"), (258, "(54,000"), (292, ")"), (358, "(51,000"), (392, ")"),
-           (458, "(49,000"), (492, ")")]),
+    (
+        132,
+        [
+            (54, "Total revenues"),
+            (240, "$"),
+            (262, "66,608"),
+            (340, "$"),
+            (362, "62,286"),
+            (440, "$"),
+            (462, "58,158"),
+        ],
+    ),
+    (
+        148,
+        [
+            (54, "Cost of sales"),
+            (258, "(54,000"),
+            (292, ")"),
+            (358, "(51,000"),
+            (392, ")"),
+            (458, "(49,000"),
+            (492, ")"),
+        ],
+    ),
     (164, [(54, "Gross margin"), (262, "12,608"), (362, "11,286"), (466, "9,158")]),
 ]
 PROSE = [
@@ -104,8 +125,10 @@ def test_spanning_header_names_every_column_under_it() -> None:
 def test_markdown_has_one_header_line() -> None:
     data, _ = _grid(STATEMENT)
     lines = data.markdown.splitlines()
-    assert lines[0] == ("|  | Years ended December 31, 2022 | Years ended December 31, 2021 | "
-                        "Years ended December 31, 2020 |")
+    assert lines[0] == (
+        "|  | Years ended December 31, 2022 | Years ended December 31, 2021 | "
+        "Years ended December 31, 2020 |"
+    )
     assert lines[1] == "|---|---|---|---|"
     assert lines[2] == "| Total revenues | 66,608 | 62,286 | 58,158 |"
     assert to_markdown(["a"], [["x|y"]]).splitlines()[-1] == "| x\\|y |"
@@ -119,8 +142,18 @@ def test_continuation_carries_the_header() -> None:
     head, head_x = _grid(STATEMENT)
     body_only = [
         (80, [(54, "Operating income"), (262, "9,608"), (362, "8,824"), (462, "7,347")]),
-        (96, [(54, "Net income"), (240, "$"), (262, "7,118"), (340, "$"), (362, "6,482"),
-              (440, "$"), (462, "5,301")]),
+        (
+            96,
+            [
+                (54, "Net income"),
+                (240, "$"),
+                (262, "7,118"),
+                (340, "$"),
+                (362, "6,482"),
+                (440, "$"),
+                (462, "5,301"),
+            ],
+        ),
     ]
     tail, tail_x = _grid(body_only)
     assert tail.header_rows == []
@@ -172,10 +205,19 @@ TIGHT = [
     (178, [(58, "Total revenue"), (402, "2,255.4"), (445.5, "870.9"), (474, "1,410.0")]),
     (200, [(54, "Selected cash flow information (in millions)")]),
     (218, [(420, "2023"), (452, "2022"), (484, "2021")]),
-    (233, [(58, "Net cash provided by operating activities"), (417.5, "412.6"), (449.5, "318.0"),
-           (481.5, "201.5")]),
-    (248, [(58, "Capital expenditures"), (411.5, "(146.3)"), (443.5, "(121.7)"),
-           (480.5, "(98.4)")]),
+    (
+        233,
+        [
+            (58, "Net cash provided by operating activities"),
+            (417.5, "412.6"),
+            (449.5, "318.0"),
+            (481.5, "201.5"),
+        ],
+    ),
+    (
+        248,
+        [(58, "Capital expenditures"), (411.5, "(146.3)"), (443.5, "(121.7)"), (480.5, "(98.4)")],
+    ),
     (263, [(58, "Free cash flow"), (417.5, "266.3"), (449.5, "196.3"), (481.5, "103.1")]),
 ]
 
@@ -238,8 +280,16 @@ def test_unit_line_above_is_a_header_row_but_a_title_is_a_caption() -> None:
 
 def test_prose_between_tables_ends_the_region() -> None:
     spec = STATEMENT + [
-        (182, [(54, "The following table presents the maturities of our lease liabilities "
-                    "as of the end of the fiscal year:")]),
+        (
+            182,
+            [
+                (
+                    54,
+                    "The following table presents the maturities of our lease liabilities "
+                    "as of the end of the fiscal year:",
+                )
+            ],
+        ),
         (198, [(262, "2022"), (362, "2021"), (462, "2020")]),
         (214, [(54, "Operating leases"), (262, "1,118"), (362, "1,122"), (462, "1,111")]),
         (230, [(54, "Finance leases"), (262, "2,000"), (362, "1,000"), (466, "900")]),

@@ -13,8 +13,12 @@ from tests.rerank.test_trainer import tiny_run  # noqa: F401  (the shared sessio
 
 def hits_for(texts: list[str]) -> list[Hit]:
     return [
-        Hit(chunk=Chunk(chunk_id=f"c{i}", doc_id="d", page_no=1, modality="text", text=t),
-            score=1.0 - i / 100, source="fused", rank=i + 1)
+        Hit(
+            chunk=Chunk(chunk_id=f"c{i}", doc_id="d", page_no=1, modality="text", text=t),
+            score=1.0 - i / 100,
+            source="fused",
+            rank=i + 1,
+        )
         for i, t in enumerate(texts)
     ]
 
@@ -33,7 +37,9 @@ def test_a_plain_encoder_folder_is_refused(tmp_path):
     from rerank.training.trainer import packaged_encoder_dir
 
     with pytest.raises(ModelNotAvailableError, match="not a one-logit cross-encoder"):
-        CrossEncoderReranker(RerankSettings(name="cross-encoder", model=str(packaged_encoder_dir())))
+        CrossEncoderReranker(
+            RerankSettings(name="cross-encoder", model=str(packaged_encoder_dir()))
+        )
 
 
 def test_pairs_are_cut_to_max_length_longest_side_first():
@@ -41,7 +47,9 @@ def test_pairs_are_cut_to_max_length_longest_side_first():
     from rerank.training.trainer import packaged_encoder_dir
 
     encoder = PairEncoder(load_pair_tokenizer(packaged_encoder_dir()), 32)
-    batch = encoder.encode([("what was revenue", "revenue rose " * 100), ("long question " * 50, "net income fell")])
+    batch = encoder.encode(
+        [("what was revenue", "revenue rose " * 100), ("long question " * 50, "net income fell")]
+    )
     assert batch["input_ids"].shape == (2, 32)
     assert batch["attention_mask"].sum(1).tolist() == [32, 32]
     # A long question does not push a short passage out: its 3 tokens + [SEP] stay as segment 1.
@@ -63,7 +71,9 @@ def test_reranker_puts_positives_first_and_follows_the_protocol(tiny_run):  # no
         assert [h.rank for h in ranked] == list(range(1, len(texts) + 1))
         assert all(h.source == "rerank" for h in ranked)
         assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)
-        assert sorted(h.chunk.chunk_id for h in ranked) == sorted(f"c{i}" for i in range(len(texts)))
+        assert sorted(h.chunk.chunk_id for h in ranked) == sorted(
+            f"c{i}" for i in range(len(texts))
+        )
         firsts += ranked[0].chunk.text == example.positive
     # Untrained, the positive (last of 4) is never first; the trained model moves it up often.
     assert report.initial_dev.accuracy_at_1 < 0.2

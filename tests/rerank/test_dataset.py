@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
-from pathlib import Path
-
-import json
-import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -47,11 +46,19 @@ def corpus(tmp_path_factory, model_cache, sample_folder):
     # Ingested in a fresh process: after another module ingested the same samples with MiniLM in
     # this process, this ingest chunked differently (an unexplained cross-test interaction, noted
     # in the README's known issues); the expectations below are about a clean ingest.
-    env = {**os.environ, "FINRAG_DATA_DIR": str(settings.data_dir), "FINRAG_EMBEDDER__NAME": "hash",
-           "FINRAG_EMBEDDER__MAX_TOKENS": "110", "FINRAG_INGEST__WORKERS": "1",
-           "FINRAG_MODEL_CACHE": str(model_cache), "FINRAG_CONFIG": str(settings.data_dir / "absent.toml")}
+    env = {
+        **os.environ,
+        "FINRAG_DATA_DIR": str(settings.data_dir),
+        "FINRAG_EMBEDDER__NAME": "hash",
+        "FINRAG_EMBEDDER__MAX_TOKENS": "110",
+        "FINRAG_INGEST__WORKERS": "1",
+        "FINRAG_MODEL_CACHE": str(model_cache),
+        "FINRAG_CONFIG": str(settings.data_dir / "absent.toml"),
+    }
     finrag = Path(sys.executable).with_name("finrag")
-    done = subprocess.run([str(finrag), "ingest", str(sample_folder)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(finrag), "ingest", str(sample_folder)], env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     with Index(settings) as index:
         chunks = index.scroll_chunks()
@@ -59,8 +66,13 @@ def corpus(tmp_path_factory, model_cache, sample_folder):
 
 
 def _find(chunks: list[Chunk], file_name: str, needle: str, modality: str | None = None) -> Chunk:
-    found = [c for c in chunks if c.file_name == file_name and needle in c.text
-             and (modality is None or c.modality == modality)]
+    found = [
+        c
+        for c in chunks
+        if c.file_name == file_name
+        and needle in c.text
+        and (modality is None or c.modality == modality)
+    ]
     assert found, f"no chunk of {file_name} holds {needle!r}"
     return found[0]
 
@@ -70,15 +82,25 @@ def _row_labels(chunk: Chunk) -> set[str]:
 
 
 def _feedback(question: str, verdict, citations, wrong=()) -> Feedback:
-    return Feedback(feedback_id=f"fb-{len(question)}-{verdict}-{len(citations)}",
-                    created_at=datetime(2024, 1, 1, tzinfo=UTC), user="ana",
-                    question=question, answer="...", verdict=verdict, citations=citations,
-                    wrong_citations=list(wrong))
+    return Feedback(
+        feedback_id=f"fb-{len(question)}-{verdict}-{len(citations)}",
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+        user="ana",
+        question=question,
+        answer="...",
+        verdict=verdict,
+        citations=citations,
+        wrong_citations=list(wrong),
+    )
 
 
 def _cite(chunk: Chunk, with_id: bool = True) -> Citation:
-    return Citation(doc_id=chunk.doc_id, file_name=chunk.file_name, page_no=chunk.page_no,
-                    chunk_id=chunk.chunk_id if with_id else None)
+    return Citation(
+        doc_id=chunk.doc_id,
+        file_name=chunk.file_name,
+        page_no=chunk.page_no,
+        chunk_id=chunk.chunk_id if with_id else None,
+    )
 
 
 # -- the index ----------------------------------------------------------------------------------
@@ -106,11 +128,17 @@ def test_table_facts_read_label_period_value_and_unit(corpus):
     op = facts[("Operating income", "Three months ended June 30, 2024")]
     assert (op.value, op.unit) == ("88.4", "in millions")
     assert facts[("Net income", "Six months ended June 30, 2023")].value == "92.0"
-    earnings = _find(chunks, "contoso_fy2024_10k.pdf", "Consolidated Statements of Earnings", "table")
+    earnings = _find(
+        chunks, "contoso_fy2024_10k.pdf", "Consolidated Statements of Earnings", "table"
+    )
     assert {(f.label, f.period, f.value) for f in table_facts(earnings)} >= {
-        ("Net sales", "Fiscal 2024", "8,931"), ("Net earnings", "Fiscal 2023", "689")}
+        ("Net sales", "Fiscal 2024", "8,931"),
+        ("Net earnings", "Fiscal 2023", "689"),
+    }
     assert split_period("Pension Plans U.S. Year Ended December 31, 2020") == (
-        "Year Ended December 31, 2020", "Pension Plans U.S.")
+        "Year Ended December 31, 2020",
+        "Pension Plans U.S.",
+    )
     assert split_period("Segment") is None
     assert figure_variants("(3,416)", "in millions") == {"3416", "3.4", "3.42"}
 
@@ -123,36 +151,62 @@ def test_synthetic_table_queries_point_at_the_chunk_holding_that_row_and_period(
     for q in queries:
         assert q.positive.modality == "table"
         facts = table_facts(q.positive)
-        matching = [f for f in facts if f.label.lower() in q.query.lower()
-                    and f.period[-4:] in q.query and figure_variants(f.value, f.unit) == q.key.figures]
+        matching = [
+            f
+            for f in facts
+            if f.label.lower() in q.query.lower()
+            and f.period[-4:] in q.query
+            and figure_variants(f.value, f.unit) == q.key.figures
+        ]
         assert matching, (q.query, q.positive.text)
         # Another table holding the same row and value ("Total revenue" in the segment table)
         # answers as well: the key accepts it, so it can never become a negative.
         for other in table_chunks:
             if other.chunk_id != q.positive.chunk_id and any(
-                (f.label, f.value) == (m.label, m.value) for f in table_facts(other) for m in matching
+                (f.label, f.value) == (m.label, m.value)
+                for f in table_facts(other)
+                for m in matching
             ):
                 assert q.key.accepts(other, terms_of(other.text)), q.query
     # The income statement is split over two chunks: each row's query points at its own part.
-    assert len([c for c in table_chunks if c.file_name == "northwind_2023_10k.pdf"
-                and "Consolidated Statements of Operations" in c.text]) == 2
-    net_income = [q for q in queries if q.positive.file_name == "northwind_2023_10k.pdf"
-                  and "net income" in q.query.lower()]
-    product = [q for q in queries if q.positive.file_name == "northwind_2023_10k.pdf"
-               and "product revenue" in q.query.lower()]
+    assert (
+        len(
+            [
+                c
+                for c in table_chunks
+                if c.file_name == "northwind_2023_10k.pdf"
+                and "Consolidated Statements of Operations" in c.text
+            ]
+        )
+        == 2
+    )
+    net_income = [
+        q
+        for q in queries
+        if q.positive.file_name == "northwind_2023_10k.pdf" and "net income" in q.query.lower()
+    ]
+    product = [
+        q
+        for q in queries
+        if q.positive.file_name == "northwind_2023_10k.pdf" and "product revenue" in q.query.lower()
+    ]
     assert net_income and product
     assert all("Net income" in _row_labels(q.positive) for q in net_income)
     assert all("Product revenue" in _row_labels(q.positive) for q in product)
-    assert {q.positive.chunk_id for q in net_income}.isdisjoint({q.positive.chunk_id for q in product})
+    assert {q.positive.chunk_id for q in net_income}.isdisjoint(
+        {q.positive.chunk_id for q in product}
+    )
     # Templates vary: no single template makes most of the queries.
     templates = [q.template for q in queries]
     assert len(set(templates)) >= 5
     assert max(templates.count(t) for t in set(templates)) < len(templates) / 2
     # Same chunks, same seed: the same queries; another seed picks other templates.
-    assert [q.query for q in mine_queries(chunks, per_table=50) if q.source == "synthetic-table"] == [
-        q.query for q in queries]
-    assert [q.query for q in mine_queries(chunks, per_table=50, seed=7)
-            if q.source == "synthetic-table"] != [q.query for q in queries]
+    assert [
+        q.query for q in mine_queries(chunks, per_table=50) if q.source == "synthetic-table"
+    ] == [q.query for q in queries]
+    assert [
+        q.query for q in mine_queries(chunks, per_table=50, seed=7) if q.source == "synthetic-table"
+    ] != [q.query for q in queries]
 
 
 def test_heading_and_sentence_queries_point_at_their_chunk(corpus):
@@ -164,22 +218,28 @@ def test_heading_and_sentence_queries_point_at_their_chunk(corpus):
     for q in headings:
         title = heading_title(q.positive.section_path[-1])
         assert title.lower() in q.query.lower(), (q.query, title)
-        section = [c for c in chunks if c.doc_id == q.positive.doc_id
-                   and c.section_path == q.positive.section_path]
+        section = [
+            c
+            for c in chunks
+            if c.doc_id == q.positive.doc_id and c.section_path == q.positive.section_path
+        ]
         # The first chunk of the section with some substance is the positive.
         first = next(c for c in sorted(section, key=lambda c: c.order) if len(c.text.split()) >= 12)
         assert first.chunk_id == q.positive.chunk_id
     titles = {heading_title(q.positive.section_path[-1]) for q in headings}
     assert "Risk Factors" in titles and "FORM 10-K" not in titles
-    assert not any("Contoso Foods Corporation" == t for t in titles)
+    assert not any(t == "Contoso Foods Corporation" for t in titles)
     for q in sentences:
         positive_terms = terms_of(q.positive.text)
         assert q.key.terms <= positive_terms and q.key.figures & positive_terms, q.query
         if "___" in q.query:  # a cloze: the words around the masked figure come from the chunk
             before = q.query.split(": ", 1)[1].split("___")[0].removeprefix("... ").strip()
             assert before in " ".join(q.positive.text.split()), q.query
-    capex = [q for q in sentences if q.positive.file_name == "northwind_2023_10k.pdf"
-             and "revenue" in q.query.lower()]
+    capex = [
+        q
+        for q in sentences
+        if q.positive.file_name == "northwind_2023_10k.pdf" and "revenue" in q.query.lower()
+    ]
     assert capex and "2,255.4" not in capex[0].query  # the figure asked for is never in the query
 
 
@@ -192,14 +252,18 @@ def test_negatives_never_include_the_positive_or_another_chunk_with_the_same_row
     segments = _find(chunks, "northwind_2023_10k.pdf", "Revenue by segment", "table")
     mdna = _find(chunks, "northwind_2023_10k.pdf", "Total revenue increased 19.8%", "text")
     cash = _find(chunks, "northwind_2023_10k.pdf", "Selected cash flow", "table")
-    key = AnswerKey(terms=terms_of("Total revenue"), figures=figure_variants("2,255.4", "in millions"))
+    key = AnswerKey(
+        terms=terms_of("Total revenue"), figures=figure_variants("2,255.4", "in millions")
+    )
     for c in (segments, mdna):
         assert key.accepts(c, terms_of(c.text))  # the same row and value: a true answer
     assert not key.accepts(cash, terms_of(cash.text))
 
     miner = NegativeMiner(chunks, search=None, per_query=50)
     docs = {c.doc_id for c in chunks}
-    negatives = miner.mine("What was Northwind Robotics' total revenue in fiscal 2023?", income, key, docs)
+    negatives = miner.mine(
+        "What was Northwind Robotics' total revenue in fiscal 2023?", income, key, docs
+    )
     ids = {n.chunk.chunk_id for n in negatives}
     assert negatives and income.chunk_id not in ids
     assert segments.chunk_id not in ids and mdna.chunk_id not in ids
@@ -212,7 +276,8 @@ def test_negatives_never_include_the_positive_or_another_chunk_with_the_same_row
     contoso = _find(chunks, "contoso_fy2024_10k.pdf", label, "table")
     key = AnswerKey(terms=terms_of(label), figures=figure_variants("412.6", "in millions"))
     negatives = NegativeMiner(chunks, search=None, per_query=4).mine(
-        f"Northwind Robotics {label} 2023", cash, key, docs)
+        f"Northwind Robotics {label} 2023", cash, key, docs
+    )
     kinds = [n.kind for n in negatives]
     assert kinds[:2] == ["other-company", "same-page"] and negatives[0].chunk == contoso
     only = miner.mine("total revenue 2023", income, key, {income.doc_id})
@@ -226,31 +291,60 @@ def test_negatives_never_include_the_positive_or_another_chunk_with_the_same_row
 def built(corpus):
     """One dataset from every source, hybrid mining (the production search path)."""
     settings, chunks = corpus
-    earnings = _find(chunks, "contoso_fy2024_10k.pdf", "Consolidated Statements of Earnings", "table")
+    earnings = _find(
+        chunks, "contoso_fy2024_10k.pdf", "Consolidated Statements of Earnings", "table"
+    )
     cash = _find(chunks, "contoso_fy2024_10k.pdf", "Statements of Cash Flows", "table")
     mdna = _find(chunks, "contoso_fy2024_10k.pdf", "Net sales grew 6.3%", "text")
     business = _find(chunks, "contoso_fy2024_10k.pdf", "packaged breakfast cereals", "text")
     feedback = [
-        _feedback(NET_SALES_Q, "up", [_cite(earnings), _cite(mdna, with_id=False), _cite(cash)],
-                  wrong=[cash.chunk_id]),
-        _feedback("what were contoso foods' net sales in fiscal 2024", "down", [_cite(business)],
-                  wrong=[business.chunk_id]),
+        _feedback(
+            NET_SALES_Q,
+            "up",
+            [_cite(earnings), _cite(mdna, with_id=False), _cite(cash)],
+            wrong=[cash.chunk_id],
+        ),
+        _feedback(
+            "what were contoso foods' net sales in fiscal 2024",
+            "down",
+            [_cite(business)],
+            wrong=[business.chunk_id],
+        ),
         _feedback("Who audits Contoso Foods?", "down", [_cite(business)]),  # nothing to learn
-        _feedback("What is Contoso's dividend policy?", "down", [_cite(cash)], wrong=[cash.chunk_id]),
+        _feedback(
+            "What is Contoso's dividend policy?", "down", [_cite(cash)], wrong=[cash.chunk_id]
+        ),
     ]
     memory = [
-        MemoryEntry(entry_id="m1", question="What were Contoso's capital expenditures in fiscal 2024?",
-                    paraphrases=["Contoso Foods capex FY2024", "Contoso capex fiscal 2024?"],
-                    answer="$418 million", company="Contoso Foods Corporation",
-                    source=_cite(cash), approved=True),
-        MemoryEntry(entry_id="m2", question="What does Contoso make?", answer="Cereals",
-                    approved=True),  # no source citation: no example
+        MemoryEntry(
+            entry_id="m1",
+            question="What were Contoso's capital expenditures in fiscal 2024?",
+            paraphrases=["Contoso Foods capex FY2024", "Contoso capex fiscal 2024?"],
+            answer="$418 million",
+            company="Contoso Foods Corporation",
+            source=_cite(cash),
+            approved=True,
+        ),
+        MemoryEntry(
+            entry_id="m2", question="What does Contoso make?", answer="Cereals", approved=True
+        ),  # no source citation: no example
         # The same question as the feedback (other case and punctuation), same positive: a duplicate.
-        MemoryEntry(entry_id="m3", question="WHAT WERE CONTOSO FOODS' NET SALES IN FISCAL 2024",
-                    answer="$8,931 million", source=_cite(earnings), approved=True),
+        MemoryEntry(
+            entry_id="m3",
+            question="WHAT WERE CONTOSO FOODS' NET SALES IN FISCAL 2024",
+            answer="$8,931 million",
+            source=_cite(earnings),
+            approved=True,
+        ),
     ]
-    dataset = build_dataset(settings, feedback=feedback, memory=memory, mining="hybrid",
-                            dev_fraction=0.34, negatives_per_query=3)
+    dataset = build_dataset(
+        settings,
+        feedback=feedback,
+        memory=memory,
+        mining="hybrid",
+        dev_fraction=0.34,
+        negatives_per_query=3,
+    )
     return dataset, {"earnings": earnings, "cash": cash, "mdna": mdna, "business": business}
 
 
@@ -264,14 +358,24 @@ def test_feedback_and_memory_sources_produce_the_expected_examples(built):
     for e in fb:
         assert e.query == NET_SALES_Q
         assert e.negative_ids[:2] == sorted([c["cash"].chunk_id, c["business"].chunk_id])
-        assert c["earnings"].chunk_id not in e.negative_ids and c["mdna"].chunk_id not in e.negative_ids
+        assert (
+            c["earnings"].chunk_id not in e.negative_ids
+            and c["mdna"].chunk_id not in e.negative_ids
+        )
     assert dataset.manifest.skipped["feedback-without-positive"] == 2  # thumbs-down only
     mem = [e for e in examples if e.source == "memory"]
-    assert sorted(e.query for e in mem) == sorted([
-        "What were Contoso's capital expenditures in fiscal 2024?", "Contoso Foods capex FY2024",
-        "Contoso capex fiscal 2024?"])
+    assert sorted(e.query for e in mem) == sorted(
+        [
+            "What were Contoso's capital expenditures in fiscal 2024?",
+            "Contoso Foods capex FY2024",
+            "Contoso capex fiscal 2024?",
+        ]
+    )
     assert {e.positive_id for e in mem} == {c["cash"].chunk_id}
-    assert all(e.positive == passage_text(c["cash"]) and e.company == "Contoso Foods Corporation" for e in mem)
+    assert all(
+        e.positive == passage_text(c["cash"]) and e.company == "Contoso Foods Corporation"
+        for e in mem
+    )
     assert dataset.manifest.skipped["memory-without-source"] == 1
     assert dataset.manifest.skipped["duplicate-memory"] == 1  # m3 repeats the feedback example
 
@@ -301,8 +405,13 @@ def test_dedupe_split_and_manifest_of_a_built_dataset(built, corpus):
             assert {negative_docs[n] for n in e.negative_ids} <= docs
     assert m.counts["split"] == {"train": len(dataset.train), "dev": len(dataset.dev)}
     assert sum(m.counts["source"].values()) == len(examples)
-    assert set(m.counts["source"]) >= {"feedback", "memory", "synthetic-table",
-                                       "synthetic-heading", "synthetic-sentence"}
+    assert set(m.counts["source"]) >= {
+        "feedback",
+        "memory",
+        "synthetic-table",
+        "synthetic-heading",
+        "synthetic-sentence",
+    }
     assert m.negatives and sum(m.negatives.values()) == sum(len(e.negative_ids) for e in examples)
     # Hybrid mining ran through the production search.
     assert m.options.mining == "hybrid" and m.timings_s["negatives"] >= 0
@@ -314,8 +423,9 @@ def test_exclusions_and_a_stable_version(corpus, tmp_path):
     kwargs = {"sources": ("synthetic",), "mining": "lexical", "dev_fraction": 0.5}
     first = build_dataset(settings, **kwargs)
     excluded_q = next(e.query for e in first.train + first.dev if e.doc_id != q10)
-    ds = build_dataset(settings, exclude_docs=[q10], exclude_questions=[excluded_q.upper() + "?"],
-                       **kwargs)
+    ds = build_dataset(
+        settings, exclude_docs=[q10], exclude_questions=[excluded_q.upper() + "?"], **kwargs
+    )
     examples = ds.train + ds.dev
     assert examples and q10 not in ds.manifest.doc_ids["train"] + ds.manifest.doc_ids["dev"]
     q10_ids = {c.chunk_id for c in chunks if c.doc_id == q10}
@@ -351,25 +461,33 @@ def test_exclusions_and_a_stable_version(corpus, tmp_path):
 
 def test_eval_set_questions_take_the_best_chunk_on_the_gold_page(corpus, tmp_path, sample_folder):
     settings, chunks = corpus
-    earnings = _find(chunks, "contoso_fy2024_10k.pdf", "Consolidated Statements of Earnings", "table")
+    earnings = _find(
+        chunks, "contoso_fy2024_10k.pdf", "Consolidated Statements of Earnings", "table"
+    )
     folder = tmp_path / "evalset"
     (folder / "pdfs").mkdir(parents=True)
     shutil.copy(sample_folder / "contoso_fy2024_10k.pdf", folder / "pdfs")
     shutil.copy(sample_folder / "northwind_2023_10k.pdf", folder / "pdfs")
     rows = [
-        {"question": "What was Contoso's gross margin in fiscal 2024?",
-         "doc": "contoso_fy2024_10k.pdf", "evidence_pages": [earnings.page_no]},
+        {
+            "question": "What was Contoso's gross margin in fiscal 2024?",
+            "doc": "contoso_fy2024_10k.pdf",
+            "evidence_pages": [earnings.page_no],
+        },
         {"question": "Not in the index", "doc": "northwind_2023_10k.pdf", "evidence_pages": [99]},
         {"question": "Missing filing", "doc": "other.pdf", "evidence_pages": [1]},
     ]
     (folder / "questions.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     shutil.copy(sample_folder / "contoso_fy2024_10k.pdf", folder / "pdfs" / "other.pdf")
-    ds = build_dataset(settings, sources=("eval",), eval_set=folder, mining="lexical",
-                       dev_fraction=0.0)
+    ds = build_dataset(
+        settings, sources=("eval",), eval_set=folder, mining="lexical", dev_fraction=0.0
+    )
     assert [e.source for e in ds.train] == ["eval"] and not ds.dev
     e = ds.train[0]
     assert e.positive_id == earnings.chunk_id and e.query == rows[0]["question"]
-    page = {c.chunk_id for c in chunks if c.doc_id == earnings.doc_id and c.page_no == earnings.page_no}
+    page = {
+        c.chunk_id for c in chunks if c.doc_id == earnings.doc_id and c.page_no == earnings.page_no
+    }
     assert e.negative_ids and not page & set(e.negative_ids)
     assert ds.manifest.skipped == {"eval-doc-not-indexed": 1, "eval-page-without-chunks": 1}
     assert ds.manifest.options.eval_set == "evalset"

@@ -14,15 +14,34 @@ from core.settings import Settings
 from rerank.base import RERANKERS, NoReranker
 from rerank.pages import rerank_pages
 from rerank.promoted import history, promoted, reranker_for, serving
-from rerank.training.gate import GateDecision, Margin, bootstrap_win_rate, decide, evaluate_candidate, promote
+from rerank.training.gate import (
+    GateDecision,
+    Margin,
+    bootstrap_win_rate,
+    decide,
+    evaluate_candidate,
+    promote,
+)
 
 QUESTIONS = [
-    {"id": "q1", "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
-     "doc": "northwind_2023_10k.pdf", "evidence_pages": [6]},
-    {"id": "q2", "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
-     "doc": "contoso_fy2024_10k.pdf", "evidence_pages": [5]},
-    {"id": "q3", "question": "Which supplier does Northwind Robotics depend on for final assembly?",
-     "doc": "northwind_2023_10k.pdf", "evidence_pages": [2]},
+    {
+        "id": "q1",
+        "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
+        "doc": "northwind_2023_10k.pdf",
+        "evidence_pages": [6],
+    },
+    {
+        "id": "q2",
+        "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
+        "doc": "contoso_fy2024_10k.pdf",
+        "evidence_pages": [5],
+    },
+    {
+        "id": "q3",
+        "question": "Which supplier does Northwind Robotics depend on for final assembly?",
+        "doc": "northwind_2023_10k.pdf",
+        "evidence_pages": [2],
+    },
 ]
 GOLD = {(q["doc"], p) for q in QUESTIONS for p in q["evidence_pages"]}
 
@@ -32,11 +51,14 @@ class Reverse:
 
     name = "reverse"
 
-    def __init__(self, settings=None, **_):  # noqa: ANN001
+    def __init__(self, settings=None, **_):
         self.last_reasoning = None
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
-        out = [h.model_copy(update={"rank": i, "source": "rerank"}) for i, h in enumerate(reversed(hits), 1)]
+        out = [
+            h.model_copy(update={"rank": i, "source": "rerank"})
+            for i, h in enumerate(reversed(hits), 1)
+        ]
         return out[:top_k] if top_k else out
 
 
@@ -47,7 +69,9 @@ class Oracle(Reverse):
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
         ordered = sorted(hits, key=lambda h: (h.chunk.file_name, h.chunk.page_no) not in GOLD)
-        return [h.model_copy(update={"rank": i, "source": "rerank"}) for i, h in enumerate(ordered, 1)]
+        return [
+            h.model_copy(update={"rank": i, "source": "rerank"}) for i, h in enumerate(ordered, 1)
+        ]
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +102,9 @@ def held_out(tmp_path_factory, sample_folder):
 def _model(folder: Path, backend: str) -> Path:
     model = folder / "model"
     model.mkdir(parents=True)
-    (model / "finrag_model.json").write_text(json.dumps({"backend": backend, "dataset_version": "v-test"}))
+    (model / "finrag_model.json").write_text(
+        json.dumps({"backend": backend, "dataset_version": "v-test"})
+    )
     return model
 
 
@@ -118,17 +144,27 @@ def test_promotion_refuses_a_stale_or_missing_decision(settings, tmp_path):
     with pytest.raises(FinragError, match="has not been evaluated"):
         promote(settings, model, by="x")
     decision = GateDecision(
-        candidate=str(model.resolve()), backend="test-oracle", scope="*", held_out="set", n=3,
+        candidate=str(model.resolve()),
+        backend="test-oracle",
+        scope="*",
+        held_out="set",
+        n=3,
         metrics={"none": {"mrr": 0.5, "recall@5": 1.0}, "candidate": {"mrr": 1.0, "recall@5": 1.0}},
-        serving="/somewhere/else", margin=Margin(), passed=True, evaluated_at="2026-11-26T00:00:00Z",
-    )  # fmt: skip
+        serving="/somewhere/else",
+        margin=Margin(),
+        passed=True,
+        evaluated_at="2026-11-26T00:00:00Z",
+    )
     (model.parent / "gate.json").write_text(decision.model_dump_json())
     with pytest.raises(FinragError, match="serving model changed"):
         promote(settings, model, by="x")
 
 
 def test_decide_and_bootstrap():
-    metrics = {"none": {"mrr": 0.50, "recall@5": 0.60}, "candidate": {"mrr": 0.53, "recall@5": 0.60}}
+    metrics = {
+        "none": {"mrr": 0.50, "recall@5": 0.60},
+        "candidate": {"mrr": 0.53, "recall@5": 0.60},
+    }
     assert decide(metrics, Margin()) == (True, [])
     metrics["candidate"]["recall@5"] = 0.567
     ok, reasons = decide(metrics, Margin())
@@ -141,7 +177,9 @@ def test_decide_and_bootstrap():
 
 def test_auto_without_a_promotion_is_no_reranker_and_explicit_names_win(settings):
     assert isinstance(reranker_for(settings), NoReranker)
-    explicit = settings.model_copy(update={"rerank": settings.rerank.model_copy(update={"name": "test-reverse"})})
+    explicit = settings.model_copy(
+        update={"rerank": settings.rerank.model_copy(update={"name": "test-reverse"})}
+    )
     assert isinstance(reranker_for(explicit), Reverse)
 
 
@@ -150,15 +188,37 @@ def test_company_scope_is_served_for_that_company_only(settings, tmp_path):
 
     from rerank.promoted import PromotedModel, record_promotion
 
-    general = record_promotion(settings, PromotedModel(backend="test-reverse", model="/m/general",
-                                                       promoted_at=datetime.now(UTC), promoted_by="a"))  # fmt: skip
-    company = record_promotion(settings, PromotedModel(backend="test-oracle", model="/m/nwr", scope="NWR",
-                                                       promoted_at=datetime.now(UTC), promoted_by="a"))  # fmt: skip
+    general = record_promotion(
+        settings,
+        PromotedModel(
+            backend="test-reverse",
+            model="/m/general",
+            promoted_at=datetime.now(UTC),
+            promoted_by="a",
+        ),
+    )
+    company = record_promotion(
+        settings,
+        PromotedModel(
+            backend="test-oracle",
+            model="/m/nwr",
+            scope="NWR",
+            promoted_at=datetime.now(UTC),
+            promoted_by="a",
+        ),
+    )
     assert serving(settings, "nwr").model == company.model
     assert serving(settings, "CFCO").model == general.model
     assert serving(settings).model == general.model
-    replaced = record_promotion(settings, PromotedModel(backend="test-oracle", model="/m/general2",
-                                                        promoted_at=datetime.now(UTC), promoted_by="b"))  # fmt: skip
+    replaced = record_promotion(
+        settings,
+        PromotedModel(
+            backend="test-oracle",
+            model="/m/general2",
+            promoted_at=datetime.now(UTC),
+            promoted_by="b",
+        ),
+    )
     assert replaced.replaced == "/m/general" and len(history(settings)) == 3
 
 
@@ -166,10 +226,17 @@ def test_rerank_pages_keeps_every_retrieved_page():
     from core.records import Chunk
 
     def hit(doc: str, page: int, rank: int) -> Hit:
-        chunk = Chunk(chunk_id=f"{doc}{page}-{rank}", doc_id=doc, page_no=page, modality="text", text="x")
+        chunk = Chunk(
+            chunk_id=f"{doc}{page}-{rank}", doc_id=doc, page_no=page, modality="text", text="x"
+        )
         return Hit(chunk=chunk, score=1.0, source="fused", rank=rank)
 
     hits = [hit("a", 1, 1), hit("a", 2, 2), hit("b", 7, 3)]
     pages = [("a", 1), ("a", 2), ("b", 7), ("c", 9)]
     assert rerank_pages("q", hits, pages, NoReranker()) == pages
-    assert rerank_pages("q", hits, pages, Reverse(), candidates=2) == [("a", 2), ("a", 1), ("b", 7), ("c", 9)]
+    assert rerank_pages("q", hits, pages, Reverse(), candidates=2) == [
+        ("a", 2),
+        ("a", 1),
+        ("b", 7),
+        ("c", 9),
+    ]

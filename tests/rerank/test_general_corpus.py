@@ -29,7 +29,9 @@ def test_every_total_and_tie_holds(filings):
     assert [p for f in filings for p in f.check()] == []
     # the checks have teeth: break one component and the total no longer matches
     income = filings[0].statements[0]
-    item = next(line for line in income.lines if line.values and not line.parts and line.kind == "amount")
+    item = next(
+        line for line in income.lines if line.values and not line.parts and line.kind == "amount"
+    )
     item.values[0] += 1
     assert any("column 0" in p for p in income.check())
     item.values[0] -= 1
@@ -42,7 +44,8 @@ def test_consistency_of_the_printed_numbers(filings):
         eps = next(s for s in notes if s.kind == "eps")
         assert income.value("Net income") == cash.value("Net income")
         assert eps.lines[0].values == next(
-            line.values for line in income.lines if line.label == eps.lines[0].label)
+            line.values for line in income.lines if line.label == eps.lines[0].label
+        )
 
 
 def test_corpus_is_varied(filings):
@@ -75,7 +78,10 @@ def test_mdna_quotes_the_statements(filings):
     income = filing.statements[0]
     diluted = income.value("Diluted")
     assert f"Diluted earnings per share were ${diluted / 100:.2f}." in filing.html
-    assert re.search(r"(increased|rose|grew|decreased|declined|fell) \d+\.\d% to \$[\d,.]+ (million|billion)", filing.html)
+    assert re.search(
+        r"(increased|rose|grew|decreased|declined|fell) \d+\.\d% to \$[\d,.]+ (million|billion)",
+        filing.html,
+    )
 
 
 def test_small_corpus_ingests_with_tables_statements_and_metadata(tmp_path, settings):
@@ -105,11 +111,19 @@ def test_small_corpus_ingests_with_tables_statements_and_metadata(tmp_path, sett
     for name, filing in expected.items():
         got = by_file[name]
         first = got[0]
-        assert (first.company, first.ticker, first.form, first.fiscal_year, first.fiscal_period) == (
-            filing.company, filing.ticker, filing.form, filing.fiscal_year, filing.fiscal_period)
+        assert (
+            first.company,
+            first.ticker,
+            first.form,
+            first.fiscal_year,
+            first.fiscal_period,
+        ) == (filing.company, filing.ticker, filing.form, filing.fiscal_year, filing.fiscal_period)
         assert first.period_end == filing.period_end
         statements = {c.statement for c in got if c.modality == "table" and c.statement}
         assert {"income", "balance", "cash-flow"} <= statements, (name, statements)
         income = next(c for c in got if c.modality == "table" and c.statement == "income")
         # row and column headers on the cells, e.g. ("Net income", "2023") -> "1,234"
-        assert any(cell.row_header and cell.col_header and re.search(r"\d", cell.text) for cell in income.table.cells)
+        assert any(
+            cell.row_header and cell.col_header and re.search(r"\d", cell.text)
+            for cell in income.table.cells
+        )

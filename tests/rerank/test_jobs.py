@@ -13,8 +13,15 @@ from ingest.pipeline import ingest_paths
 from rerank.training.jobs import JobSpec, read_job, run_job
 from tests.rerank.test_trainer import make_examples, tiny_config
 
-TINY = {"max_steps": 3, "batch_size": 2, "negatives_per_query": 2, "max_length": 48, "threads": 1,
-        "max_minutes": None, "checkpoint_every": 2}
+TINY = {
+    "max_steps": 3,
+    "batch_size": 2,
+    "negatives_per_query": 2,
+    "max_length": 48,
+    "threads": 1,
+    "max_minutes": None,
+    "checkpoint_every": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +39,11 @@ def base(tmp_path_factory):
     from rerank.training.trainer import train_cross_encoder
 
     out = tmp_path_factory.mktemp("base")
-    train_cross_encoder(tiny_config(out, num_layers=1, max_length=48, max_steps=2, epochs=1),
-                        make_examples(8, seed=3), make_examples(4, seed=4))  # fmt: skip
+    train_cross_encoder(
+        tiny_config(out, num_layers=1, max_length=48, max_steps=2, epochs=1),
+        make_examples(8, seed=3),
+        make_examples(4, seed=4),
+    )
     return out / "model"
 
 
@@ -64,8 +74,12 @@ def test_company_job_builds_data_trains_and_calibrates(corpus, base, tmp_path):
 def test_a_job_without_data_fails_with_a_readable_record(corpus, base, tmp_path):
     out = tmp_path / "nothing"
     with pytest.raises(ConfigError, match="no indexed chunks|no training examples"):
-        run_job(corpus, JobSpec(stage="company", company="Nonexistent Corp", out=out, base=str(base),
-                                overrides=TINY))  # fmt: skip
+        run_job(
+            corpus,
+            JobSpec(
+                stage="company", company="Nonexistent Corp", out=out, base=str(base), overrides=TINY
+            ),
+        )
     job = read_job(out)
     assert job.state == "failed" and "Nonexistent" in job.message
 
@@ -76,9 +90,13 @@ def test_cli_refuses_a_bad_stage_and_reports_status(corpus, monkeypatch):
     monkeypatch.setenv("FINRAG_DATA_DIR", str(corpus.data_dir))
     monkeypatch.setenv("FINRAG_CONFIG", str(corpus.data_dir / "absent.toml"))
     runner = CliRunner()
-    result = runner.invoke(app, ["finetune", "--stage", "final", "--out", str(corpus.data_dir / "x")])
+    result = runner.invoke(
+        app, ["finetune", "--stage", "final", "--out", str(corpus.data_dir / "x")]
+    )
     assert result.exit_code == 2 and "--stage must be general or company" in result.output
     result = runner.invoke(app, ["finetune", "status"])
     assert result.exit_code == 0 and "no promoted reranker" in result.output
-    result = runner.invoke(app, ["finetune", "promote", str(corpus.data_dir / "x" / "model"), "--by", "me"])
+    result = runner.invoke(
+        app, ["finetune", "promote", str(corpus.data_dir / "x" / "model"), "--by", "me"]
+    )
     assert result.exit_code == 2 and "has not been evaluated" in result.output

@@ -151,8 +151,11 @@ def test_the_prompt_is_mm_r5s_for_page_images(tiny_qwen_dir, tmp_path: Path) -> 
         "images, id from 1 to 2, Image ID to image mapping:\n"
     )
     assert [(item["type"], item.get("text")) for item in user[1:]] == [
-        ("text", "\nImage 1: "), ("image", None), ("text", "\nImage 2: "), ("image", None),
-    ]  # fmt: skip
+        ("text", "\nImage 1: "),
+        ("image", None),
+        ("text", "\nImage 2: "),
+        ("image", None),
+    ]
     mixed = reranker.messages("q", [pages[0], make_hit(5, "Net income rose")])
     assert mixed[1]["content"][0]["text"].startswith("Please rank the following candidates")
     assert mixed[1]["content"][-1]["text"] == "\nDocument 2: Net income rose"

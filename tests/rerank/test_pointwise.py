@@ -164,10 +164,21 @@ def test_production_qwen_vocabulary_ids() -> None:
 
     vocab = importlib.resources.files("dashscope").joinpath("resources/qwen.tiktoken")
     specials = [
-        "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-        "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-        "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
-    ]  # fmt: skip
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|object_ref_start|>",
+        "<|object_ref_end|>",
+        "<|box_start|>",
+        "<|box_end|>",
+        "<|quad_start|>",
+        "<|quad_end|>",
+        "<|vision_start|>",
+        "<|vision_end|>",
+        "<|vision_pad|>",
+        "<|image_pad|>",
+        "<|video_pad|>",
+    ]
     tokenizer = TikTokenConverter(
         vocab_file=str(vocab), pattern=QWEN_SPLIT, extra_special_tokens=specials
     ).converted()

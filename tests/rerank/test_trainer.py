@@ -14,10 +14,26 @@ import pytest
 from core.errors import ConfigError
 from core.records import TrainingExample
 
-COMPANIES = ["Acme Corp", "Borealis Mining", "Cobalt Freight", "Dunmore Foods", "Elgin Software",
-             "Fairhaven Bank", "Granite Utilities", "Harbor Retail", "Ivory Pharma", "Juniper Air"]
-METRICS = ["net revenue", "operating income", "capital expenditures", "research and development expense",
-           "dividends paid", "free cash flow"]
+COMPANIES = [
+    "Acme Corp",
+    "Borealis Mining",
+    "Cobalt Freight",
+    "Dunmore Foods",
+    "Elgin Software",
+    "Fairhaven Bank",
+    "Granite Utilities",
+    "Harbor Retail",
+    "Ivory Pharma",
+    "Juniper Air",
+]
+METRICS = [
+    "net revenue",
+    "operating income",
+    "capital expenditures",
+    "research and development expense",
+    "dividends paid",
+    "free cash flow",
+]
 YEARS = [2019, 2020, 2021, 2022, 2023]
 
 
@@ -43,24 +59,38 @@ def make_examples(n: int, seed: int, negatives: int = 3) -> list[TrainingExample
             passage(other_company, metric, year, rng),
             passage(rng.choice(COMPANIES), rng.choice(METRICS), rng.choice(YEARS), rng),
         ][:negatives]
-        examples.append(TrainingExample(
-            example_id=f"ex-{seed}-{i}",
-            query=f"What was {company}'s {metric} in fiscal {year}?",
-            positive=passage(company, metric, year, rng),
-            positive_id=f"chunk-{seed}-{i}",
-            negatives=negs,
-            company=company,
-            source="synthetic-sentence",
-        ))
+        examples.append(
+            TrainingExample(
+                example_id=f"ex-{seed}-{i}",
+                query=f"What was {company}'s {metric} in fiscal {year}?",
+                positive=passage(company, metric, year, rng),
+                positive_id=f"chunk-{seed}-{i}",
+                negatives=negs,
+                company=company,
+                source="synthetic-sentence",
+            )
+        )
     return examples
 
 
 def tiny_config(out, **overrides):
     from rerank.training.trainer import FinetuneConfig
 
-    values = dict(out=out, num_layers=2, max_length=64, batch_size=4, negatives_per_query=3,
-                  epochs=3, lr=5e-4, warmup_ratio=0.1, checkpoint_every=10, export_onnx=False,
-                  threads=2, max_minutes=None, seed=7)
+    values = dict(
+        out=out,
+        num_layers=2,
+        max_length=64,
+        batch_size=4,
+        negatives_per_query=3,
+        epochs=3,
+        lr=5e-4,
+        warmup_ratio=0.1,
+        checkpoint_every=10,
+        export_onnx=False,
+        threads=2,
+        max_minutes=None,
+        seed=7,
+    )
     values.update(overrides)
     return FinetuneConfig(**values)
 
@@ -79,7 +109,9 @@ def tiny_run(tmp_path_factory):
     train, dev = make_examples(40, seed=1), make_examples(24, seed=2)
     losses: list[float] = []
     report = train_cross_encoder(
-        tiny_config(out, export_onnx=True, checkpoint_every=7), train, dev,
+        tiny_config(out, export_onnx=True, checkpoint_every=7),
+        train,
+        dev,
         on_progress=lambda step, total, m: losses.append(m["loss"]),
     )
     _TINY_RUN.append((out, report, losses, dev))
@@ -104,13 +136,22 @@ def test_run_writes_log_report_model_and_checkpoints(tiny_run):
 
     out, report, _, _ = tiny_run
     log = [json.loads(line) for line in (out / "run_log.jsonl").read_text().splitlines()]
-    assert [(e["event"], e["step"]) for e in log] == [("start", 0), ("epoch", 10), ("epoch", 20),
-                                                      ("epoch", 30)]
+    assert [(e["event"], e["step"]) for e in log] == [
+        ("start", 0),
+        ("epoch", 10),
+        ("epoch", 20),
+        ("epoch", 30),
+    ]
     assert log[0]["loss"] is None and all(e["loss"] > 0 for e in log[1:])
     assert log[-1]["dev_accuracy_at_1"] == report.final_dev.accuracy_at_1
     assert json.loads((out / "report.json").read_text())["steps"] == 30
     meta = read_metadata(out / "model")
-    assert (meta.backend, meta.stage, meta.num_layers, meta.max_length) == ("cross-encoder", "general", 2, 64)
+    assert (meta.backend, meta.stage, meta.num_layers, meta.max_length) == (
+        "cross-encoder",
+        "general",
+        2,
+        64,
+    )
     assert meta.metrics["dev_accuracy_at_1"] == report.final_dev.accuracy_at_1
     assert (out / "model" / "onnx" / "model.int8.onnx").is_file()
     # Kept: the newest two of steps 7, 10, 14, 20, 21, 28, 30.
@@ -127,8 +168,12 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path):
     # 3 steps per epoch; dropout on, so the checkpointed RNG state matters.
     config = dict(max_steps=8, checkpoint_every=2, epochs=4, dropout=0.1, max_length=32)
     full_losses: list[float] = []
-    full = train_cross_encoder(tiny_config(tmp_path / "full", **config), train, dev,
-                               on_progress=lambda s, t, m: full_losses.append(m["loss"]))
+    full = train_cross_encoder(
+        tiny_config(tmp_path / "full", **config),
+        train,
+        dev,
+        on_progress=lambda s, t, m: full_losses.append(m["loss"]),
+    )
 
     class Crash(Exception):
         pass
@@ -138,11 +183,15 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path):
             raise Crash
 
     with pytest.raises(Crash):
-        train_cross_encoder(tiny_config(tmp_path / "cut", **config), train, dev, on_progress=crash_at_5)
+        train_cross_encoder(
+            tiny_config(tmp_path / "cut", **config), train, dev, on_progress=crash_at_5
+        )
     assert latest_checkpoint(tmp_path / "cut").name == "step-000004"
     resumed_losses: list[float] = []
     resumed = train_cross_encoder(
-        tiny_config(tmp_path / "cut", resume=True, **config), train, dev,
+        tiny_config(tmp_path / "cut", resume=True, **config),
+        train,
+        dev,
         on_progress=lambda s, t, m: resumed_losses.append((s, m["loss"])),
     )
     assert resumed.resumed_from_step == 4 and resumed.steps == 8
@@ -150,10 +199,16 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path):
     assert [loss for _, loss in resumed_losses] == full_losses[4:]
     assert resumed.final_dev == full.final_dev
     a, b = load_classifier(tmp_path / "full" / "model"), load_classifier(tmp_path / "cut" / "model")
-    for name in ("classifier.weight", "bert.encoder.layer.1.output.dense.weight",
-                 "bert.embeddings.LayerNorm.weight"):
+    for name in (
+        "classifier.weight",
+        "bert.encoder.layer.1.output.dense.weight",
+        "bert.embeddings.LayerNorm.weight",
+    ):
         assert torch.equal(a.state_dict()[name], b.state_dict()[name]), name
-    steps = [json.loads(line)["step"] for line in (tmp_path / "cut" / "run_log.jsonl").read_text().splitlines()]
+    steps = [
+        json.loads(line)["step"]
+        for line in (tmp_path / "cut" / "run_log.jsonl").read_text().splitlines()
+    ]
     assert steps == [0, 3, 6, 8]  # the log has no duplicate lines from the crashed attempt
 
 
@@ -185,9 +240,17 @@ def test_company_stage_starts_from_the_general_stage_output(tiny_run, tmp_path):
     with pytest.raises(ConfigError, match="--base"):
         train_cross_encoder(tiny_config(tmp_path, stage="company"), make_examples(4, seed=8), dev)
     report = train_cross_encoder(
-        tiny_config(tmp_path, stage="company", company="ACME", base=str(out), max_steps=1,
-                    num_layers=None, lr=1e-6),
-        make_examples(8, seed=9), dev,
+        tiny_config(
+            tmp_path,
+            stage="company",
+            company="ACME",
+            base=str(out),
+            max_steps=1,
+            num_layers=None,
+            lr=1e-6,
+        ),
+        make_examples(8, seed=9),
+        dev,
     )
     # Before its first step the company model is the general model: same dev scores.
     assert report.initial_dev == general.final_dev

@@ -18,14 +18,14 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from core.errors import ModelNotAvailableError  # noqa: E402
-from core.settings import EmbedderSettings  # noqa: E402
-from retrieval.embedders import onnx as onnx_module  # noqa: E402
-from retrieval.embedders.base import EMBEDDERS, Embedder  # noqa: E402
-from retrieval.embedders.hashing import HashEmbedder  # noqa: E402
-from retrieval.embedders.minilm import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.embedders.onnx import OnnxMiniLMEmbedder, ensure_exported  # noqa: E402
-from retrieval.embedders.packaged import packaged_model_dir, resolve_model_dir  # noqa: E402
+from core.errors import ModelNotAvailableError
+from core.settings import EmbedderSettings
+from retrieval.embedders import onnx as onnx_module
+from retrieval.embedders.base import EMBEDDERS, Embedder
+from retrieval.embedders.hashing import HashEmbedder
+from retrieval.embedders.minilm import SentenceTransformerEmbedder
+from retrieval.embedders.onnx import OnnxMiniLMEmbedder, ensure_exported
+from retrieval.embedders.packaged import packaged_model_dir, resolve_model_dir
 
 LONG = " ".join(f"Segment {i} reported operating income of ${i}.{i} million." for i in range(60))
 SENTENCES = [
@@ -325,4 +325,6 @@ def test_document_tokens_bounds_what_the_dense_model_reads(models_dir: str) -> N
     np.testing.assert_allclose(cut, limited.embed_documents([head])[0], atol=1e-5)
     assert float(whole.embed_documents([head + tail])[0] @ whole.embed_documents([head])[0]) < 0.98
     short = "Total revenue increased 19.8% in fiscal 2023."
-    np.testing.assert_allclose(limited.embed_documents([short])[0], whole.embed_documents([short])[0], atol=1e-5)
+    np.testing.assert_allclose(
+        limited.embed_documents([short])[0], whole.embed_documents([short])[0], atol=1e-5
+    )

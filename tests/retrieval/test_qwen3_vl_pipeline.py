@@ -13,10 +13,14 @@ from tests.fixtures import tiny_qwen
 tiny_qwen_dir = tiny_qwen.tiny_qwen_dir  # the session fixture, registered in this module
 
 
-def test_pages_go_to_the_image_vector_and_search_fuses_both(tmp_path, tiny_qwen_dir: Path, sample_folder):
+def test_pages_go_to_the_image_vector_and_search_fuses_both(
+    tmp_path, tiny_qwen_dir: Path, sample_folder
+):
     settings = Settings(
         data_dir=tmp_path / "data",
-        embedder=EmbedderSettings(name="qwen3-vl", model=str(tiny_qwen_dir), image_pages=True, batch_size=4),
+        embedder=EmbedderSettings(
+            name="qwen3-vl", model=str(tiny_qwen_dir), image_pages=True, batch_size=4
+        ),
     )
     settings.ingest.workers = 1
     settings.ingest.render_dpi = 30  # tiny renders keep the random model fast on CPU
@@ -33,12 +37,18 @@ def test_pages_go_to_the_image_vector_and_search_fuses_both(tmp_path, tiny_qwen_
     try:
         hits = searcher.search(Query(text="backlog at June 30, 2024", top_k=20))
         image_only = searcher.index.search(
-            dense=None, sparse=None, image=searcher.embedder.embed_query("backlog"),
-            filters=SearchFilters(), acl_groups=["public"], limit=5,
+            dense=None,
+            sparse=None,
+            image=searcher.embedder.embed_query("backlog"),
+            filters=SearchFilters(),
+            acl_groups=["public"],
+            limit=5,
         )
     finally:
         searcher.close()
     assert {h.chunk.modality for h in hits} >= {"page"}
     assert all(h.source == "fused" for h in hits)
-    assert image_only and all(h.chunk.modality == "page" and h.source == "image" for h in image_only)
+    assert image_only and all(
+        h.chunk.modality == "page" and h.source == "image" for h in image_only
+    )
     assert all(Path(h.chunk.image_path).exists() for h in image_only)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -33,12 +32,19 @@ def retriever(corpus):
 
 
 def _hit(doc: str, page: int, rank: int, cid: str) -> Hit:
-    chunk = Chunk(chunk_id=cid, doc_id=doc, page_no=page, modality="text", text=cid, file_name=f"{doc}.pdf")
+    chunk = Chunk(
+        chunk_id=cid, doc_id=doc, page_no=page, modality="text", text=cid, file_name=f"{doc}.pdf"
+    )
     return Hit(chunk=chunk, score=1.0 / rank, source="fused", rank=rank)
 
 
 def test_several_chunks_from_one_page_support_that_page():
-    hits = [_hit("a", 1, 1, "a1"), _hit("b", 7, 2, "b1"), _hit("b", 7, 3, "b2"), _hit("b", 7, 4, "b3")]
+    hits = [
+        _hit("a", 1, 1, "a1"),
+        _hit("b", 7, 2, "b1"),
+        _hit("b", 7, 3, "b2"),
+        _hit("b", 7, 4, "b3"),
+    ]
     pages = rank_pages(hits)
     assert [(p.doc_id, p.page_no) for p in pages] == [("b", 7), ("a", 1)]
     assert pages[0].chunk_ids == ["b1", "b2", "b3"]
@@ -59,7 +65,10 @@ def test_statement_kind_from_titles():
     assert statement_kind(["Item 8", "Consolidated Statements of Operations"]) == "income"
     assert statement_kind(["Item 8"], "CONSOLIDATED BALANCE SHEETS") == "balance"
     assert statement_kind(["Statement of Financial Position"]) == "balance"
-    assert statement_kind(["Consolidated Statements of Comprehensive Income"]) == "comprehensive-income"
+    assert (
+        statement_kind(["Consolidated Statements of Comprehensive Income"])
+        == "comprehensive-income"
+    )
     assert statement_kind(["Condensed Consolidated Statements of Cash Flows"]) == "cash-flow"
     assert statement_kind(["Note 4 - Income Taxes"]) is None
     assert statement_kind(["Item 7. Management's Discussion and Analysis"]) is None
@@ -67,12 +76,17 @@ def test_statement_kind_from_titles():
 
 def test_resolved_question_finds_the_right_filing_and_page(retriever):
     result = retriever.retrieve(
-        "How much did Contoso Foods spend on capital expenditures in fiscal 2024?", acl_groups=["public"]
+        "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
+        acl_groups=["public"],
     )
     assert "Contoso" in result.scope
     top = result.pages[0]
     assert top.file_name == "contoso_fy2024_10k.pdf"
-    page_text = " ".join(h.chunk.text for h in result.hits if h.chunk.page_no == top.page_no and h.chunk.doc_id == top.doc_id)
+    page_text = " ".join(
+        h.chunk.text
+        for h in result.hits
+        if h.chunk.page_no == top.page_no and h.chunk.doc_id == top.doc_id
+    )
     assert "418" in page_text
     assert {h.chunk.file_name for h in result.hits} == {"contoso_fy2024_10k.pdf"}
     assert set(result.timings_ms) >= {"resolve", "search"}
@@ -98,7 +112,9 @@ def test_unresolved_question_searches_everything_and_says_so(retriever):
 
 def test_explicit_filters_replace_the_resolution(retriever):
     doc = next(f.doc_id for f in retriever.filings(["public"]) if f.form == "10-Q")
-    result = retriever.retrieve("Northwind revenue 2023", acl_groups=["public"], filters=SearchFilters(doc_ids=[doc]))
+    result = retriever.retrieve(
+        "Northwind revenue 2023", acl_groups=["public"], filters=SearchFilters(doc_ids=[doc])
+    )
     assert {h.chunk.doc_id for h in result.hits} == {doc}
 
 
@@ -113,18 +129,40 @@ def test_eval_retrieval_on_a_generated_set(tmp_path, model_cache, sample_folder)
     set_dir = tmp_path / "miniset"
     shutil.copytree(sample_folder, set_dir / "pdfs")
     questions = [
-        {"id": "q1", "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
-         "doc": "northwind_2023_10k.pdf", "evidence_pages": [6]},
-        {"id": "q2", "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
-         "doc": "contoso_fy2024_10k.pdf", "evidence_pages": [5]},
-        {"id": "q3", "question": "Which supplier does Northwind Robotics depend on for final assembly?",
-         "doc": "northwind_2023_10k.pdf", "evidence_pages": [2]},
+        {
+            "id": "q1",
+            "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
+            "doc": "northwind_2023_10k.pdf",
+            "evidence_pages": [6],
+        },
+        {
+            "id": "q2",
+            "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
+            "doc": "contoso_fy2024_10k.pdf",
+            "evidence_pages": [5],
+        },
+        {
+            "id": "q3",
+            "question": "Which supplier does Northwind Robotics depend on for final assembly?",
+            "doc": "northwind_2023_10k.pdf",
+            "evidence_pages": [2],
+        },
     ]
     (set_dir / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions))
     settings = Settings(data_dir=tmp_path / "data", model_cache=model_cache)
     settings.ingest.workers = 1
     result = eval_retrieval(set_dir, settings)
-    for key in ("n", "recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10", "p50_ms", "p95_ms"):
+    for key in (
+        "n",
+        "recall@1",
+        "recall@3",
+        "recall@5",
+        "recall@10",
+        "mrr",
+        "ndcg@10",
+        "p50_ms",
+        "p95_ms",
+    ):
         assert key in result and key in result["given_filing"] or key == "n"
     assert result["n"] == 3
     assert result["recall@5"] == 1.0 and result["given_filing"]["recall@5"] == 1.0
@@ -135,7 +173,7 @@ def test_eval_retrieval_on_a_generated_set(tmp_path, model_cache, sample_folder)
 
 
 def test_memory_hit_arrives_beside_corpus_evidence(corpus):
-    from retrieval.memory_bank import MemoryBank, make_entry
+    from retrieval.memory_bank import make_entry
 
     settings = corpus.model_copy(update={"data_dir": corpus.data_dir})
     retriever = Retriever(settings)
@@ -144,7 +182,9 @@ def test_memory_hit_arrives_beside_corpus_evidence(corpus):
         entry = make_entry(
             "What was Northwind Robotics' free cash flow in fiscal 2023?",
             "Free cash flow was $266.3 million (operating cash flow 412.6 less capex 146.3).",
-            company="Northwind Robotics, Inc.", period="FY2023", author="analyst@example.com",
+            company="Northwind Robotics, Inc.",
+            period="FY2023",
+            author="analyst@example.com",
         )
         bank.add(entry)
         question = "Northwind Robotics free cash flow in fiscal 2023?"
@@ -155,7 +195,9 @@ def test_memory_hit_arrives_beside_corpus_evidence(corpus):
         assert result.memory[0].entry.approved_by == "curator@example.com"
         assert result.hits, "a memory hit never replaces the corpus evidence"
         assert retriever.retrieve(question, acl_groups=["finance"]).memory == []
-        other = retriever.retrieve("What was Contoso Foods' free cash flow in fiscal 2024?", acl_groups=["public"])
+        other = retriever.retrieve(
+            "What was Contoso Foods' free cash flow in fiscal 2024?", acl_groups=["public"]
+        )
         assert other.memory == []
     finally:
         retriever.close()

@@ -110,9 +110,12 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedServer]:
 
 def market(server: RecordedServer, **overrides: Any) -> MarketDataTool:
     settings = ToolSettings(
-        market_data_url=f"{server.base}/query", market_data_key=KEY, timeout_s=2.0, cache_ttl_s=60.0,
+        market_data_url=f"{server.base}/query",
+        market_data_key=KEY,
+        timeout_s=2.0,
+        cache_ttl_s=60.0,
         user_agent="finrag-tests/1.0 (tests@example.org)",
-    ).model_copy(update=overrides)  # fmt: skip
+    ).model_copy(update=overrides)
     return MarketDataTool(settings)
 
 

@@ -208,8 +208,9 @@ def test_the_memory_page_refuses_sharing_with_a_foreign_group(corpus):
 
 
 def test_identity_from_a_trusted_header():
-    settings = Settings(users=UsersSettings(identity_header="X-Forwarded-User",
-                                            groups={"bob": ["finance"]}))  # fmt: skip
+    settings = Settings(
+        users=UsersSettings(identity_header="X-Forwarded-User", groups={"bob": ["finance"]})
+    )
     bob = resolve_user(settings, {"x-forwarded-user": "bob"})
     assert (bob.name, bob.groups, bob.source) == ("bob", ["finance"], "X-Forwarded-User")
     stranger = resolve_user(settings, {"X-Forwarded-User": "mallory"})
@@ -252,15 +253,28 @@ def test_evidence_rows_name_their_source():
     from retrieval.tools.base import ToolResult
     from ui.views.ask import Turn, evidence_rows
 
-    entry = make_entry("What was Acme's FY2023 revenue?", "$1.2 billion", company="Acme", period="FY2023")
+    entry = make_entry(
+        "What was Acme's FY2023 revenue?", "$1.2 billion", company="Acme", period="FY2023"
+    )
     turn = Turn(
         question="q",
-        memory=[MemoryHit(entry=entry, score=0.91, cosine=0.95, lexical=0.8, matched_phrasing=entry.question)],
-        tools=[ToolResult(tool="market_data", ok=False, status="unavailable", message="no endpoint configured")],
+        memory=[
+            MemoryHit(
+                entry=entry, score=0.91, cosine=0.95, lexical=0.8, matched_phrasing=entry.question
+            )
+        ],
+        tools=[
+            ToolResult(
+                tool="market_data", ok=False, status="unavailable", message="no endpoint configured"
+            )
+        ],
         pages=[PageHit(doc_id="d", page_no=6, file_name="acme.pdf", score=0.03, rank=1)],
     )
     rows = evidence_rows(turn)
     assert [r["source"] for r in rows] == ["memory bank", "tool: market_data", "corpus"]
-    assert rows[0]["evidence"] == "What was Acme's FY2023 revenue? -> $1.2 billion" and rows[0]["score"] == 0.91
+    assert (
+        rows[0]["evidence"] == "What was Acme's FY2023 revenue? -> $1.2 billion"
+        and rows[0]["score"] == 0.91
+    )
     assert rows[1]["note"] == "unavailable"
     assert rows[2]["evidence"] == "acme.pdf p.6"

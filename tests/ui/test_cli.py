@@ -26,7 +26,9 @@ def test_ingest_search_filings_json(settings, sample_folder):
     report = json.loads(result.stdout)
     assert sorted(f["status"] for f in report["files"]) == ["ok", "ok", "ok"]
 
-    result = runner.invoke(app, ["search", "capital expenditures fiscal 2024", "--json", "--limit", "3"], env=env)
+    result = runner.invoke(
+        app, ["search", "capital expenditures fiscal 2024", "--json", "--limit", "3"], env=env
+    )
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
     assert len(hits) == 3
@@ -35,13 +37,20 @@ def test_ingest_search_filings_json(settings, sample_folder):
     assert hits[0]["file"] == "contoso_fy2024_10k.pdf"
     assert isinstance(hits[0]["page"], int) and hits[0]["page"] >= 1
 
-    result = runner.invoke(app, ["search", "revenue", "--json", "--company", "Northwind Robotics, Inc."], env=env)
-    assert {h["file"] for h in json.loads(result.stdout)} <= {"northwind_2023_10k.pdf", "northwind_2024q2_10q.pdf"}
+    result = runner.invoke(
+        app, ["search", "revenue", "--json", "--company", "Northwind Robotics, Inc."], env=env
+    )
+    assert {h["file"] for h in json.loads(result.stdout)} <= {
+        "northwind_2023_10k.pdf",
+        "northwind_2024q2_10q.pdf",
+    }
 
     result = runner.invoke(app, ["filings", "--json"], env=env)
     rows = json.loads(result.stdout)
     assert {(r["ticker"], r["form"], r["fiscal_year"]) for r in rows} == {
-        ("NWRB", "10-K", 2023), ("NWRB", "10-Q", 2024), ("CFCO", "10-K", 2024)
+        ("NWRB", "10-K", 2023),
+        ("NWRB", "10-Q", 2024),
+        ("CFCO", "10-K", 2024),
     }
 
 

@@ -22,28 +22,58 @@ from ui.views.evaluate import (
 TIMEOUT_S = 90
 
 QUESTIONS = [
-    {"id": "q1", "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
-     "doc": "northwind_2023_10k.pdf", "evidence_pages": [6]},
-    {"id": "q2", "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
-     "doc": "contoso_fy2024_10k.pdf", "evidence_pages": [5]},
-    {"id": "q3", "question": "Which supplier does Northwind Robotics depend on for final assembly?",
-     "doc": "northwind_2023_10k.pdf", "evidence_pages": [2]},
+    {
+        "id": "q1",
+        "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
+        "doc": "northwind_2023_10k.pdf",
+        "evidence_pages": [6],
+    },
+    {
+        "id": "q2",
+        "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
+        "doc": "contoso_fy2024_10k.pdf",
+        "evidence_pages": [5],
+    },
+    {
+        "id": "q3",
+        "question": "Which supplier does Northwind Robotics depend on for final assembly?",
+        "doc": "northwind_2023_10k.pdf",
+        "evidence_pages": [2],
+    },
 ]
 
 
 def _retrieval_result(r1: float, r5: float, p50: float = 12.34) -> dict:
-    block = {"recall@1": r1, "recall@3": r5, "recall@5": r5, "recall@10": r5, "mrr": r1,
-             "ndcg@10": r5, "p50_ms": p50, "p95_ms": 2 * p50}
-    return {"set": "mini", "n": 3, **block, "given_filing": {**block, "recall@1": 1.0}, "misses": []}
+    block = {
+        "recall@1": r1,
+        "recall@3": r5,
+        "recall@5": r5,
+        "recall@10": r5,
+        "mrr": r1,
+        "ndcg@10": r5,
+        "p50_ms": p50,
+        "p95_ms": 2 * p50,
+    }
+    return {
+        "set": "mini",
+        "n": 3,
+        **block,
+        "given_filing": {**block, "recall@1": 1.0},
+        "misses": [],
+    }
 
 
 # --- the run store -------------------------------------------------------------------------------
 
 
 def test_save_list_load_and_skip_a_corrupt_file(settings, tmp_path, caplog):
-    first = save_run(settings, "retrieval", tmp_path / "mini", _retrieval_result(0.5, 0.75), {"limit": 3})
+    first = save_run(
+        settings, "retrieval", tmp_path / "mini", _retrieval_result(0.5, 0.75), {"limit": 3}
+    )
     second = save_run(settings, "retrieval", tmp_path / "mini", _retrieval_result(0.6667, 1.0))
-    answers = save_run(settings, "answers", tmp_path / "mini", {"set": "mini", "n": 2, "numeric_correct": 0.5})
+    answers = save_run(
+        settings, "answers", tmp_path / "mini", {"set": "mini", "n": 2, "numeric_correct": 0.5}
+    )
     assert first.run_id != second.run_id and "-retrieval-mini" in first.run_id
     assert (runs_dir(settings) / f"{first.run_id}.json").exists()
     assert [r.run_id for r in list_runs(settings, "retrieval")] == [second.run_id, first.run_id]
@@ -52,10 +82,14 @@ def test_save_list_load_and_skip_a_corrupt_file(settings, tmp_path, caplog):
     loaded = load_run(settings, first.run_id)
     assert loaded == first
     assert loaded.params == {"limit": 3} and loaded.set_name == "mini"
-    assert loaded.config.embedder == settings.embedder.name and loaded.config.llm == settings.llm.name
+    assert (
+        loaded.config.embedder == settings.embedder.name and loaded.config.llm == settings.llm.name
+    )
 
     (runs_dir(settings) / "20990101T000000000000Z-retrieval-broken.json").write_text("{not json")
-    (runs_dir(settings) / "20990101T000000000001Z-retrieval-wrong.json").write_text(json.dumps({"kind": "x"}))
+    (runs_dir(settings) / "20990101T000000000001Z-retrieval-wrong.json").write_text(
+        json.dumps({"kind": "x"})
+    )
     with caplog.at_level(logging.WARNING, logger="evaluation.runs"):
         assert [r.run_id for r in list_runs(settings, "retrieval")] == [second.run_id, first.run_id]
     assert sum("skipping unreadable evaluation run" in m for m in caplog.messages) == 2
@@ -83,14 +117,22 @@ def test_curve_and_compare(settings, tmp_path):
     assert rows["questions"].values == [3.0, 3.0]
 
     table = {row["metric"]: row for row in comparison_table([base, other])}
-    assert table["recall@1"] == {"metric": "recall@1", "#1": "0.500", "#2": "0.667", "Δ #2": "+0.167"}
+    assert table["recall@1"] == {
+        "metric": "recall@1",
+        "#1": "0.500",
+        "#2": "0.667",
+        "Δ #2": "+0.167",
+    }
     assert table["p50 ms"] == {"metric": "p50 ms", "#1": "10", "#2": "9", "Δ #2": "-2"}
 
     # Same second, same stack, same n: pickers could not tell them apart without the run id.
     twin = other.model_copy(update={"created_at": base.created_at, "result": base.result})
     assert twin.label == base.label
     labels = run_labels([base, twin])
-    assert labels == {base.run_id: f"{base.label} · {base.run_id}", twin.run_id: f"{base.label} · {twin.run_id}"}
+    assert labels == {
+        base.run_id: f"{base.label} · {base.run_id}",
+        twin.run_id: f"{base.label} · {twin.run_id}",
+    }
     assert run_labels([base])[base.run_id] == base.label
 
     answers = save_run(settings, "answers", tmp_path, {"set": "mini", "n": 1})
@@ -104,13 +146,40 @@ def test_page_tables_round_readably():
     assert shared["index"] == "shared index" and shared["R@1"] == 0.667 and shared["p50 ms"] == 13
     assert given["R@1"] == 1.0 and given["p95 ms"] == 25
     points = curve_rows([("a", _retrieval_result(0.5, 1.0)), ("b", {"n": 0})])
-    assert [(p["run"], p["k"], p["recall"]) for p in points] == [("a", 1, 0.5), ("a", 3, 1.0), ("a", 5, 1.0), ("a", 10, 1.0)]
-    rows = answer_misses({"questions": [
-        {"id": "ok", "question": "?", "numeric": True, "abstained": False, "recall": 1.0, "unsupported": 0},
-        {"id": "wrong", "question": "?", "numeric": False, "abstained": False, "recall": 1.0,
-         "unsupported": 0, "cited_pages": [6, 7], "gold_pages": [6], "ms": 812.6},
-    ]})  # fmt: skip
-    assert [(r["id"], r["numeric"], r["cited pages"], r["ms"]) for r in rows] == [("wrong", "wrong", "6, 7", 813)]
+    assert [(p["run"], p["k"], p["recall"]) for p in points] == [
+        ("a", 1, 0.5),
+        ("a", 3, 1.0),
+        ("a", 5, 1.0),
+        ("a", 10, 1.0),
+    ]
+    rows = answer_misses(
+        {
+            "questions": [
+                {
+                    "id": "ok",
+                    "question": "?",
+                    "numeric": True,
+                    "abstained": False,
+                    "recall": 1.0,
+                    "unsupported": 0,
+                },
+                {
+                    "id": "wrong",
+                    "question": "?",
+                    "numeric": False,
+                    "abstained": False,
+                    "recall": 1.0,
+                    "unsupported": 0,
+                    "cited_pages": [6, 7],
+                    "gold_pages": [6],
+                    "ms": 812.6,
+                },
+            ]
+        }
+    )
+    assert [(r["id"], r["numeric"], r["cited pages"], r["ms"]) for r in rows] == [
+        ("wrong", "wrong", "6, 7", 813)
+    ]
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -209,7 +278,10 @@ def test_run_retrieval_twice_then_compare(env, mini_set):
     questions = table[table["metric"] == "questions"].iloc[0]
     assert (questions["#1"], questions["#2"], questions["Δ #2"]) == ("2", "3", "+1")
     r5 = table[table["metric"] == "recall@5"].iloc[0]
-    assert r5["#1"] == f"{runs[1].result['recall@5']:.3f}" and r5["#2"] == f"{runs[0].result['recall@5']:.3f}"
+    assert (
+        r5["#1"] == f"{runs[1].result['recall@5']:.3f}"
+        and r5["#2"] == f"{runs[0].result['recall@5']:.3f}"
+    )
     assert len(at.get("vega_lite_chart")) == 2  # the run's curve and the overlaid curves
 
 
@@ -230,16 +302,47 @@ def test_bad_folders_are_error_messages(env, tmp_path):
 
 def test_answers_runs_show_their_metrics_and_misses(env, tmp_path):
     rows = [
-        {"id": "a1", "question": "Revenue 2023?", "answer": "2,255.4 [1]", "gold": "$2,255.4 million",
-         "abstained": False, "numeric": True, "cited_pages": [6], "gold_pages": [6], "recall": 1.0,
-         "unsupported": 0, "ms": 101.2},
-        {"id": "a2", "question": "CEO of Globex?", "answer": "I could not determine it.", "gold": "Not stated.",
-         "abstained": True, "numeric": None, "cited_pages": [], "gold_pages": [2], "recall": 0.0,
-         "unsupported": 0, "ms": 55.7},
-    ]  # fmt: skip
-    result = {"set": "mini", "llm": "extractive", "n": 2, "n_numeric": 1, "numeric_correct": 1.0,
-              "citation_precision": 1.0, "citation_recall": 0.5, "abstention_rate": 0.5,
-              "unsupported_figure_rate": 0.0, "p50_ms": 78.45, "p95_ms": 98.9, "questions": rows}  # fmt: skip
+        {
+            "id": "a1",
+            "question": "Revenue 2023?",
+            "answer": "2,255.4 [1]",
+            "gold": "$2,255.4 million",
+            "abstained": False,
+            "numeric": True,
+            "cited_pages": [6],
+            "gold_pages": [6],
+            "recall": 1.0,
+            "unsupported": 0,
+            "ms": 101.2,
+        },
+        {
+            "id": "a2",
+            "question": "CEO of Globex?",
+            "answer": "I could not determine it.",
+            "gold": "Not stated.",
+            "abstained": True,
+            "numeric": None,
+            "cited_pages": [],
+            "gold_pages": [2],
+            "recall": 0.0,
+            "unsupported": 0,
+            "ms": 55.7,
+        },
+    ]
+    result = {
+        "set": "mini",
+        "llm": "extractive",
+        "n": 2,
+        "n_numeric": 1,
+        "numeric_correct": 1.0,
+        "citation_precision": 1.0,
+        "citation_recall": 0.5,
+        "abstention_rate": 0.5,
+        "unsupported_figure_rate": 0.0,
+        "p50_ms": 78.45,
+        "p95_ms": 98.9,
+        "questions": rows,
+    }
     older = save_run(env, "answers", tmp_path / "mini", {**result, "citation_recall": 0.25})
     newer = save_run(env, "answers", tmp_path / "mini", result)
     at = _app()
@@ -247,7 +350,11 @@ def test_answers_runs_show_their_metrics_and_misses(env, tmp_path):
     assert not at.exception, at.exception
     assert at.selectbox(key="eval_show_answers").value == newer.run_id
     metrics = _frame(at, "citation recall").iloc[0]
-    assert (metrics["numeric correct"], metrics["citation recall"], metrics["p50 ms"]) == (1.0, 0.5, 78)
+    assert (metrics["numeric correct"], metrics["citation recall"], metrics["p50 ms"]) == (
+        1.0,
+        0.5,
+        78,
+    )
     misses = _frame(at, "abstained")
     assert list(misses["id"]) == ["a2"] and list(misses["numeric"]) == ["-"]
     assert len(at.get("vega_lite_chart")) == 0  # answers have no Recall@k curve
@@ -270,7 +377,11 @@ def test_cli_eval_saves_the_run_and_keeps_json_on_stdout(kind, settings, tmp_pat
     from ui.cli import app
 
     calls = []
-    fake = _retrieval_result(0.5, 1.0) if kind == "retrieval" else {"set": "mini", "n": 1, "numeric_correct": 1.0}
+    fake = (
+        _retrieval_result(0.5, 1.0)
+        if kind == "retrieval"
+        else {"set": "mini", "n": 1, "numeric_correct": 1.0}
+    )
 
     def evaluate(set_dir, settings, **kwargs):  # stands in for the real run
         calls.append((set_dir, settings.data_dir, kwargs))
@@ -278,8 +389,13 @@ def test_cli_eval_saves_the_run_and_keeps_json_on_stdout(kind, settings, tmp_pat
 
     module = evaluation.run_retrieval if kind == "retrieval" else evaluation.run_answers
     monkeypatch.setattr(module, f"eval_{kind}", evaluate)
-    env = {"FINRAG_DATA_DIR": str(settings.data_dir), "FINRAG_MODEL_CACHE": str(settings.models_dir)}
-    result = CliRunner().invoke(app, ["eval", kind, "--set", str(tmp_path / "mini"), "--limit", "1", "--json"], env=env)
+    env = {
+        "FINRAG_DATA_DIR": str(settings.data_dir),
+        "FINRAG_MODEL_CACHE": str(settings.models_dir),
+    }
+    result = CliRunner().invoke(
+        app, ["eval", kind, "--set", str(tmp_path / "mini"), "--limit", "1", "--json"], env=env
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == fake  # the run id does not pollute the JSON
     (record,) = list_runs(settings, kind)

@@ -6,8 +6,8 @@ import json
 import os
 import shutil
 import time
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,11 +16,19 @@ from ui.views.finetune import curve_points, gate_table, job_folder, newest_gener
 TIMEOUT_S = 60
 NOW = datetime(2025, 3, 4, 10, 30, tzinfo=UTC)
 HELD_OUT = [
-    {"id": "q1", "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
-     "doc": "northwind_2023_10k.pdf", "evidence_pages": [6]},
-    {"id": "q3", "question": "Which supplier does Northwind Robotics depend on for final assembly?",
-     "doc": "northwind_2023_10k.pdf", "evidence_pages": [2]},
-]  # fmt: skip
+    {
+        "id": "q1",
+        "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
+        "doc": "northwind_2023_10k.pdf",
+        "evidence_pages": [6],
+    },
+    {
+        "id": "q3",
+        "question": "Which supplier does Northwind Robotics depend on for final assembly?",
+        "doc": "northwind_2023_10k.pdf",
+        "evidence_pages": [2],
+    },
+]
 
 
 def _page() -> None:
@@ -55,8 +63,17 @@ def _frame(at, column: str):
     return next((f.value for f in at.dataframe if column in f.value.columns), None)
 
 
-def _write_job(settings, name: str, *, stage="general", state="done", started=NOW, report=True,
-               company=None, model=True):  # fmt: skip
+def _write_job(
+    settings,
+    name: str,
+    *,
+    stage="general",
+    state="done",
+    started=NOW,
+    report=True,
+    company=None,
+    model=True,
+):
     """A job folder as run_job and the trainer leave it: job.json, run_log.jsonl, report.json, model/."""
     from rerank.training.jobs import JobSpec, JobState
     from rerank.training.trainer import DevMetrics, FinetuneReport, RunLogEntry
@@ -64,54 +81,128 @@ def _write_job(settings, name: str, *, stage="general", state="done", started=NO
     out = settings.data_dir / "finetune" / "runs" / name
     (out / "model").mkdir(parents=True)
     job = JobState(
-        spec=JobSpec(stage=stage, out=out, company=company), state=state,
-        phase="done" if state == "done" else "training", dataset_version="3f9ac2e1d4b7a0c6",
-        examples={"train": 412, "dev": 96}, started_at=started,
+        spec=JobSpec(stage=stage, out=out, company=company),
+        state=state,
+        phase="done" if state == "done" else "training",
+        dataset_version="3f9ac2e1d4b7a0c6",
+        examples={"train": 412, "dev": 96},
+        started_at=started,
         finished_at=started + timedelta(minutes=9) if state == "done" else None,
         seconds={"data": 41.2, "training": 498.7} if state == "done" else {},
-    )  # fmt: skip
+    )
     (out / "job.json").write_text(job.model_dump_json(indent=2))
     log = [
-        RunLogEntry(event="start", step=0, epoch=0.0, loss=None, dev_loss=1.52, dev_mrr=0.581,
-                    dev_accuracy_at_1=0.406, lr=0.0, elapsed_s=6.1, cpu_s=11.8),
-        RunLogEntry(event="epoch", step=52, epoch=1.0, loss=1.214, dev_loss=1.03, dev_mrr=0.694,
-                    dev_accuracy_at_1=0.552, lr=3.9e-5, elapsed_s=251.4, cpu_s=489.0),
-        RunLogEntry(event="epoch", step=104, epoch=2.0, loss=0.871, dev_loss=0.94, dev_mrr=0.712,
-                    dev_accuracy_at_1=0.573, lr=0.0, elapsed_s=497.9, cpu_s=975.3),
-    ]  # fmt: skip
+        RunLogEntry(
+            event="start",
+            step=0,
+            epoch=0.0,
+            loss=None,
+            dev_loss=1.52,
+            dev_mrr=0.581,
+            dev_accuracy_at_1=0.406,
+            lr=0.0,
+            elapsed_s=6.1,
+            cpu_s=11.8,
+        ),
+        RunLogEntry(
+            event="epoch",
+            step=52,
+            epoch=1.0,
+            loss=1.214,
+            dev_loss=1.03,
+            dev_mrr=0.694,
+            dev_accuracy_at_1=0.552,
+            lr=3.9e-5,
+            elapsed_s=251.4,
+            cpu_s=489.0,
+        ),
+        RunLogEntry(
+            event="epoch",
+            step=104,
+            epoch=2.0,
+            loss=0.871,
+            dev_loss=0.94,
+            dev_mrr=0.712,
+            dev_accuracy_at_1=0.573,
+            lr=0.0,
+            elapsed_s=497.9,
+            cpu_s=975.3,
+        ),
+    ]
     (out / "run_log.jsonl").write_text("".join(e.model_dump_json() + "\n" for e in log))
     if report:
         report = FinetuneReport(
-            stage=stage, company=company, base="/opt/models/all-MiniLM-L6-v2", num_layers=4, max_length=128,
-            steps=104, total_steps=104, epochs_completed=2.0, stopped="completed", train_examples=412,
-            dev_examples=96, pairs_seen=26624, pairs_per_second=54.6,
+            stage=stage,
+            company=company,
+            base="/opt/models/all-MiniLM-L6-v2",
+            num_layers=4,
+            max_length=128,
+            steps=104,
+            total_steps=104,
+            epochs_completed=2.0,
+            stopped="completed",
+            train_examples=412,
+            dev_examples=96,
+            pairs_seen=26624,
+            pairs_per_second=54.6,
             initial_dev=DevMetrics(loss=1.52, mrr=0.581, accuracy_at_1=0.406, examples=96),
             final_dev=DevMetrics(loss=0.94, mrr=0.712, accuracy_at_1=0.573, examples=96),
-            final_train_loss=0.85, resumed_from_step=0, elapsed_s=498.7, cpu_s=975.3, threads=2,
-            model_dir=str(out / "model"), dataset_version="3f9ac2e1d4b7a0c6", dataset_fingerprint="ab12",
+            final_train_loss=0.85,
+            resumed_from_step=0,
+            elapsed_s=498.7,
+            cpu_s=975.3,
+            threads=2,
+            model_dir=str(out / "model"),
+            dataset_version="3f9ac2e1d4b7a0c6",
+            dataset_fingerprint="ab12",
             config={"lr": 5e-5},
-        )  # fmt: skip
+        )
         (out / "report.json").write_text(report.model_dump_json(indent=2))
     if model:
-        (out / "model" / "finrag_model.json").write_text(json.dumps({"backend": "cross-encoder", "stage": stage}))
+        (out / "model" / "finrag_model.json").write_text(
+            json.dumps({"backend": "cross-encoder", "stage": stage})
+        )
     return out
 
 
 def _gate(out, passed: bool, serving=None, scope="*"):
     from rerank.training.gate import GateDecision, Margin
 
-    cand = {"recall@1": 0.533, "recall@3": 0.733, "recall@5": 0.8, "recall@10": 0.867, "mrr": 0.648,
-            "ndcg@10": 0.69, "p50_ms": 212.4, "p95_ms": 301.0}  # fmt: skip
+    cand = {
+        "recall@1": 0.533,
+        "recall@3": 0.733,
+        "recall@5": 0.8,
+        "recall@10": 0.867,
+        "mrr": 0.648,
+        "ndcg@10": 0.69,
+        "p50_ms": 212.4,
+        "p95_ms": 301.0,
+    }
     none = {**cand, "recall@1": 0.4, "mrr": 0.552, "recall@5": 0.8, "p50_ms": 0.0}
     if not passed:
         cand = {**cand, "mrr": 0.561, "recall@5": 0.767}
-    reasons = [] if passed else ["MRR 0.561 vs none 0.552: gain +0.009 is below the margin 0.020",
-                                 "Recall@5 0.767 vs none 0.800: falls by 0.033"]  # fmt: skip
+    reasons = (
+        []
+        if passed
+        else [
+            "MRR 0.561 vs none 0.552: gain +0.009 is below the margin 0.020",
+            "Recall@5 0.767 vs none 0.800: falls by 0.033",
+        ]
+    )
     decision = GateDecision(
-        candidate=str((out / "model").resolve()), backend="cross-encoder", scope=scope, held_out="/sets/held-out",
-        n=30, metrics={"none": none, "candidate": cand}, serving=serving, margin=Margin(), passed=passed,
-        reasons=reasons, bootstrap_win_rate={"none": 0.93 if passed else 0.58}, evaluated_at=NOW,
-    )  # fmt: skip
+        candidate=str((out / "model").resolve()),
+        backend="cross-encoder",
+        scope=scope,
+        held_out="/sets/held-out",
+        n=30,
+        metrics={"none": none, "candidate": cand},
+        serving=serving,
+        margin=Margin(),
+        passed=passed,
+        reasons=reasons,
+        bootstrap_win_rate={"none": 0.93 if passed else 0.58},
+        evaluated_at=NOW,
+    )
     (out / "gate.json").write_text(decision.model_dump_json(indent=2))
     return decision
 
@@ -120,26 +211,73 @@ def _gate(out, passed: bool, serving=None, scope="*"):
 
 
 def test_helpers(settings, tmp_path):
-    assert job_folder(settings, "company", "Northwind Robotics, Inc.", NOW).name == \
-        "company-northwind-robotics-inc-20250304T103000Z"
-    assert job_folder(settings, "general", None, NOW) == settings.data_dir / "finetune" / "runs" / "general-all-20250304T103000Z"
-    points = curve_points([{"step": 0, "loss": None, "dev_mrr": 0.5}, {"step": 4, "loss": 1.23456, "dev_mrr": 0.6}])
-    assert points == [{"step": 0, "series": "dev MRR", "value": 0.5}, {"step": 4, "series": "dev MRR", "value": 0.6},
-                      {"step": 4, "series": "train loss", "value": 1.2346}]  # fmt: skip
-    rows = gate_table({"candidate": {"recall@1": 0.5333, "recall@5": 0.8, "recall@10": 0.9, "mrr": 0.64821,
-                                     "ndcg@10": 0.7, "p50_ms": 212.6},
-                       "none": {"recall@1": 0.4, "recall@5": 0.8, "recall@10": 0.9, "mrr": 0.55, "ndcg@10": 0.6}})  # fmt: skip
-    assert [r["ranking"] for r in rows] == ["no reranker", "this model"]  # fixed order, whatever the dict's
-    assert (rows[1]["R@1"], rows[1]["MRR"], rows[1]["p50 ms"], rows[0]["p50 ms"]) == (0.533, 0.648, 213, None)
+    assert (
+        job_folder(settings, "company", "Northwind Robotics, Inc.", NOW).name
+        == "company-northwind-robotics-inc-20250304T103000Z"
+    )
+    assert (
+        job_folder(settings, "general", None, NOW)
+        == settings.data_dir / "finetune" / "runs" / "general-all-20250304T103000Z"
+    )
+    points = curve_points(
+        [{"step": 0, "loss": None, "dev_mrr": 0.5}, {"step": 4, "loss": 1.23456, "dev_mrr": 0.6}]
+    )
+    assert points == [
+        {"step": 0, "series": "dev MRR", "value": 0.5},
+        {"step": 4, "series": "dev MRR", "value": 0.6},
+        {"step": 4, "series": "train loss", "value": 1.2346},
+    ]
+    rows = gate_table(
+        {
+            "candidate": {
+                "recall@1": 0.5333,
+                "recall@5": 0.8,
+                "recall@10": 0.9,
+                "mrr": 0.64821,
+                "ndcg@10": 0.7,
+                "p50_ms": 212.6,
+            },
+            "none": {
+                "recall@1": 0.4,
+                "recall@5": 0.8,
+                "recall@10": 0.9,
+                "mrr": 0.55,
+                "ndcg@10": 0.6,
+            },
+        }
+    )
+    assert [r["ranking"] for r in rows] == [
+        "no reranker",
+        "this model",
+    ]  # fixed order, whatever the dict's
+    assert (rows[1]["R@1"], rows[1]["MRR"], rows[1]["p50 ms"], rows[0]["p50 ms"]) == (
+        0.533,
+        0.648,
+        213,
+        None,
+    )
 
     older = _write_job(settings, "general-all-1", started=NOW - timedelta(days=1))
     newer = _write_job(settings, "general-all-2", started=NOW)
-    _write_job(settings, "general-all-3", state="failed", started=NOW + timedelta(hours=1), report=False)
-    _write_job(settings, "company-nwrb-4", stage="company", company="NWRB", started=NOW + timedelta(hours=2))
+    _write_job(
+        settings, "general-all-3", state="failed", started=NOW + timedelta(hours=1), report=False
+    )
+    _write_job(
+        settings,
+        "company-nwrb-4",
+        stage="company",
+        company="NWRB",
+        started=NOW + timedelta(hours=2),
+    )
     from ui.views.finetune import list_jobs, runs_root
 
     jobs = list_jobs(runs_root(settings))
-    assert [j.spec.out.name for j in jobs] == ["company-nwrb-4", "general-all-3", "general-all-2", "general-all-1"]
+    assert [j.spec.out.name for j in jobs] == [
+        "company-nwrb-4",
+        "general-all-3",
+        "general-all-2",
+        "general-all-1",
+    ]
     assert newest_general_model(jobs) == newer / "model" and older.exists()
 
 
@@ -152,13 +290,29 @@ def test_serving_table_shows_promotions(env, monkeypatch):
     at = _app()
     assert any("No promoted reranker" in i.value for i in at.info)
     assert any("No fine-tuning jobs yet" in i.value for i in at.info)
-    record_promotion(env, PromotedModel(backend="cross-encoder", model="/runs/company-nwrb/model", scope="NWRB",
-                                        promoted_at=NOW, promoted_by="alice", metrics={"mrr": 0.6481}))  # fmt: skip
+    record_promotion(
+        env,
+        PromotedModel(
+            backend="cross-encoder",
+            model="/runs/company-nwrb/model",
+            scope="NWRB",
+            promoted_at=NOW,
+            promoted_by="alice",
+            metrics={"mrr": 0.6481},
+        ),
+    )
     at.run()
     table = _frame(at, "promoted by")
-    assert table.to_dict("records") == [{
-        "scope": "NWRB", "backend": "cross-encoder", "model": "/runs/company-nwrb/model", "MRR": 0.648,
-        "promoted by": "alice", "promoted at": "2025-03-04 10:30 UTC"}]  # fmt: skip
+    assert table.to_dict("records") == [
+        {
+            "scope": "NWRB",
+            "backend": "cross-encoder",
+            "model": "/runs/company-nwrb/model",
+            "MRR": 0.648,
+            "promoted by": "alice",
+            "promoted at": "2025-03-04 10:30 UTC",
+        }
+    ]
     assert not at.warning
 
     monkeypatch.setenv("FINRAG_RERANK__NAME", "none")
@@ -171,7 +325,10 @@ def test_a_job_folder_shows_its_log_chart_and_report(env):
     out = _write_job(env, "general-all-20250304T103000Z", started=NOW)
     at = _app()
     assert at.selectbox(key="finetune_job").value == str(out)  # the newest job is shown
-    assert at.selectbox(key="finetune_job").options[0] == "general-all-20250304T103000Z (started 2025-03-04 10:30 UTC)"
+    assert (
+        at.selectbox(key="finetune_job").options[0]
+        == "general-all-20250304T103000Z (started 2025-03-04 10:30 UTC)"
+    )
     assert any("Done in 540 s" in s.value for s in at.success)
     log = _frame(at, "dev MRR")
     assert list(log["event"]) == ["start", "epoch", "epoch"]
@@ -183,7 +340,9 @@ def test_a_job_folder_shows_its_log_chart_and_report(env):
     assert metrics["dev MRR"] == ("0.712", "+0.131")
     assert metrics["dev accuracy@1"] == ("0.573", "+0.167")
     assert metrics["steps"][0] == "104 of 104" and metrics["pairs / s"][0] == "54.6"
-    assert any("completed its epochs" in c.value and "dev MRR 0.581 → 0.712" in c.value for c in at.caption)
+    assert any(
+        "completed its epochs" in c.value and "dev MRR 0.581 → 0.712" in c.value for c in at.caption
+    )
     assert any("412 train / 96 dev" in c.value for c in at.caption)
     assert not [b for b in at.button if b.label == "Resume"]  # nothing to resume
     assert at.button(key="finetune_promote").disabled  # not evaluated yet
@@ -192,7 +351,9 @@ def test_a_job_folder_shows_its_log_chart_and_report(env):
 def test_an_interrupted_job_offers_resume(env):
     # Marked running by this very process, yet no thread of this server runs it: the process that
     # wrote it died (a crash or a restart).
-    out = _write_job(env, "general-all-20250304T103000Z", state="running", report=False, model=False)
+    out = _write_job(
+        env, "general-all-20250304T103000Z", state="running", report=False, model=False
+    )
     job = json.loads((out / "job.json").read_text())
     assert job["pid"] == os.getpid()
     at = _app()
@@ -204,7 +365,9 @@ def test_an_interrupted_job_offers_resume(env):
 def test_gate_decision_and_promote(env):
     from rerank.promoted import promoted
 
-    refused = _write_job(env, "company-nwrb-20250304T103000Z", stage="company", company="NWRB", started=NOW)
+    refused = _write_job(
+        env, "company-nwrb-20250304T103000Z", stage="company", company="NWRB", started=NOW
+    )
     passed = _write_job(env, "general-all-20250304T090000Z", started=NOW - timedelta(hours=1))
     _gate(refused, passed=False, scope="NWRB")
     _gate(passed, passed=True)
@@ -269,20 +432,39 @@ def _tiny_base(tmp_path):
     from core.records import TrainingExample
     from rerank.training.trainer import FinetuneConfig, train_cross_encoder
 
-    facts = [("Northwind Robotics", "revenue", 2023), ("Contoso Foods", "capital expenditures", 2024),
-             ("Northwind Robotics", "operating income", 2022), ("Contoso Foods", "net income", 2023)]  # fmt: skip
+    facts = [
+        ("Northwind Robotics", "revenue", 2023),
+        ("Contoso Foods", "capital expenditures", 2024),
+        ("Northwind Robotics", "operating income", 2022),
+        ("Contoso Foods", "net income", 2023),
+    ]
     examples = [
         TrainingExample(
-            example_id=f"ex-{i}", query=f"What was {c}'s {m} in fiscal {y}?",
-            positive=f"{c} reported {m} of ${100 + i} million for fiscal {y}.", positive_id=f"chunk-{i}",
-            negatives=[f"{c2} reported {m2} of ${200 + i} million for fiscal {y2}." for c2, m2, y2 in facts
-                       if (c2, m2, y2) != (c, m, y)][:2],
-            company=c, source="synthetic-sentence",
+            example_id=f"ex-{i}",
+            query=f"What was {c}'s {m} in fiscal {y}?",
+            positive=f"{c} reported {m} of ${100 + i} million for fiscal {y}.",
+            positive_id=f"chunk-{i}",
+            negatives=[
+                f"{c2} reported {m2} of ${200 + i} million for fiscal {y2}."
+                for c2, m2, y2 in facts
+                if (c2, m2, y2) != (c, m, y)
+            ][:2],
+            company=c,
+            source="synthetic-sentence",
         )
         for i, (c, m, y) in enumerate(facts)
-    ]  # fmt: skip
-    config = FinetuneConfig(out=tmp_path / "base", num_layers=1, max_length=32, max_steps=2, batch_size=2,
-                            negatives_per_query=2, export_onnx=False, threads=1, max_minutes=None)  # fmt: skip
+    ]
+    config = FinetuneConfig(
+        out=tmp_path / "base",
+        num_layers=1,
+        max_length=32,
+        max_steps=2,
+        batch_size=2,
+        negatives_per_query=2,
+        export_onnx=False,
+        threads=1,
+        max_minutes=None,
+    )
     train_cross_encoder(config, examples)
     return tmp_path / "base" / "model"
 
@@ -295,15 +477,20 @@ def test_start_a_company_job_and_watch_it_finish(env, sample_folder, tmp_path):
     assert report.landed == 3
     base = _tiny_base(tmp_path)
     options = tmp_path / "tiny.toml"
-    options.write_text("[finetune]\nmax_length = 32\nbatch_size = 2\nnegatives_per_query = 2\n"
-                       "export_onnx = false\nthreads = 1\nmax_dev_examples = 8\n")  # fmt: skip
+    options.write_text(
+        "[finetune]\nmax_length = 32\nbatch_size = 2\nnegatives_per_query = 2\n"
+        "export_onnx = false\nthreads = 1\nmax_dev_examples = 8\n"
+    )
 
     at = _app()
     at.radio(key="finetune_stage").set_value("company").run()
     assert not at.exception, at.exception
     companies = at.selectbox(key="finetune_company")
-    assert companies.options == ["all filings", "CFCO (Contoso Foods Corporation)",
-                                  "NWRB (Northwind Robotics, Inc.)"]
+    assert companies.options == [
+        "all filings",
+        "CFCO (Contoso Foods Corporation)",
+        "NWRB (Northwind Robotics, Inc.)",
+    ]
     companies.set_value("NWRB")
     at.text_input(key="finetune_base").set_value(str(base))
     at.text_input(key="finetune_exclude").set_value("")
@@ -324,12 +511,22 @@ def test_start_a_company_job_and_watch_it_finish(env, sample_folder, tmp_path):
         at.run()
         assert not at.exception, at.exception
     job = read_job(Path(out))
-    assert (job.state, job.phase, job.spec.company, job.spec.base) == ("done", "done", "NWRB", str(base))
+    assert (job.state, job.phase, job.spec.company, job.spec.base) == (
+        "done",
+        "done",
+        "NWRB",
+        str(base),
+    )
     assert job.spec.overrides == {"epochs": 2, "max_steps": 2} and job.spec.max_minutes == 14.0
     assert job.examples["train"] > 0
     assert (Path(out) / "model" / "finrag_model.json").is_file()
     report = json.loads((Path(out) / "report.json").read_text())
-    assert (report["stage"], report["company"], report["steps"], report["num_layers"]) == ("company", "NWRB", 2, 1)
+    assert (report["stage"], report["company"], report["steps"], report["num_layers"]) == (
+        "company",
+        "NWRB",
+        2,
+        1,
+    )
     from ui.views.finetune import _jobs
 
     assert (_jobs()["train"].step, _jobs()["train"].total) == (2, 2)  # the progress bar's counts
@@ -356,5 +553,7 @@ def test_start_a_company_job_and_watch_it_finish(env, sample_folder, tmp_path):
     assert (gate["n"], gate["scope"], gate["serving"]) == (2, "NWRB", None)
     table = _frame(at, "nDCG@10")
     assert list(table["ranking"]) == ["no reranker", "this model"]
-    assert list(table["MRR"]) == [round(gate["metrics"][k]["mrr"], 3) for k in ("none", "candidate")]
+    assert list(table["MRR"]) == [
+        round(gate["metrics"][k]["mrr"], 3) for k in ("none", "candidate")
+    ]
     assert at.button(key="finetune_promote").disabled is not gate["passed"]

@@ -90,7 +90,10 @@ def test_ingest_a_folder_then_delete_a_filing(corpus, sample_folder):
 
 def test_overrides_and_uploads(tmp_path):
     assert parse_overrides(" Acme ", "", "10-K", "2023", "public, finance") == {
-        "company": "Acme", "form": "10-K", "fiscal_year": 2023, "acl": ["public", "finance"]
+        "company": "Acme",
+        "form": "10-K",
+        "fiscal_year": 2023,
+        "acl": ["public", "finance"],
     }
     assert parse_overrides("", "", "", "", " , ") == {}
     with pytest.raises(FinragError, match="not a year"):

@@ -75,8 +75,11 @@ def test_add_approve_retire(corpus):
     assert any("Added" in s.value and "pending" in s.value for s in at.success)
     row = _table(at)[Q]
     assert (row["company"], row["period"], row["approved"], row["author"]) == (
-        "Acme Corp", "FY2023", False, "ana",
-    )  # fmt: skip
+        "Acme Corp",
+        "FY2023",
+        False,
+        "ana",
+    )
     assert (row["source file"], row["source page"]) == ("acme_2023_10k.pdf", 6)
     assert row["paraphrases"] == "How much revenue did Acme make in 2023?"
 
@@ -119,13 +122,25 @@ def test_add_approve_retire(corpus):
 
 def test_import_csv_then_export(corpus, tmp_path):
     rows = [
-        {"question": "How many employees did Globex have at the end of FY2022?",
-         "answer": "12,400", "company": "Globex", "period": "FY2022", "author": "bo",
-         "approved": "true", "approved_by": "lead", "paraphrases": "Globex headcount 2022"},
-        {"question": "What was Globex's dividend per share in FY2022?", "answer": "$0.52",
-         "company": "Globex", "period": "FY2022", "author": "bo"},
+        {
+            "question": "How many employees did Globex have at the end of FY2022?",
+            "answer": "12,400",
+            "company": "Globex",
+            "period": "FY2022",
+            "author": "bo",
+            "approved": "true",
+            "approved_by": "lead",
+            "paraphrases": "Globex headcount 2022",
+        },
+        {
+            "question": "What was Globex's dividend per share in FY2022?",
+            "answer": "$0.52",
+            "company": "Globex",
+            "period": "FY2022",
+            "author": "bo",
+        },
         {"question": "", "answer": "orphan answer"},
-    ]  # fmt: skip
+    ]
     path = tmp_path / "seed.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
@@ -137,8 +152,9 @@ def test_import_csv_then_export(corpus, tmp_path):
     at.run()
     next(b for b in at.button if b.label == "Import").click().run()
     assert not at.exception, at.exception
-    assert any("Imported seed.csv: 2 added, 0 updated, 0 skipped, 1 invalid" in s.value
-               for s in at.success), [s.value for s in at.success]  # fmt: skip
+    assert any(
+        "Imported seed.csv: 2 added, 0 updated, 0 skipped, 1 invalid" in s.value for s in at.success
+    ), [s.value for s in at.success]
     table = _table(at)
     assert table[rows[0]["question"]]["approved"] is True
     assert table[rows[1]["question"]]["approved"] is False

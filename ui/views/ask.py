@@ -54,20 +54,20 @@ class Turn:
 
 
 @st.cache_resource(show_spinner="Opening the index…")
-def _agent(data_dir: str, _settings: Settings):  # noqa: ANN202
+def _agent(data_dir: str, _settings: Settings):
     """The agent over ``data_dir`` (the key; settings are read once per corpus and process)."""
     from agent.graph import Agent
 
     return Agent(_settings)
 
 
-def corpus_agent(settings: Settings):  # noqa: ANN201
+def corpus_agent(settings: Settings):
     """The one agent (and so the one open index and memory bank) of this corpus in this process."""
     return _agent(str(settings.data_dir.resolve()), settings)
 
 
 @st.cache_resource
-def _feedback(path: str):  # noqa: ANN202
+def _feedback(path: str):
     from pathlib import Path
 
     from agent.feedback import FeedbackStore
@@ -75,7 +75,7 @@ def _feedback(path: str):  # noqa: ANN202
     return FeedbackStore(Path(path))
 
 
-def feedback_store(settings: Settings):  # noqa: ANN201
+def feedback_store(settings: Settings):
     """The corpus's feedback store, shared by every session of this process."""
     return _feedback(str(settings.feedback_path.resolve()))
 
@@ -170,20 +170,28 @@ def _scope_filters(filings: list) -> SearchFilters | None:
         ss[key] = [v for v in ss.get(key, []) if v in options]  # a deleted filing's values go
     st.subheader("Scope")
     chosen = (
-        st.multiselect("Company", companies, key="scope_companies", placeholder="From the question"),
+        st.multiselect(
+            "Company", companies, key="scope_companies", placeholder="From the question"
+        ),
         st.multiselect("Fiscal year", years, key="scope_years", placeholder="From the question"),
         st.multiselect("Form", forms, key="scope_forms", placeholder="From the question"),
     )
     edited = ss["scope_auto"] is None or list(chosen) != list(ss["scope_auto"])
     if ss["scope_auto"] is not None and not edited:
-        st.caption("Prefilled from your last question; the next question is resolved afresh "
-                   "unless you edit these.")  # fmt: skip
+        st.caption(
+            "Prefilled from your last question; the next question is resolved afresh "
+            "unless you edit these."
+        )
     elif any(chosen):
         st.caption("Your next question searches only this scope.")
     left, right = st.columns(2)
     left.button("Clear", key="scope_clear", on_click=_clear_scope, disabled=not any(chosen))
-    if right.button("Ask again", key="scope_reask", disabled=not ss["turns"],
-                    help="Ask the last question again within this scope"):  # fmt: skip
+    if right.button(
+        "Ask again",
+        key="scope_reask",
+        disabled=not ss["turns"],
+        help="Ask the last question again within this scope",
+    ):
         ss["reask"] = True
     if not any(chosen) or not edited:
         return None
@@ -191,14 +199,16 @@ def _scope_filters(filings: list) -> SearchFilters | None:
     return SearchFilters(companies=list(companies_), fiscal_years=list(years_), forms=list(forms_))
 
 
-def _resolved_scope(resolution, filings: list) -> tuple[list, list, list]:  # noqa: ANN001
+def _resolved_scope(resolution, filings: list) -> tuple[list, list, list]:
     """What the resolver understood, restricted to values the filters offer."""
     chosen = [f for f in filings if f.doc_id in set(resolution.filters.doc_ids)]
     companies = resolution.companies or sorted({f.company for f in chosen if f.company})
     years = resolution.fiscal_years or sorted({f.fiscal_year for f in chosen if f.fiscal_year})
     forms = resolution.forms or sorted({f.form for f in chosen if f.form})
     offered = (
-        {f.company for f in filings}, {f.fiscal_year for f in filings}, {f.form for f in filings}
+        {f.company for f in filings},
+        {f.fiscal_year for f in filings},
+        {f.form for f in filings},
     )
     return tuple(  # type: ignore[return-value]
         [v for v in dict.fromkeys(values) if v in ok]
@@ -209,7 +219,9 @@ def _resolved_scope(resolution, filings: list) -> tuple[list, list, list]:  # no
 # -- answering ------------------------------------------------------------------------------------
 
 
-def _answer(agent, user: User, question: str, thread_id: str, filters: SearchFilters | None) -> Turn:  # noqa: ANN001
+def _answer(
+    agent, user: User, question: str, thread_id: str, filters: SearchFilters | None
+) -> Turn:
     """Run the agent with its progress in an st.status; never raises."""
     from agent.graph import AgentReply
 
@@ -218,7 +230,9 @@ def _answer(agent, user: User, question: str, thread_id: str, filters: SearchFil
     with st.chat_message("assistant"), st.status("Answering…", expanded=True) as status:
         try:
             reply = None
-            for item in agent.stream(question, thread_id=thread_id, acl_groups=user.groups, filters=filters):
+            for item in agent.stream(
+                question, thread_id=thread_id, acl_groups=user.groups, filters=filters
+            ):
                 if isinstance(item, AgentReply):
                     reply = item
                 else:
@@ -227,23 +241,26 @@ def _answer(agent, user: User, question: str, thread_id: str, filters: SearchFil
         except FinragError as exc:
             status.update(label="Could not answer", state="error")
             return Turn(question=question, error=str(exc))
-        except Exception as exc:  # noqa: BLE001 - the page shows a message, the log keeps the trace
+        except Exception as exc:
             log.exception("answering %r failed", question)
             status.update(label="Could not answer", state="error")
             why = f"Unexpected error ({type(exc).__name__}: {exc}); see the server log."
             return Turn(question=question, error=why)
         status.update(label="Answered", state="complete", expanded=False)
-    retrieval = agent.graph.get_state({"configurable": {"thread_id": thread_id}}).values.get("retrieval")
+    retrieval = agent.graph.get_state({"configurable": {"thread_id": thread_id}}).values.get(
+        "retrieval"
+    )
     return Turn(
-        question=question, reply=reply,
+        question=question,
+        reply=reply,
         pages=list(retrieval.pages) if retrieval is not None else [],
         resolution=retrieval.resolution if retrieval is not None else None,
         memory=list(retrieval.memory) if retrieval is not None else [],
         tools=list(retrieval.tools) if retrieval is not None else [],
-    )  # fmt: skip
+    )
 
 
-def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) -> None:  # noqa: ANN001
+def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) -> None:
     with st.chat_message("user"):
         st.markdown(_md(turn.question))
     with st.chat_message("assistant"):
@@ -261,11 +278,17 @@ def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) ->
             with st.container(horizontal=True, gap="small"):
                 for number, c in enumerate(answer.citations):
                     st.button(
-                        f"[{number + 1}] {c.file_name} p.{c.page_no}", key=f"cite-{index}-{number}",
-                        on_click=_select, args=(index, number),
+                        f"[{number + 1}] {c.file_name} p.{c.page_no}",
+                        key=f"cite-{index}-{number}",
+                        on_click=_select,
+                        args=(index, number),
                         type="primary" if selected == (index, number) else "secondary",
-                    )  # fmt: skip
-        scope = reply.scope if reply.scope.lower().startswith("searched") else f"Searched: {reply.scope}"
+                    )
+        scope = (
+            reply.scope
+            if reply.scope.lower().startswith("searched")
+            else f"Searched: {reply.scope}"
+        )
         st.caption(_md(scope))
         _feedback_row(index, turn, settings, user)
         if not answer.abstained and answer.citations:
@@ -279,10 +302,16 @@ def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) ->
 
 def _feedback_row(index: int, turn: Turn, settings: Settings, user: User) -> None:
     with st.container(horizontal=True, gap="small"):
-        for verdict, label, icon in (("up", "Helpful", ":material/thumb_up:"),
-                                     ("down", "Not helpful", ":material/thumb_down:")):  # fmt: skip
-            if st.button(label, icon=icon, key=f"vote-{verdict}-{index}",
-                         type="primary" if turn.verdict == verdict else "tertiary"):  # fmt: skip
+        for verdict, label, icon in (
+            ("up", "Helpful", ":material/thumb_up:"),
+            ("down", "Not helpful", ":material/thumb_down:"),
+        ):
+            if st.button(
+                label,
+                icon=icon,
+                key=f"vote-{verdict}-{index}",
+                type="primary" if turn.verdict == verdict else "tertiary",
+            ):
                 if _store_feedback(settings, user, index, turn, verdict=verdict):
                     turn.verdict = verdict
                     st.rerun()
@@ -293,11 +322,16 @@ def _store_feedback(settings: Settings, user: User, index: int, turn: Turn, **ch
     reply = turn.reply
     try:
         feedback_store(settings).record(
-            user=user.name, thread_id=reply.thread_id, turn=index, question=reply.standalone,
-            answer=reply.answer.text, citations=list(reply.answer.citations), acl=user.groups,
+            user=user.name,
+            thread_id=reply.thread_id,
+            turn=index,
+            question=reply.standalone,
+            answer=reply.answer.text,
+            citations=list(reply.answer.citations),
+            acl=user.groups,
             **change,
-        )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - sqlite errors: a message, the log keeps the trace
+        )
+    except Exception as exc:
         log.exception("saving feedback failed")
         st.error(f"Could not save your feedback in {settings.feedback_path}: {exc}")
         return False
@@ -305,12 +339,14 @@ def _store_feedback(settings: Settings, user: User, index: int, turn: Turn, **ch
     return True
 
 
-def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:  # noqa: ANN001
+def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:
     bank = agent.retriever.memory
     if bank is None:
         return
     if turn.saved_entry:
-        st.caption(f"Saved to the memory bank as {turn.saved_entry[:12]} (pending a curator's approval)")
+        st.caption(
+            f"Saved to the memory bank as {turn.saved_entry[:12]} (pending a curator's approval)"
+        )
         return
     reply, resolution = turn.reply, turn.resolution
     with st.expander("Save to memory bank"), st.form(f"save-{index}"):
@@ -318,13 +354,15 @@ def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:  # noqa:
         answer = st.text_area("Answer", value=reply.answer.text, key=f"save-a-{index}")
         cols = st.columns(2)
         company = cols[0].text_input(
-            "Company", key=f"save-c-{index}",
+            "Company",
+            key=f"save-c-{index}",
             value=resolution.companies[0] if resolution and len(resolution.companies) == 1 else "",
-        )  # fmt: skip
+        )
         period = cols[1].text_input(
-            "Period", key=f"save-p-{index}",
+            "Period",
+            key=f"save-p-{index}",
             value=resolution.periods[0] if resolution and len(resolution.periods) == 1 else "",
-        )  # fmt: skip
+        )
         if not st.form_submit_button("Save as pending entry", icon=":material/bookmark_add:"):
             return
     from retrieval.memory_bank import make_entry
@@ -332,10 +370,16 @@ def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:  # noqa:
     try:
         entry = bank.add(
             make_entry(
-                question, answer, company=company, period=period, source=reply.answer.citations[0],
-                author=user.name, acl=user.groups, approved=False,
+                question,
+                answer,
+                company=company,
+                period=period,
+                source=reply.answer.citations[0],
+                author=user.name,
+                acl=user.groups,
+                approved=False,
             )
-        )  # fmt: skip
+        )
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -346,20 +390,32 @@ def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:  # noqa:
 def evidence_rows(turn: Turn) -> list[dict]:
     """Everything the answer could draw on, by source: memory bank, tools, corpus pages."""
     rows = [
-        {"source": "memory bank", "evidence": f"{h.entry.question} -> {h.entry.answer}",
-         "score": round(h.score, 3), "note": "stale" if h.stale else ""}
+        {
+            "source": "memory bank",
+            "evidence": f"{h.entry.question} -> {h.entry.answer}",
+            "score": round(h.score, 3),
+            "note": "stale" if h.stale else "",
+        }
         for h in turn.memory
-    ]  # fmt: skip
+    ]
     rows += [
-        {"source": f"tool: {t.tool}", "evidence": t.message, "score": None,
-         "note": "" if t.ok else t.status}
+        {
+            "source": f"tool: {t.tool}",
+            "evidence": t.message,
+            "score": None,
+            "note": "" if t.ok else t.status,
+        }
         for t in turn.tools
-    ]  # fmt: skip
+    ]
     rows += [
-        {"source": "corpus", "evidence": f"{p.file_name} p.{p.page_no}", "score": round(p.score, 4),
-         "note": f"rank {p.rank}"}
+        {
+            "source": "corpus",
+            "evidence": f"{p.file_name} p.{p.page_no}",
+            "score": round(p.score, 4),
+            "note": f"rank {p.rank}",
+        }
         for p in turn.pages
-    ]  # fmt: skip
+    ]
     return rows
 
 
@@ -396,7 +452,9 @@ def _show_citation(settings: Settings, user: User) -> None:
     if citation.quote:
         st.markdown("\n".join(f"> {line}" for line in _md(citation.quote).splitlines()))
     flag = citation.chunk_id or f"{citation.doc_id}#{citation.page_no}"
-    if st.button("This citation is wrong", icon=":material/flag:", key=f"wrong-{turn_index}-{number}"):
+    if st.button(
+        "This citation is wrong", icon=":material/flag:", key=f"wrong-{turn_index}-{number}"
+    ):
         _store_feedback(settings, user, turn_index, turn, wrong_citation=flag)
     path = render_path(settings.renders_dir, citation.doc_id, citation.page_no)
     if not path.exists():

@@ -106,7 +106,9 @@ def start_job(settings: Settings, kind: RunKind, set_dir: Path, limit: int | Non
             raise FinragError("another evaluation is still running; wait for it to finish")
         job = EvalJob(kind=kind, set_dir=set_dir, limit=limit)
         _jobs()[str(settings.data_dir.resolve())] = job
-    threading.Thread(target=_run_job, args=(job, settings), name=f"eval-{job.id}", daemon=True).start()
+    threading.Thread(
+        target=_run_job, args=(job, settings), name=f"eval-{job.id}", daemon=True
+    ).start()
     return job
 
 
@@ -139,39 +141,54 @@ def _ms(value: Any) -> int | None:
 def retrieval_metrics(result: dict) -> list[dict]:
     """Shared index and filing given, one row each; rates to 3 decimals, latency in whole ms."""
     rows = []
-    for label, block in (("shared index", result), ("filing given", result.get("given_filing", {}))):
-        rows.append({
-            "index": label,
-            **{f"R@{k}": _rate(block.get(f"recall@{k}")) for k in RECALL_KS},
-            "MRR": _rate(block.get("mrr")), "nDCG@10": _rate(block.get("ndcg@10")),
-            "p50 ms": _ms(block.get("p50_ms")), "p95 ms": _ms(block.get("p95_ms")),
-        })  # fmt: skip
+    for label, block in (
+        ("shared index", result),
+        ("filing given", result.get("given_filing", {})),
+    ):
+        rows.append(
+            {
+                "index": label,
+                **{f"R@{k}": _rate(block.get(f"recall@{k}")) for k in RECALL_KS},
+                "MRR": _rate(block.get("mrr")),
+                "nDCG@10": _rate(block.get("ndcg@10")),
+                "p50 ms": _ms(block.get("p50_ms")),
+                "p95 ms": _ms(block.get("p95_ms")),
+            }
+        )
     return rows
 
 
 def answer_metrics(result: dict) -> list[dict]:
-    return [{
-        "questions": result.get("n"),
-        "numeric correct": _rate(result.get("numeric_correct")),
-        "of (with a figure)": result.get("n_numeric"),
-        "citation precision": _rate(result.get("citation_precision")),
-        "citation recall": _rate(result.get("citation_recall")),
-        "abstention": _rate(result.get("abstention_rate")),
-        "unsupported figures": _rate(result.get("unsupported_figure_rate")),
-        "p50 ms": _ms(result.get("p50_ms")), "p95 ms": _ms(result.get("p95_ms")),
-    }]  # fmt: skip
+    return [
+        {
+            "questions": result.get("n"),
+            "numeric correct": _rate(result.get("numeric_correct")),
+            "of (with a figure)": result.get("n_numeric"),
+            "citation precision": _rate(result.get("citation_precision")),
+            "citation recall": _rate(result.get("citation_recall")),
+            "abstention": _rate(result.get("abstention_rate")),
+            "unsupported figures": _rate(result.get("unsupported_figure_rate")),
+            "p50 ms": _ms(result.get("p50_ms")),
+            "p95 ms": _ms(result.get("p95_ms")),
+        }
+    ]
 
 
 def retrieval_misses(result: dict) -> list[dict]:
     """Questions whose gold pages are not all in the shared top 5."""
     return [
-        {"id": m["id"], "question": m["question"],
-         "gold": f"{m['gold_file']} p.{', '.join(str(p) for p in m['gold_pages'])}",
-         "gold rank": m.get("gold_rank"),
-         "first instead": f"{m['first_file']} p.{m['first_page']}" if m.get("first_file") else None,
-         "scope": m.get("scope")}
+        {
+            "id": m["id"],
+            "question": m["question"],
+            "gold": f"{m['gold_file']} p.{', '.join(str(p) for p in m['gold_pages'])}",
+            "gold rank": m.get("gold_rank"),
+            "first instead": f"{m['first_file']} p.{m['first_page']}"
+            if m.get("first_file")
+            else None,
+            "scope": m.get("scope"),
+        }
         for m in result.get("misses", [])
-    ]  # fmt: skip
+    ]
 
 
 def answer_misses(result: dict) -> list[dict]:
@@ -181,14 +198,20 @@ def answer_misses(result: dict) -> list[dict]:
         right = q.get("numeric") is True and not q.get("abstained")
         if right and q.get("recall", 0) >= 1 and not q.get("unsupported"):
             continue
-        rows.append({
-            "id": q["id"], "question": q["question"], "answer": q.get("answer"), "gold": q.get("gold"),
-            "numeric": {True: "correct", False: "wrong", None: "-"}[q.get("numeric")],
-            "abstained": bool(q.get("abstained")),
-            "cited pages": ", ".join(str(p) for p in q.get("cited_pages", [])),
-            "gold pages": ", ".join(str(p) for p in q.get("gold_pages", [])),
-            "unsupported figures": q.get("unsupported", 0), "ms": _ms(q.get("ms")),
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": q["id"],
+                "question": q["question"],
+                "answer": q.get("answer"),
+                "gold": q.get("gold"),
+                "numeric": {True: "correct", False: "wrong", None: "-"}[q.get("numeric")],
+                "abstained": bool(q.get("abstained")),
+                "cited pages": ", ".join(str(p) for p in q.get("cited_pages", [])),
+                "gold pages": ", ".join(str(p) for p in q.get("gold_pages", [])),
+                "unsupported figures": q.get("unsupported", 0),
+                "ms": _ms(q.get("ms")),
+            }
+        )
     return rows
 
 
@@ -251,8 +274,10 @@ def render() -> None:
             ss[f"eval_show_{job.run.kind}"] = job.run.run_id
 
     st.title("Evaluate")
-    st.caption(f"Runs are saved in `{settings.data_dir / 'eval' / 'runs'}`; "
-               "`finrag eval` runs show up here too.")  # fmt: skip
+    st.caption(
+        f"Runs are saved in `{settings.data_dir / 'eval' / 'runs'}`; "
+        "`finrag eval` runs show up here too."
+    )
     kind = _run_form(settings)
     _job_fragment(key)
     st.divider()
@@ -277,14 +302,18 @@ def _run_form(settings: Settings) -> RunKind:
     )
     left, right = st.columns([4, 1])
     folder = left.text_input(
-        "Evaluation set folder (questions.jsonl and pdfs/)", value=_default_set(), key="eval_set",
+        "Evaluation set folder (questions.jsonl and pdfs/)",
+        value=_default_set(),
+        key="eval_set",
         placeholder="/data/financebench-dev",
-    )  # fmt: skip
+    )
     limit = right.number_input(
         "Question limit", min_value=0, value=0, step=1, key="eval_limit", help="0 = every question"
     )
     busy = _running() is not None
-    if not st.button("Run", type="primary", icon=":material/play_arrow:", disabled=busy, key="eval_run"):
+    if not st.button(
+        "Run", type="primary", icon=":material/play_arrow:", disabled=busy, key="eval_run"
+    ):
         return kind
     try:
         if not folder.strip():
@@ -316,11 +345,16 @@ def _show_job(key: str) -> None:
         what += f" (first {job.limit} questions)"
     if not job.finished:
         if job.total:
-            st.progress(job.done / job.total,
-                        text=f"{what}: {job.done} of {job.total} questions, {job.elapsed:.0f} s")  # fmt: skip
+            st.progress(
+                job.done / job.total,
+                text=f"{what}: {job.done} of {job.total} questions, {job.elapsed:.0f} s",
+            )
         else:
-            st.status(f"Running the {what}: ingesting the set (cached after the first run)… "
-                      f"{job.elapsed:.0f} s", state="running")  # fmt: skip
+            st.status(
+                f"Running the {what}: ingesting the set (cached after the first run)… "
+                f"{job.elapsed:.0f} s",
+                state="running",
+            )
     elif job.error:
         st.error(f"The {what} stopped: {job.error}")
     elif job.run is not None:
@@ -346,18 +380,24 @@ def _results(kind: RunKind, runs: list[RunRecord]) -> None:
     result = run.result
     if kind == "retrieval":
         _table(retrieval_metrics(result))
-        points = curve_rows([("shared index", result), ("filing given", result.get("given_filing", {}))])
+        points = curve_rows(
+            [("shared index", result), ("filing given", result.get("given_filing", {}))]
+        )
         _curve_chart(points)
         misses = retrieval_misses(result)
-        st.markdown(f"**Questions whose gold pages are not all in the top 5 (shared index): "
-                    f"{len(misses)} of {result.get('n', 0)}**")  # fmt: skip
+        st.markdown(
+            f"**Questions whose gold pages are not all in the top 5 (shared index): "
+            f"{len(misses)} of {result.get('n', 0)}**"
+        )
         if misses:
             _table(misses)
     else:
         _table(answer_metrics(result))
         misses = answer_misses(result)
-        st.markdown(f"**Questions not fully right (wrong figure, abstained, a gold page uncited or an "
-                    f"unsupported figure): {len(misses)} of {result.get('n', 0)}**")  # fmt: skip
+        st.markdown(
+            f"**Questions not fully right (wrong figure, abstained, a gold page uncited or an "
+            f"unsupported figure): {len(misses)} of {result.get('n', 0)}**"
+        )
         if misses:
             _table(misses)
 
@@ -372,9 +412,12 @@ def _compare(kind: RunKind, runs: list[RunRecord]) -> None:
     key = f"eval_compare_{kind}"
     st.session_state[key] = [i for i in st.session_state.get(key, []) if i in by_id]
     chosen = st.multiselect(
-        "Runs (the first picked is the baseline)", list(by_id), key=key,
-        format_func=labels.__getitem__, placeholder="Pick two or more runs",
-    )  # fmt: skip
+        "Runs (the first picked is the baseline)",
+        list(by_id),
+        key=key,
+        format_func=labels.__getitem__,
+        placeholder="Pick two or more runs",
+    )
     if len(chosen) < 2:
         return
     picked = [by_id[i] for i in chosen]
@@ -392,7 +435,9 @@ def _compare(kind: RunKind, runs: list[RunRecord]) -> None:
 def _table(rows: list[dict]) -> None:
     """A dataframe whose float columns show three decimals, integer columns (gaps and all) none."""
     floats = {k for row in rows for k, v in row.items() if isinstance(v, float)}
-    ints = {k for row in rows for k, v in row.items() if isinstance(v, int) and not isinstance(v, bool)}
+    ints = {
+        k for row in rows for k, v in row.items() if isinstance(v, int) and not isinstance(v, bool)
+    }
     config = {k: st.column_config.NumberColumn(format="%d") for k in ints - floats}
     config |= {k: st.column_config.NumberColumn(format="%.3f") for k in floats}
     st.dataframe(rows, hide_index=True, width="stretch", column_config=config)
@@ -408,8 +453,12 @@ def _curve_chart(points: list[dict]) -> None:
         alt.Chart(pd.DataFrame(points), title="Recall@k")
         .mark_line(point=True)
         .encode(
-            x=alt.X("k:Q", title="k (pages)", scale=alt.Scale(domain=[1, 10]),
-                    axis=alt.Axis(values=list(RECALL_KS))),
+            x=alt.X(
+                "k:Q",
+                title="k (pages)",
+                scale=alt.Scale(domain=[1, 10]),
+                axis=alt.Axis(values=list(RECALL_KS)),
+            ),
             y=alt.Y("recall:Q", title="recall", scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("run:N", title=None),
             tooltip=["run", "k", alt.Tooltip("recall:Q", format=".3f")],

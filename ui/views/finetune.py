@@ -59,8 +59,13 @@ POLL_SECONDS = 1.0
 DEFAULT_SET = Path("../shared/data/financebench-dev")
 DEFAULT_MINUTES = 14.0
 ALL = ""  # the company choice meaning "every filing of the corpus"
-GATE_COLUMNS = {"R@1": "recall@1", "R@5": "recall@5", "R@10": "recall@10", "MRR": "mrr",
-                "nDCG@10": "ndcg@10"}  # fmt: skip
+GATE_COLUMNS = {
+    "R@1": "recall@1",
+    "R@5": "recall@5",
+    "R@10": "recall@10",
+    "MRR": "mrr",
+    "nDCG@10": "ndcg@10",
+}
 BASELINE_LABELS = {"none": "no reranker", "current": "serving now", "candidate": "this model"}
 
 
@@ -151,8 +156,10 @@ def start_training(
     """
     with _START_LOCK:
         if _running("train") is not None:
-            raise FinragError("another fine-tuning job is still running on this server; wait for it "
-                              "to finish (it uses every CPU core)")  # fmt: skip
+            raise FinragError(
+                "another fine-tuning job is still running on this server; wait for it "
+                "to finish (it uses every CPU core)"
+            )
         job = TrainJob(out=Path(spec.out), user=user)
         _jobs()["train"] = job
     # run_job writes the same first state as its thread starts; written here too so that the
@@ -162,8 +169,12 @@ def start_training(
     Path(spec.out).mkdir(parents=True, exist_ok=True)
     if not (Path(spec.out) / JOB_FILE).exists():
         (Path(spec.out) / JOB_FILE).write_text(JobState(spec=spec).model_dump_json(indent=2))
-    threading.Thread(target=_train, args=(job, settings, spec, search, memory), name=f"finetune-{job.id}",
-                     daemon=True).start()  # fmt: skip
+    threading.Thread(
+        target=_train,
+        args=(job, settings, spec, search, memory),
+        name=f"finetune-{job.id}",
+        daemon=True,
+    ).start()
     return job
 
 
@@ -178,8 +189,11 @@ def _open_corpus(agent: Any) -> tuple[Any, Any]:
 def _train(job: TrainJob, settings: Settings, spec: Any, search: Any, memory: Any) -> None:
     from rerank.training.jobs import run_job
 
-    finish(job, lambda: run_job(settings, spec, on_progress=job.advance, search=search, memory=memory),
-           f"fine-tuning job {job.out}")
+    finish(
+        job,
+        lambda: run_job(settings, spec, on_progress=job.advance, search=search, memory=memory),
+        f"fine-tuning job {job.out}",
+    )
 
 
 def start_gate(
@@ -211,8 +225,9 @@ def _gate(job: GateJob, settings: Settings) -> None:
     from rerank.training.gate import evaluate_candidate
 
     def work() -> None:
-        decision, _ = evaluate_candidate(settings, job.model_dir, job.set_dir, scope=job.scope,
-                                         limit=job.limit)  # fmt: skip
+        decision, _ = evaluate_candidate(
+            settings, job.model_dir, job.set_dir, scope=job.scope, limit=job.limit
+        )
         job.passed = decision.passed
 
     finish(job, work, f"gate evaluation of {job.model_dir}")
@@ -268,12 +283,20 @@ def read_run_log(out: Path) -> list[dict]:
 
 def run_log_table(entries: list[dict]) -> list[dict]:
     return [
-        {"event": e.get("event"), "step": e.get("step"), "epoch": _round(e.get("epoch"), 2),
-         "train loss": _round(e.get("loss")), "dev loss": _round(e.get("dev_loss")),
-         "dev MRR": _round(e.get("dev_mrr")), "dev acc@1": _round(e.get("dev_accuracy_at_1")),
-         "lr": e.get("lr"), "elapsed s": _round(e.get("elapsed_s"), 1), "CPU s": _round(e.get("cpu_s"), 1)}
+        {
+            "event": e.get("event"),
+            "step": e.get("step"),
+            "epoch": _round(e.get("epoch"), 2),
+            "train loss": _round(e.get("loss")),
+            "dev loss": _round(e.get("dev_loss")),
+            "dev MRR": _round(e.get("dev_mrr")),
+            "dev acc@1": _round(e.get("dev_accuracy_at_1")),
+            "lr": e.get("lr"),
+            "elapsed s": _round(e.get("elapsed_s"), 1),
+            "CPU s": _round(e.get("cpu_s"), 1),
+        }
         for e in entries
-    ]  # fmt: skip
+    ]
 
 
 def curve_points(entries: list[dict]) -> list[dict]:
@@ -327,11 +350,16 @@ def gate_table(metrics: dict[str, dict[str, float]]) -> list[dict]:
 
 def serving_table(current: dict[str, Any]) -> list[dict]:
     return [
-        {"scope": "every question" if scope == "*" else scope, "backend": r.backend, "model": r.model,
-         "MRR": _round(r.metrics.get("mrr")), "promoted by": r.promoted_by,
-         "promoted at": r.promoted_at.strftime("%Y-%m-%d %H:%M UTC")}
+        {
+            "scope": "every question" if scope == "*" else scope,
+            "backend": r.backend,
+            "model": r.model,
+            "MRR": _round(r.metrics.get("mrr")),
+            "promoted by": r.promoted_by,
+            "promoted at": r.promoted_at.strftime("%Y-%m-%d %H:%M UTC"),
+        }
         for scope, r in sorted(current.items())
-    ]  # fmt: skip
+    ]
 
 
 def default_scope(job: Any) -> str:
@@ -409,8 +437,10 @@ def _serving(settings: Settings) -> None:
 
     st.subheader("Serving now")
     if settings.rerank.name != "auto":
-        st.warning(f"FINRAG_RERANK__NAME={settings.rerank.name}: this server uses that reranker and "
-                   "does not consult promotions.")  # fmt: skip
+        st.warning(
+            f"FINRAG_RERANK__NAME={settings.rerank.name}: this server uses that reranker and "
+            "does not consult promotions."
+        )
     try:
         current = promoted(settings)
     except (OSError, ValueError) as exc:
@@ -433,7 +463,7 @@ def _companies(settings: Settings, user: User) -> tuple[Any, dict[str, str]]:
     except FinragError as exc:
         st.error(str(exc))
         return None, choices
-    for f in sorted(filings, key=lambda f: ((f.ticker or f.company or "").upper())):
+    for f in sorted(filings, key=lambda f: (f.ticker or f.company or "").upper()):
         key = f.ticker or f.company
         if key and key not in choices:
             choices[key] = f"{f.ticker} ({f.company})" if f.ticker and f.company else key
@@ -443,60 +473,101 @@ def _companies(settings: Settings, user: User) -> tuple[Any, dict[str, str]]:
 def _start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
     st.subheader("Start a job")
     ss = st.session_state
-    stage = st.radio("Stage", ["general", "company"], key="finetune_stage", horizontal=True,
-                     format_func={"general": "General (synthetic financial corpus)",
-                                  "company": "Company (its own filings, feedback, memory)"}.__getitem__)  # fmt: skip
+    stage = st.radio(
+        "Stage",
+        ["general", "company"],
+        key="finetune_stage",
+        horizontal=True,
+        format_func={
+            "general": "General (synthetic financial corpus)",
+            "company": "Company (its own filings, feedback, memory)",
+        }.__getitem__,
+    )
     agent, companies = (None, {ALL: "all filings"})
     company = ALL
     if stage == "company":
         agent, companies = _companies(settings, user)
-        company = st.selectbox("Company", list(companies), key="finetune_company",
-                               format_func=companies.__getitem__)  # fmt: skip
+        company = st.selectbox(
+            "Company", list(companies), key="finetune_company", format_func=companies.__getitem__
+        )
     general = newest_general_model(jobs)
     default_base = str(general) if stage == "company" and general else ""
     if ss.get("finetune_base_stage") != stage:  # a prefill per stage, kept once edited
         ss["finetune_base_stage"], ss["finetune_base"] = stage, default_base
     base = st.text_input(
-        "Base model", key="finetune_base",
-        placeholder="the packaged all-MiniLM-L6-v2" if stage == "general" else "<general job>/model",
+        "Base model",
+        key="finetune_base",
+        placeholder="the packaged all-MiniLM-L6-v2"
+        if stage == "general"
+        else "<general job>/model",
         help="General stage: a plain encoder folder (blank: the packaged MiniLM). Company stage: "
-             "a general job's model/ folder (prefilled with the newest finished one).",
-    )  # fmt: skip
+        "a general job's model/ folder (prefilled with the newest finished one).",
+    )
     if stage == "company" and not general and not base.strip():
         st.caption(
             "No finished general job yet: run the general stage first, or name a base model."
         )
     default_set = str(DEFAULT_SET) if (DEFAULT_SET / "questions.jsonl").exists() else ""
-    held_out = st.text_input("Held-out set to keep out of the data (its questions never train)",
-                             value=default_set, key="finetune_exclude", placeholder="/data/financebench-dev")  # fmt: skip
+    held_out = st.text_input(
+        "Held-out set to keep out of the data (its questions never train)",
+        value=default_set,
+        key="finetune_exclude",
+        placeholder="/data/financebench-dev",
+    )
     cols = st.columns(3)
-    minutes = cols[0].number_input("Time budget (minutes)", min_value=0.5, value=DEFAULT_MINUTES, step=1.0,
-                                   key="finetune_minutes")  # fmt: skip
+    minutes = cols[0].number_input(
+        "Time budget (minutes)",
+        min_value=0.5,
+        value=DEFAULT_MINUTES,
+        step=1.0,
+        key="finetune_minutes",
+    )
     epochs = cols[1].number_input("Epochs", min_value=1, value=2, step=1, key="finetune_epochs")
-    max_steps = cols[2].number_input("Max steps", min_value=0, value=0, step=1, key="finetune_max_steps",
-                                     help="0 = as many as the epochs take")  # fmt: skip
-    config = st.text_input("Trainer options (TOML file on the server, optional)", key="finetune_config",
-                           placeholder="finetune.toml")  # fmt: skip
+    max_steps = cols[2].number_input(
+        "Max steps",
+        min_value=0,
+        value=0,
+        step=1,
+        key="finetune_max_steps",
+        help="0 = as many as the epochs take",
+    )
+    config = st.text_input(
+        "Trainer options (TOML file on the server, optional)",
+        key="finetune_config",
+        placeholder="finetune.toml",
+    )
     busy = _running("train") is not None
     if busy:
         st.caption("A fine-tuning job is running on this server: the next one starts when it ends.")
-    if not st.button("Start", type="primary", icon=":material/model_training:", disabled=busy,
-                     key="finetune_start"):  # fmt: skip
+    if not st.button(
+        "Start",
+        type="primary",
+        icon=":material/model_training:",
+        disabled=busy,
+        key="finetune_start",
+    ):
         return
     try:
         from rerank.training.jobs import JobSpec
 
         spec = JobSpec(
-            stage=stage, out=job_folder(settings, stage, company or None), company=company or None,
+            stage=stage,
+            out=job_folder(settings, stage, company or None),
+            company=company or None,
             base=str(_existing(base, "base model")) if base.strip() else None,
             config=_existing(config, "trainer options file") if config.strip() else None,
             exclude_set=_existing(held_out, "held-out set") if held_out.strip() else None,
-            max_minutes=float(minutes), overrides={"epochs": int(epochs),
-                       **({"max_steps": int(max_steps)} if max_steps else {})},
-        )  # fmt: skip
+            max_minutes=float(minutes),
+            overrides={
+                "epochs": int(epochs),
+                **({"max_steps": int(max_steps)} if max_steps else {}),
+            },
+        )
         if stage == "company" and spec.base is None:
-            raise FinragError("the company stage starts from a general job's model: run the general "
-                              "stage first, or name its model/ folder as the base model")  # fmt: skip
+            raise FinragError(
+                "the company stage starts from a general job's model: run the general "
+                "stage first, or name its model/ folder as the base model"
+            )
         if spec.exclude_set is not None and not (spec.exclude_set / "questions.jsonl").exists():
             raise FinragError(f"{spec.exclude_set} is not an evaluation set (no questions.jsonl)")
         search, memory = _open_corpus(agent)
@@ -556,8 +627,10 @@ def _show_job(out: str) -> None:
     status = job_status(job, training)
     spec = job.spec
     who = "the synthetic corpus" if spec.stage == "general" else spec.company or "every filing"
-    st.caption(f"{spec.stage} stage on {who} · base `{spec.base or 'packaged MiniLM'}` · backend "
-               f"{spec.backend} · folder `{spec.out}`")  # fmt: skip
+    st.caption(
+        f"{spec.stage} stage on {who} · base `{spec.base or 'packaged MiniLM'}` · backend "
+        f"{spec.backend} · folder `{spec.out}`"
+    )
     ours = training if training is not None and Path(training.out) == Path(out) else None
     if status == "running":
         if job.phase == "training" and ours is not None and ours.total:
@@ -566,23 +639,32 @@ def _show_job(out: str) -> None:
             text += f", loss {loss:.4f}" if loss is not None else ""
             st.progress(min(ours.step / ours.total, 1.0), text=f"{text}, {ours.elapsed:.0f} s")
         else:
-            phase = {"starting": "starting", "corpus": "writing and ingesting the general corpus",
-                     "dataset": "building the training set (query mining and hard negatives)",
-                     "training": "training (started in another process: steps show in the run log)"}.get(job.phase, job.phase)  # fmt: skip
+            phase = {
+                "starting": "starting",
+                "corpus": "writing and ingesting the general corpus",
+                "dataset": "building the training set (query mining and hard negatives)",
+                "training": "training (started in another process: steps show in the run log)",
+            }.get(job.phase, job.phase)
             elapsed = (datetime.now(UTC) - job.started_at).total_seconds()
             st.progress(0.0, text=f"{phase}… {elapsed:.0f} s")
     elif status == "failed":
         st.error(f"The job failed: {job.message}")
     elif status == "interrupted":
-        st.warning(f"The job stopped during {job.phase} without finishing (its process {job.pid} is "
-                   "gone); resume it below to continue from its last checkpoint.")  # fmt: skip
+        st.warning(
+            f"The job stopped during {job.phase} without finishing (its process {job.pid} is "
+            "gone); resume it below to continue from its last checkpoint."
+        )
     else:
         took = sum(job.seconds.values())
-        st.success(f"Done in {took:.0f} s (data {job.seconds.get('data', 0):.0f} s, training "
-                   f"{job.seconds.get('training', 0):.0f} s): model in `{Path(out) / 'model'}`")  # fmt: skip
+        st.success(
+            f"Done in {took:.0f} s (data {job.seconds.get('data', 0):.0f} s, training "
+            f"{job.seconds.get('training', 0):.0f} s): model in `{Path(out) / 'model'}`"
+        )
     if job.examples:
-        st.caption(f"dataset {job.dataset_version[:12]}: {job.examples.get('train', 0)} train / "
-                   f"{job.examples.get('dev', 0)} dev examples")  # fmt: skip
+        st.caption(
+            f"dataset {job.dataset_version[:12]}: {job.examples.get('train', 0)} train / "
+            f"{job.examples.get('dev', 0)} dev examples"
+        )
     entries = read_run_log(Path(out))
     if entries:
         _table(run_log_table(entries))
@@ -599,18 +681,29 @@ def _report(report: dict) -> None:
     for col, key, name in shown:
         if after.get(key) is not None:
             delta = after[key] - before[key] if before.get(key) is not None else None
-            col.metric(name, f"{after[key]:.3f}", None if delta is None else f"{delta:+.3f}",
-                       help=f"before training: {before[key]:.3f}" if before.get(key) is not None else None)  # fmt: skip
+            col.metric(
+                name,
+                f"{after[key]:.3f}",
+                None if delta is None else f"{delta:+.3f}",
+                help=f"before training: {before[key]:.3f}" if before.get(key) is not None else None,
+            )
     cols[2].metric("steps", f"{report.get('steps', 0)} of {report.get('total_steps', 0)}")
     cols[3].metric("pairs / s", f"{report.get('pairs_per_second', 0):.1f}")
-    stopped = {"completed": "completed its epochs", "max_steps": "reached max steps",
-               "time_budget": "stopped by the time budget (resume to continue)"}.get(report.get("stopped"), report.get("stopped"))  # fmt: skip
-    text = (f"Report: {stopped}; {report.get('epochs_completed', 0):g} epochs, "
-            f"{report.get('elapsed_s', 0):.0f} s wall, {report.get('cpu_s', 0):.0f} s CPU on "
-            f"{report.get('threads', '?')} threads")  # fmt: skip
+    stopped = {
+        "completed": "completed its epochs",
+        "max_steps": "reached max steps",
+        "time_budget": "stopped by the time budget (resume to continue)",
+    }.get(report.get("stopped"), report.get("stopped"))
+    text = (
+        f"Report: {stopped}; {report.get('epochs_completed', 0):g} epochs, "
+        f"{report.get('elapsed_s', 0):.0f} s wall, {report.get('cpu_s', 0):.0f} s CPU on "
+        f"{report.get('threads', '?')} threads"
+    )
     if before.get("mrr") is not None and after.get("mrr") is not None:
-        text += (f"; dev MRR {before['mrr']:.3f} → {after['mrr']:.3f}, accuracy@1 "
-                 f"{before['accuracy_at_1']:.3f} → {after['accuracy_at_1']:.3f}")  # fmt: skip
+        text += (
+            f"; dev MRR {before['mrr']:.3f} → {after['mrr']:.3f}, accuracy@1 "
+            f"{before['accuracy_at_1']:.3f} → {after['accuracy_at_1']:.3f}"
+        )
     st.caption(text)
 
 
@@ -622,8 +715,13 @@ def _resume(settings: Settings, job: Any, training: TrainJob | None) -> None:
     if not cut_short:
         return
     busy = _running("train") is not None
-    if not st.button("Resume", icon=":material/play_arrow:", disabled=busy, key="finetune_resume",
-                     help="Continue from the last checkpoint on the same dataset"):  # fmt: skip
+    if not st.button(
+        "Resume",
+        icon=":material/play_arrow:",
+        disabled=busy,
+        key="finetune_resume",
+        help="Continue from the last checkpoint on the same dataset",
+    ):
         return
     try:
         search = memory = None
@@ -631,7 +729,9 @@ def _resume(settings: Settings, job: Any, training: TrainJob | None) -> None:
             from ui.views.ask import corpus_agent
 
             search, memory = _open_corpus(corpus_agent(settings))
-        start_training(settings, job.spec.model_copy(update={"resume": True}), search=search, memory=memory)
+        start_training(
+            settings, job.spec.model_copy(update={"resume": True}), search=search, memory=memory
+        )
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -647,19 +747,38 @@ def _compare(settings: Settings, user: User, job: Any) -> None:
         return
     left, mid, right = st.columns([4, 1, 1])
     default_set = str(DEFAULT_SET) if (DEFAULT_SET / "questions.jsonl").exists() else ""
-    folder = left.text_input("Held-out set (questions.jsonl and pdfs/)", value=default_set, key="finetune_set",
-                             placeholder="/data/financebench-dev")  # fmt: skip
-    limit = mid.number_input("Question limit", min_value=0, value=0, step=1, key="finetune_limit",
-                             help="0 = every question")  # fmt: skip
-    scope = right.text_input("Serve for", value=default_scope(job), key=f"finetune_scope_{out.name}",
-                             help="A ticker (that company's questions) or * (every question)")  # fmt: skip
+    folder = left.text_input(
+        "Held-out set (questions.jsonl and pdfs/)",
+        value=default_set,
+        key="finetune_set",
+        placeholder="/data/financebench-dev",
+    )
+    limit = mid.number_input(
+        "Question limit",
+        min_value=0,
+        value=0,
+        step=1,
+        key="finetune_limit",
+        help="0 = every question",
+    )
+    scope = right.text_input(
+        "Serve for",
+        value=default_scope(job),
+        key=f"finetune_scope_{out.name}",
+        help="A ticker (that company's questions) or * (every question)",
+    )
     busy = _running("gate") is not None
     if st.button("Evaluate", icon=":material/balance:", disabled=busy, key="finetune_evaluate"):
         try:
             if not folder.strip():
                 raise FinragError("enter the folder of a held-out set (questions.jsonl and pdfs/)")
-            start_gate(settings, model, Path(folder.strip()).expanduser(), (scope.strip() or "*").upper(),
-                       int(limit) or None)  # fmt: skip
+            start_gate(
+                settings,
+                model,
+                Path(folder.strip()).expanduser(),
+                (scope.strip() or "*").upper(),
+                int(limit) or None,
+            )
         except FinragError as exc:
             st.error(str(exc))
         else:
@@ -669,17 +788,21 @@ def _compare(settings: Settings, user: User, job: Any) -> None:
         st.fragment(_show_gate, run_every=POLL_SECONDS if not gate.finished else None)(str(model))
     decision = read_gate(out)
     if decision is None:
-        st.caption("Not evaluated yet: the gate compares this model with the one serving now and with "
-                   "no reranker on the held-out set.")  # fmt: skip
+        st.caption(
+            "Not evaluated yet: the gate compares this model with the one serving now and with "
+            "no reranker on the held-out set."
+        )
         _promote(settings, user, model, None)
         return
     _table(gate_table(decision.metrics))
     wins = ", ".join(
         f"{BASELINE_LABELS.get(k, k)} {v:.0%}" for k, v in decision.bootstrap_win_rate.items()
     )
-    st.caption(f"{decision.n} questions of `{decision.held_out}` · scope {decision.scope} · evaluated "
-               f"{decision.evaluated_at:%Y-%m-%d %H:%M} UTC · MRR margin {decision.margin.mrr:.3f}"
-               + (f" · paired bootstrap, share of resamples this model wins: {wins}" if wins else ""))  # fmt: skip
+    st.caption(
+        f"{decision.n} questions of `{decision.held_out}` · scope {decision.scope} · evaluated "
+        f"{decision.evaluated_at:%Y-%m-%d %H:%M} UTC · MRR margin {decision.margin.mrr:.3f}"
+        + (f" · paired bootstrap, share of resamples this model wins: {wins}" if wins else "")
+    )
     if decision.passed:
         st.success("The gate PASSED: this model beats every baseline by the margin.")
     else:
@@ -698,8 +821,11 @@ def _show_gate(model: str) -> None:
     if gate.limit:
         what += f" (first {gate.limit} questions)"
     if not gate.finished:
-        st.status(f"Running the {what}: ingesting the set (cached after the first run), then "
-                  f"reranking… {gate.elapsed:.0f} s", state="running")  # fmt: skip
+        st.status(
+            f"Running the {what}: ingesting the set (cached after the first run), then "
+            f"reranking… {gate.elapsed:.0f} s",
+            state="running",
+        )
     elif gate.error and str(gate.model_dir) == model:
         st.error(f"The {what} stopped: {gate.error}")
 
@@ -712,8 +838,14 @@ def _promote(settings: Settings, user: User, model: Path, decision: Any) -> None
     if decision is not None and not matches:
         st.warning(f"gate.json is about {decision.candidate}, not this model: evaluate it again.")
     help_text = None if allowed else "Enabled once the gate has passed for this model"
-    if not st.button("Promote", type="primary", icon=":material/rocket_launch:", disabled=not allowed,
-                     key="finetune_promote", help=help_text):  # fmt: skip
+    if not st.button(
+        "Promote",
+        type="primary",
+        icon=":material/rocket_launch:",
+        disabled=not allowed,
+        key="finetune_promote",
+        help=help_text,
+    ):
         return
     try:
         record = promote(settings, model, user.name)

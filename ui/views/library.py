@@ -85,7 +85,12 @@ def _running(key: str) -> IngestJob | None:
 
 
 def start_job(
-    settings: Settings, agent, paths: list[str], overrides: dict[str, Any], label: str, user: str = ""  # noqa: ANN001
+    settings: Settings,
+    agent,
+    paths: list[str],
+    overrides: dict[str, Any],
+    label: str,
+    user: str = "",
 ) -> IngestJob:
     """Start ingesting ``paths`` in a background thread through ``agent``'s index.
 
@@ -97,7 +102,9 @@ def start_job(
     key = str(settings.data_dir.resolve())
     with _START_LOCK:
         if _running(key) is not None:
-            raise FinragError("another ingest is still running on this corpus; wait for it to finish")
+            raise FinragError(
+                "another ingest is still running on this corpus; wait for it to finish"
+            )
         job = IngestJob(paths=paths, overrides=overrides, label=label, user=user)
         files, problems = collect_files(paths)
         job.total = len(files) + len(problems)
@@ -108,7 +115,7 @@ def start_job(
     return job
 
 
-def _run_job(job: IngestJob, settings: Settings, agent) -> None:  # noqa: ANN001
+def _run_job(job: IngestJob, settings: Settings, agent) -> None:
     from ingest.pipeline import Ingestor
 
     def progress(report: FileReport, done: int, total: int) -> None:
@@ -123,7 +130,7 @@ def _run_job(job: IngestJob, settings: Settings, agent) -> None:  # noqa: ANN001
     finish(job, work, f"ingest of {job.paths}")
 
 
-def save_uploads(files: list, folder: Path) -> list[Path]:  # noqa: ANN001 - UploadedFile-like
+def save_uploads(files: list, folder: Path) -> list[Path]:
     """Write uploaded files (``.name``, ``.getbuffer()``) into ``folder``; only the base name is
     kept, so a crafted name cannot write outside it."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -145,7 +152,9 @@ def parse_overrides(company: str, ticker: str, form: str, year: str, acl: str) -
         try:
             out["fiscal_year"] = int(year.strip())
         except ValueError:
-            raise FinragError(f"fiscal year {year!r} is not a year; enter e.g. 2023 or leave it blank") from None
+            raise FinragError(
+                f"fiscal year {year!r} is not a year; enter e.g. 2023 or leave it blank"
+            ) from None
     groups = [g.strip() for g in acl.split(",") if g.strip()]
     if groups:
         out["acl"] = groups
@@ -156,7 +165,9 @@ def acl_for_batch(user: User, groups: list[str] | None) -> list[str]:
     """The ACL of a batch: the named groups, or all of the uploader's; never a group they lack."""
     if not groups:
         if not user.groups:
-            raise FinragError(f"{user.name} belongs to no ACL group, so nothing they add could be read")
+            raise FinragError(
+                f"{user.name} belongs to no ACL group, so nothing they add could be read"
+            )
         return list(user.groups)
     foreign = user.foreign_groups(groups)
     if foreign:
@@ -167,7 +178,7 @@ def acl_for_batch(user: User, groups: list[str] | None) -> list[str]:
     return list(groups)
 
 
-def delete_filing(settings: Settings, agent, doc_id: str) -> None:  # noqa: ANN001
+def delete_filing(settings: Settings, agent, doc_id: str) -> None:
     """Remove a filing: its index points, its catalog row and its page renders."""
     index = agent.retriever.search.index
     if index.exists():
@@ -179,9 +190,10 @@ def delete_filing(settings: Settings, agent, doc_id: str) -> None:  # noqa: ANN0
 def reingest_overrides(filing: Filing) -> dict[str, Any]:
     """The overrides ``filing`` was ingested with (fields whose source was an override) and its ACL."""
     out: dict[str, Any] = {
-        key: getattr(filing, key) for key, source in filing.metadata_source.items()
+        key: getattr(filing, key)
+        for key, source in filing.metadata_source.items()
         if source == "override" and hasattr(filing, key)
-    }  # fmt: skip
+    }
     out["acl"] = list(filing.acl)
     return out
 
@@ -215,7 +227,7 @@ def render() -> None:
     _catalog(settings, agent, user, busy)
 
 
-def _add_form(settings: Settings, agent, user: User, busy: bool) -> None:  # noqa: ANN001
+def _add_form(settings: Settings, agent, user: User, busy: bool) -> None:
     st.subheader("Add filings")
     uploads = st.file_uploader(
         "Upload filings", type=UPLOAD_TYPES, accept_multiple_files=True, key="library_uploads"
@@ -229,7 +241,9 @@ def _add_form(settings: Settings, agent, user: User, busy: bool) -> None:  # noq
         ticker = cols[1].text_input("Ticker", key="library_ticker")
         form = cols[2].text_input("Form", key="library_form", placeholder="10-K")
         year = cols[3].text_input("Fiscal year", key="library_year", placeholder="2023")
-        acl = cols[4].text_input("ACL groups", key="library_acl", placeholder=", ".join(user.groups))
+        acl = cols[4].text_input(
+            "ACL groups", key="library_acl", placeholder=", ".join(user.groups)
+        )
     if not st.button("Ingest", type="primary", icon=":material/upload_file:", disabled=busy):
         return
     try:
@@ -245,8 +259,14 @@ def _add_form(settings: Settings, agent, user: User, busy: bool) -> None:  # noq
             paths.append(str(where))
         if not paths:
             raise FinragError("nothing to ingest: upload files or enter a folder path")
-        start_job(settings, agent, paths, overrides, label=", ".join(Path(p).name for p in paths),
-                  user=user.name)
+        start_job(
+            settings,
+            agent,
+            paths,
+            overrides,
+            label=", ".join(Path(p).name for p in paths),
+            user=user.name,
+        )
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -288,52 +308,82 @@ def _show_job(key: str) -> None:
     if job.reports:
         st.dataframe(
             [
-                {"file": Path(r.path).name, "status": r.status, "pages": r.pages,
-                 "chunks": r.chunks, "seconds": round(r.seconds, 1), "note": r.reason}
+                {
+                    "file": Path(r.path).name,
+                    "status": r.status,
+                    "pages": r.pages,
+                    "chunks": r.chunks,
+                    "seconds": round(r.seconds, 1),
+                    "note": r.reason,
+                }
                 for r in list(job.reports)
             ],
-            hide_index=True, width="stretch",
-        )  # fmt: skip
+            hide_index=True,
+            width="stretch",
+        )
 
 
-def _catalog(settings: Settings, agent, user: User, busy: bool) -> None:  # noqa: ANN001
+def _catalog(settings: Settings, agent, user: User, busy: bool) -> None:
     st.subheader("Catalog")
     try:
         rows = agent.retriever.catalog.export()
-    except Exception as exc:  # noqa: BLE001 - sqlite errors: a message, the log keeps the trace
+    except Exception as exc:
         log.exception("reading the catalog failed")
         st.error(f"Could not read the catalog {settings.catalog_path}: {exc}")
         return
     groups = set(user.groups)
     filings = sorted(
-        (f for f in (Filing.model_validate({k: v for k, v in r.items() if k not in ("state", "updated_at")})
-                     for r in rows) if groups.intersection(f.acl)),
+        (
+            f
+            for f in (
+                Filing.model_validate(
+                    {k: v for k, v in r.items() if k not in ("state", "updated_at")}
+                )
+                for r in rows
+            )
+            if groups.intersection(f.acl)
+        ),
         key=lambda f: (f.company or "", f.fiscal_year or 0, f.form or "", f.file_name),
-    )  # fmt: skip
+    )
     if not filings:
         st.info("No filings you may read yet: upload some or enter a folder above, then Ingest.")
         return
     states = {r["doc_id"]: r["state"] for r in rows}
     st.dataframe(
         [
-            {"company": f.company, "ticker": f.ticker, "form": f.form,
-             "FY/period": " ".join(str(x) for x in (f.fiscal_year, f.fiscal_period) if x),
-             "period end": f.period_end, "pages": f.page_count, "chunks": f.chunk_count,
-             "state": states[f.doc_id], "ingested at": f.ingested_at, "file": f.file_name}
+            {
+                "company": f.company,
+                "ticker": f.ticker,
+                "form": f.form,
+                "FY/period": " ".join(str(x) for x in (f.fiscal_year, f.fiscal_period) if x),
+                "period end": f.period_end,
+                "pages": f.page_count,
+                "chunks": f.chunk_count,
+                "state": states[f.doc_id],
+                "ingested at": f.ingested_at,
+                "file": f.file_name,
+            }
             for f in filings
         ],
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        hide_index=True,
+        width="stretch",
+    )
     by_id = {f.doc_id: f for f in filings}
     chosen = st.selectbox(
-        "Filing", list(by_id), key="library_filing",
-        format_func=lambda d: f"{by_id[d].file_name} ({by_id[d].company or '?'}, {by_id[d].form or '?'} {by_id[d].fiscal_year or ''})",
-    )  # fmt: skip
+        "Filing",
+        list(by_id),
+        key="library_filing",
+        format_func=lambda d: (
+            f"{by_id[d].file_name} ({by_id[d].company or '?'}, {by_id[d].form or '?'} {by_id[d].fiscal_year or ''})"
+        ),
+    )
     if chosen is None:
         return
     left, right = st.columns(2)
     delete = left.button("Delete", icon=":material/delete:", disabled=busy, key="library_delete")
-    again = right.button("Re-ingest", icon=":material/refresh:", disabled=busy, key="library_reingest")
+    again = right.button(
+        "Re-ingest", icon=":material/refresh:", disabled=busy, key="library_reingest"
+    )
     if not (delete or again):
         return
     filing = by_id[chosen]
@@ -344,14 +394,22 @@ def _catalog(settings: Settings, agent, user: User, busy: bool) -> None:  # noqa
             )
         delete_filing(settings, agent, filing.doc_id)
         if again:
-            start_job(settings, agent, [filing.source_path], reingest_overrides(filing), filing.file_name,
-                      user=user.name)
+            start_job(
+                settings,
+                agent,
+                [filing.source_path],
+                reingest_overrides(filing),
+                filing.file_name,
+                user=user.name,
+            )
     except FinragError as exc:
         st.error(str(exc))
         return
-    except Exception as exc:  # noqa: BLE001 - a message, the log keeps the trace
+    except Exception as exc:
         log.exception("deleting %s failed", filing.doc_id)
-        st.error(f"Could not delete {filing.file_name} ({type(exc).__name__}: {exc}); see the server log.")
+        st.error(
+            f"Could not delete {filing.file_name} ({type(exc).__name__}: {exc}); see the server log."
+        )
         return
     st.session_state.pop("library_filing", None)
     st.rerun()

@@ -32,11 +32,11 @@ _FLASH = "memory-flash"
 _REPORT = "memory-import-report"
 
 
-def _state_of(entry) -> str:  # noqa: ANN001
+def _state_of(entry) -> str:
     return "retired" if entry.retired else ("approved" if entry.approved else "pending")
 
 
-def _label(entry) -> str:  # noqa: ANN001
+def _label(entry) -> str:
     scope = " ".join(x for x in (entry.company, entry.period) if x) or "any company/period"
     return f"{entry.entry_id[:12]} [{_state_of(entry)}] {entry.question} ({scope})"
 
@@ -62,7 +62,7 @@ def _attempt(action: Callable[[], str]) -> None:
     except FinragError as exc:
         st.error(str(exc))
         return
-    except Exception as exc:  # noqa: BLE001 - the page shows a message, the log keeps the trace
+    except Exception as exc:
         log.exception("memory bank action failed")
         st.error(f"Unexpected error ({type(exc).__name__}: {exc}); see the server log.")
         return
@@ -146,16 +146,14 @@ def _browse(entries: list) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
-def _probe(bank, user: User) -> None:  # noqa: ANN001
+def _probe(bank, user: User) -> None:
     with st.expander("What would the agent get?"):
         question = st.text_input("A question, as a user would ask it", key="memory-probe")
         pending = st.checkbox("Also match pending entries", key="memory-probe-pending")
         if not question.strip():
             return
         try:
-            hits = bank.search(
-                question, user.groups, include_stale=True, approved_only=not pending
-            )
+            hits = bank.search(question, user.groups, include_stale=True, approved_only=not pending)
             threshold = bank.threshold
         except FinragError as exc:
             st.error(str(exc))
@@ -185,7 +183,7 @@ def _probe(bank, user: User) -> None:  # noqa: ANN001
 # -- add / manage -----------------------------------------------------------------------------
 
 
-def _add_form(bank, user: User) -> None:  # noqa: ANN001
+def _add_form(bank, user: User) -> None:
     st.subheader("Add an entry")
     with st.form("memory-add"):
         question = st.text_input("Question", key="add-question")
@@ -251,7 +249,7 @@ def _day(value: object) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _manage(bank, entries: list) -> None:  # noqa: ANN001
+def _manage(bank, entries: list) -> None:
     st.subheader("Review an entry")
     if not entries:
         st.caption("Nothing to review yet.")
@@ -309,7 +307,7 @@ def _manage(bank, entries: list) -> None:  # noqa: ANN001
 # -- import / export --------------------------------------------------------------------------
 
 
-def _import_export(bank, user: User) -> None:  # noqa: ANN001
+def _import_export(bank, user: User) -> None:
     st.subheader("Import and export")
     upload = st.file_uploader(
         "CSV (header row) or JSONL file", type=["csv", "jsonl", "json"], key="memory-upload"
@@ -332,12 +330,16 @@ def _import_export(bank, user: User) -> None:  # noqa: ANN001
         st.error(str(exc))
         return
     st.download_button(
-        "Export CSV", data, file_name="memory_bank.csv", mime="text/csv",
-        icon=":material/download:", key="memory-export",
-    )  # fmt: skip
+        "Export CSV",
+        data,
+        file_name="memory_bank.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="memory-export",
+    )
 
 
-def _import(bank, name: str, data: bytes):  # noqa: ANN001, ANN202
+def _import(bank, name: str, data: bytes):
     """Import uploaded bytes via a temporary file named like the upload (its suffix: the format)."""
     with tempfile.TemporaryDirectory(prefix="finrag-import-") as tmp:
         path = Path(tmp) / Path(name).name
@@ -346,14 +348,14 @@ def _import(bank, name: str, data: bytes):  # noqa: ANN001, ANN202
     return report.model_copy(update={"path": name})
 
 
-def _export(bank, groups: list[str]) -> bytes:  # noqa: ANN001
+def _export(bank, groups: list[str]) -> bytes:
     with tempfile.TemporaryDirectory(prefix="finrag-export-") as tmp:
         path = Path(tmp) / "memory_bank.csv"
         bank.export(path, acl_groups=groups)
         return path.read_bytes()
 
 
-def _show_report(report) -> None:  # noqa: ANN001
+def _show_report(report) -> None:
     st.caption(f"Last import, {report.path}: {report.summary}")
     rows = [
         {
