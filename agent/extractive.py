@@ -39,9 +39,8 @@ import re
 from dataclasses import dataclass, field
 
 from agent.verify import Evidence, remove_unsupported, verify_answer
-from core.records import Answer, BBox, Chunk, Citation
+from core.records import Answer, BBox, Chunk, Citation, RetrievalResult
 from retrieval.glossary import expand
-from retrieval.retriever import RetrievalResult
 from retrieval.tools.calculator import CalculatorError, evaluate, parse_amount
 
 log = logging.getLogger(__name__)

@@ -59,7 +59,7 @@ def sqlite_checkpointer(path: Path):
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from retrieval.retriever import RetrievalResult
+    from core.records import RetrievalResult
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # check_same_thread=False: LangGraph may run a node's checkpoint write from a worker thread.

@@ -21,8 +21,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
-from core.records import Answer, SearchFilters
-from retrieval.retriever import RetrievalResult
+from core.records import Answer, RetrievalResult, SearchFilters
 
 
 class Event(TypedDict):

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.errors import ToolError
 
 Modality = Literal["text", "table", "figure", "page"]
 ElementKind = Literal["title", "heading", "text", "list", "table", "figure"]
 IngestStatus = Literal["ok", "partial", "failed", "skipped-duplicate"]
 HitSource = Literal["dense", "sparse", "image", "fused", "rerank", "memory", "tool"]
+SpanKind = Literal["company", "ticker", "period", "relative", "date", "form"]
+M = TypeVar("M", bound=BaseModel)
 
 # Fixed namespace so point ids are stable across machines and releases.
 _POINT_NAMESPACE = uuid.UUID("5b0e4c1e-2f55-4c3a-9a44-6b8f0f1d7c21")
@@ -379,3 +383,117 @@ class IngestReport(Record):
     def landed(self) -> int:
         """Files whose content is searchable now (new or already present)."""
         return sum(1 for f in self.files if f.status in ("ok", "partial", "skipped-duplicate"))
+
+
+# -- retrieval: what a question resolved to and what was found ---------------------------------
+
+
+class MatchedSpan(Record):
+    """A piece of the question that was read as a company, ticker, period, date or form."""
+
+    start: int
+    end: int
+    text: str
+    kind: SpanKind
+    value: str  # what it was read as: "Boeing", "FY2022", "Q2 FY2024", "10-K"
+
+
+class SubQuestion(Record):
+    """One leg of a comparison: a single company and period, with its own filter."""
+
+    text: str
+    company: str | None = None
+    period: str | None = None  # "FY2022", "Q2 FY2024"
+    fiscal_years: list[int] = Field(default_factory=list)
+    fiscal_periods: list[str] = Field(default_factory=list)
+    doc_ids: list[str] = Field(default_factory=list)
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+
+class Resolution(Record):
+    """What a question was resolved to, and what will be searched."""
+
+    question: str
+    companies: list[str] = Field(default_factory=list)  # catalog spellings of matched companies
+    tickers: list[str] = Field(default_factory=list)
+    doc_ids: list[str] = Field(default_factory=list)
+    fiscal_years: list[int] = Field(default_factory=list)  # the years asked about
+    fiscal_periods: list[str] = Field(default_factory=list)  # FY, Q1..Q4
+    periods: list[str] = Field(default_factory=list)  # labels: "FY2022", "Q2 FY2024"
+    forms: list[str] = Field(default_factory=list)  # named or implied
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    scope: str = ""
+    ambiguities: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # comparatives used, periods not indexed, ...
+    inherited: list[str] = Field(default_factory=list)  # "company", "form", "period" from history
+    sub_questions: list[SubQuestion] = Field(default_factory=list)
+    confidence: float = 0.0
+    matched_text: list[MatchedSpan] = Field(default_factory=list)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+ToolStatus = Literal["ok", "unavailable", "invalid-input", "error"]
+
+
+class ToolResult(BaseModel):
+    """What every tool call returns (JSON-serialisable, safe to keep in agent state)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str
+    ok: bool
+    status: ToolStatus
+    message: str
+    data: dict[str, Any] | None = None
+    args: dict[str, Any] = Field(
+        default_factory=dict
+    )  # the validated arguments, for citing the call
+    source: str | None = None
+    fetched_at: datetime = Field(default_factory=utc_now)
+    cached: bool = False
+    elapsed_ms: float = 0.0
+
+    @model_validator(mode="after")
+    def _ok_matches_status(self) -> ToolResult:
+        if self.ok != (self.status == "ok"):
+            raise ValueError(f"ok={self.ok} contradicts status={self.status!r}")
+        return self
+
+    def output(self, model: type[M]) -> M:
+        """The typed output. Raises :class:`ToolError` (with the message) when the call failed."""
+        if not self.ok or self.data is None:
+            raise ToolError(f"{self.tool} returned no data: {self.message}")
+        return model.model_validate(self.data)
+
+    def summary(self) -> str:
+        """One line for a prompt or a log: ``[tool] message (source)``."""
+        where = f" (source: {self.source})" if self.source else ""
+        return f"[{self.tool}] {self.message}{where}"
+
+
+class PageHit(Record):
+    """One page of one filing, ranked by the chunks that support it."""
+
+    doc_id: str
+    page_no: int
+    file_name: str
+    score: float
+    rank: int
+    chunk_ids: list[str] = Field(default_factory=list)
+
+
+class RetrievalResult(Record):
+    question: str
+    resolution: Resolution
+    hits: list[Hit] = Field(default_factory=list)
+    pages: list[PageHit] = Field(default_factory=list)
+    memory: list[MemoryHit] = Field(default_factory=list)  # expert-curated entries
+    tools: list[ToolResult] = Field(default_factory=list)  # live-data tool calls
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        return self.resolution.scope

@@ -34,7 +34,7 @@ from core.errors import FinragError, IngestError
 from core.records import Chunk, FileReport, Filing, IngestReport, Page, sha256_file
 from core.settings import Settings
 from ingest.base import EXTENSIONS, format_of, parser_for
-from ingest.catalog import Catalog
+from retrieval.catalog import Catalog
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ def passage_text(chunk: Chunk) -> str:
 
     The filing (company, form, fiscal year) and the section heading are what a question names
     ("Amcor's FY2023 cash flow statement") and what a bare table chunk lacks; training data
-    (:mod:`rerank.training.dataset`) and inference use this same text.
+    (:mod:`finetune.dataset`) and inference use this same text.
     """
     filing = " ".join(
         str(x)
@@ -63,7 +63,7 @@ RERANKERS.register("none")(NoReranker)
 RERANKERS.register_lazy("qwen3-vl", "rerank.pointwise:Qwen3VLReranker")
 RERANKERS.register_lazy("listwise-vl", "rerank.listwise:ListwiseVLReranker")
 RERANKERS.register_lazy("cross-encoder", "rerank.cross_encoder:CrossEncoderReranker")
-RERANKERS.register_lazy("qwen3-vl-lora", "rerank.training.lora:LoraReranker")
+RERANKERS.register_lazy("qwen3-vl-lora", "rerank.lora:LoraReranker")
 
 
 def get_reranker(settings: RerankSettings) -> Reranker:

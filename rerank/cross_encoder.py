@@ -6,7 +6,7 @@ higher is more relevant, comparable within one call). Hits come back sorted by s
 their input order) as new :class:`~core.records.Hit` objects with ``source="rerank"`` and ranks
 from 1. ``last_reasoning`` stays None: a cross-encoder gives no reasons.
 
-The model is a folder written by ``finrag finetune`` (:mod:`rerank.training.trainer`):
+The model is a folder written by ``finrag finetune`` (:mod:`finetune.trainer`):
 transformers weights, the tokenizer, and ``finrag_model.json`` (:class:`CrossEncoderMetadata`),
 whose ``max_length`` is the token budget of a pair ([CLS] query [SEP] passage [SEP]); longer
 pairs are cut, longest side first, exactly as in training (:class:`PairEncoder`).
@@ -96,7 +96,7 @@ class CrossEncoderMetadata(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     loss: str = ""
     # Weight of the reranker against the retrieval order, fused by reciprocal rank
-    # (rerank.training.fusion): 1 = reranker only, 0 = retrieval order. Calibrated after training
+    # (finetune.fusion): 1 = reranker only, 0 = retrieval order. Calibrated after training
     # on the dataset's held-out queries retrieved from the corpus.
     fusion_weight: float = 1.0
 

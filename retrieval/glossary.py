@@ -8,7 +8,7 @@ statement page that holds the operands.
 
 The table is a general finance glossary (the standard ratio definitions of any financial analysis
 textbook), not tuned to an evaluation set. :func:`expand` returns only the added terms; callers
-decide where to use them (:mod:`retrieval.corpus` adds them to the query and, when statements are
+decide where to use them (:mod:`retrieval.search` adds them to the query and, when statements are
 named, searches those statements' chunks as a second candidate list).
 """
 

@@ -85,17 +85,13 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Literal
-
-from pydantic import Field
 
 from core.dates import MONTHS
-from core.records import Filing, Record, SearchFilters
+from core.records import Filing, MatchedSpan, Resolution, SearchFilters, SpanKind, SubQuestion
 from retrieval.aliases import CompanyIndex, CompanyMatch, Entity, fiscal_year_end
 
 logger = logging.getLogger(__name__)
 
-SpanKind = Literal["company", "ticker", "period", "relative", "date", "form"]
 
 ANNUAL_FORMS = frozenset({"10-K", "20-F", "40-F"})
 QUARTERLY_FORMS = frozenset({"10-Q", "earnings-release"})
@@ -103,49 +99,6 @@ EVENT_FORMS = frozenset({"8-K", "6-K"})
 MAX_RANGE_YEARS = 12
 MAX_SUB_QUESTIONS = 12
 HISTORY_TURNS = 8
-
-
-class MatchedSpan(Record):
-    """A piece of the question that was read as a company, ticker, period, date or form."""
-
-    start: int
-    end: int
-    text: str
-    kind: SpanKind
-    value: str  # what it was read as: "Boeing", "FY2022", "Q2 FY2024", "10-K"
-
-
-class SubQuestion(Record):
-    """One leg of a comparison: a single company and period, with its own filter."""
-
-    text: str
-    company: str | None = None
-    period: str | None = None  # "FY2022", "Q2 FY2024"
-    fiscal_years: list[int] = Field(default_factory=list)
-    fiscal_periods: list[str] = Field(default_factory=list)
-    doc_ids: list[str] = Field(default_factory=list)
-    filters: SearchFilters = Field(default_factory=SearchFilters)
-
-
-class Resolution(Record):
-    """What a question was resolved to, and what will be searched."""
-
-    question: str
-    companies: list[str] = Field(default_factory=list)  # catalog spellings of matched companies
-    tickers: list[str] = Field(default_factory=list)
-    doc_ids: list[str] = Field(default_factory=list)
-    fiscal_years: list[int] = Field(default_factory=list)  # the years asked about
-    fiscal_periods: list[str] = Field(default_factory=list)  # FY, Q1..Q4
-    periods: list[str] = Field(default_factory=list)  # labels: "FY2022", "Q2 FY2024"
-    forms: list[str] = Field(default_factory=list)  # named or implied
-    filters: SearchFilters = Field(default_factory=SearchFilters)
-    scope: str = ""
-    ambiguities: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)  # comparatives used, periods not indexed, ...
-    inherited: list[str] = Field(default_factory=list)  # "company", "form", "period" from history
-    sub_questions: list[SubQuestion] = Field(default_factory=list)
-    confidence: float = 0.0
-    matched_text: list[MatchedSpan] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,41 +27,23 @@ import logging
 import time
 from collections import defaultdict
 
-from pydantic import BaseModel, Field
-
 from core.errors import ConfigError
-from core.records import Chunk, Filing, Hit, Query, SearchFilters
+from core.records import (
+    Chunk,
+    Filing,
+    Hit,
+    PageHit,
+    Query,
+    Resolution,
+    RetrievalResult,
+    SearchFilters,
+)
 from core.settings import Settings
-from retrieval.resolver import Resolution, resolve
+from retrieval.resolver import resolve
 
 log = logging.getLogger(__name__)
 
 _PAGE_RRF_K = 10  # page-score damping: the 1st chunk weighs 1/11, the 10th 1/20
-
-
-class PageHit(BaseModel):
-    """One page of one filing, ranked by the chunks that support it."""
-
-    doc_id: str
-    page_no: int
-    file_name: str
-    score: float
-    rank: int
-    chunk_ids: list[str] = Field(default_factory=list)
-
-
-class RetrievalResult(BaseModel):
-    question: str
-    resolution: Resolution
-    hits: list[Hit] = Field(default_factory=list)
-    pages: list[PageHit] = Field(default_factory=list)
-    memory: list = Field(default_factory=list)  # MemoryHit records (retrieval.memory_bank)
-    tools: list = Field(default_factory=list)  # ToolResult records (retrieval.tools.base)
-    timings_ms: dict[str, float] = Field(default_factory=dict)
-
-    @property
-    def scope(self) -> str:
-        return self.resolution.scope
 
 
 def search_text(question: str, resolution: Resolution) -> str:
@@ -114,7 +96,7 @@ class Retriever:
 
     Args:
         settings: the corpus (``data_dir``), models and backends.
-        search: a :class:`~retrieval.corpus.CorpusSearch` to share (built when omitted).
+        search: a :class:`~retrieval.search.CorpusSearch` to share (built when omitted).
         memory: a memory bank to consult, or None to build one lazily when its collection exists.
         tools: a tool registry, or None to build one from ``settings.tools``.
 
@@ -124,8 +106,8 @@ class Retriever:
     """
 
     def __init__(self, settings: Settings, search=None, memory=None, tools=None) -> None:
-        from ingest.catalog import Catalog
-        from retrieval.corpus import CorpusSearch
+        from retrieval.catalog import Catalog
+        from retrieval.search import CorpusSearch
 
         self.settings = settings
         self.search = search or CorpusSearch(settings)

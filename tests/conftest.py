@@ -31,6 +31,6 @@ def settings(tmp_path, model_cache, monkeypatch):
 @pytest.fixture(scope="session")
 def sample_folder(tmp_path_factory) -> Path:
     """The bundled sample filings (generated PDFs of two fictional companies)."""
-    from ingest.samples import write_samples
+    from samples.filings import write_samples
 
     return write_samples(tmp_path_factory.mktemp("samples"))

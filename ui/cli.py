@@ -174,7 +174,7 @@ def search(
 ) -> None:
     """Hybrid search (dense + BM25 fused in Qdrant) over the ingested chunks."""
     from core.records import Query, SearchFilters
-    from retrieval.corpus import CorpusSearch
+    from retrieval.search import CorpusSearch
 
     settings = _settings()
     filters = SearchFilters(
@@ -232,7 +232,7 @@ def _hit_json(hit) -> dict:
 @readable_errors
 def filings(as_json: Json = False) -> None:
     """List the catalog of ingested filings."""
-    from ingest.catalog import Catalog
+    from retrieval.catalog import Catalog
 
     settings = _settings()
     if not settings.catalog_path.exists():
@@ -325,7 +325,7 @@ def bench_rerank_cmd(
     as_json: Json = False,
 ) -> None:
     """Cross-encoder reranking latency for one query over CANDIDATES passages."""
-    from evaluation.bench_rerank import run
+    from finetune.bench import run
 
     pdfs = Path("../shared/data/financebench-dev/pdfs")
     result = run(
@@ -400,7 +400,7 @@ def demo(
     arithmetic through the calculator). With ``--serve`` the analyst app then starts on
     http://127.0.0.1:PORT over the same corpus; otherwise you may ask more questions here.
     """
-    from ingest.samples import SAMPLE_QUESTIONS, write_samples
+    from samples.filings import SAMPLE_QUESTIONS, write_samples
 
     settings = _settings()
     folder = write_samples(settings.data_dir / "samples")

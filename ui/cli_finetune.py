@@ -8,8 +8,8 @@ Mounted by :mod:`ui.cli` through :func:`register`::
     finrag finetune promote runs/acme/model --by alice
     finrag finetune status
 
-A job is :func:`rerank.training.jobs.run_job`; the gate and promotion are
-:mod:`rerank.training.gate`. Interrupting a job and running it again with ``--resume`` continues
+A job is :func:`finetune.jobs.run_job`; the gate and promotion are
+:mod:`finetune.gate`. Interrupting a job and running it again with ``--resume`` continues
 from its last checkpoint on the same dataset.
 """
 
@@ -112,7 +112,7 @@ def _run(
     resume,
 ) -> None:
     from core.errors import ConfigError
-    from rerank.training.jobs import JobSpec, run_job
+    from finetune.jobs import JobSpec, run_job
     from ui.cli import _settings
 
     if stage not in ("general", "company"):
@@ -173,7 +173,7 @@ def evaluate(
 ) -> None:
     """Compare the candidate with the serving reranker and with none, on held-out questions."""
     from evaluation.run_rerank import format_rerankers
-    from rerank.training.gate import Margin, evaluate_candidate
+    from finetune.gate import Margin, evaluate_candidate
     from ui.cli import _settings
 
     decision, result = evaluate_candidate(
@@ -206,7 +206,7 @@ def promote(
     by: Annotated[str, typer.Option(help="Who promotes it (recorded).")],
 ) -> None:
     """Serve the candidate for its scope, if it passed the gate against the model serving now."""
-    from rerank.training.gate import promote as do_promote
+    from finetune.gate import promote as do_promote
     from ui.cli import _settings
 
     record = do_promote(_settings(), model, by)

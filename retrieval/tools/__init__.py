@@ -20,6 +20,7 @@ Example:
     'unavailable'
 """
 
-from retrieval.tools.base import BaseTool, Tool, ToolRegistry, ToolResult, ToolStatus, build_tools
+from core.records import ToolResult, ToolStatus
+from retrieval.tools.base import BaseTool, Tool, ToolRegistry, build_tools
 
 __all__ = ["BaseTool", "Tool", "ToolRegistry", "ToolResult", "ToolStatus", "build_tools"]

@@ -27,59 +27,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from time import perf_counter
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
-from core.errors import ToolError, UnknownBackendError
+from core.errors import UnknownBackendError
+from core.records import ToolResult, ToolStatus, utc_now
 from core.settings import Settings, ToolSettings
 
 logger = logging.getLogger(__name__)
-
-ToolStatus = Literal["ok", "unavailable", "invalid-input", "error"]
-M = TypeVar("M", bound=BaseModel)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class ToolResult(BaseModel):
-    """What every tool call returns (JSON-serialisable, safe to keep in agent state)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tool: str
-    ok: bool
-    status: ToolStatus
-    message: str
-    data: dict[str, Any] | None = None
-    args: dict[str, Any] = Field(
-        default_factory=dict
-    )  # the validated arguments, for citing the call
-    source: str | None = None
-    fetched_at: datetime = Field(default_factory=utc_now)
-    cached: bool = False
-    elapsed_ms: float = 0.0
-
-    @model_validator(mode="after")
-    def _ok_matches_status(self) -> ToolResult:
-        if self.ok != (self.status == "ok"):
-            raise ValueError(f"ok={self.ok} contradicts status={self.status!r}")
-        return self
-
-    def output(self, model: type[M]) -> M:
-        """The typed output. Raises :class:`ToolError` (with the message) when the call failed."""
-        if not self.ok or self.data is None:
-            raise ToolError(f"{self.tool} returned no data: {self.message}")
-        return model.model_validate(self.data)
-
-    def summary(self) -> str:
-        """One line for a prompt or a log: ``[tool] message (source)``."""
-        where = f" (source: {self.source})" if self.source else ""
-        return f"[{self.tool}] {self.message}{where}"
 
 
 @runtime_checkable

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import ToolError
-from retrieval.tools.base import BaseTool, ToolResult
+from core.records import ToolResult
+from retrieval.tools.base import BaseTool
 
 MAX_EXPRESSION_CHARS = 500
 MAX_NODES = 300

@@ -41,8 +41,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.records import ToolResult
 from core.settings import ToolSettings
-from retrieval.tools.base import BaseTool, ToolResult
+from retrieval.tools.base import BaseTool
 from retrieval.tools.http import Fetched, JsonFetcher
 
 logger = logging.getLogger(__name__)

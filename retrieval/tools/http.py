@@ -31,8 +31,8 @@ from typing import Any
 
 import httpx
 
+from core.records import ToolStatus, utc_now
 from core.settings import ToolSettings
-from retrieval.tools.base import ToolStatus, utc_now
 
 logger = logging.getLogger(__name__)
 

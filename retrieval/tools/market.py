@@ -24,8 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.records import ToolResult
 from core.settings import ToolSettings
-from retrieval.tools.base import BaseTool, ToolResult, describe_validation_error
+from retrieval.tools.base import BaseTool, describe_validation_error
 from retrieval.tools.http import Fetched, JsonFetcher
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,18 @@ import pytest
 
 from agent.extractive import answer_extractively
 from agent.verify import Evidence, verify_answer
-from core.records import BBox, Chunk, Citation, Hit, MemoryEntry, MemoryHit, TableCell, TableData
-from retrieval.resolver import Resolution
-from retrieval.retriever import RetrievalResult
+from core.records import (
+    BBox,
+    Chunk,
+    Citation,
+    Hit,
+    MemoryEntry,
+    MemoryHit,
+    Resolution,
+    RetrievalResult,
+    TableCell,
+    TableData,
+)
 
 SCOPE = "Searched ACME Corp 10-K FY2023"
 

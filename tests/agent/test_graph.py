@@ -11,10 +11,9 @@ from typer.testing import CliRunner
 
 from agent.graph import CONVERSATIONS_FILE, Agent, AgentReply
 from agent.nodes import standalone_question
-from core.records import SearchFilters
+from core.records import MatchedSpan, Resolution, SearchFilters
 from core.settings import Settings
 from ingest.pipeline import ingest_paths
-from retrieval.resolver import MatchedSpan, Resolution
 
 Q_2023 = "What was Northwind Robotics' total revenue in fiscal 2023?"
 STEPS = ["start", "resolving", "searching", "reranking", "answering", "verifying", "responding"]

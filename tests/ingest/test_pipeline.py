@@ -10,7 +10,7 @@ import pytest
 
 from core.records import Query, SearchFilters
 from ingest.pipeline import Ingestor, ingest_paths
-from retrieval.corpus import CorpusSearch
+from retrieval.search import CorpusSearch
 
 
 def _bad_files(folder: Path) -> dict[str, Path]:

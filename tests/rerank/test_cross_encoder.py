@@ -8,7 +8,7 @@ import pytest
 from core.errors import ModelNotAvailableError
 from core.records import Chunk, Hit
 from core.settings import RerankSettings
-from tests.rerank.test_trainer import tiny_run  # noqa: F401  (the shared session fixture)
+from tests.finetune.test_trainer import tiny_run  # noqa: F401  (the shared session fixture)
 
 
 def hits_for(texts: list[str]) -> list[Hit]:
@@ -33,8 +33,8 @@ def test_missing_model_says_how_to_train_one(model):
 
 
 def test_a_plain_encoder_folder_is_refused(tmp_path):
+    from finetune.trainer import packaged_encoder_dir
     from rerank.cross_encoder import CrossEncoderReranker
-    from rerank.training.trainer import packaged_encoder_dir
 
     with pytest.raises(ModelNotAvailableError, match="not a one-logit cross-encoder"):
         CrossEncoderReranker(
@@ -43,8 +43,8 @@ def test_a_plain_encoder_folder_is_refused(tmp_path):
 
 
 def test_pairs_are_cut_to_max_length_longest_side_first():
+    from finetune.trainer import packaged_encoder_dir
     from rerank.cross_encoder import PairEncoder, load_pair_tokenizer
-    from rerank.training.trainer import packaged_encoder_dir
 
     encoder = PairEncoder(load_pair_tokenizer(packaged_encoder_dir()), 32)
     batch = encoder.encode(

@@ -7,7 +7,7 @@ from pathlib import Path
 from core.records import Query, SearchFilters
 from core.settings import EmbedderSettings, Settings
 from ingest.pipeline import Ingestor
-from retrieval.corpus import CorpusSearch
+from retrieval.search import CorpusSearch
 from tests.fixtures import tiny_qwen
 
 tiny_qwen_dir = tiny_qwen.tiny_qwen_dir  # the session fixture, registered in this module

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.feedback import FeedbackStore
 from core.errors import AccessError
 from core.settings import Settings, UsersSettings
 from ingest.pipeline import ingest_paths
+from retrieval.feedback import FeedbackStore
 from ui.identity import resolve_user
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
@@ -247,10 +247,8 @@ def test_header_identity_decides_what_the_library_shows(corpus, monkeypatch):
 
 
 def test_evidence_rows_name_their_source():
-    from core.records import MemoryHit
+    from core.records import MemoryHit, PageHit, ToolResult
     from retrieval.memory_bank import make_entry
-    from retrieval.retriever import PageHit
-    from retrieval.tools.base import ToolResult
     from ui.views.ask import Turn, evidence_rows
 
     entry = make_entry(

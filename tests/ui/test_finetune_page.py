@@ -75,8 +75,8 @@ def _write_job(
     model=True,
 ):
     """A job folder as run_job and the trainer leave it: job.json, run_log.jsonl, report.json, model/."""
-    from rerank.training.jobs import JobSpec, JobState
-    from rerank.training.trainer import DevMetrics, FinetuneReport, RunLogEntry
+    from finetune.jobs import JobSpec, JobState
+    from finetune.trainer import DevMetrics, FinetuneReport, RunLogEntry
 
     out = settings.data_dir / "finetune" / "runs" / name
     (out / "model").mkdir(parents=True)
@@ -166,7 +166,7 @@ def _write_job(
 
 
 def _gate(out, passed: bool, serving=None, scope="*"):
-    from rerank.training.gate import GateDecision, Margin
+    from finetune.gate import GateDecision, Margin
 
     cand = {
         "recall@1": 0.533,
@@ -430,7 +430,7 @@ def test_company_stage_needs_a_base(env, sample_folder):
 def _tiny_base(tmp_path):
     """A 1-layer cross-encoder trained for 2 steps: the company stage's base in seconds."""
     from core.records import TrainingExample
-    from rerank.training.trainer import FinetuneConfig, train_cross_encoder
+    from finetune.trainer import FinetuneConfig, train_cross_encoder
 
     facts = [
         ("Northwind Robotics", "revenue", 2023),
@@ -470,8 +470,8 @@ def _tiny_base(tmp_path):
 
 
 def test_start_a_company_job_and_watch_it_finish(env, sample_folder, tmp_path):
+    from finetune.jobs import read_job
     from ingest.pipeline import ingest_paths
-    from rerank.training.jobs import read_job
 
     report = ingest_paths([sample_folder], env)
     assert report.landed == 3

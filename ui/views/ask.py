@@ -13,7 +13,7 @@ last question. Left as prefilled, the resolver decides again for the next questi
 they replace its filing selection (``Retriever.retrieve(filters=...)``) until cleared.
 
 Each answer takes feedback (helpful / not helpful, and "this citation is wrong" on the selected
-citation), stored durably by :class:`~agent.feedback.FeedbackStore` as reranker training data, and
+citation), stored durably by :class:`~retrieval.feedback.FeedbackStore` as reranker training data, and
 can be saved to the memory bank as a pending entry for a curator to approve. A
 :class:`~core.errors.FinragError` (or anything else) becomes an ``st.error`` with its message, never
 a traceback.
@@ -70,7 +70,7 @@ def corpus_agent(settings: Settings):
 def _feedback(path: str):
     from pathlib import Path
 
-    from agent.feedback import FeedbackStore
+    from retrieval.feedback import FeedbackStore
 
     return FeedbackStore(Path(path))
 

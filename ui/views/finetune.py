@@ -1,7 +1,7 @@
 """The Fine-tuning page: train the reranker, watch it learn, gate it against the serving model,
 promote it.
 
-Contract: a job is :func:`rerank.training.jobs.run_job` on a :class:`~rerank.training.jobs.JobSpec`
+Contract: a job is :func:`finetune.jobs.run_job` on a :class:`~finetune.jobs.JobSpec`
 whose folder is ``settings.data_dir / "finetune" / "runs" / "<stage>-<company or all>-<UTC time>"``
 (:func:`runs_root`). It runs in a background thread; one training job at a time per server process
 (training takes every core), kept in a ``st.cache_resource`` registry like the Library page's ingest
@@ -21,11 +21,11 @@ The page shows, top to bottom:
   trainer's ``on_progress``), the run log (``run_log.jsonl``) as a table and a chart of dev MRR and
   train loss by step, and the report (dev MRR / accuracy@1 before and after, why it stopped,
   throughput). A job cut short (time budget, or interrupted) can be resumed from its checkpoint.
-* **Compare to the current model**: :func:`rerank.training.gate.evaluate_candidate` on a held-out
+* **Compare to the current model**: :func:`finetune.gate.evaluate_candidate` on a held-out
   FinanceBench-format set, in a background thread (one at a time: it ingests the set into its own
   embedded index once); then the metrics of no reranker / the serving one / the candidate and the
   gate's decision with its reasons, read from the job's ``gate.json``.
-* **Promote**: :func:`rerank.training.gate.promote` as the signed-in user, enabled only when that
+* **Promote**: :func:`finetune.gate.promote` as the signed-in user, enabled only when that
   ``gate.json`` passed for this job's model.
 
 While a job or an evaluation runs, a fragment redraws it every :data:`POLL_SECONDS`; when it ends
@@ -146,9 +146,9 @@ def job_folder(
 def start_training(
     settings: Settings, spec: Any, search: Any = None, user: str = "", memory: Any = None
 ) -> TrainJob:
-    """Run ``spec`` (a :class:`~rerank.training.jobs.JobSpec`) in a background thread.
+    """Run ``spec`` (a :class:`~finetune.jobs.JobSpec`) in a background thread.
 
-    ``search``: the app's open :class:`~retrieval.corpus.CorpusSearch` and ``memory`` the approved
+    ``search``: the app's open :class:`~retrieval.search.CorpusSearch` and ``memory`` the approved
     entries of its open memory bank (company stage; an embedded index opens once per process).
 
     Raises:
@@ -164,7 +164,7 @@ def start_training(
         _jobs()["train"] = job
     # run_job writes the same first state as its thread starts; written here too so that the
     # page drawn right after this call already lists the job.
-    from rerank.training.jobs import JOB_FILE, JobState
+    from finetune.jobs import JOB_FILE, JobState
 
     Path(spec.out).mkdir(parents=True, exist_ok=True)
     if not (Path(spec.out) / JOB_FILE).exists():
@@ -187,7 +187,7 @@ def _open_corpus(agent: Any) -> tuple[Any, Any]:
 
 
 def _train(job: TrainJob, settings: Settings, spec: Any, search: Any, memory: Any) -> None:
-    from rerank.training.jobs import run_job
+    from finetune.jobs import run_job
 
     finish(
         job,
@@ -205,7 +205,7 @@ def start_gate(
         FinragError: not a trained model, not an evaluation set, or another evaluation running.
     """
     from evaluation.sets import load_set
-    from rerank.training.gate import model_info
+    from finetune.gate import model_info
 
     model_info(model_dir)  # ConfigError naming the problem, before any thread starts
     if not set_dir.exists():
@@ -222,7 +222,7 @@ def start_gate(
 
 
 def _gate(job: GateJob, settings: Settings) -> None:
-    from rerank.training.gate import evaluate_candidate
+    from finetune.gate import evaluate_candidate
 
     def work() -> None:
         decision, _ = evaluate_candidate(
@@ -237,9 +237,9 @@ def _gate(job: GateJob, settings: Settings) -> None:
 
 
 def list_jobs(root: Path) -> list[Any]:
-    """The :class:`~rerank.training.jobs.JobState` of every job folder under ``root``, newest
+    """The :class:`~finetune.jobs.JobState` of every job folder under ``root``, newest
     first; folders without a readable ``job.json`` are skipped (and logged)."""
-    from rerank.training.jobs import read_job
+    from finetune.jobs import read_job
 
     if not root.is_dir():
         return []
@@ -321,8 +321,8 @@ def read_report(out: Path) -> dict | None:
 
 
 def read_gate(out: Path) -> Any:
-    """The job's :class:`~rerank.training.gate.GateDecision` (``out/gate.json``), or None."""
-    from rerank.training.gate import GATE_FILE, GateDecision
+    """The job's :class:`~finetune.gate.GateDecision` (``out/gate.json``), or None."""
+    from finetune.gate import GATE_FILE, GateDecision
 
     path = Path(out) / GATE_FILE
     if not path.exists():
@@ -383,7 +383,7 @@ def _alive(pid: int) -> bool:
 
 def job_status(job: Any, training: TrainJob | None) -> str:
     """running / done / failed, or interrupted: marked running but nobody runs it any more."""
-    from rerank.training.jobs import read_job
+    from finetune.jobs import read_job
 
     if job.state != "running":
         return job.state
@@ -548,7 +548,7 @@ def _start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
     ):
         return
     try:
-        from rerank.training.jobs import JobSpec
+        from finetune.jobs import JobSpec
 
         spec = JobSpec(
             stage=stage,
@@ -614,7 +614,7 @@ def _jobs_section(settings: Settings, user: User, jobs: list[Any]) -> None:
 
 
 def _show_job(out: str) -> None:
-    from rerank.training.jobs import read_job
+    from finetune.jobs import read_job
 
     ss = st.session_state
     training = _jobs().get("train")
@@ -831,7 +831,7 @@ def _show_gate(model: str) -> None:
 
 
 def _promote(settings: Settings, user: User, model: Path, decision: Any) -> None:
-    from rerank.training.gate import promote
+    from finetune.gate import promote
 
     matches = decision is not None and Path(decision.candidate) == model.resolve()
     allowed = matches and decision.passed

@@ -8,7 +8,7 @@ from collections import Counter
 import pymupdf
 import pytest
 
-from rerank.training.general_corpus import build_filings, write_general_corpus
+from samples.general import build_filings, write_general_corpus
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
-from rerank.training.lora import (
-    LoraFinetuneConfig,
-    LoraModelInfo,
-    LoraReport,
-    LoraTrainer,
-    TrainLogEntry,
-    load_lora_reranker,
-)
+from finetune.lora import LoraFinetuneConfig, LoraReport, LoraTrainer, TrainLogEntry
+from rerank.lora import LoraModelInfo, load_lora_reranker
 
 tiny_qwen_dir = tiny_qwen.tiny_qwen_dir  # the pytest fixture, registered in this module
 
@@ -194,8 +188,8 @@ def test_run_log_report_and_model_folder(trained) -> None:
 
 
 def test_saved_adapter_scores_like_the_trained_model(trained, tiny_qwen_dir) -> None:
+    from finetune.lora import text_hits
     from rerank.pointwise import Qwen3VLReranker
-    from rerank.training.lora import text_hits
 
     settings = RerankSettings(name="qwen3-vl", device="cpu", batch_size=3)
     reranker = load_lora_reranker(trained["out"] / "model", settings)

@@ -5,16 +5,16 @@ Contract: :func:`run_job` takes a :class:`JobSpec` and writes everything under `
 * ``job.json``: the spec, the state (``running`` / ``done`` / ``failed`` with the message), the
   dataset folder and version, timings; rewritten atomically at every state change so the app can
   watch a job another process runs;
-* ``dataset/``: the versioned training set (:mod:`rerank.training.dataset`), built once and
+* ``dataset/``: the versioned training set (:mod:`finetune.dataset`), built once and
   reused by ``--resume`` so that a resumed run trains on exactly the same examples;
 * what the trainer writes: ``run_log.jsonl``, ``checkpoints/``, ``model/``, ``report.json``;
 * for the cross-encoder, the fusion weight calibrated on the dataset's held-out queries
-  (:mod:`rerank.training.fusion`) in ``model/finrag_model.json``.
+  (:mod:`finetune.fusion`) in ``model/finrag_model.json``.
 
 Data by stage:
 
 * ``general``: LLM-free synthetic queries from the generated financial corpus
-  (:mod:`rerank.training.general_corpus`, 24 fictional companies), ingested once into
+  (:mod:`samples.general`, 24 fictional companies), ingested once into
   ``<data_dir>/finetune/general-corpus`` (or ``spec.corpus``);
 * ``company``: the company's own filings in the corpus (``spec.corpus`` or ``settings.data_dir``):
   synthetic queries, analysts' feedback and approved memory-bank entries; ``company`` None takes
@@ -97,7 +97,7 @@ def _save(job: JobState) -> None:
 def general_corpus(settings: Settings, folder: Path | None = None) -> Settings:
     """Settings of the generated general corpus, written and ingested on first use."""
     from ingest.pipeline import ingest_paths
-    from rerank.training.general_corpus import write_general_corpus
+    from samples.general import write_general_corpus
 
     root = folder or settings.data_dir / "finetune" / "general-corpus"
     corpus = settings.model_copy(update={"data_dir": root, "model_cache": settings.models_dir})
@@ -119,7 +119,7 @@ def _corpus(settings: Settings, spec: JobSpec) -> Settings:
 
 
 def _dataset(settings: Settings, spec: JobSpec, job: JobState, search: Any, memory: Any) -> Any:
-    from rerank.training.dataset import build_dataset, load_dataset, write_dataset
+    from finetune.dataset import build_dataset, load_dataset, write_dataset
 
     folder = spec.dataset or spec.out / "dataset"
     if spec.dataset is not None or (spec.resume and (folder / "manifest.json").exists()):
@@ -142,7 +142,7 @@ def _dataset(settings: Settings, spec: JobSpec, job: JobState, search: Any, memo
         sources, companies, feedback = ("synthetic",), None, ()
     else:
         corpus = _corpus(settings, spec)
-        from agent.feedback import FeedbackStore
+        from retrieval.feedback import FeedbackStore
 
         sources = ("synthetic", "feedback", "memory")
         companies = [spec.company] if spec.company else None
@@ -182,7 +182,7 @@ def run_job(
 ) -> JobState:
     """Build (or reuse) the data, train, and record the outcome in ``out/job.json``.
 
-    ``search``: a :class:`~retrieval.corpus.CorpusSearch` already open on the company corpus, and
+    ``search``: a :class:`~retrieval.search.CorpusSearch` already open on the company corpus, and
     ``memory`` the approved memory entries read through the caller's open bank (the app's: an
     embedded index opens once per process); None opens them.
     """
@@ -213,7 +213,7 @@ def run_job(
             job.phase = "calibrating"
             _save(job)
             t2 = time.perf_counter()
-            from rerank.training.fusion import calibrate_fusion
+            from finetune.fusion import calibrate_fusion
 
             fusion = calibrate_fusion(
                 spec.out / "model",
@@ -243,7 +243,7 @@ def _train(
     spec: JobSpec, dataset: Any, on_progress: Any, show_progress: bool, minutes: float | None
 ) -> None:
     if spec.backend == "cross-encoder":
-        from rerank.training.trainer import load_config, train_cross_encoder
+        from finetune.trainer import load_config, train_cross_encoder
 
         options: dict[str, Any] = {"max_minutes": minutes} if minutes is not None else {}
         options |= {k: v for k, v in spec.overrides.items() if v is not None}
@@ -263,7 +263,7 @@ def _train(
         return
     import tomllib
 
-    from rerank.training.lora import LoraFinetuneConfig, train_lora
+    from finetune.lora import LoraFinetuneConfig, train_lora
 
     values: dict[str, Any] = (
         tomllib.loads(spec.config.read_text()).get("lora", {}) if spec.config else {}

@@ -6,7 +6,7 @@ into a folder and returns their paths; the same ``(companies, seed)`` gives the 
 numbers), which is what tests and debugging look at.
 
 Why generated: stage 1 of reranker fine-tuning needs many filings to mine queries from
-(:mod:`rerank.training.synthetic`), no external data set can be downloaded, and the real
+(:mod:`finetune.synthetic`), no external data set can be downloaded, and the real
 FinanceBench filings are kept for evaluation and stage 2. So each company here is drawn from an
 industry profile (retail, software, industrials, banks, utilities, pharma, energy, consumer goods,
 semiconductors, insurance, transport, medical devices) that fixes its line items, segments,
@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-# PAGE_BREAK and write_pdf_from_html are public in ingest.samples; _paragraphs is private there
+# PAGE_BREAK and write_pdf_from_html are public in samples.filings; _paragraphs is private there
 # and reused as is (a one-line helper, so that both generators emit the same paragraph markup).
-from ingest.samples import PAGE_BREAK, _paragraphs, write_pdf_from_html
+from samples.filings import PAGE_BREAK, _paragraphs, write_pdf_from_html
 
 logger = logging.getLogger(__name__)
 

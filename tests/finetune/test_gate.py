@@ -11,10 +11,7 @@ import pytest
 from core.errors import FinragError
 from core.records import Hit
 from core.settings import Settings
-from rerank.base import RERANKERS, NoReranker
-from rerank.pages import rerank_pages
-from rerank.promoted import history, promoted, reranker_for, serving
-from rerank.training.gate import (
+from finetune.gate import (
     GateDecision,
     Margin,
     bootstrap_win_rate,
@@ -22,6 +19,9 @@ from rerank.training.gate import (
     evaluate_candidate,
     promote,
 )
+from rerank.base import RERANKERS, NoReranker
+from rerank.pages import rerank_pages
+from rerank.promoted import history, promoted, reranker_for, serving
 
 QUESTIONS = [
     {

@@ -2,7 +2,7 @@
 
 Contract: :func:`mine_queries` takes indexed chunks (of one or many filings) and returns
 :class:`SyntheticQuery` records. Each query's ``positive`` is the chunk it was mined from, and its
-``key`` (:class:`~rerank.training.negatives.AnswerKey`) says which other chunks answer it equally
+``key`` (:class:`~finetune.negatives.AnswerKey`) says which other chunks answer it equally
 well, so that negative mining never turns a true answer into a negative. Output is deterministic
 for the same chunks and seed.
 
@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.records import Chunk, TableData
-from rerank.training.negatives import AnswerKey, figure_of, terms_of
+from finetune.negatives import AnswerKey, figure_of, terms_of
 from retrieval.aliases import name_aliases
 
 logger = logging.getLogger(__name__)

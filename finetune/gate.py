@@ -76,7 +76,7 @@ def leaked_questions(info: dict, questions: list[str]) -> list[str]:
     dataset = info.get("dataset_path")
     if not dataset or not Path(dataset).is_dir():
         return []
-    from rerank.training.dataset import load_dataset
+    from finetune.dataset import load_dataset
 
     loaded = load_dataset(Path(dataset))
     seen = {_norm(e.query) for split in (loaded.train, loaded.dev) for e in split}

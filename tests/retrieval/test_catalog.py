@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.records import Filing
-from ingest.catalog import Catalog
+from retrieval.catalog import Catalog
 
 
 def _filing(doc_id: str, source: str = "/f/a.pdf", acl: list[str] | None = None) -> Filing:

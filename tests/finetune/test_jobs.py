@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from core.errors import ConfigError
 from core.settings import Settings
+from finetune.jobs import JobSpec, read_job, run_job
 from ingest.pipeline import ingest_paths
-from rerank.training.jobs import JobSpec, read_job, run_job
-from tests.rerank.test_trainer import make_examples, tiny_config
+from tests.finetune.test_trainer import make_examples, tiny_config
 
 TINY = {
     "max_steps": 3,
@@ -36,7 +36,7 @@ def corpus(tmp_path_factory, model_cache, sample_folder):
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """A one-layer general-stage model to start the company stage from."""
-    from rerank.training.trainer import train_cross_encoder
+    from finetune.trainer import train_cross_encoder
 
     out = tmp_path_factory.mktemp("base")
     train_cross_encoder(

@@ -17,7 +17,7 @@ logit("no")`` at the last prompt position is computed for the positive and its n
 prompt of :class:`rerank.pointwise.Qwen3VLReranker` (same messages, same left-padded batch), and a
 listwise softmax cross-entropy asks the positive to win. ``sigmoid`` of that margin is exactly what
 the pointwise reranker returns at inference, so the fine-tuned scorer needs no other code:
-:class:`LoraReranker` (``load_lora_reranker(model_dir)``) is the pointwise reranker over the base
+:class:`rerank.lora.LoraReranker` (``load_lora_reranker(model_dir)``) is the pointwise reranker over the base
 model with the adapter merged in. Documents are text (``TrainingExample`` holds texts).
 
 LoRA wraps the language model's attention projections only (the vision tower is frozen and never
@@ -31,7 +31,7 @@ adapter is loaded trainable on top of the base model named in its ``finrag_model
 Example:
     >>> config = LoraFinetuneConfig(base_model="/models/Qwen3-VL-Reranker-2B", output_dir="runs/s1")
     >>> report = train_lora(config, train, dev)  # doctest: +SKIP
-    >>> reranker = load_lora_reranker("runs/s1/model")  # doctest: +SKIP
+    >>> reranker = rerank.lora.load_lora_reranker("runs/s1/model")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ import logging
 import math
 import random
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -50,17 +49,22 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import ConfigError, MissingDependencyError, ModelNotAvailableError
+from core.errors import ConfigError
 from core.models import (
     LoadedModel,
-    default_dtype,
-    how_to_provide,
-    load_processor,
-    resolve_device,
     resolve_model_path,
 )
 from core.records import Chunk, Hit, TrainingExample
 from core.settings import RerankSettings
+from rerank.lora import (
+    BACKEND,
+    BASE_SETTING,
+    MODEL_INFO_FILE,
+    LoraModelInfo,
+    load_fresh_model,
+    read_model_info,
+    require_torch_peft,
+)
 from rerank.pointwise import DEFAULT_MODEL, INSTRUCTION, Qwen3VLReranker, cut_to_tokens
 
 if TYPE_CHECKING:
@@ -68,9 +72,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BACKEND = "qwen3-vl-lora"
-MODEL_INFO_FILE = "finrag_model.json"
-BASE_SETTING = "the training option base_model"
 LANGUAGE_MODEL_ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
 _STATE_FILE = "trainer_state.json"
 _TENSORS_FILE = "training_state.pt"
@@ -162,20 +163,6 @@ class TrainLogEntry(BaseModel):
     cpu_s: float
 
 
-class LoraModelInfo(BaseModel):
-    """``finrag_model.json`` of a LoRA model folder."""
-
-    model_config = ConfigDict(extra="ignore")  # jobs add dataset_path/dataset_version
-
-    backend: Literal["qwen3-vl-lora"] = BACKEND
-    base: str
-    stage: int
-    max_length: int
-    created_at: str
-    metrics: dict[str, float] = Field(default_factory=dict)
-    lora: dict[str, Any] = Field(default_factory=dict)
-
-
 class LoraReport(BaseModel):
     """``report.json``: what a run did and how the dev metrics moved."""
 
@@ -200,55 +187,6 @@ class LoraReport(BaseModel):
     dtype: str
     model_dir: str
     config: dict[str, Any]
-
-
-def read_model_info(folder: str | Path) -> LoraModelInfo | None:
-    """The folder's ``finrag_model.json`` when it describes a ``qwen3-vl-lora`` model, else None."""
-    path = Path(folder).expanduser() / MODEL_INFO_FILE
-    if not path.is_file():
-        return None
-    raw = json.loads(path.read_text())
-    if raw.get("backend") != BACKEND:
-        return None
-    return LoraModelInfo.model_validate(raw)
-
-
-def _require_torch_peft() -> None:
-    try:
-        import peft  # noqa: F401
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"LoRA fine-tuning needs torch, transformers and peft ({exc}); install finrag with its "
-            "default dependencies (pip install -e .)."
-        ) from exc
-
-
-def load_fresh_model(path: Path, *, device: str, dtype: str | None) -> LoadedModel:
-    """A private (uncached) copy of the reranker model with its processor.
-
-    peft injects modules in place, so training and merged adapters must never touch the shared
-    model of :func:`core.models.load_vl_model`.
-    """
-    _require_torch_peft()
-    import torch
-    from transformers import AutoModelForImageTextToText
-
-    torch_device = resolve_device(device)
-    torch_dtype = getattr(torch, dtype) if dtype else default_dtype(torch_device)
-    logger.info("loading %s on %s as %s for LoRA", path, torch_device, torch_dtype)
-    try:
-        model = AutoModelForImageTextToText.from_pretrained(
-            str(path), dtype=torch_dtype, local_files_only=True
-        )
-    except OSError as exc:
-        raise ModelNotAvailableError(
-            f"could not load model weights from {path}: {exc}. {how_to_provide(BASE_SETTING)}"
-        ) from exc
-    model.to(torch_device)
-    processor = load_processor(path, setting=BASE_SETTING)
-    return LoadedModel(model, processor, path, torch_device, torch_dtype)
 
 
 class _Scorer(Qwen3VLReranker):
@@ -296,7 +234,7 @@ class LoraTrainer:
         """Load the base model and wrap it with a fresh (or the previous stage's) adapter."""
         if self.model is not None:
             return
-        _require_torch_peft()
+        require_torch_peft()
         import torch
         from peft import LoraConfig, PeftModel, get_peft_model
 
@@ -730,83 +668,3 @@ def train_lora(
         ConfigError: no usable training example; a resume whose options changed.
     """
     return LoraTrainer(config).fit(train, dev, on_progress)
-
-
-# -- inference with a trained adapter ---------------------------------------------------------
-
-_MERGED: dict[tuple[str, str, str], LoadedModel] = {}
-_MERGED_LOCK = threading.Lock()
-
-
-def load_merged_model(
-    model_dir: str | Path, *, device: str = "auto", dtype: str | None = None
-) -> LoadedModel:
-    """The base model with ``model_dir``'s adapter merged in (loaded once per process)."""
-    _require_torch_peft()
-    import torch
-    from peft import PeftModel
-
-    folder = Path(model_dir).expanduser().resolve()
-    info = read_model_info(folder)
-    if info is None:
-        raise ModelNotAvailableError(
-            f"{folder} has no {MODEL_INFO_FILE} with backend {BACKEND!r}; point it at the model/ "
-            "folder written by a qwen3-vl-lora training run."
-        )
-    torch_device = resolve_device(device)
-    torch_dtype = getattr(torch, dtype) if dtype else default_dtype(torch_device)
-    key = (str(folder), str(torch_device), str(torch_dtype))
-    with _MERGED_LOCK:
-        cached = _MERGED.get(key)
-        if cached is not None:
-            return cached
-        base = resolve_model_path(info.base, setting=BASE_SETTING)
-        loaded = load_fresh_model(base, device=str(torch_device), dtype=dtype)
-        merged = PeftModel.from_pretrained(loaded.model, str(folder)).merge_and_unload().eval()
-        result = LoadedModel(merged, loaded.processor, base, loaded.device, loaded.dtype)
-        _MERGED[key] = result
-        return result
-
-
-class LoraReranker(Qwen3VLReranker):
-    """The ``qwen3-vl`` pointwise reranker with a LoRA adapter merged into its base model.
-
-    ``settings.model`` names the adapter folder (a training run's ``model/``); the base model
-    comes from its ``finrag_model.json``.
-    """
-
-    name = BACKEND
-
-    def __init__(self, settings: RerankSettings | None = None, **kwargs: Any) -> None:
-        settings = settings or RerankSettings(name=BACKEND)
-        if not settings.model:
-            raise ConfigError(
-                "the qwen3-vl-lora reranker needs FINRAG_RERANK__MODEL set to the model/ folder of "
-                "a LoRA training run."
-            )
-        self.adapter_dir = Path(settings.model).expanduser().resolve()
-        info = read_model_info(self.adapter_dir)
-        if info is None:
-            raise ModelNotAvailableError(
-                f"{self.adapter_dir} has no {MODEL_INFO_FILE} with backend {BACKEND!r}; set "
-                "FINRAG_RERANK__MODEL to the model/ folder written by a qwen3-vl-lora run."
-            )
-        self.info = info
-        super().__init__(settings.model_copy(update={"model": info.base}), **kwargs)
-
-    def loaded(self) -> LoadedModel:
-        return load_merged_model(self.adapter_dir, device=self.settings.device)
-
-
-def load_lora_reranker(
-    model_dir: str | Path, settings: RerankSettings | None = None
-) -> LoraReranker:
-    """A pointwise reranker using the adapter in ``model_dir`` (a run's ``model/`` folder)."""
-    base = settings or RerankSettings(name=BACKEND)
-    return LoraReranker(base.model_copy(update={"name": BACKEND, "model": str(model_dir)}))
-
-
-def clear_cache() -> None:
-    """Forget merged models (tests; freeing GPU memory)."""
-    with _MERGED_LOCK:
-        _MERGED.clear()

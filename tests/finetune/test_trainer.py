@@ -74,7 +74,7 @@ def make_examples(n: int, seed: int, negatives: int = 3) -> list[TrainingExample
 
 
 def tiny_config(out, **overrides):
-    from rerank.training.trainer import FinetuneConfig
+    from finetune.trainer import FinetuneConfig
 
     values = dict(
         out=out,
@@ -101,7 +101,7 @@ _TINY_RUN: list = []  # test_cross_encoder imports the fixture: one run for both
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One 30-step general-stage run with ONNX export, shared by trainer and reranker tests."""
-    from rerank.training.trainer import train_cross_encoder
+    from finetune.trainer import train_cross_encoder
 
     if _TINY_RUN:
         return _TINY_RUN[0]
@@ -131,8 +131,8 @@ def test_training_lowers_loss_and_ranks_positives_first_more_often(tiny_run):
 
 
 def test_run_writes_log_report_model_and_checkpoints(tiny_run):
+    from finetune.trainer import list_checkpoints
     from rerank.cross_encoder import read_metadata
-    from rerank.training.trainer import list_checkpoints
 
     out, report, _, _ = tiny_run
     log = [json.loads(line) for line in (out / "run_log.jsonl").read_text().splitlines()]
@@ -161,8 +161,8 @@ def test_run_writes_log_report_model_and_checkpoints(tiny_run):
 def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path):
     import torch
 
+    from finetune.trainer import latest_checkpoint, train_cross_encoder
     from rerank.cross_encoder import load_classifier
-    from rerank.training.trainer import latest_checkpoint, train_cross_encoder
 
     train, dev = make_examples(12, seed=3), make_examples(3, seed=4)
     # 3 steps per epoch; dropout on, so the checkpointed RNG state matters.
@@ -213,7 +213,7 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path):
 
 
 def test_resume_refuses_a_changed_configuration(tmp_path):
-    from rerank.training.trainer import train_cross_encoder
+    from finetune.trainer import train_cross_encoder
 
     train = make_examples(8, seed=5)
     train_cross_encoder(tiny_config(tmp_path, max_steps=2, checkpoint_every=1), train)
@@ -222,7 +222,7 @@ def test_resume_refuses_a_changed_configuration(tmp_path):
 
 
 def test_time_budget_stops_after_a_checkpoint_and_resume_finishes(tmp_path):
-    from rerank.training.trainer import latest_checkpoint, train_cross_encoder
+    from finetune.trainer import latest_checkpoint, train_cross_encoder
 
     train = make_examples(8, seed=6)
     first = train_cross_encoder(tiny_config(tmp_path, epochs=2, max_minutes=0.001), train)
@@ -234,7 +234,7 @@ def test_time_budget_stops_after_a_checkpoint_and_resume_finishes(tmp_path):
 
 
 def test_company_stage_starts_from_the_general_stage_output(tiny_run, tmp_path):
-    from rerank.training.trainer import train_cross_encoder
+    from finetune.trainer import train_cross_encoder
 
     out, general, _, dev = tiny_run
     with pytest.raises(ConfigError, match="--base"):
@@ -258,7 +258,7 @@ def test_company_stage_starts_from_the_general_stage_output(tiny_run, tmp_path):
 
 
 def test_load_config_reads_toml_and_cli_flags_override(tmp_path):
-    from rerank.training.trainer import load_config
+    from finetune.trainer import load_config
 
     file = tmp_path / "finetune.toml"
     file.write_text('[finetune]\nstage = "company"\nlr = 3e-5\nepochs = 5\nout = "runs/x"\n')

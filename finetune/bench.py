@@ -1,6 +1,6 @@
 """Benchmark the CPU cross-encoder reranker: latency for N candidates, and training throughput.
 
-Run as ``python -m evaluation.bench_rerank [--model DIR] [--pdfs DIR] [--layers 4]
+Run as ``python -m finetune.bench [--model DIR] [--pdfs DIR] [--layers 4]
 [--max-length 128] [--runtime onnx|torch] [--train-steps 20]``. Not a test.
 
 * **Latency**: :func:`run` times ``CrossEncoderReranker.rerank`` on one query and ``candidates``
@@ -77,8 +77,8 @@ def untrained_model(folder: Path, *, num_layers: int, max_length: int) -> Path:
     """A cross-encoder folder from the packaged MiniLM's first layers and a random head."""
     from transformers import AutoTokenizer
 
+    from finetune.trainer import packaged_encoder_dir
     from rerank.cross_encoder import METADATA_FILE, CrossEncoderMetadata, load_classifier
-    from rerank.training.trainer import packaged_encoder_dir
 
     base = packaged_encoder_dir()
     model = load_classifier(base, num_labels=1, num_hidden_layers=num_layers)
@@ -197,7 +197,7 @@ def train_throughput(
     threads: int | None = None,
 ) -> dict[str, Any]:
     """Pairs per second of the real trainer on generated 100-300-word passages."""
-    from rerank.training.trainer import FinetuneConfig, train_cross_encoder
+    from finetune.trainer import FinetuneConfig, train_cross_encoder
 
     texts = passages(batch_size * steps * (negatives + 1), seed=1)
     examples = [

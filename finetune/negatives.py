@@ -22,7 +22,7 @@ key accepts: all the key's terms plus one of its figures (another chunk with the
 and the same value), a chunk on one of the key's pages (gold evidence pages), or a chunk inside
 the key's section (heading queries). Two negatives never share the same text.
 
-The hybrid search is :class:`retrieval.corpus.CorpusSearch` (the production query path, glossary
+The hybrid search is :class:`retrieval.search.CorpusSearch` (the production query path, glossary
 expansion included), restricted to the allowed filings of the positive's company; without a
 search object the miner ranks lexically in memory (tests, or a corpus without an embedder).
 
@@ -166,7 +166,7 @@ class NegativeMiner:
 
     Args:
         chunks: every chunk negatives may come from (``Index.scroll_chunks()``).
-        search: a :class:`retrieval.corpus.CorpusSearch` over the same index; None ranks
+        search: a :class:`retrieval.search.CorpusSearch` over the same index; None ranks
             lexically in memory instead.
         per_query: negatives per query.
         candidates: hits fetched per hybrid search.

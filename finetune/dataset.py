@@ -16,7 +16,7 @@ Sources (each example's ``source``):
   matches the question (and the set's ``evidence_text`` when present) lexically; no other chunk
   of an evidence page is ever a negative.
 * ``synthetic-table`` / ``synthetic-heading`` / ``synthetic-sentence``: mined without an LLM
-  (:mod:`rerank.training.synthetic`).
+  (:mod:`finetune.synthetic`).
 
 Rules, in order: questions in ``exclude_questions`` and filings in ``exclude_docs`` never appear
 (as query, positive or negative); duplicates (normalised query + positive chunk) keep the first
@@ -24,7 +24,7 @@ by source priority feedback > memory > eval > synthetic; ``max_per_doc`` caps ea
 (non-synthetic first, then a seeded sample of synthetic ones). Filings are split into train and
 dev by a seeded hash rank (``dev_fraction`` of the filings, at least one each when there are two
 or more), and negatives are mined only from the example's own split, so no filing (and so no
-page) is seen by both splits. Hard negatives: :mod:`rerank.training.negatives`.
+page) is seen by both splits. Hard negatives: :mod:`finetune.negatives`.
 
 Version: the first 16 hex digits of sha256 over ``train.jsonl`` and ``dev.jsonl`` as written;
 the same corpus and options give the same version (``created_at`` is not part of it).
@@ -54,9 +54,9 @@ from pydantic import BaseModel, Field
 from core.errors import ConfigError
 from core.records import Chunk, Citation, Feedback, MemoryEntry, TrainingExample, TrainingSource
 from core.settings import Settings
+from finetune.negatives import AnswerKey, Negative, NegativeMiner, figure_of, terms_of
+from finetune.synthetic import MINERS, mine_queries
 from rerank.base import passage_text
-from rerank.training.negatives import AnswerKey, Negative, NegativeMiner, figure_of, terms_of
-from rerank.training.synthetic import MINERS, mine_queries
 from retrieval.aliases import name_aliases
 
 logger = logging.getLogger(__name__)
@@ -365,7 +365,7 @@ def build_dataset(
                 "first (finrag ingest), or check --companies and the excluded filings"
             )
         if mining == "hybrid" and search is None:
-            from retrieval.corpus import CorpusSearch
+            from retrieval.search import CorpusSearch
 
             search = CorpusSearch(settings, index=index)
         miner = NegativeMiner(

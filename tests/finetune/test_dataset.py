@@ -15,22 +15,22 @@ import pytest
 from core.errors import ConfigError
 from core.records import Chunk, Citation, Feedback, MemoryEntry, SearchFilters
 from core.settings import Settings
-from rerank.base import passage_text
-from rerank.training.dataset import (
+from finetune.dataset import (
     assign_splits,
     build_dataset,
     load_dataset,
     normalise_query,
     write_dataset,
 )
-from rerank.training.negatives import AnswerKey, NegativeMiner, terms_of
-from rerank.training.synthetic import (
+from finetune.negatives import AnswerKey, NegativeMiner, terms_of
+from finetune.synthetic import (
     figure_variants,
     heading_title,
     mine_queries,
     split_period,
     table_facts,
 )
+from rerank.base import passage_text
 from retrieval.index import Index
 
 NET_SALES_Q = "What were Contoso Foods' net sales in fiscal 2024?"
