@@ -39,6 +39,7 @@ import re
 from dataclasses import dataclass, field
 
 from agent.verify import Evidence, remove_unsupported, verify_answer
+from core.options import ExtractiveOptions
 from core.records import Answer, BBox, Chunk, Citation, RetrievalResult
 from retrieval.glossary import expand
 from retrieval.tools.calculator import CalculatorError, evaluate, parse_amount
@@ -896,3 +897,15 @@ def answer_extractively(question: str, result: RetrievalResult, max_citations: i
 
 
 __all__ = ["answer_extractively"]
+
+
+class ExtractiveAnswerer:
+    """The ``extractive`` answerer (:func:`answer_extractively`): no model, nothing to load."""
+
+    name = "extractive"
+
+    def __init__(self, settings: ExtractiveOptions | None = None, **_: object) -> None:
+        self.settings = settings or ExtractiveOptions()
+
+    def answer(self, question: str, result: RetrievalResult) -> Answer:
+        return answer_extractively(question, result)

@@ -1,14 +1,16 @@
 """The answering agent: a LangGraph graph, its SQLite checkpointer and a small facade.
 
-Contract: :func:`build_graph` wires START -> retrieve -> rerank -> answer -> verify -> respond ->
-END over :class:`~agent.state.AgentState` with :class:`~agent.state.AgentContext` as
-``context_schema``. :class:`Agent` owns the shared objects (retriever, reranker) and the
-checkpointer, a real SQLite file at ``settings.data_dir / "conversations.sqlite"``: a thread id
-names a conversation, and a later turn on the same thread (even from a new process) receives the
-earlier questions as ``history``, so "and the year before?" resolves against them.
+Contract: :func:`build_graph` wires the stages as nodes, START -> resolve -> memory -> tools ->
+retrieve -> rerank -> answer -> verify -> respond -> END, over :class:`~agent.state.AgentState`
+with :class:`~agent.state.AgentContext` as ``context_schema`` (:mod:`agent.nodes` says what each
+does). :class:`Agent` is built over an open :class:`~retrieval.corpus.Corpus`; it owns the
+reranker, the answerer and the checkpointer, a real SQLite file at
+``data_dir / "conversations.sqlite"``: a thread id names a conversation, and a later turn on the
+same thread (even from a new process) receives the earlier questions as ``history``, so "and the
+year before?" resolves against them. The corpus stays its opener's to close.
 
 Example:
-    >>> agent = Agent(Settings())  # doctest: +SKIP
+    >>> agent = Agent(corpus)  # doctest: +SKIP
     >>> agent.ask("What was Northwind Robotics' total revenue in fiscal 2023?", thread_id="t1",
     ...           acl_groups=["public"]).answer.text  # doctest: +SKIP
     'Total revenue was 2,255.4 in 2023 (in millions) [1].'
@@ -16,41 +18,46 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from agent import nodes
 from agent.state import AgentContext, AgentState, InputState
-from core.records import Answer, SearchFilters
+from core.records import (
+    Answer,
+    MemoryHit,
+    Resolution,
+    RetrievalResult,
+    SearchFilters,
+    ToolResult,
+)
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.corpus import Corpus
 
 log = logging.getLogger(__name__)
 
 CONVERSATIONS_FILE = "conversations.sqlite"
 
 
-def build_graph(checkpointer: Any = None):
+STAGES = ("resolve", "memory", "tools", "retrieve", "rerank", "answer", "verify", "respond")
+
+
+def build_graph(checkpointer: Any = None):  # noqa: ANN201
     """The compiled answering graph; ``checkpointer`` persists threads (None: no memory)."""
     from langgraph.graph import END, START, StateGraph
 
     builder = StateGraph(AgentState, context_schema=AgentContext, input_schema=InputState)
-    builder.add_node("retrieve", nodes.retrieve)
-    builder.add_node("rerank", nodes.rerank)
-    builder.add_node("answer", nodes.answer)
-    builder.add_node("verify", nodes.verify)
-    builder.add_node("respond", nodes.respond)
-    builder.add_edge(START, "retrieve")
-    builder.add_edge("retrieve", "rerank")
-    builder.add_edge("rerank", "answer")
-    builder.add_edge("answer", "verify")
-    builder.add_edge("verify", "respond")
-    builder.add_edge("respond", END)
+    for stage in STAGES:
+        builder.add_node(stage, getattr(nodes, stage))
+    for before, after in zip((START, *STAGES), (*STAGES, END), strict=True):
+        builder.add_edge(before, after)
     return builder.compile(checkpointer=checkpointer, name="finrag-agent")
 
 
@@ -59,12 +66,19 @@ def sqlite_checkpointer(path: Path):
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from core.records import RetrievalResult
-
     path.parent.mkdir(parents=True, exist_ok=True)
     # check_same_thread=False: LangGraph may run a node's checkpoint write from a worker thread.
     conn = sqlite3.connect(str(path), check_same_thread=False)
-    serde = JsonPlusSerializer(allowed_msgpack_modules=[RetrievalResult, Answer, SearchFilters])
+    serde = JsonPlusSerializer(
+        allowed_msgpack_modules=[
+            RetrievalResult,
+            Resolution,
+            MemoryHit,
+            ToolResult,
+            Answer,
+            SearchFilters,
+        ]
+    )
     saver = SqliteSaver(conn, serde=serde)
     saver.setup()
     return saver
@@ -84,39 +98,36 @@ class AgentReply(BaseModel):
 
 
 class Agent:
-    """The answering agent over one corpus (``settings.data_dir``), with persistent threads.
+    """The answering agent over one open corpus, with persistent threads.
 
     Args:
-        settings: corpus, reranker (``settings.rerank.name``; ``auto`` serves the promoted model of
-                the question's company, see :mod:`rerank.promoted`) and LLM (``settings.llm.name``).
-        retriever: a :class:`~retrieval.retriever.Retriever` to share (built when omitted).
+        corpus: the open :class:`~retrieval.corpus.Corpus` to answer from (left open by
+            :meth:`close`).
+        settings: the reranker (``settings.rerank``; ``auto`` serves the promoted model of the
+            question's company, see :mod:`rerank.promoted`) and the answerer (``settings.llm``);
+            default the corpus's own settings.
     """
 
-    def __init__(self, settings: Settings, retriever: Any = None) -> None:
-        from rerank.promoted import reranker_for
+    def __init__(self, corpus: Corpus, *, settings: Settings | None = None) -> None:
+        from core.backends import ANSWERERS
+        from rerank.base import build_reranker
         from retrieval.retriever import Retriever
 
-        self.settings = settings
-        self._owns_retriever = retriever is None
-        self.retriever = retriever or Retriever(settings)
+        self.corpus = corpus
+        self.settings = settings or corpus.settings
+        self.retriever = Retriever(corpus)
         self.context = AgentContext(
             retriever=self.retriever,
-            reranker=reranker_for(settings),
-            # "auto": looked up per question, so a promotion serves without a restart
-            pick_reranker=functools.partial(reranker_for, settings, cache={})
-            if settings.rerank.name == "auto"
-            else None,
-            llm_name=settings.llm.name,
-            settings=settings,
+            reranker=build_reranker(self.settings),
+            answerer=ANSWERERS.create(self.settings.llm.name, settings=self.settings.llm),
         )
-        self.db_path = settings.data_dir / CONVERSATIONS_FILE
+        self.db_path = corpus.data_dir / CONVERSATIONS_FILE
         self.checkpointer = sqlite_checkpointer(self.db_path)
         self.graph = build_graph(self.checkpointer)
 
     def close(self) -> None:
+        """Close the conversation store (the corpus is its opener's to close)."""
         self.checkpointer.conn.close()
-        if self._owns_retriever:
-            self.retriever.close()
 
     def __enter__(self) -> Agent:
         return self

@@ -1,15 +1,18 @@
-"""The answering agent's nodes: small verb functions that return partial state updates.
+"""The answering agent's nodes: one small verb function per stage, returning a partial update.
 
 Contract: each node takes the :class:`~agent.state.AgentState` and the run's
 :class:`~agent.state.AgentContext` (``runtime.context``) and returns only the keys it sets, always
-with one or more progress ``events`` and its ``timings_ms``:
+with one or more progress ``events`` and its ``timings_ms``. A turn runs them in this order:
 
-* :func:`retrieve`: resolves the question against the thread's ``history`` (a follow-up such as
-  "and the year before?" inherits company and period, and borrows the metric of the previous
-  question), then searches corpus, memory bank and tools (:meth:`Retriever.retrieve`).
-* :func:`rerank`: the configured reranker over the corpus hits (``none`` keeps the order).
-* :func:`answer`: the offline extractive answerer, or an LLM with the grounded prompt of
-  :mod:`agent.prompts` when ``context.llm_name`` is not ``"extractive"``.
+* :func:`resolve`: the companies, periods and forms the question names, against the catalog the
+  caller may read and the thread's ``history`` (a follow-up such as "and the year before?"
+  inherits company and period, and borrows the metric of the previous question: ``standalone``).
+* :func:`memory`: expert-curated memory-bank entries matched above the calibrated threshold.
+* :func:`tools`: the live-data tools the question calls for (company facts, market data).
+* :func:`retrieve`: the corpus search, once per turn, within the resolution's filings (or the
+  caller's explicit filters), assembled with the memory and tool results into ``retrieval``.
+* :func:`rerank`: the reranker serving the question's company over the corpus hits.
+* :func:`answer`: the configured :class:`~agent.answerer.Answerer` (extractive by default).
 * :func:`verify`: every figure of the answer is checked against the cited evidence
   (:mod:`agent.verify`); sentences with unsupported figures are removed, and when nothing
   supported remains the agent abstains and states the scope searched.
@@ -21,18 +24,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.answerer import CITE
 from agent.state import AgentContext, AgentState
 from agent.verify import Evidence, remove_unsupported, verify_answer
-from core.records import Answer, Citation
+from core.records import Answer, Resolution, RetrievalResult
 
 log = logging.getLogger(__name__)
 
-MAX_LLM_PASSAGES = 8
-_CITE = re.compile(r"\[(\d+)\]")
 _YEAR_PHRASE = re.compile(r"\b(?:(?:fiscal(?:\s+year)?|FY)\s*)?((?:19|20)\d\d)\b", re.I)
 _WORD = re.compile(r"[a-z]+", re.I)
 # Words that carry no metric: a follow-up made only of these borrows the previous question's metric.
@@ -86,7 +87,7 @@ def _event(step: str, detail: str) -> dict[str, str]:
 # -- retrieve -------------------------------------------------------------------------------------
 
 
-def standalone_question(question: str, history: list[str], resolution: Any) -> str:
+def standalone_question(question: str, history: list[str], resolution: Resolution) -> str:
     """``question`` made self-contained when it is an elliptical follow-up.
 
     "And the year before?" after "What was Northwind's revenue in fiscal 2023?" becomes "What was
@@ -121,49 +122,92 @@ def standalone_question(question: str, history: list[str], resolution: Any) -> s
     return f"{previous.rstrip(' ?.')} in {said}?"
 
 
-def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
-    ctx = runtime.context
+def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    retriever = runtime.context.retriever
     question = state["question"]
     history = list(state.get("history") or [])
     acl = state.get("acl_groups") or ["public"]
     t0 = time.perf_counter()
-    first = ctx.retriever.retrieve(
-        question, acl_groups=acl, history=history, filters=state.get("filters"), top_k=ctx.top_k
-    )
-    standalone = standalone_question(question, history, first.resolution)
-    result = first
+    first = retriever.resolve(question, acl_groups=acl, history=history)
+    standalone = standalone_question(question, history, first)
+    resolution = first
     if standalone != question:
-        result = ctx.retriever.retrieve(
-            standalone,
-            acl_groups=acl,
-            history=history,
-            filters=state.get("filters"),
-            top_k=ctx.top_k,
-        )
+        resolution = retriever.resolve(standalone, acl_groups=acl, history=history)
     filters = state.get("filters")
     if filters is not None and not filters.is_empty():
-        # The caller's filters replaced the resolver's selection: say what was really searched.
+        # The caller's filters replace the resolver's selection: say what is really searched.
         named = {k: v for k, v in filters.model_dump().items() if v}
         scope = "Searched with filters " + "; ".join(
             f"{k}={', '.join(map(str, v))}" for k, v in named.items()
         )
-        result = result.model_copy(
-            update={"resolution": result.resolution.model_copy(update={"scope": scope})}
-        )
-    res = result.resolution
-    resolved = ", ".join(res.companies + res.periods + res.forms) or "nothing specific"
-    if res.inherited:
-        resolved += f" (inherited {', '.join(res.inherited)} from the conversation)"
-    events = [_event("resolving", f"{standalone!r} -> {resolved}; {result.scope}")]
+        resolution = resolution.model_copy(update={"scope": scope})
+    resolved = ", ".join(resolution.companies + resolution.periods + resolution.forms)
+    resolved = resolved or "nothing specific"
+    if resolution.inherited:
+        resolved += f" (inherited {', '.join(resolution.inherited)} from the conversation)"
+    return {
+        "resolution": resolution,
+        "standalone": standalone,
+        "events": [_event("resolving", f"{standalone!r} -> {resolved}; {resolution.scope}")],
+        "timings_ms": {"resolve": _ms(t0)},
+    }
+
+
+def memory(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    t0 = time.perf_counter()
+    resolution = state["resolution"]
+    hits, note = runtime.context.retriever.search_memory(
+        state["standalone"], resolution, acl_groups=state.get("acl_groups") or ["public"]
+    )
+    update: dict = {"memory": hits, "timings_ms": {"memory": _ms(t0)}}
+    if note:
+        update["resolution"] = resolution.model_copy(update={"notes": [*resolution.notes, note]})
+    detail = note or f"{len(hits)} entries above the threshold"
+    update["events"] = [_event("recalling", detail)]
+    return update
+
+
+def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    t0 = time.perf_counter()
+    results = runtime.context.retriever.call_tools(
+        state["standalone"], state["resolution"], acl_groups=state.get("acl_groups") or ["public"]
+    )
+    called = ", ".join(f"{r.tool} ({r.status})" for r in results) or "none called"
+    return {
+        "tools": results,
+        "events": [_event("calling tools", called)],
+        "timings_ms": {"tools": _ms(t0)},
+    }
+
+
+def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    ctx = runtime.context
+    t0 = time.perf_counter()
+    hits, pages = ctx.retriever.search_corpus(
+        state["standalone"],
+        state["resolution"],
+        acl_groups=state.get("acl_groups") or ["public"],
+        filters=state.get("filters"),
+        top_k=ctx.top_k,
+    )
+    result = RetrievalResult(
+        question=state["standalone"],
+        resolution=state["resolution"],
+        hits=hits,
+        pages=pages,
+        memory=state.get("memory") or [],
+        tools=state.get("tools") or [],
+    )
     files = [f"{p.file_name} p.{p.page_no}" for p in result.pages[:3]]
     found = (
         f"{len(result.pages)} pages, {len(result.hits)} chunks (top: {', '.join(files) or 'none'})"
         f"; {len(result.memory)} memory entries; {len(result.tools)} tool results"
     )
-    events.append(_event("searching", found))
-    timings = {f"retrieve.{k}": v for k, v in result.timings_ms.items()}
-    timings["retrieve"] = _ms(t0)
-    return {"retrieval": result, "standalone": standalone, "events": events, "timings_ms": timings}
+    return {
+        "retrieval": result,
+        "events": [_event("searching", found)],
+        "timings_ms": {"retrieve": _ms(t0)},
+    }
 
 
 # -- rerank ---------------------------------------------------------------------------------------
@@ -174,18 +218,15 @@ def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     result = state["retrieval"]
     t0 = time.perf_counter()
     tickers = result.resolution.tickers
-    reranker = ctx.reranker
-    if ctx.pick_reranker is not None:
-        reranker = ctx.pick_reranker(tickers[0] if len(tickers) == 1 else None)
+    reranker = ctx.reranker.for_company(tickers[0] if len(tickers) == 1 else None)
     hits = reranker.rerank(state.get("standalone") or state["question"], result.hits)
-    name = getattr(reranker, "name", type(reranker).__name__)
-    detail = f"{name}: {len(hits)} hits"
+    detail = f"{reranker.name}: {len(hits)} hits"
     if hits:
         top = hits[0].chunk
         detail += f", first {top.file_name} p.{top.page_no}"
     return {
         "retrieval": result.model_copy(update={"hits": hits}),
-        "reasoning": getattr(reranker, "last_reasoning", None),
+        "reasoning": reranker.last_reasoning,
         "events": [_event("reranking", detail)],
         "timings_ms": {"rerank": _ms(t0)},
     }
@@ -195,18 +236,12 @@ def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 
 
 def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
-    ctx = runtime.context
+    answerer = runtime.context.answerer
     question = state.get("standalone") or state["question"]
-    result = state["retrieval"]
     t0 = time.perf_counter()
-    if ctx.llm_name == "extractive":
-        from agent.extractive import answer_extractively
-
-        reply = answer_extractively(question, result)
-    else:
-        reply = _answer_with_llm(question, result, ctx)
+    reply = answerer.answer(question, state["retrieval"])
     detail = (
-        "abstained" if reply.abstained else f"{len(reply.citations)} citations ({ctx.llm_name})"
+        "abstained" if reply.abstained else f"{len(reply.citations)} citations ({answerer.name})"
     )
     return {
         "answer": reply,
@@ -215,54 +250,10 @@ def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     }
 
 
-def _answer_with_llm(question: str, result: Any, ctx: AgentContext) -> Answer:
-    from agent import prompts
-    from agent.llm.base import LLMS, Message
-
-    if ctx.llm is None:
-        ctx.llm = LLMS.create(ctx.llm_name, settings=ctx.settings.llm if ctx.settings else None)
-    hits = result.hits[:MAX_LLM_PASSAGES]
-    scope = result.scope or "all filings you may read"
-    evidence = prompts.format_evidence(
-        [(h.chunk.file_name, h.chunk.page_no, h.chunk.text) for h in hits]
-    )
-    messages = [
-        Message(role="system", content=prompts.SYSTEM.format(scope=scope)),
-        Message(
-            role="user",
-            content=prompts.USER.format(question=question, scope=scope, evidence=evidence),
-        ),
-    ]
-    max_tokens = ctx.settings.llm.max_new_tokens if ctx.settings else None
-    text = ctx.llm.generate(messages, max_new_tokens=max_tokens).strip()
-    # Citations are the passages the text refers to, renumbered by first mention.
-    used: dict[int, int] = {}
-    for mark in _CITE.findall(text):
-        n = int(mark)
-        if 1 <= n <= len(hits):
-            used.setdefault(n, len(used) + 1)
-    text = _CITE.sub(lambda m: f"[{used[int(m[1])]}]" if int(m[1]) in used else "", text)
-    citations = [_chunk_citation(hits[n - 1].chunk) for n in sorted(used, key=used.get)]
-    abstained = text.lower().startswith("i could not determine")
-    return Answer(text=text, citations=citations, abstained=abstained, scope=scope)
-
-
-def _chunk_citation(chunk: Any) -> Citation:
-    quote = " ".join(chunk.text.split())[:300]
-    return Citation(
-        doc_id=chunk.doc_id,
-        file_name=chunk.file_name,
-        page_no=chunk.page_no,
-        chunk_id=chunk.chunk_id,
-        bbox=chunk.bboxes[0] if chunk.bboxes else None,
-        quote=quote,
-    )
-
-
 # -- verify ---------------------------------------------------------------------------------------
 
 
-def _evidence(reply: Answer, result: Any) -> list[Evidence]:
+def _evidence(reply: Answer, result: RetrievalResult) -> list[Evidence]:
     chunks = {h.chunk.chunk_id: h.chunk for h in result.hits}
     items: list[Evidence] = []
     for citation in reply.citations:
@@ -322,9 +313,9 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
             "timings_ms": {"verify": _ms(t0)},
         }
     used: dict[int, int] = {}
-    for mark in _CITE.findall(kept):
+    for mark in CITE.findall(kept):
         used.setdefault(int(mark), len(used) + 1)
-    kept = _CITE.sub(lambda m: f"[{used[int(m[1])]}]", kept)
+    kept = CITE.sub(lambda m: f"[{used[int(m[1])]}]", kept)
     citations = [
         reply.citations[n - 1] for n in sorted(used, key=used.get) if n <= len(reply.citations)
     ]

@@ -1,27 +1,36 @@
 """The answering agent's state and per-run context.
 
 Contract: :class:`InputState` is what a caller sends per turn (the question, the caller's ACL
-groups, optional explicit filters); :class:`AgentState` adds what the nodes write. Lists and dicts
-merge through reducers, so a node returns only its own part:
+groups, optional explicit filters); :class:`AgentState` adds what the nodes write, one key per
+stage. Lists and dicts merge through reducers, so a node returns only its own part:
 
 * ``history``: the conversation's earlier (standalone) questions, appended by ``respond`` and kept
   by the checkpointer across turns of one thread;
+* ``resolution`` / ``standalone`` (resolve), ``memory`` (memory bank), ``tools`` (live data),
+  ``retrieval`` (corpus search, then reranked), ``answer`` (answer, then verified);
 * ``events``: progress events ``{"step", "detail"}``, appended in node order (each turn's input
   sends a ``start`` event, which clears the previous turn's);
 * ``timings_ms``: per-step milliseconds of the current turn, merged.
 
 :class:`AgentContext` carries the per-run objects (``context_schema``): the shared
-:class:`~retrieval.retriever.Retriever`, the reranker and the LLM backend name. They are never
+:class:`~retrieval.retriever.Retriever`, the reranker and the answerer. They are never
 checkpointed.
 """
 
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
-from core.records import Answer, RetrievalResult, SearchFilters
+from core.records import Answer, MemoryHit, Resolution, RetrievalResult, SearchFilters, ToolResult
+
+if TYPE_CHECKING:
+    from agent.answerer import Answerer
+    from rerank.base import Reranker
+    from retrieval.retriever import Retriever
+
+FIRST_STEP = "resolve"  # the node that opens a turn
 
 
 class Event(TypedDict):
@@ -32,8 +41,8 @@ class Event(TypedDict):
 def merge_timings(
     left: dict[str, float] | None, right: dict[str, float] | None
 ) -> dict[str, float]:
-    """Merge per-step timings; the ``retrieve`` step opens a turn, so it drops the last turn's."""
-    if right and "retrieve" in right:
+    """Merge per-step timings; the first step of a turn drops the last turn's."""
+    if right and FIRST_STEP in right:
         return dict(right)
     return {**(left or {}), **(right or {})}
 
@@ -55,6 +64,9 @@ class InputState(TypedDict, total=False):
 class AgentState(InputState, total=False):
     history: Annotated[list[str], operator.add]
     standalone: str  # the question with a follow-up's omitted metric filled in from history
+    resolution: Resolution
+    memory: list[MemoryHit]
+    tools: list[ToolResult]
     retrieval: RetrievalResult
     answer: Answer
     reasoning: str | None  # a reasoning reranker's explanation of its order (listwise-vl)
@@ -63,13 +75,9 @@ class AgentState(InputState, total=False):
 
 @dataclass
 class AgentContext:
-    """Per-run knobs and shared objects, given to ``graph.invoke(..., context=...)``."""
+    """Per-run shared objects, given to ``graph.invoke(..., context=...)``."""
 
-    retriever: Any  # retrieval.retriever.Retriever
-    reranker: Any  # rerank.base.Reranker
-    pick_reranker: Any = None  # ticker | None -> Reranker (company-specific models); None: reranker
-    llm_name: str = "extractive"
-    llm: Any = None  # an agent.llm.base.LLM, built on first use when llm_name is not extractive
-    settings: Any = None  # core.settings.Settings
+    retriever: Retriever
+    reranker: Reranker  # ``for_company`` picks a company's promoted model under ``auto``
+    answerer: Answerer
     top_k: int = 10
-    extras: dict[str, Any] = field(default_factory=dict)

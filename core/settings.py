@@ -25,6 +25,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.backends import ANSWERERS, EMBEDDERS, OCR_ENGINES, RERANKERS
+from core.options import EmbedderOptions, LLMOptions, RerankerOptions
+
 
 class QdrantSettings(BaseModel):
     url: str | None = None  # a server; when unset the embedded engine under data_dir is used
@@ -35,55 +38,22 @@ class QdrantSettings(BaseModel):
     timeout_s: float = 30.0
 
 
-class EmbedderSettings(BaseModel):
-    name: str = "minilm-onnx"  # minilm-onnx | sentence-transformers | qwen3-vl | hash
-    model: str | None = None  # a local folder or model id; None = the backend's packaged default
-    batch_size: int = 32
-    max_tokens: int = 256  # chunk budget in the embedder's tokens
-    # Tokens of each document chunk the dense model reads (None = the whole chunk). MiniLM was
-    # trained on 128-token inputs; BM25 still indexes every token. See README, "Ingest speed".
-    document_tokens: int | None = 96
-    quantize: bool = True  # onnx: dynamic int8
-    threads: int | None = None  # intra-op threads; None = all cores
-    device: str = "auto"
-    dimension: int | None = None  # Matryoshka truncation for backends that support it
-    image_pages: bool = False  # multimodal backends: also embed page renders into `image`
-
-
 class IngestSettings(BaseModel):
     render_dpi: int = 100
     render_pages: bool = True
-    ocr: Literal["rapidocr", "tesseract", "none"] = "rapidocr"
+    ocr: str = "rapidocr"  # an OCR_ENGINES name (rapidocr, tesseract) or "none"
     tables: Literal["auto", "always", "never"] = "auto"
     figures: bool = True
     workers: int = 0  # parse processes; 0 = one per core
     max_page_points: float = 14400.0  # pages larger than 200 in on a side are rejected
     max_file_mb: float = 500.0
 
-
-class RerankSettings(BaseModel):
-    # "auto": the promoted fine-tuned model of the question's company, else the general one, else
-    # none (rerank.promoted); any other name is an explicit choice.
-    name: str = "auto"
-    model: str | None = None
-    batch_size: int = 16
-    window: int = 5
-    # VL rerankers: show page/figure hits as their image (auto, when the file exists) or as text
-    document_mode: Literal["auto", "text", "image"] = "auto"
-    device: str = "auto"
-    # cross-encoder: weight of the model against the retrieval order; None = the model's own
-    # calibrated weight (finrag_model.json)
-    fusion_weight: float | None = None
-
-
-class LLMSettings(BaseModel):
-    name: str = "extractive"
-    model: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    timeout_s: float = 60.0
-    max_retries: int = 2
-    max_new_tokens: int = 512
+    @field_validator("ocr")
+    @classmethod
+    def _known_ocr(cls, value: str) -> str:
+        if value != "none":
+            OCR_ENGINES.options_model(value)  # raises, listing the known engines
+        return value
 
 
 class ToolSettings(BaseModel):
@@ -125,10 +95,10 @@ class Settings(BaseSettings):
     default_acl: list[str] = Field(default_factory=lambda: ["public"])
     model_cache: Path | None = None  # converted models (e.g. ONNX exports); default data_dir/models
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
-    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    embedder: EmbedderOptions = Field(default_factory=EMBEDDERS.parse)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
-    rerank: RerankSettings = Field(default_factory=RerankSettings)
-    llm: LLMSettings = Field(default_factory=LLMSettings)
+    rerank: RerankerOptions = Field(default_factory=RERANKERS.parse)
+    llm: LLMOptions = Field(default_factory=ANSWERERS.parse)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     users: UsersSettings = Field(default_factory=UsersSettings)
 
@@ -147,6 +117,23 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
         )
+
+    # Each backend group becomes the options model of the backend it names (core.backends); an
+    # unknown name raises UnknownBackendError here, listing the known ones.
+    @field_validator("embedder", mode="before")
+    @classmethod
+    def _embedder(cls, value: object) -> object:
+        return EMBEDDERS.parse(value)
+
+    @field_validator("rerank", mode="before")
+    @classmethod
+    def _reranker(cls, value: object) -> object:
+        return RERANKERS.parse(value)
+
+    @field_validator("llm", mode="before")
+    @classmethod
+    def _llm(cls, value: object) -> object:
+        return ANSWERERS.parse(value)
 
     @field_validator("model_cache", mode="before")
     @classmethod

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.settings import EmbedderSettings
+from core.options import MiniLMOnnxOptions, SentenceTransformersOptions
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def run_throughput(
     full = [w.text for w in corpus.windows if len(w.text.split()) == WINDOW_WORDS]
     step = max(1, len(full) // n_windows)
     texts = full[::step][:n_windows]
-    counter = OnnxMiniLMEmbedder(EmbedderSettings(), models_dir=models_dir)
+    counter = OnnxMiniLMEmbedder(MiniLMOnnxOptions(), models_dir=models_dir)
     window_tokens = [min(n + 2, counter.max_tokens) for n in counter.count_tokens(texts)]
     tokens = sum(window_tokens)
     queries = [q["question"] for q in corpus.questions]
@@ -165,16 +165,14 @@ def run_throughput(
     load_before = os.getloadavg()
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        st = SentenceTransformerEmbedder(
-            EmbedderSettings(name="sentence-transformers", threads=threads)
-        )
+        st = SentenceTransformerEmbedder(SentenceTransformersOptions(threads=threads))
         rows.append(_measure("torch fp32", threads, st.embed_documents, texts, tokens).row)
         if threads == max(thread_counts):
             latency["torch fp32"] = _query_latency(st.embed_query, queries)
         for quantize in (False, True):
             label = "ORT int8" if quantize else "ORT fp32"
             ort = OnnxMiniLMEmbedder(
-                EmbedderSettings(quantize=quantize, threads=threads), models_dir=models_dir
+                MiniLMOnnxOptions(quantize=quantize, threads=threads), models_dir=models_dir
             )
             rows.append(_measure(label, threads, ort.embed_documents, texts, tokens).row)
             if threads == max(thread_counts):
@@ -201,7 +199,7 @@ def embed_windows(
     key = f"windows-{'int8' if quantize else 'fp32'}-{len(corpus.windows)}.npy"
     if cache is not None and (cache / key).is_file():
         return np.load(cache / key)
-    embedder = OnnxMiniLMEmbedder(EmbedderSettings(quantize=quantize), models_dir=models_dir)
+    embedder = OnnxMiniLMEmbedder(MiniLMOnnxOptions(quantize=quantize), models_dir=models_dir)
     start = time.perf_counter()
     vectors = embedder.embed_documents([w.text for w in corpus.windows])
     logger.info(
@@ -254,7 +252,7 @@ def run_retrieval(corpus: Corpus, models_dir: str, cache: Path | None) -> dict:
     for quantize in (False, True):
         label = "int8" if quantize else "fp32"
         vectors[label] = embed_windows(corpus, quantize, models_dir, cache)
-        embedder = OnnxMiniLMEmbedder(EmbedderSettings(quantize=quantize), models_dir=models_dir)
+        embedder = OnnxMiniLMEmbedder(MiniLMOnnxOptions(quantize=quantize), models_dir=models_dir)
         for prefix_name, prefix in QUERY_PREFIXES.items():
             queries = np.stack(
                 [embedder.embed_query(prefix + q["question"]) for q in corpus.questions]

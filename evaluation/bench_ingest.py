@@ -8,6 +8,7 @@ CPU-second, so they add up to where the time goes even though stages overlap in 
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import tempfile
 import threading
@@ -33,10 +34,8 @@ class _PeakRss:
         while not self._stop.is_set():
             total = me.memory_info().rss
             for child in me.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):  # a worker that just exited
                     total += child.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, total)
             self._stop.wait(self.interval)
 
@@ -51,20 +50,21 @@ class _PeakRss:
 
 def bench_ingest(folder: Path, base: Settings) -> dict:
     from ingest.pipeline import Ingestor
+    from retrieval.corpus import Corpus
 
     with tempfile.TemporaryDirectory(prefix="finrag-bench-") as tmp:
         settings = base.model_copy(update={"data_dir": Path(tmp)})
-        # Load the embedder before timing: first-use model export/load is not ingest throughput.
-        with Ingestor(settings) as ingestor:
+        with Corpus.open(settings) as corpus:
+            # Load the embedder before timing: first-use model export/load is not ingest speed.
             t0 = time.perf_counter()
-            ingestor.embedder.embed_documents(["warm up"])
+            corpus.embedder.embed_documents(["warm up"])
             warmup = time.perf_counter() - t0
-        with _PeakRss() as rss, Ingestor(settings) as ingestor:
-            first = ingestor.ingest([folder])
-            points_after_first = ingestor.index.count()
-        with Ingestor(settings) as ingestor:
-            second = ingestor.ingest([folder])
-            points_after_second = ingestor.index.count()
+            with _PeakRss() as rss:
+                first = Ingestor(corpus).ingest([folder])
+            points_after_first = corpus.index.count()
+        with Corpus.open(settings) as corpus:  # the same folder again, as a second run would
+            second = Ingestor(corpus).ingest([folder])
+            points_after_second = corpus.index.count()
 
     pages = sum(f.pages for f in first.files if f.status in ("ok", "partial"))
     chunks = sum(f.chunks for f in first.files)

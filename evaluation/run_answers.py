@@ -70,15 +70,15 @@ def eval_answers(
     """Score the set; ``progress(done, total)`` is called after each question."""
     from agent.graph import Agent
     from agent.verify import Evidence, verify_answer
+    from retrieval.corpus import Corpus
 
     eval_set = load_set(set_dir)
     questions = eval_set.questions[:limit] if limit else eval_set.questions
-    corpus = corpus_settings(settings, eval_set)
-    doc_ids = ensure_ingested(eval_set, corpus)
-    groups = corpus.default_acl
     rows = []
     latencies: list[float] = []
-    with Agent(corpus) as agent:
+    with Corpus.open(corpus_settings(settings, eval_set)) as corpus, Agent(corpus) as agent:
+        doc_ids = ensure_ingested(eval_set, corpus)
+        groups = corpus.settings.default_acl
         agent.ask("warm-up", thread_id="eval-warm-up", acl_groups=groups)
         for q in questions:
             t0 = time.perf_counter()
@@ -89,7 +89,7 @@ def eval_answers(
             answer = reply.answer
             gold_pages = {(doc_ids[q.doc], p) for p in q.evidence_pages}
             cited = {(c.doc_id, c.page_no) for c in answer.citations}
-            chunks = agent.retriever.search.index.get_chunks(
+            chunks = corpus.index.get_chunks(
                 [c.chunk_id for c in answer.citations if c.chunk_id], groups
             )
             evidence = [Evidence.from_chunk(c) for c in chunks]

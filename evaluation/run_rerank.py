@@ -32,18 +32,18 @@ def eval_rerankers(
     top_k: int = 10,
 ) -> dict:
     """Metrics per reranker (plus ``none``) and per question, on the same retrieved candidates."""
+    from retrieval.corpus import Corpus
     from retrieval.retriever import Retriever
 
     eval_set = load_set(set_dir)
     questions = eval_set.questions[:limit] if limit else eval_set.questions
-    corpus = corpus_settings(settings, eval_set)
-    doc_ids = ensure_ingested(eval_set, corpus)
-    groups = corpus.default_acl
     gold: dict[str, set[str]] = {}
     runs: dict[str, dict[str, list[str]]] = {"none": {}, **{name: {} for name in rerankers}}
     latencies: dict[str, list[float]] = {name: [] for name in rerankers}
-    retriever = Retriever(corpus)
-    try:
+    with Corpus.open(corpus_settings(settings, eval_set)) as corpus:
+        doc_ids = ensure_ingested(eval_set, corpus)
+        groups = corpus.settings.default_acl
+        retriever = Retriever(corpus)
         warm = retriever.retrieve(
             "warm-up revenue", acl_groups=groups, use_memory=False, use_tools=False
         )
@@ -61,8 +61,6 @@ def eval_rerankers(
                 order = rerank_pages(q.question, result.hits, pages, reranker, candidates)
                 latencies[name].append((time.perf_counter() - t) * 1000)
                 runs[name][q.id] = [page_key(*p) for p in order]
-    finally:
-        retriever.close()
 
     out: dict = {
         "set": eval_set.name,

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -28,6 +29,9 @@ from core.records import SearchFilters
 from core.settings import Settings
 from evaluation.metrics import latency_summary, page_key, score_runs
 from evaluation.sets import EvalSet, load_set
+
+if TYPE_CHECKING:
+    from retrieval.corpus import Corpus
 
 
 def corpus_settings(settings: Settings, eval_set: EvalSet) -> Settings:
@@ -51,11 +55,11 @@ def corpus_settings(settings: Settings, eval_set: EvalSet) -> Settings:
     )
 
 
-def ensure_ingested(eval_set: EvalSet, settings: Settings) -> dict[str, str]:
-    """Ingest the set's documents (a no-op when cached); file name -> doc id."""
-    from ingest.pipeline import ingest_paths
+def ensure_ingested(eval_set: EvalSet, corpus: Corpus) -> dict[str, str]:
+    """Ingest the set's documents into ``corpus`` (a no-op when cached); file name -> doc id."""
+    from ingest.pipeline import Ingestor
 
-    report = ingest_paths([eval_set.pdf_dir], settings)
+    report = Ingestor(corpus).ingest([eval_set.pdf_dir])
     failed = [f for f in report.files if f.status == "failed"]
     if failed:
         raise RuntimeError("; ".join(f"{Path(f.path).name}: {f.reason}" for f in failed))
@@ -70,18 +74,17 @@ def eval_retrieval(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Score the set; ``progress(done, total)`` is called after each question."""
+    from retrieval.corpus import Corpus
     from retrieval.retriever import Retriever
 
     eval_set = load_set(set_dir)
     questions = eval_set.questions[:limit] if limit else eval_set.questions
-    corpus = corpus_settings(settings, eval_set)
-    t0 = time.perf_counter()
-    doc_ids = ensure_ingested(eval_set, corpus)
-    ingest_s = time.perf_counter() - t0
-
-    retriever = Retriever(corpus)
-    groups = corpus.default_acl
-    try:
+    with Corpus.open(corpus_settings(settings, eval_set)) as corpus:
+        t0 = time.perf_counter()
+        doc_ids = ensure_ingested(eval_set, corpus)
+        ingest_s = time.perf_counter() - t0
+        retriever = Retriever(corpus)
+        groups = corpus.settings.default_acl
         retriever.retrieve("warm-up", acl_groups=groups, use_memory=False, use_tools=False)
         gold: dict[str, set[str]] = {}
         shared: dict[str, list[str]] = {}
@@ -112,8 +115,6 @@ def eval_retrieval(
             given[q.id] = [page_key(p.doc_id, p.page_no) for p in result.pages]
             if progress is not None:
                 progress(len(given), len(questions))
-    finally:
-        retriever.close()
 
     shared_agg, shared_per_q = score_runs(gold, shared)
     given_agg, _ = score_runs(gold, given)

@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.options import CrossEncoderOptions
 from core.records import Chunk, Hit, TrainingExample
-from core.settings import RerankSettings
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def run(
             else untrained_model(Path(tmp) / "model", num_layers=num_layers, max_length=max_length)
         )
         reranker = CrossEncoderReranker(
-            RerankSettings(name="cross-encoder", model=str(folder), batch_size=batch_size),
+            CrossEncoderOptions(model=str(folder), batch_size=batch_size),
             runtime=runtime,  # type: ignore[arg-type]
             threads=threads,
         )

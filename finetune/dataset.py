@@ -58,6 +58,7 @@ from finetune.negatives import AnswerKey, Negative, NegativeMiner, figure_of, te
 from finetune.synthetic import MINERS, mine_queries
 from rerank.base import passage_text
 from retrieval.aliases import name_aliases
+from retrieval.corpus import Corpus
 
 logger = logging.getLogger(__name__)
 
@@ -280,20 +281,18 @@ def _eval_drafts(eval_set: Any, lookup: _Lookup, skipped: Counter) -> list[_Draf
     return drafts
 
 
-def _read_memory(settings: Settings) -> list[MemoryEntry]:
-    from retrieval.index import MemoryIndex
-
-    with MemoryIndex(settings) as index:
-        if not index.exists():
-            return []
-        return index.entries(approved=True, retired=False)
+def _read_memory(corpus: Corpus) -> list[MemoryEntry]:
+    index = corpus.memory_index
+    if not index.exists():
+        return []
+    return index.entries(approved=True, retired=False)
 
 
 # -- build --------------------------------------------------------------------------------------
 
 
 def build_dataset(
-    settings: Settings,
+    corpus: Corpus,
     *,
     companies: Sequence[str] | None = None,
     sources: Sequence[SourceName] = SOURCES,
@@ -311,10 +310,8 @@ def build_dataset(
     per_text: int = 1,
     mining: Literal["hybrid", "lexical"] = "hybrid",
     candidates: int = 20,
-    index: Any = None,
-    search: Any = None,
 ) -> TrainingDataset:
-    """Build the dataset from the indexed corpus of ``settings`` (see the module docstring).
+    """Build the dataset from the open ``corpus``'s indexed chunks (see the module docstring).
 
     Args:
         companies: only filings of these companies (any spelling of the name, or the ticker).
@@ -333,7 +330,6 @@ def build_dataset(
         mining: ``hybrid`` ranks candidates with the production hybrid search (loads the
             embedder); ``lexical`` ranks them in memory (no model).
         candidates: hits fetched per hybrid search.
-        index, search: an open :class:`retrieval.index.Index` / ``CorpusSearch`` to share.
 
     Raises:
         ConfigError: an unknown source, a bad ``dev_fraction``, or an empty corpus.
@@ -348,79 +344,69 @@ def build_dataset(
     excluded_questions = {normalise_query(q) for q in exclude_questions}
 
     t0 = time.process_time()
-    own_index = index is None
-    if own_index:
-        from retrieval.index import Index
-
-        index = Index(settings)
-    try:
-        chunks = index.scroll_chunks()
-        if companies:
-            chunks = [c for c in chunks if _same_company(companies, c)]
-        chunks = [c for c in chunks if c.doc_id not in excluded_docs]
-        if not chunks:
-            raise ConfigError(
-                f"no indexed chunks to build a dataset from in {settings.data_dir}"
-                f"{' for companies ' + ', '.join(companies) if companies else ''}: ingest filings "
-                "first (finrag ingest), or check --companies and the excluded filings"
-            )
-        if mining == "hybrid" and search is None:
-            from retrieval.search import CorpusSearch
-
-            search = CorpusSearch(settings, index=index)
-        miner = NegativeMiner(
-            chunks,
-            search=search if mining == "hybrid" else None,
-            per_query=negatives_per_query,
-            candidates=candidates,
+    chunks = corpus.index.scroll_chunks()
+    if companies:
+        chunks = [c for c in chunks if _same_company(companies, c)]
+    chunks = [c for c in chunks if c.doc_id not in excluded_docs]
+    if not chunks:
+        raise ConfigError(
+            f"no indexed chunks to build a dataset from in {corpus.data_dir}"
+            f"{' for companies ' + ', '.join(companies) if companies else ''}: ingest filings "
+            "first (finrag ingest), or check --companies and the excluded filings"
         )
-        lookup = _Lookup(miner)
-        timings["load"] = time.process_time() - t0
+    search = None
+    if mining == "hybrid":
+        from retrieval.search import CorpusSearch
 
-        t0 = time.process_time()
-        skipped: Counter = Counter()
-        drafts: list[_Draft] = []
-        if "feedback" in sources:
-            drafts += _feedback_drafts(feedback, lookup, skipped)
-        memory_entries: list[MemoryEntry] = []
-        if "memory" in sources:
-            memory_entries = list(memory) if memory is not None else _read_memory(settings)
-            drafts += _memory_drafts(memory_entries, lookup, skipped)
-        eval_name = None
-        if "eval" in sources and eval_set is not None:
-            if not hasattr(eval_set, "questions"):
-                from evaluation.sets import load_set
+        search = CorpusSearch(corpus)
+    miner = NegativeMiner(
+        chunks,
+        search=search,
+        per_query=negatives_per_query,
+        candidates=candidates,
+    )
+    lookup = _Lookup(miner)
+    timings["load"] = time.process_time() - t0
 
-                eval_set = load_set(Path(eval_set))
-            eval_name = eval_set.name
-            drafts += _eval_drafts(eval_set, lookup, skipped)
-        if "synthetic" in sources:
-            for q in mine_queries(
-                chunks, seed=seed, miners=miners, per_table=per_table, per_text=per_text
-            ):
-                drafts.append(_Draft(q.query, q.positive, q.source, q.key))
-        timings["gather"] = time.process_time() - t0
+    t0 = time.process_time()
+    skipped: Counter = Counter()
+    drafts: list[_Draft] = []
+    if "feedback" in sources:
+        drafts += _feedback_drafts(feedback, lookup, skipped)
+    memory_entries: list[MemoryEntry] = []
+    if "memory" in sources:
+        memory_entries = list(memory) if memory is not None else _read_memory(corpus)
+        drafts += _memory_drafts(memory_entries, lookup, skipped)
+    eval_name = None
+    if "eval" in sources and eval_set is not None:
+        if not hasattr(eval_set, "questions"):
+            from evaluation.sets import load_set
 
-        drafts = _filter(drafts, excluded_questions, excluded_docs, max_per_doc, seed, skipped)
-        splits = assign_splits({c.doc_id for c in chunks}, dev_fraction, seed)
-        docs_in: dict[Split, set[str]] = {
-            s: {d for d, v in splits.items() if v == s} for s in SPLITS
-        }
+            eval_set = load_set(Path(eval_set))
+        eval_name = eval_set.name
+        drafts += _eval_drafts(eval_set, lookup, skipped)
+    if "synthetic" in sources:
+        for q in mine_queries(
+            chunks, seed=seed, miners=miners, per_table=per_table, per_text=per_text
+        ):
+            drafts.append(_Draft(q.query, q.positive, q.source, q.key))
+    timings["gather"] = time.process_time() - t0
 
-        t0 = time.process_time()
-        out: dict[Split, list[TrainingExample]] = {s: [] for s in SPLITS}
-        kinds: Counter = Counter()
-        for draft in drafts:
-            split = splits[draft.positive.doc_id]
-            negatives = miner.mine(
-                draft.query, draft.positive, draft.key, docs_in[split], explicit=draft.explicit
-            )
-            kinds.update(n.kind for n in negatives)
-            out[split].append(_example(draft, negatives))
-        timings["negatives"] = time.process_time() - t0
-    finally:
-        if own_index:
-            index.close()
+    drafts = _filter(drafts, excluded_questions, excluded_docs, max_per_doc, seed, skipped)
+    splits = assign_splits({c.doc_id for c in chunks}, dev_fraction, seed)
+    docs_in: dict[Split, set[str]] = {s: {d for d, v in splits.items() if v == s} for s in SPLITS}
+
+    t0 = time.process_time()
+    out: dict[Split, list[TrainingExample]] = {s: [] for s in SPLITS}
+    kinds: Counter = Counter()
+    for draft in drafts:
+        split = splits[draft.positive.doc_id]
+        negatives = miner.mine(
+            draft.query, draft.positive, draft.key, docs_in[split], explicit=draft.explicit
+        )
+        kinds.update(n.kind for n in negatives)
+        out[split].append(_example(draft, negatives))
+    timings["negatives"] = time.process_time() - t0
 
     options = BuildOptions(
         companies=list(companies) if companies else None,

@@ -19,10 +19,11 @@ import logging
 import random
 from pathlib import Path
 
+from core.options import CrossEncoderOptions
 from core.records import TrainingExample
-from core.settings import RerankSettings, Settings
 from rerank.base import passage_text
 from rerank.pages import DEFAULT_CANDIDATES
+from retrieval.corpus import Corpus
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,10 @@ def _mrr(ranked: list[tuple[str, int]], gold: tuple[str, int]) -> float:
 def calibrate_fusion(
     model_dir: Path,
     examples: list[TrainingExample],
-    corpus: Settings,
+    corpus: Corpus,
     max_queries: int = 200,
     candidates: int = DEFAULT_CANDIDATES,
     seed: int = 13,
-    search=None,
 ) -> dict:
     """Pick and store the fusion weight; returns ``{"weight", "curve", "queries"}``."""
     from rerank.cross_encoder import CrossEncoderReranker, fuse
@@ -49,53 +49,42 @@ def calibrate_fusion(
     sample = [e for e in examples if e.positive_id]
     random.Random(seed).shuffle(sample)
     sample = sample[:max_queries]
-    reranker = CrossEncoderReranker(
-        RerankSettings(name="cross-encoder", model=str(model_dir), fusion_weight=1.0)
-    )
-    retriever = Retriever(corpus, search=search)
+    reranker = CrossEncoderReranker(CrossEncoderOptions(model=str(model_dir), fusion_weight=1.0))
+    retriever = Retriever(corpus)
     # an offline job over the whole corpus: every group that owns a filing
-    groups = sorted({g for f in retriever.catalog.filings(None) for g in f.acl}) or list(
-        corpus.default_acl
+    groups = sorted({g for f in corpus.filings() for g in f.acl}) or list(
+        corpus.settings.default_acl
     )
     totals = dict.fromkeys(WEIGHTS, 0.0)
     used = 0
-    try:
-        positives = {
-            c.chunk_id: c
-            for c in retriever.search.index.get_chunks([e.positive_id for e in sample])
-        }
-        for example in sample:
-            positive = positives.get(example.positive_id)
-            if positive is None:
-                continue
-            gold = (positive.doc_id, positive.page_no)
-            result = retriever.retrieve(
-                example.query, acl_groups=groups, use_memory=False, use_tools=False
-            )
-            pool, seen = [], set()
-            for hit in result.hits:
-                if hit.chunk.chunk_id not in seen:
-                    seen.add(hit.chunk.chunk_id)
-                    pool.append(hit)
-            pool = pool[:candidates]
-            pages = [(p.doc_id, p.page_no) for p in result.pages]
-            if not pool:
-                continue
-            used += 1
-            scores = reranker.score(example.query, [passage_text(h.chunk) for h in pool])
-            for weight in WEIGHTS:
-                fused = fuse(scores, weight)
-                order = sorted(range(len(pool)), key=lambda i: -fused[i])
-                ranked: list[tuple[str, int]] = []
-                for key in [(pool[i].chunk.doc_id, pool[i].chunk.page_no) for i in order] + pages:
-                    if key not in ranked:
-                        ranked.append(key)
-                totals[weight] += _mrr(ranked, gold)
-    finally:
-        if search is None:
-            retriever.close()
-        else:
-            retriever.catalog.close()  # the shared search stays open for its owner
+    positives = {c.chunk_id: c for c in corpus.index.get_chunks([e.positive_id for e in sample])}
+    for example in sample:
+        positive = positives.get(example.positive_id)
+        if positive is None:
+            continue
+        gold = (positive.doc_id, positive.page_no)
+        result = retriever.retrieve(
+            example.query, acl_groups=groups, use_memory=False, use_tools=False
+        )
+        pool, seen = [], set()
+        for hit in result.hits:
+            if hit.chunk.chunk_id not in seen:
+                seen.add(hit.chunk.chunk_id)
+                pool.append(hit)
+        pool = pool[:candidates]
+        pages = [(p.doc_id, p.page_no) for p in result.pages]
+        if not pool:
+            continue
+        used += 1
+        scores = reranker.score(example.query, [passage_text(h.chunk) for h in pool])
+        for weight in WEIGHTS:
+            fused = fuse(scores, weight)
+            order = sorted(range(len(pool)), key=lambda i: -fused[i])
+            ranked: list[tuple[str, int]] = []
+            for key in [(pool[i].chunk.doc_id, pool[i].chunk.page_no) for i in order] + pages:
+                if key not in ranked:
+                    ranked.append(key)
+            totals[weight] += _mrr(ranked, gold)
     curve = {str(w): round(totals[w] / used, 4) if used else 0.0 for w in WEIGHTS}
     # Ties go to the smaller weight: the retrieval order is the known quantity.
     best = max(WEIGHTS, key=lambda w: (round(totals[w], 9), -w)) if used else 0.0

@@ -28,8 +28,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from core.backends import RERANKERS
 from core.errors import ConfigError, FinragError
-from core.settings import RerankSettings, Settings
+from core.settings import Settings
 
 GATE_FILE = "gate.json"
 MODEL_INFO = "finrag_model.json"
@@ -121,14 +122,11 @@ def decide(metrics: dict[str, dict[str, float]], margin: Margin) -> tuple[bool, 
 
 
 def candidate_reranker(folder: Path, settings: Settings):
-    from rerank.base import get_reranker
-
     info = model_info(folder)
-    return get_reranker(
-        RerankSettings(
-            **{**settings.rerank.model_dump(), "name": info["backend"], "model": str(folder)}
-        )
+    options = RERANKERS.parse(
+        {**settings.rerank.model_dump(), "name": info["backend"], "model": str(folder)}
     )
+    return RERANKERS.create(options.name, settings=options, data_dir=settings.data_dir)
 
 
 def evaluate_candidate(
@@ -142,18 +140,17 @@ def evaluate_candidate(
     """Gate ``model_dir`` on ``set_dir``; returns the decision and the full evaluation result."""
     from evaluation.run_rerank import eval_rerankers
     from evaluation.sets import load_set
-    from rerank.promoted import reranker_for, serving
+    from rerank.promoted import PromotedReranker, serving
 
     margin = margin or Margin()
     model_dir = Path(model_dir).resolve()
     info = model_info(model_dir)
     rerankers = {"candidate": candidate_reranker(model_dir, settings)}
-    current = serving(settings, None if scope == "*" else scope)
+    current = serving(settings.data_dir, None if scope == "*" else scope)
     if current is not None:
-        auto = settings.model_copy(
-            update={"rerank": settings.rerank.model_copy(update={"name": "auto"})}
-        )
-        rerankers["current"] = reranker_for(auto, None if scope == "*" else scope)
+        auto = RERANKERS.parse({**settings.rerank.model_dump(), "name": "auto"})
+        promoted = PromotedReranker(auto, data_dir=settings.data_dir)
+        rerankers["current"] = promoted.for_company(None if scope == "*" else scope)
     result = eval_rerankers(set_dir, settings, rerankers, limit=limit)
     metrics = result["rerankers"]
     passed, reasons = decide(metrics, margin)
@@ -205,7 +202,7 @@ def promote(settings: Settings, model_dir: Path, by: str):
         raise FinragError(
             "not promoted: the gate refused this model: " + "; ".join(decision.reasons)
         )
-    current = serving(settings, None if decision.scope == "*" else decision.scope)
+    current = serving(settings.data_dir, None if decision.scope == "*" else decision.scope)
     now = current.model if current else None
     if now != decision.serving:
         raise FinragError(
@@ -215,7 +212,7 @@ def promote(settings: Settings, model_dir: Path, by: str):
     if not by.strip():
         raise FinragError("say who promotes the model (--by NAME): every promotion is recorded")
     return record_promotion(
-        settings,
+        settings.data_dir,
         PromotedModel(
             backend=decision.backend,
             model=str(model_dir),

@@ -1,6 +1,7 @@
 """One fine-tuning job end to end: data -> training -> report, for the CLI and the app.
 
-Contract: :func:`run_job` takes a :class:`JobSpec` and writes everything under ``spec.out``:
+Contract: :func:`run_job` takes the open :class:`~retrieval.corpus.Corpus` and a :class:`JobSpec`
+and writes everything under ``spec.out``:
 
 * ``job.json``: the spec, the state (``running`` / ``done`` / ``failed`` with the message), the
   dataset folder and version, timings; rewritten atomically at every state change so the app can
@@ -14,11 +15,10 @@ Contract: :func:`run_job` takes a :class:`JobSpec` and writes everything under `
 Data by stage:
 
 * ``general``: LLM-free synthetic queries from the generated financial corpus
-  (:mod:`samples.general`, 24 fictional companies), ingested once into
-  ``<data_dir>/finetune/general-corpus`` (or ``spec.corpus``);
-* ``company``: the company's own filings in the corpus (``spec.corpus`` or ``settings.data_dir``):
-  synthetic queries, analysts' feedback and approved memory-bank entries; ``company`` None takes
-  every filing of the corpus.
+  (:mod:`samples.general`, 24 fictional companies), ingested once into its own corpus,
+  ``<data_dir>/finetune/general-corpus`` (or ``spec.corpus``), which the job opens and closes;
+* ``company``: the company's own filings in the corpus the job is given: synthetic queries,
+  analysts' feedback and approved memory-bank entries; ``company`` None takes every filing.
 
 ``exclude_set`` names a FinanceBench-format set whose questions never enter the data (the gate
 evaluates on them); ``exclude_set_docs`` also keeps its filings out.
@@ -39,6 +39,7 @@ from pydantic import BaseModel, Field
 
 from core.errors import ConfigError, FinragError
 from core.settings import Settings
+from retrieval.corpus import Corpus
 
 log = logging.getLogger(__name__)
 
@@ -94,31 +95,29 @@ def _save(job: JobState) -> None:
     os.replace(tmp, out / JOB_FILE)
 
 
-def general_corpus(settings: Settings, folder: Path | None = None) -> Settings:
-    """Settings of the generated general corpus, written and ingested on first use."""
-    from ingest.pipeline import ingest_paths
+def open_general_corpus(settings: Settings, folder: Path | None = None) -> Corpus:
+    """The generated general corpus, written and ingested on first use, opened (close it)."""
+    from ingest.pipeline import Ingestor
     from samples.general import write_general_corpus
 
     root = folder or settings.data_dir / "finetune" / "general-corpus"
-    corpus = settings.model_copy(update={"data_dir": root, "model_cache": settings.models_dir})
+    general = settings.model_copy(update={"data_dir": root, "model_cache": settings.models_dir})
     pdfs = write_general_corpus(root / "pdfs")
-    report = ingest_paths([root / "pdfs"], corpus)  # a no-op once ingested
-    if report.landed < len(pdfs):
-        failed = [f"{Path(f.path).name}: {f.reason}" for f in report.files if f.status == "failed"]
-        raise FinragError("the general corpus did not ingest: " + "; ".join(failed))
+    corpus = Corpus.open(general)
+    try:
+        report = Ingestor(corpus).ingest([root / "pdfs"])  # a no-op once ingested
+        if report.landed < len(pdfs):
+            failed = [
+                f"{Path(f.path).name}: {f.reason}" for f in report.files if f.status == "failed"
+            ]
+            raise FinragError("the general corpus did not ingest: " + "; ".join(failed))
+    except BaseException:
+        corpus.close()
+        raise
     return corpus
 
 
-def _corpus(settings: Settings, spec: JobSpec) -> Settings:
-    """Settings of the corpus the job's data comes from (general: the generated one)."""
-    if spec.stage == "general":
-        root = spec.corpus or settings.data_dir / "finetune" / "general-corpus"
-    else:
-        root = spec.corpus or settings.data_dir
-    return settings.model_copy(update={"data_dir": root, "model_cache": settings.models_dir})
-
-
-def _dataset(settings: Settings, spec: JobSpec, job: JobState, search: Any, memory: Any) -> Any:
+def _dataset(corpus: Corpus, spec: JobSpec, job: JobState) -> Any:
     from finetune.dataset import build_dataset, load_dataset, write_dataset
 
     folder = spec.dataset or spec.out / "dataset"
@@ -136,19 +135,11 @@ def _dataset(settings: Settings, spec: JobSpec, job: JobState, search: Any, memo
 
             exclude_docs = [sha256_file(str(p)) for p in held_out.pdf_dir.iterdir() if p.is_file()]
     if spec.stage == "general":
-        job.phase = "corpus"
-        _save(job)
-        corpus = general_corpus(settings, spec.corpus)
-        sources, companies, feedback = ("synthetic",), None, ()
+        sources, companies, feedback = ("synthetic",), None, []
     else:
-        corpus = _corpus(settings, spec)
-        from retrieval.feedback import FeedbackStore
-
         sources = ("synthetic", "feedback", "memory")
         companies = [spec.company] if spec.company else None
-        feedback = (
-            FeedbackStore(corpus.feedback_path).list() if corpus.feedback_path.exists() else []
-        )
+        feedback = corpus.feedback.list()
     job.phase = "dataset"
     _save(job)
     dataset = build_dataset(
@@ -158,9 +149,6 @@ def _dataset(settings: Settings, spec: JobSpec, job: JobState, search: Any, memo
         feedback=feedback,
         exclude_docs=exclude_docs,
         exclude_questions=exclude_questions,
-        search=search,
-        index=search.index if search is not None else None,
-        memory=memory,
     )
     if not dataset.train:
         who = f"company {spec.company!r}" if spec.company else "the corpus"
@@ -173,58 +161,27 @@ def _dataset(settings: Settings, spec: JobSpec, job: JobState, search: Any, memo
 
 
 def run_job(
-    settings: Settings,
+    corpus: Corpus,
     spec: JobSpec,
     on_progress: Callable[[int, int, dict], None] | None = None,
     show_progress: bool = False,
-    search: Any = None,
-    memory: Any = None,
 ) -> JobState:
     """Build (or reuse) the data, train, and record the outcome in ``out/job.json``.
 
-    ``search``: a :class:`~retrieval.search.CorpusSearch` already open on the company corpus, and
-    ``memory`` the approved memory entries read through the caller's open bank (the app's: an
-    embedded index opens once per process); None opens them.
+    ``corpus`` is the open corpus the company stage reads (and whose settings name the model
+    cache); the general stage opens its generated corpus itself.
     """
     job = JobState(spec=spec)
     _save(job)
     t0 = time.perf_counter()
     try:
-        company = spec.stage == "company"
-        dataset, folder = _dataset(
-            settings, spec, job, search if company else None, memory if company else None
-        )
-        job.dataset_path, job.dataset_version = (
-            str(Path(folder).resolve()),
-            dataset.manifest.version,
-        )
-        job.examples = {"train": len(dataset.train), "dev": len(dataset.dev)}
-        job.seconds["data"] = round(time.perf_counter() - t0, 1)
-        job.phase = "training"
-        _save(job)
-        t1 = time.perf_counter()
-        minutes = None
-        if spec.max_minutes is not None:
-            left = spec.max_minutes - (time.perf_counter() - t0) / 60 - CALIBRATION_RESERVE_MIN
-            minutes = max(left, 1.0)
-        _train(spec, dataset, on_progress, show_progress, minutes)
-        job.seconds["training"] = round(time.perf_counter() - t1, 1)
-        if spec.backend == "cross-encoder" and dataset.dev:
-            job.phase = "calibrating"
+        if spec.stage == "general":
+            job.phase = "corpus"
             _save(job)
-            t2 = time.perf_counter()
-            from finetune.fusion import calibrate_fusion
-
-            fusion = calibrate_fusion(
-                spec.out / "model",
-                dataset.dev,
-                _corpus(settings, spec),
-                max_queries=CALIBRATION_QUERIES,
-                search=search if spec.stage == "company" else None,
-            )
-            job.fusion_weight = fusion["weight"]
-            job.seconds["calibration"] = round(time.perf_counter() - t2, 1)
-        _tag_model(spec.out / "model", job)
+            with open_general_corpus(corpus.settings, spec.corpus) as general:
+                _run(general, spec, job, t0, on_progress, show_progress)
+        else:
+            _run(corpus, spec, job, t0, on_progress, show_progress)
     except Exception as exc:
         job.state, job.message = (
             "failed",
@@ -237,6 +194,42 @@ def run_job(
     job.seconds["total"] = round(time.perf_counter() - t0, 1)
     _save(job)
     return job
+
+
+def _run(
+    corpus: Corpus,
+    spec: JobSpec,
+    job: JobState,
+    t0: float,
+    on_progress: Callable[[int, int, dict], None] | None,
+    show_progress: bool,
+) -> None:
+    """Data, training and calibration over one open corpus."""
+    dataset, folder = _dataset(corpus, spec, job)
+    job.dataset_path, job.dataset_version = str(Path(folder).resolve()), dataset.manifest.version
+    job.examples = {"train": len(dataset.train), "dev": len(dataset.dev)}
+    job.seconds["data"] = round(time.perf_counter() - t0, 1)
+    job.phase = "training"
+    _save(job)
+    t1 = time.perf_counter()
+    minutes = None
+    if spec.max_minutes is not None:
+        left = spec.max_minutes - (time.perf_counter() - t0) / 60 - CALIBRATION_RESERVE_MIN
+        minutes = max(left, 1.0)
+    _train(spec, dataset, on_progress, show_progress, minutes)
+    job.seconds["training"] = round(time.perf_counter() - t1, 1)
+    if spec.backend == "cross-encoder" and dataset.dev:
+        job.phase = "calibrating"
+        _save(job)
+        t2 = time.perf_counter()
+        from finetune.fusion import calibrate_fusion
+
+        fusion = calibrate_fusion(
+            spec.out / "model", dataset.dev, corpus, max_queries=CALIBRATION_QUERIES
+        )
+        job.fusion_weight = fusion["weight"]
+        job.seconds["calibration"] = round(time.perf_counter() - t2, 1)
+    _tag_model(spec.out / "model", job)
 
 
 def _train(

@@ -54,8 +54,8 @@ from core.models import (
     LoadedModel,
     resolve_model_path,
 )
+from core.options import Qwen3VLRerankerOptions
 from core.records import Chunk, Hit, TrainingExample
-from core.settings import RerankSettings
 from rerank.lora import (
     BACKEND,
     BASE_SETTING,
@@ -192,7 +192,9 @@ class LoraReport(BaseModel):
 class _Scorer(Qwen3VLReranker):
     """The pointwise reranker (prompt, batching, yes/no ids, score) over a given model."""
 
-    def __init__(self, loaded: LoadedModel, settings: RerankSettings, **kwargs: Any) -> None:
+    def __init__(
+        self, loaded: LoadedModel, settings: Qwen3VLRerankerOptions, **kwargs: Any
+    ) -> None:
         super().__init__(settings, **kwargs)
         self._loaded = loaded
 
@@ -282,7 +284,7 @@ class LoraTrainer:
                 model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
             model.enable_input_require_grads()
         self.model = model
-        settings = RerankSettings(
+        settings = Qwen3VLRerankerOptions(
             name="qwen3-vl",
             model=str(self.base_path),
             device=str(loaded.device),

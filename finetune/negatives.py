@@ -27,7 +27,7 @@ expansion included), restricted to the allowed filings of the positive's company
 search object the miner ranks lexically in memory (tests, or a corpus without an embedder).
 
 Example:
-    >>> miner = NegativeMiner(chunks, search=CorpusSearch(settings))  # doctest: +SKIP
+    >>> miner = NegativeMiner(chunks, search=CorpusSearch(corpus))  # doctest: +SKIP
     >>> [n.kind for n in miner.mine(q, positive, key, allowed_docs)]  # doctest: +SKIP
     ['other-period', 'other-company', 'same-page', 'same-filing']
 """

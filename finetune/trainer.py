@@ -643,11 +643,11 @@ class _Trainer:
             model.train()
 
     def _evaluate_onnx(self, model_dir: Path) -> DevMetrics | None:
-        from core.settings import RerankSettings
+        from core.options import CrossEncoderOptions
         from rerank.cross_encoder import CrossEncoderReranker
 
         reranker = CrossEncoderReranker(
-            RerankSettings(name="cross-encoder", model=str(model_dir)),
+            CrossEncoderOptions(model=str(model_dir)),
             runtime="onnx",
             threads=self.config.threads,
         )

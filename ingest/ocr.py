@@ -25,6 +25,7 @@ from typing import Protocol
 
 import pymupdf
 
+from core.backends import OCR_ENGINES
 from core.errors import IngestError, MissingDependencyError
 from core.records import BBox, Element, Word
 
@@ -90,7 +91,7 @@ class RapidOcrEngine:
 class TesseractEngine:
     """The ``tesseract`` command line (Debian package ``tesseract-ocr``)."""
 
-    def __init__(self, lang: str = "eng") -> None:
+    def __init__(self, lang: str = "eng", **_: object) -> None:
         self.binary = shutil.which("tesseract")
         if self.binary is None:
             raise MissingDependencyError(
@@ -129,14 +130,9 @@ class TesseractEngine:
 
 @lru_cache(maxsize=4)
 def get_engine(name: str, threads: int | None = None) -> OcrEngine:
-    """The OCR engine ``name`` (rapidocr | tesseract), built once per process."""
-    if name == "rapidocr":
-        return RapidOcrEngine(threads=threads)
-    if name == "tesseract":
-        return TesseractEngine()
-    raise IngestError(
-        f"unknown OCR engine {name!r}; set FINRAG_INGEST__OCR to rapidocr, tesseract or none"
-    )
+    """The OCR engine ``name`` (an :data:`~core.backends.OCR_ENGINES` name), built once per
+    process and thread count: loading its models is the expensive part."""
+    return OCR_ENGINES.create(name, threads=threads)
 
 
 def ocr_page(

@@ -1,6 +1,6 @@
 """Batch ingestion: files and folders in, searchable chunks and a per-file report out.
 
-Contract: :func:`ingest_paths` never raises for a bad file. Each file gets a
+Contract: :meth:`Ingestor.ingest` never raises for a bad file. Each file gets a
 :class:`~core.records.FileReport` (ok | partial | failed | skipped-duplicate, with a one-line
 reason) and the rest of the batch lands. Pass ``raise_errors=True`` to get the first failure as an
 exception instead (tests, scripts).
@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -34,7 +35,9 @@ from core.errors import FinragError, IngestError
 from core.records import Chunk, FileReport, Filing, IngestReport, Page, sha256_file
 from core.settings import Settings
 from ingest.base import EXTENSIONS, format_of, parser_for
-from retrieval.catalog import Catalog
+
+if TYPE_CHECKING:
+    from retrieval.corpus import Corpus
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +87,22 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileRep
 
 # --- worker side -------------------------------------------------------------------------------
 
-_WORKER_STATE: dict[str, object] = {}
-
-
-def _count_tokens_for(settings: Settings) -> Callable[[list[str]], list[int]]:
-    from retrieval.embedders.base import get_embedder
-
-    embedder = get_embedder(settings.embedder, str(settings.models_dir))
-    return embedder.count_tokens
+# The token counter of a parse worker process, set once by its initializer (each worker is a
+# process of its own, started for one batch).
+_WORKER_COUNTER: list[Callable[[list[str]], list[int]]] = []
 
 
 def prepare_file(
-    path: Path, doc_id: str, settings: Settings, overrides: dict[str, object]
+    path: Path,
+    doc_id: str,
+    settings: Settings,
+    overrides: dict[str, object],
+    count_tokens: Callable[[list[str]], list[int]],
 ) -> PreparedFile:
-    """Parse, extract metadata and chunk one file (runs in a worker process)."""
+    """Parse, extract metadata and chunk one file (in a worker process, or in-process).
+
+    ``count_tokens`` is the corpus embedder's, so chunks fit its window.
+    """
     from ingest.chunking import chunk_document
     from ingest.metadata import apply_overrides, extract_metadata, load_sidecar
 
@@ -138,10 +143,6 @@ def prepare_file(
     timings["metadata"] = time.process_time() - started
 
     started = time.process_time()
-    count_tokens = _WORKER_STATE.get("count_tokens")
-    if count_tokens is None:
-        count_tokens = _count_tokens_for(settings)
-        _WORKER_STATE["count_tokens"] = count_tokens
     chunks = chunk_document(
         parsed,
         filing,
@@ -155,50 +156,41 @@ def prepare_file(
     )
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, settings: Settings) -> None:
     # Workers parse; keep their numeric libraries from fighting the parent's embedder for cores.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     logging.getLogger().setLevel(logging.WARNING)
+    from retrieval.embedders.base import build_embedder
+
+    _WORKER_COUNTER.append(build_embedder(settings).count_tokens)
+
+
+def _prepare_in_worker(
+    path: Path, doc_id: str, settings: Settings, overrides: dict[str, object]
+) -> PreparedFile:
+    return prepare_file(path, doc_id, settings, overrides, _WORKER_COUNTER[0])
 
 
 # --- parent side -------------------------------------------------------------------------------
 
 
 class Ingestor:
-    """Owns the index, embedder, sparse encoder and catalog for one batch (or one app session).
+    """Ingests batches into an open corpus (its index, catalog, embedder and BM25 encoder).
 
     Example:
-        >>> report = Ingestor(Settings(data_dir="/tmp/corpus")).ingest(["filings/"])  # doctest: +SKIP
+        >>> with Corpus.open(Settings(data_dir="/tmp/corpus")) as corpus:  # doctest: +SKIP
+        ...     report = Ingestor(corpus).ingest(["filings/"])
     """
 
-    def __init__(self, settings: Settings, index=None, embedder=None) -> None:
-        """``index``/``embedder``: share ones already open in this process (an embedded index
-        locks its folder, so the app's retriever and its ingestion must use the same object);
-        a shared index is left open by :meth:`close`."""
-        from retrieval.embedders.base import get_embedder
-        from retrieval.index import Index
-        from retrieval.sparse import Bm25Encoder
-
-        self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(settings.catalog_path)
-        self.embedder = embedder or get_embedder(settings.embedder, str(settings.models_dir))
-        self.sparse = Bm25Encoder()
-        self._owns_index = index is None
-        self.index = index or Index(settings)
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+        self.settings = corpus.settings
+        self.catalog = corpus.catalog
+        self.embedder = corpus.embedder
+        self.sparse = corpus.sparse
+        self.index = corpus.index
         self._collection_ready = False
-
-    def close(self) -> None:
-        if self._owns_index:
-            self.index.close()
-        self.catalog.close()
-
-    def __enter__(self) -> Ingestor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- public --
 
@@ -353,7 +345,7 @@ class Ingestor:
                 t0 = time.perf_counter()
                 try:
                     outcome: PreparedFile | BaseException = prepare_file(
-                        path, doc_id, self.settings, overrides
+                        path, doc_id, self.settings, overrides, self.embedder.count_tokens
                     )
                 except Exception as exc:
                     outcome = exc
@@ -361,13 +353,13 @@ class Ingestor:
             return
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_worker_init, initargs=(1,)
+            workers, mp_context=ctx, initializer=_worker_init, initargs=(1, self.settings)
         ) as pool:
             futures: list[tuple[Path, str, Future, float]] = [
                 (
                     path,
                     doc_id,
-                    pool.submit(prepare_file, path, doc_id, self.settings, overrides),
+                    pool.submit(_prepare_in_worker, path, doc_id, self.settings, overrides),
                     time.perf_counter(),
                 )
                 for path, doc_id in todo
@@ -389,11 +381,7 @@ class Ingestor:
 
     def _ensure_collection(self) -> None:
         if not self._collection_ready:
-            image_dim = (
-                getattr(self.embedder, "image_dim", None)
-                if self.settings.embedder.image_pages
-                else None
-            )
+            image_dim = self.embedder.image_dim if self.corpus.image_pages else None
             self.index.ensure_collection(self.embedder.dim, image_dim)
             self._collection_ready = True
 
@@ -446,14 +434,14 @@ class Ingestor:
 
     def _store_page_images(self, prepared: PreparedFile) -> None:
         """Multimodal embedders: each rendered page becomes a ``page`` point in the image vector."""
-        if not (self.settings.embedder.image_pages and hasattr(self.embedder, "embed_images")):
+        if not self.corpus.image_pages:
             return
         from retrieval.pages import page_chunks
 
         chunks = page_chunks(prepared.filing, prepared.pages, prepared.chunks)
         if not chunks:
             return
-        images = self.embedder.embed_images([c.image_path for c in chunks])  # type: ignore[attr-defined]
+        images = self.embedder.embed_images([c.image_path for c in chunks])
         sparse = self.sparse.encode_documents([c.text for c in chunks])
         self.index.upsert(chunks, None, sparse, image_vectors=images, ready=False)
 
@@ -461,15 +449,3 @@ class Ingestor:
 def _overrides_hold(filing: Filing, overrides: dict[str, object]) -> bool:
     """Whether an ingested filing already carries these overrides (then re-ingesting is a no-op)."""
     return all(getattr(filing, key, None) == value for key, value in overrides.items())
-
-
-def ingest_paths(
-    paths: Iterable[str | Path],
-    settings: Settings,
-    overrides: dict[str, object] | None = None,
-    progress: ProgressCallback | None = None,
-    raise_errors: bool = False,
-) -> IngestReport:
-    """Ingest ``paths`` with a fresh :class:`Ingestor` (the CLI's entry point)."""
-    with Ingestor(settings) as ingestor:
-        return ingestor.ingest(paths, overrides, progress, raise_errors)

@@ -2,18 +2,26 @@
 
 A :class:`Reranker` reorders the hits of one query. It returns new :class:`~core.records.Hit`
 objects with ``source="rerank"``, ranks from 1, and scores that are comparable within the call
-(higher is better). A reasoning reranker may fill ``last_reasoning`` so the UI can show why a page
-was ranked first. Backends are chosen by name from ``settings.rerank.name`` via :data:`RERANKERS`;
-``none`` keeps the retrieval order; ``auto`` (the default) is resolved by :mod:`rerank.promoted`.
+(higher is better). A reasoning reranker fills ``last_reasoning`` so the UI can show why a page
+was ranked first (every other backend leaves it None). :meth:`Reranker.for_company` names the
+reranker that serves questions about one company: a fixed backend serves every company itself,
+``auto`` (the default, :mod:`rerank.promoted`) serves each company's promoted fine-tuned model.
+Backends are chosen by name from ``settings.rerank.name`` through :data:`RERANKERS`
+(:mod:`core.backends`); ``none`` keeps the retrieval order.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from core.backends import RERANKERS
+from core.options import NoRerankerOptions
 from core.records import Chunk, Hit
-from core.registry import Registry
-from core.settings import RerankSettings
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+__all__ = ["RERANKERS", "BaseReranker", "NoReranker", "Reranker", "build_reranker", "passage_text"]
 
 
 def passage_text(chunk: Chunk) -> str:
@@ -40,31 +48,40 @@ def passage_text(chunk: Chunk) -> str:
 
 class Reranker(Protocol):
     name: str
+    last_reasoning: str | None  # why the last order was chosen (reasoning rerankers only)
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
         """Reorder ``hits`` for ``query``; keep at most ``top_k`` (all when None)."""
         ...
 
+    def for_company(self, ticker: str | None) -> Reranker:
+        """The reranker serving questions about ``ticker`` (None: no single company)."""
+        ...
 
-class NoReranker:
+
+class BaseReranker:
+    """What every backend shares: no reasoning, and one model for every company."""
+
+    name: str
+    last_reasoning: str | None = None
+
+    def for_company(self, ticker: str | None) -> Reranker:
+        return self  # type: ignore[return-value]
+
+
+class NoReranker(BaseReranker):
     """Keeps the fused retrieval order (the CPU default until a fine-tuned reranker ships)."""
 
     name = "none"
 
-    def __init__(self, settings: RerankSettings | None = None, **_: object) -> None:
-        self.last_reasoning: str | None = None
+    def __init__(self, settings: NoRerankerOptions | None = None, **_: object) -> None:
+        pass
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
         return hits[:top_k] if top_k else list(hits)
 
 
-RERANKERS: Registry[Reranker] = Registry("reranker")
-RERANKERS.register("none")(NoReranker)
-RERANKERS.register_lazy("qwen3-vl", "rerank.pointwise:Qwen3VLReranker")
-RERANKERS.register_lazy("listwise-vl", "rerank.listwise:ListwiseVLReranker")
-RERANKERS.register_lazy("cross-encoder", "rerank.cross_encoder:CrossEncoderReranker")
-RERANKERS.register_lazy("qwen3-vl-lora", "rerank.lora:LoraReranker")
-
-
-def get_reranker(settings: RerankSettings) -> Reranker:
-    return RERANKERS.create(settings.name, settings=settings)
+def build_reranker(settings: Settings) -> Reranker:
+    """The reranker ``settings.rerank`` names, for the corpus of ``settings.data_dir``."""
+    options = settings.rerank
+    return RERANKERS.create(options.name, settings=options, data_dir=settings.data_dir)

@@ -22,8 +22,8 @@ weights file is unchanged. int8 is what keeps 30 candidates under the 400 ms CPU
 (also the fallback when onnxruntime is missing or the folder is read-only and not yet exported).
 
 Example:
-    >>> from core.settings import RerankSettings
-    >>> r = CrossEncoderReranker(RerankSettings(name="cross-encoder", model="runs/acme/model"))
+    >>> from core.options import CrossEncoderOptions
+    >>> r = CrossEncoderReranker(CrossEncoderOptions(name="cross-encoder", model="runs/acme/model"))
     ... # doctest: +SKIP
     >>> [h.rank for h in r.rerank("What was FY2023 revenue?", hits, top_k=3)]  # doctest: +SKIP
     [1, 2, 3]
@@ -47,9 +47,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import MissingDependencyError, ModelNotAvailableError
 from core.models import quantize_int8, resolve_model_path
+from core.options import CrossEncoderOptions
 from core.records import Hit
-from core.settings import RerankSettings
-from rerank.base import passage_text
+from rerank.base import BaseReranker, passage_text
 from rerank.pointwise import reranked
 
 if TYPE_CHECKING:
@@ -272,14 +272,14 @@ def fuse(scores: Sequence[float], weight: float) -> list[float]:
     ]
 
 
-class CrossEncoderReranker:
+class CrossEncoderReranker(BaseReranker):
     """Scores (query, chunk text) pairs with a fine-tuned cross-encoder; CPU-first."""
 
     name = "cross-encoder"
 
     def __init__(
         self,
-        settings: RerankSettings | None = None,
+        settings: CrossEncoderOptions | None = None,
         *,
         runtime: Runtime = "auto",
         threads: int | None = None,
@@ -298,12 +298,11 @@ class CrossEncoderReranker:
         Raises:
             ModelNotAvailableError: no usable model folder; the message says how to train one.
         """
-        self.settings = settings or RerankSettings(name=self.name)
+        self.settings = settings or CrossEncoderOptions()
         self.model_dir = resolve_cross_encoder(self.settings.model, models_dir=models_dir)
         self.metadata = read_metadata(self.model_dir)
         self.runtime = runtime
         self.threads = threads
-        self.last_reasoning: str | None = None  # a cross-encoder gives scores, not reasons
         self._encoder: PairEncoder | None = None
         self._lock = threading.Lock()
 

@@ -25,7 +25,7 @@ The prompt is MM-R5's (system prompt and question template from its repository's
 ``AutoModelForImageTextToText`` / ``AutoProcessor`` (MM-R5 itself is a Qwen2.5-VL-7B).
 
 Example:
-    >>> settings = RerankSettings(name="listwise-vl", model="/models/MM-R5")
+    >>> settings = ListwiseRerankerOptions(name="listwise-vl", model="/models/MM-R5")
     >>> r = ListwiseVLReranker(settings)  # doctest: +SKIP
     >>> top = r.rerank("What was 2023 revenue?", page_hits)  # doctest: +SKIP
     >>> r.last_reasoning  # doctest: +SKIP
@@ -47,8 +47,9 @@ from core.models import (
     load_vl_model,
     resolve_model_path,
 )
+from core.options import ListwiseRerankerOptions
 from core.records import Hit
-from core.settings import RerankSettings
+from rerank.base import BaseReranker
 from rerank.pointwise import cut_to_tokens, document_image, document_text, reranked
 
 logger = logging.getLogger(__name__)
@@ -143,14 +144,14 @@ def window_spans(n: int, window: int, stride: int) -> list[tuple[int, int]]:
     return spans
 
 
-class ListwiseVLReranker:
+class ListwiseVLReranker(BaseReranker):
     """Generates a ranking of page images / passages with a reasoning VLM (MM-R5 style)."""
 
     name = "listwise-vl"
 
     def __init__(
         self,
-        settings: RerankSettings | None = None,
+        settings: ListwiseRerankerOptions | None = None,
         *,
         max_new_tokens: int = 1024,
         min_pixels: int = DEFAULT_MIN_PIXELS,
@@ -159,7 +160,7 @@ class ListwiseVLReranker:
         models_dir: str | None = None,
         **_: object,
     ) -> None:
-        self.settings = settings or RerankSettings(name=self.name)
+        self.settings = settings or ListwiseRerankerOptions()
         if self.settings.window < 2:
             raise ConfigError(
                 f"FINRAG_RERANK__WINDOW={self.settings.window}: a listwise window needs at least 2 "

@@ -30,7 +30,7 @@ from core.models import (
     resolve_device,
     resolve_model_path,
 )
-from core.settings import RerankSettings
+from core.options import LoraRerankerOptions
 from rerank.pointwise import Qwen3VLReranker
 
 logger = logging.getLogger(__name__)
@@ -146,8 +146,8 @@ class LoraReranker(Qwen3VLReranker):
 
     name = BACKEND
 
-    def __init__(self, settings: RerankSettings | None = None, **kwargs: Any) -> None:
-        settings = settings or RerankSettings(name=BACKEND)
+    def __init__(self, settings: LoraRerankerOptions | None = None, **kwargs: Any) -> None:
+        settings = settings or LoraRerankerOptions()
         if not settings.model:
             raise ConfigError(
                 "the qwen3-vl-lora reranker needs FINRAG_RERANK__MODEL set to the model/ folder of "
@@ -168,10 +168,10 @@ class LoraReranker(Qwen3VLReranker):
 
 
 def load_lora_reranker(
-    model_dir: str | Path, settings: RerankSettings | None = None
+    model_dir: str | Path, settings: LoraRerankerOptions | None = None
 ) -> LoraReranker:
     """A pointwise reranker using the adapter in ``model_dir`` (a run's ``model/`` folder)."""
-    base = settings or RerankSettings(name=BACKEND)
+    base = settings or LoraRerankerOptions()
     return LoraReranker(base.model_copy(update={"name": BACKEND, "model": str(model_dir)}))
 
 

@@ -24,8 +24,8 @@ Pairs are scored in batches of ``settings.batch_size`` with left padding, so tha
 position of every row is its real last token; the model computes logits for that position only.
 
 Example:
-    >>> from core.settings import RerankSettings
-    >>> settings = RerankSettings(name="qwen3-vl", model="/models/Qwen3-VL-Reranker-2B")
+    >>> from core.options import Qwen3VLRerankerOptions
+    >>> settings = Qwen3VLRerankerOptions(name="qwen3-vl", model="/models/Qwen3-VL-Reranker-2B")
     >>> r = Qwen3VLReranker(settings)  # doctest: +SKIP
     >>> [h.rank for h in r.rerank("What was 2023 revenue?", hits, top_k=3)]  # doctest: +SKIP
     [1, 2, 3]
@@ -46,8 +46,9 @@ from core.models import (
     prepare_image,
     resolve_model_path,
 )
+from core.options import Qwen3VLRerankerOptions
 from core.records import Hit
-from core.settings import RerankSettings
+from rerank.base import BaseReranker
 
 logger = logging.getLogger(__name__)
 
@@ -107,14 +108,14 @@ def reranked(hits: list[Hit], scores: list[float], top_k: int | None) -> list[Hi
     ]
 
 
-class Qwen3VLReranker:
+class Qwen3VLReranker(BaseReranker):
     """Pointwise multimodal reranker scoring sigmoid(yes - no) with Qwen3-VL-Reranker."""
 
     name = "qwen3-vl"
 
     def __init__(
         self,
-        settings: RerankSettings | None = None,
+        settings: Qwen3VLRerankerOptions | None = None,
         *,
         instruction: str = INSTRUCTION,
         min_pixels: int = DEFAULT_MIN_PIXELS,
@@ -122,14 +123,13 @@ class Qwen3VLReranker:
         models_dir: str | None = None,
         **_: object,
     ) -> None:
-        self.settings = settings or RerankSettings(name=self.name)
+        self.settings = settings or Qwen3VLRerankerOptions()
         self.model_path = resolve_model_path(
             self.settings.model or DEFAULT_MODEL, setting=MODEL_SETTING, models_dir=models_dir
         )
         self.instruction = instruction
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
-        self.last_reasoning: str | None = None  # pointwise scores carry no reasoning
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
         if not hits:

@@ -6,9 +6,10 @@ model cache's) maps a scope to the
 questions only (the company stage of a fine-tuning job). ``promotions.jsonl`` beside it is
 append-only: one line per promotion with the data, the metrics and who promoted it.
 
-With ``settings.rerank.name == "auto"`` (the default) :func:`reranker_for` serves the promoted
-model of the question's company, else the ``"*"`` one, else no reranker; any other name is an
-explicit choice and wins over promotions. Writes go through a temporary file and a rename, so a
+The ``auto`` reranker (:class:`PromotedReranker`, the default ``settings.rerank.name``) serves the
+promoted model of the question's company (:meth:`PromotedReranker.for_company`), else the ``"*"``
+one, else no reranker, reading the registry on every question so a promotion serves without a
+restart; any other name is an explicit choice and wins over promotions. Writes go through a temporary file and a rename, so a
 crash never leaves a half-written pointer.
 """
 
@@ -19,12 +20,13 @@ import os
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
-from core.settings import RerankSettings, Settings
-from rerank.base import NoReranker, Reranker, get_reranker
+from core.backends import RERANKERS
+from core.options import PromotedRerankerOptions
+from core.records import Hit
+from rerank.base import BaseReranker, NoReranker, Reranker
 
 ANY = "*"
 _LOCK = threading.Lock()
@@ -44,22 +46,22 @@ class PromotedModel(BaseModel):
     replaced: str | None = None  # the model folder it replaced
 
 
-def registry_dir(settings: Settings) -> Path:
-    return settings.data_dir / "rerank"
+def registry_dir(data_dir: Path) -> Path:
+    return data_dir / "rerank"
 
 
-def promoted(settings: Settings) -> dict[str, PromotedModel]:
+def promoted(data_dir: Path) -> dict[str, PromotedModel]:
     """Scope -> model in service (empty before the first promotion)."""
-    path = registry_dir(settings) / "promoted.json"
+    path = registry_dir(data_dir) / "promoted.json"
     if not path.exists():
         return {}
     data = json.loads(path.read_text())
     return {scope: PromotedModel.model_validate(record) for scope, record in data.items()}
 
 
-def history(settings: Settings) -> list[PromotedModel]:
+def history(data_dir: Path) -> list[PromotedModel]:
     """Every promotion, oldest first."""
-    path = registry_dir(settings) / "promotions.jsonl"
+    path = registry_dir(data_dir) / "promotions.jsonl"
     if not path.exists():
         return []
     return [
@@ -69,12 +71,12 @@ def history(settings: Settings) -> list[PromotedModel]:
     ]
 
 
-def record_promotion(settings: Settings, record: PromotedModel) -> PromotedModel:
+def record_promotion(data_dir: Path, record: PromotedModel) -> PromotedModel:
     """Put ``record`` in service for its scope and append it to the promotion history."""
-    folder = registry_dir(settings)
+    folder = registry_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     with _LOCK:
-        current = promoted(settings)
+        current = promoted(data_dir)
         old = current.get(record.scope)
         record = record.model_copy(update={"replaced": old.model if old else None})
         current[record.scope] = record
@@ -88,31 +90,46 @@ def record_promotion(settings: Settings, record: PromotedModel) -> PromotedModel
     return record
 
 
-def serving(settings: Settings, ticker: str | None = None) -> PromotedModel | None:
+def serving(data_dir: Path, ticker: str | None = None) -> PromotedModel | None:
     """The promoted model a question about ``ticker`` (None: no single company) is reranked with."""
-    current = promoted(settings)
+    current = promoted(data_dir)
     return (current.get(ticker.upper()) if ticker else None) or current.get(ANY)
 
 
-def reranker_for(
-    settings: Settings, ticker: str | None = None, cache: dict[str, Any] | None = None
-) -> Reranker:
-    """The reranker for a question: an explicit ``settings.rerank.name``, else the promoted one.
+class PromotedReranker(BaseReranker):
+    """``auto``: the promoted fine-tuned model of the question's company, else none.
 
-    ``cache`` (model folder -> reranker) lets a long-lived caller load each model once.
+    Each promoted model folder is loaded once and kept (its weights are the expensive part); the
+    registry file is read per question.
     """
-    if settings.rerank.name != "auto":
-        return get_reranker(settings.rerank)
-    record = serving(settings, ticker)
-    if record is None:
-        return NoReranker()
-    if cache is not None and record.model in cache:
-        return cache[record.model]
-    reranker = get_reranker(
-        RerankSettings(
-            **{**settings.rerank.model_dump(), "name": record.backend, "model": record.model}
-        )
-    )
-    if cache is not None:
-        cache[record.model] = reranker
-    return reranker
+
+    name = "auto"
+
+    def __init__(
+        self, settings: PromotedRerankerOptions | None = None, *, data_dir: Path, **_: object
+    ) -> None:
+        self.settings = settings or PromotedRerankerOptions()
+        self.data_dir = Path(data_dir)
+        self._loaded: dict[str, Reranker] = {}
+        self._lock = threading.Lock()
+
+    def for_company(self, ticker: str | None) -> Reranker:
+        record = serving(self.data_dir, ticker)
+        if record is None:
+            return NoReranker()
+        with self._lock:
+            reranker = self._loaded.get(record.model)
+            if reranker is None:
+                # The promoted backend reads the same knobs (batch size, device, window...).
+                options = RERANKERS.parse(
+                    {**self.settings.model_dump(), "name": record.backend, "model": record.model}
+                )
+                reranker = RERANKERS.create(
+                    record.backend, settings=options, data_dir=self.data_dir
+                )
+                self._loaded[record.model] = reranker
+        return reranker
+
+    def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
+        """The ``"*"`` model's order (a caller that knows the company asks :meth:`for_company`)."""
+        return self.for_company(None).rerank(query, hits, top_k)

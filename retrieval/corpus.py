@@ -1,75 +1,140 @@
-"""Hybrid corpus search: one query in, fused hits from the index out.
+"""The open corpus: everything one data dir holds, opened once and owned by one object.
 
-Encodes the query once for each vector the collection holds (dense ``text``, sparse ``bm25``, and
-``image`` when the embedder is multimodal) and lets Qdrant fuse the prefetches. The ACL groups of
-the caller always travel with the query.
+Contract: :meth:`Corpus.open` opens (creating what is missing) the corpus that
+``settings.data_dir`` names, and :meth:`Corpus.close` releases all of it:
 
-Query wording: the question is extended with the filing's words for the metrics it names
-(:mod:`retrieval.glossary`: "quick ratio" -> current assets, receivables, current liabilities).
-When those metrics live in primary statements, a second, smaller candidate list is searched among
-the chunks of those statements only, so that the balance sheet competes with the many MD&A
-paragraphs that merely mention its items; both lists are returned, each hit ranked within its own
-list, for the caller's page-level fusion (:func:`retrieval.retriever.rank_pages`).
+* ``index``: the chunk collection (:class:`~retrieval.index.Index`; embedded Qdrant in
+  ``data_dir`` or the server ``settings.qdrant.url`` names);
+* ``memory_index``: the memory-bank collection (:class:`~retrieval.index.MemoryIndex`);
+* ``catalog``: the filings and their ingest state (:class:`~retrieval.catalog.Catalog`);
+* ``feedback``: analysts' answer feedback (:class:`~retrieval.feedback.FeedbackStore`);
+* ``embedder``: the dense model of ``settings.embedder`` (built here, weights loaded on first use)
+  and ``sparse``, the BM25 term encoder.
+
+Everything that reads or writes a corpus (ingestion, retrieval, the memory bank, the agent,
+fine-tuning jobs, evaluation and every page of the app) is handed the one ``Corpus`` and never
+opens a piece of its own: an embedded engine locks its folder to one process, and one owner makes
+"who closes this" a question with one answer. Open one ``Corpus`` per data dir per process and
+share it between threads (its stores are thread-safe). Nothing here keeps process-wide state;
+model weights are cached by their keyed loaders (:mod:`core.models`, the ONNX runtime cache).
 
 Example:
-    >>> searcher = CorpusSearch(Settings())  # doctest: +SKIP
-    >>> searcher.search(Query(text="total revenues 2022"))[0].chunk.page_no  # doctest: +SKIP
+    >>> with Corpus.open(Settings(data_dir="/tmp/corpus")) as corpus:  # doctest: +SKIP
+    ...     Ingestor(corpus).ingest(["filings/"])
+    ...     Retriever(corpus).retrieve("Acme FY2023 revenue", acl_groups=["public"])
 """
 
 from __future__ import annotations
 
-from core.records import Hit, Query
+import logging
+from typing import TYPE_CHECKING, Self
+
+from core.records import Filing
 from core.settings import Settings
-from retrieval.glossary import expand
 
-STATEMENT_CANDIDATES = 20
+if TYPE_CHECKING:
+    from retrieval.catalog import Catalog
+    from retrieval.embedders.base import Embedder
+    from retrieval.feedback import FeedbackStore
+    from retrieval.index import Index, MemoryIndex
+    from retrieval.sparse import Bm25Encoder
+
+log = logging.getLogger(__name__)
 
 
-class CorpusSearch:
-    def __init__(self, settings: Settings, index=None) -> None:
-        from retrieval.embedders.base import get_embedder
-        from retrieval.index import Index
+class Corpus:
+    """The opened parts of one corpus; build it with :meth:`open`.
+
+    The constructor takes parts that are already open (tests may pass fakes); :meth:`close`
+    closes every one of them.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        index: Index,
+        memory_index: MemoryIndex,
+        catalog: Catalog,
+        feedback: FeedbackStore,
+        embedder: Embedder,
+        sparse: Bm25Encoder,
+    ) -> None:
+        self.settings = settings
+        self.index = index
+        self.memory_index = memory_index
+        self.catalog = catalog
+        self.feedback = feedback
+        self.embedder = embedder
+        self.sparse = sparse
+        self.closed = False
+
+    @classmethod
+    def open(cls, settings: Settings) -> Corpus:
+        """Open the corpus of ``settings.data_dir`` (created when missing).
+
+        Raises:
+            IndexBackendError: another process holds the embedded index, or the server cannot
+                be reached.
+        """
+        from retrieval.catalog import Catalog
+        from retrieval.embedders.base import build_embedder
+        from retrieval.feedback import FeedbackStore
+        from retrieval.index import Index, MemoryIndex
         from retrieval.sparse import Bm25Encoder
 
-        self.settings = settings
-        self.embedder = get_embedder(settings.embedder, str(settings.models_dir))
-        self.sparse = Bm25Encoder()
-        self.index = index or Index(settings)
-        self._owns_index = index is None
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        opened: list = []
+        try:
+            index = Index(settings)
+            opened.append(index)
+            memory_index = MemoryIndex(settings)
+            opened.append(memory_index)
+            catalog = Catalog(settings.catalog_path)
+            opened.append(catalog)
+            feedback = FeedbackStore(settings.feedback_path)
+            opened.append(feedback)
+        except BaseException:
+            for part in reversed(opened):  # a half-opened corpus must not keep the folder lock
+                part.close()
+            raise
+        log.debug("opened corpus %s", settings.data_dir)
+        return cls(
+            settings,
+            index=index,
+            memory_index=memory_index,
+            catalog=catalog,
+            feedback=feedback,
+            embedder=build_embedder(settings),
+            sparse=Bm25Encoder(),
+        )
 
     def close(self) -> None:
-        if self._owns_index:
-            self.index.close()
+        """Release every part (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        for part in (self.feedback, self.catalog, self.memory_index, self.index):
+            try:
+                part.close()
+            except Exception:  # one part failing to close must not keep the others open
+                log.exception("closing %s of %s failed", type(part).__name__, self.data_dir)
 
-    def search(
-        self,
-        query: Query,
-        prefetch_limit: int = 50,
-        glossary: bool = True,
-        statements: bool = False,
-    ) -> list[Hit]:
-        """Fused hits within the query's filters and ACL groups, best first.
+    def __enter__(self) -> Self:
+        return self
 
-        Returns ``query.top_k`` hits. With ``statements``, they are followed by up to
-        :data:`STATEMENT_CANDIDATES` hits from the statements the question's metrics live in
-        (ranked within that second list) when the glossary names any.
-        """
-        expansion = expand(query.text) if glossary else None
-        text = f"{query.text} {expansion.terms}" if expansion and expansion.terms else query.text
-        dense = self.embedder.embed_query(text)
-        sparse = self.sparse.encode_query(text)
-        image = None
-        if self.settings.embedder.image_pages and hasattr(self.embedder, "embed_images"):
-            image = dense  # one query vector serves both spaces of a multimodal embedder
-        kwargs = dict(
-            dense=dense,
-            sparse=sparse,
-            image=image,
-            acl_groups=query.acl_groups,
-            prefetch_limit=prefetch_limit,
-        )
-        hits = self.index.search(filters=query.filters, limit=query.top_k, **kwargs)
-        if statements and expansion and expansion.statements and not query.filters.statements:
-            focused = query.filters.model_copy(update={"statements": list(expansion.statements)})
-            hits += self.index.search(filters=focused, limit=STATEMENT_CANDIDATES, **kwargs)
-        return hits
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def data_dir(self):  # noqa: ANN201 - a Path
+        return self.settings.data_dir
+
+    def filings(self, acl_groups: list[str] | None = None) -> list[Filing]:
+        """Searchable filings the groups may read (all of them when ``acl_groups`` is None)."""
+        return self.catalog.filings(acl_groups)
+
+    @property
+    def image_pages(self) -> bool:
+        """Whether page renders are embedded into the ``image`` vector (multimodal embedders)."""
+        return self.settings.embedder.image_pages and self.embedder.image_dim is not None

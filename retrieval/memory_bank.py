@@ -52,7 +52,7 @@ row. Editing the question, paraphrases, answer, company, period or source of an 
 clears its approval.
 
 Example:
-    >>> bank = MemoryBank(Settings(data_dir="/tmp/finrag"))  # doctest: +SKIP
+    >>> bank = MemoryBank(corpus)  # doctest: +SKIP
     >>> e = bank.add(make_entry("What was Acme's FY2023 revenue?", "$1.2bn", company="Acme Corp",
     ...                         period="FY2023", author="ana"))  # doctest: +SKIP
     >>> bank.approve(e.entry_id, approver="lead")  # doctest: +SKIP
@@ -70,17 +70,18 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError
 
 from core.errors import ConfigError, MemoryBankError
 from core.records import Citation, Filing, MemoryEntry, MemoryHit, Record
-from core.settings import Settings
 from retrieval.aliases import name_aliases
-from retrieval.index import ANY_KEY, MemoryIndex
-from retrieval.sparse import Bm25Encoder
+from retrieval.index import ANY_KEY
+
+if TYPE_CHECKING:
+    from retrieval.corpus import Corpus
 
 logger = logging.getLogger(__name__)
 
@@ -307,47 +308,25 @@ class MemoryBank:
     """Curated question/answer pairs: CRUD for curators, calibrated search for the agent.
 
     Args:
-        settings: engine and collection (``settings.qdrant.memory_collection``), embedder.
-        embedder: an already loaded embedder; default the process-wide one from settings
-            (loaded on first use, not here).
+        corpus: the open corpus whose memory collection (``corpus.memory_index``) and embedder
+            the bank uses.
         threshold: overrides the calibrated :data:`THRESHOLDS` entry of the embedder.
-        index: an open :class:`MemoryIndex` to use (the bank then does not close it).
-
-    Construction opens the collection (embedded engines lock it to this process); close the bank
-    or use ``with``.
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        embedder: Any = None,
-        threshold: float | None = None,
-        index: MemoryIndex | None = None,
-    ) -> None:
-        self.settings = settings
-        self._embedder = embedder
+    def __init__(self, corpus: Corpus, threshold: float | None = None) -> None:
+        self.corpus = corpus
+        self.index = corpus.memory_index
+        self.embedder = corpus.embedder
+        self._sparse = corpus.sparse
         self._threshold = threshold
-        self.index = index or MemoryIndex(settings)
-        self._owns_index = index is None
-        self._sparse = Bm25Encoder()
         self._companies: list[str] | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def embedder(self) -> Any:
-        if self._embedder is None:
-            from retrieval.embedders.base import get_embedder
-
-            self._embedder = get_embedder(self.settings.embedder, str(self.settings.models_dir))
-        return self._embedder
 
     @property
     def threshold(self) -> float:
         """The similarity a hit must reach (calibrated per embedder)."""
         if self._threshold is not None:
             return self._threshold
-        name, model = self.settings.embedder.name, self.settings.embedder.model
+        name, model = self.corpus.settings.embedder.name, self.corpus.settings.embedder.model
         if name not in THRESHOLDS or model:
             raise ConfigError(
                 f"the memory bank has no calibrated threshold for embedder {name!r}"
@@ -356,16 +335,6 @@ class MemoryBank:
                 "pass MemoryBank(threshold=...), or use FINRAG_EMBEDDER__NAME=minilm-onnx"
             )
         return THRESHOLDS[name]
-
-    def close(self) -> None:
-        if self._owns_index:
-            self.index.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -26,20 +26,26 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from core.errors import ConfigError
 from core.records import (
     Chunk,
     Filing,
     Hit,
+    MemoryHit,
     PageHit,
     Query,
     Resolution,
     RetrievalResult,
     SearchFilters,
+    ToolResult,
 )
-from core.settings import Settings
 from retrieval.resolver import resolve
+
+if TYPE_CHECKING:
+    from retrieval.corpus import Corpus
+    from retrieval.tools.base import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -94,55 +100,97 @@ def rank_pages(hits: list[Hit]) -> list[PageHit]:
 class Retriever:
     """The one retrieval entry point for the agent, the UI and the evaluation.
 
+    Each part is a method of its own, so the agent's graph runs them as separate stages
+    (:meth:`resolve`, :meth:`search_memory`, :meth:`call_tools`, :meth:`search_corpus`);
+    :meth:`retrieve` runs all four for callers that want one call.
+
     Args:
-        settings: the corpus (``data_dir``), models and backends.
-        search: a :class:`~retrieval.search.CorpusSearch` to share (built when omitted).
-        memory: a memory bank to consult, or None to build one lazily when its collection exists.
-        tools: a tool registry, or None to build one from ``settings.tools``.
+        corpus: the open corpus (index, memory collection, catalog, embedder).
+        tools: a tool registry, or None to build one from ``corpus.settings.tools``.
 
     Example:
-        >>> r = Retriever(Settings()).retrieve("Boeing FY2022 revenue", acl_groups=["public"])  # doctest: +SKIP
+        >>> r = Retriever(corpus).retrieve("Boeing FY2022 revenue", acl_groups=["public"])  # doctest: +SKIP
         >>> r.pages[0].file_name, r.scope  # doctest: +SKIP
     """
 
-    def __init__(self, settings: Settings, search=None, memory=None, tools=None) -> None:
-        from retrieval.catalog import Catalog
+    def __init__(self, corpus: Corpus, tools: ToolRegistry | None = None) -> None:
+        from retrieval.memory_bank import MemoryBank
         from retrieval.search import CorpusSearch
+        from retrieval.tools.base import build_tools
 
-        self.settings = settings
-        self.search = search or CorpusSearch(settings)
-        self.catalog = Catalog(settings.catalog_path)
-        self._memory = memory
-        self._tools = tools
-
-    def close(self) -> None:
-        self.search.close()
-        self.catalog.close()
-        if self._memory is not None and hasattr(self._memory, "close"):
-            self._memory.close()
-
-    # -- parts --
-
-    @property
-    def memory(self):
-        if self._memory is None:
-            try:
-                from retrieval.memory_bank import MemoryBank
-            except ImportError:
-                return None
-            self._memory = MemoryBank(self.settings, embedder=self.search.embedder)
-        return self._memory
-
-    @property
-    def tools(self):
-        if self._tools is None:
-            from retrieval.tools.base import build_tools
-
-            self._tools = build_tools(self.settings)
-        return self._tools
+        self.corpus = corpus
+        self.search = CorpusSearch(corpus)
+        self.memory = MemoryBank(corpus)
+        self.tools = tools if tools is not None else build_tools(corpus.settings)
 
     def filings(self, acl_groups: list[str]) -> list[Filing]:
-        return self.catalog.filings(acl_groups)
+        return self.corpus.filings(acl_groups)
+
+    # -- the parts ---------------------------------------------------------------------------
+
+    def resolve(
+        self, question: str, *, acl_groups: list[str], history: list[str] | None = None
+    ) -> Resolution:
+        """The companies, periods and forms ``question`` names, among the filings the caller
+        may read; ``history`` (earlier questions of the conversation) fills in what it omits."""
+        return resolve(question, self.filings(acl_groups), history=history)
+
+    def search_corpus(
+        self,
+        question: str,
+        resolution: Resolution,
+        *,
+        acl_groups: list[str],
+        filters: SearchFilters | None = None,
+        top_k: int = 10,
+        candidates: int = 60,
+    ) -> tuple[list[Hit], list[PageHit]]:
+        """Chunk hits of the ``top_k`` best pages (each page's neighbours after its own hits),
+        and those pages, within the resolution's filings or the caller's ``filters``.
+
+        Args:
+            filters: explicit restrictions (from the UI or the command line); they replace the
+                resolver's filing selection instead of being combined with it.
+            candidates: chunk hits fetched from the index before grouping by page.
+        """
+        chosen = filters if filters is not None and not filters.is_empty() else resolution.filters
+        chunk_hits = self.search.search(
+            Query(
+                text=search_text(question, resolution),
+                filters=chosen,
+                acl_groups=acl_groups,
+                top_k=candidates,
+            ),
+            statements=True,
+        )
+        pages = rank_pages(chunk_hits)[:top_k]
+        return self._page_hits(chunk_hits, pages, acl_groups), pages
+
+    def search_memory(
+        self, question: str, resolution: Resolution, *, acl_groups: list[str]
+    ) -> tuple[list[MemoryHit], str | None]:
+        """Memory-bank entries for ``question`` within its one company and period (when it
+        names exactly one), and a note when the bank could not be consulted."""
+        company = resolution.companies[0] if len(resolution.companies) == 1 else None
+        period = resolution.periods[0] if len(resolution.periods) == 1 else None
+        try:
+            hits = self.memory.search(
+                question, acl_groups=acl_groups, company=company, period=period
+            )
+        except ConfigError as exc:  # e.g. no calibrated threshold for this embedder
+            return [], f"memory bank not consulted: {exc}"
+        return hits, None
+
+    def call_tools(
+        self, question: str, resolution: Resolution, *, acl_groups: list[str]
+    ) -> list[ToolResult]:
+        """Results of the live-data tools the question calls for (none when none is configured)."""
+        from retrieval.tools.planner import plan_tool_calls
+
+        calls = plan_tool_calls(question, resolution, self.filings(acl_groups), self.tools)
+        return [self.tools.call(name, args) for name, args in calls]
+
+    # -- all of it ---------------------------------------------------------------------------
 
     def retrieve(
         self,
@@ -159,53 +207,38 @@ class Retriever:
         """Evidence for ``question`` that the caller (``acl_groups``) may read.
 
         Args:
-            filters: explicit restrictions (from the UI or the command line); they replace the
-                resolver's filing selection instead of being combined with it.
+            filters: explicit restrictions; they replace the resolver's filing selection.
             top_k: pages to return (each with its supporting and neighbouring chunks).
             candidates: chunk hits fetched from the index before grouping by page.
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        resolution = resolve(question, self.filings(acl_groups), history=history)
+        resolution = self.resolve(question, acl_groups=acl_groups, history=history)
         timings["resolve"] = _ms(t0)
 
-        chosen = filters if filters is not None and not filters.is_empty() else resolution.filters
         t0 = time.perf_counter()
-        chunk_hits = self.search.search(
-            Query(
-                text=search_text(question, resolution),
-                filters=chosen,
-                acl_groups=acl_groups,
-                top_k=candidates,
-            ),
-            statements=True,
+        hits, pages = self.search_corpus(
+            question,
+            resolution,
+            acl_groups=acl_groups,
+            filters=filters,
+            top_k=top_k,
+            candidates=candidates,
         )
-        pages = rank_pages(chunk_hits)[:top_k]
-        hits = self._page_hits(chunk_hits, pages, acl_groups)
         timings["search"] = _ms(t0)
 
-        memory: list = []
-        if use_memory and self.memory is not None:
+        memory: list[MemoryHit] = []
+        if use_memory:
             t0 = time.perf_counter()
-            company = resolution.companies[0] if len(resolution.companies) == 1 else None
-            period = resolution.periods[0] if len(resolution.periods) == 1 else None
-            try:
-                memory = self.memory.search(
-                    question, acl_groups=acl_groups, company=company, period=period
-                )
-            except ConfigError as exc:  # e.g. no calibrated threshold for this embedder
-                resolution.notes.append(f"memory bank not consulted: {exc}")
+            memory, note = self.search_memory(question, resolution, acl_groups=acl_groups)
+            if note:
+                resolution.notes.append(note)
             timings["memory"] = _ms(t0)
 
-        tool_results: list = []
+        tool_results: list[ToolResult] = []
         if use_tools:
             t0 = time.perf_counter()
-            from retrieval.tools.planner import plan_tool_calls
-
-            for name, args in plan_tool_calls(
-                question, resolution, self.filings(acl_groups), self.tools
-            ):
-                tool_results.append(self.tools.call(name, args))
+            tool_results = self.call_tools(question, resolution, acl_groups=acl_groups)
             timings["tools"] = _ms(t0)
 
         return RetrievalResult(
@@ -238,7 +271,7 @@ class Retriever:
                     seen.add(nid)
                     neighbour_ids.append(nid)
         neighbours = {
-            c.chunk_id: c for c in self.search.index.get_chunks(neighbour_ids, acl_groups)
+            c.chunk_id: c for c in self.corpus.index.get_chunks(neighbour_ids, acl_groups)
         }
         out: list[Hit] = []
         for page in pages:

@@ -12,34 +12,28 @@ paragraphs that merely mention its items; both lists are returned, each hit rank
 list, for the caller's page-level fusion (:func:`retrieval.retriever.rank_pages`).
 
 Example:
-    >>> searcher = CorpusSearch(Settings())  # doctest: +SKIP
+    >>> searcher = CorpusSearch(corpus)  # doctest: +SKIP
     >>> searcher.search(Query(text="total revenues 2022"))[0].chunk.page_no  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.records import Hit, Query
-from core.settings import Settings
 from retrieval.glossary import expand
+
+if TYPE_CHECKING:
+    from retrieval.corpus import Corpus
 
 STATEMENT_CANDIDATES = 20
 
 
 class CorpusSearch:
-    def __init__(self, settings: Settings, index=None) -> None:
-        from retrieval.embedders.base import get_embedder
-        from retrieval.index import Index
-        from retrieval.sparse import Bm25Encoder
+    """Hybrid search over an open corpus's chunk collection (its embedder, BM25 and index)."""
 
-        self.settings = settings
-        self.embedder = get_embedder(settings.embedder, str(settings.models_dir))
-        self.sparse = Bm25Encoder()
-        self.index = index or Index(settings)
-        self._owns_index = index is None
-
-    def close(self) -> None:
-        if self._owns_index:
-            self.index.close()
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
 
     def search(
         self,
@@ -56,20 +50,20 @@ class CorpusSearch:
         """
         expansion = expand(query.text) if glossary else None
         text = f"{query.text} {expansion.terms}" if expansion and expansion.terms else query.text
-        dense = self.embedder.embed_query(text)
-        sparse = self.sparse.encode_query(text)
-        image = None
-        if self.settings.embedder.image_pages and hasattr(self.embedder, "embed_images"):
-            image = dense  # one query vector serves both spaces of a multimodal embedder
-        kwargs = dict(
-            dense=dense,
-            sparse=sparse,
-            image=image,
-            acl_groups=query.acl_groups,
-            prefetch_limit=prefetch_limit,
-        )
-        hits = self.index.search(filters=query.filters, limit=query.top_k, **kwargs)
+        corpus = self.corpus
+        dense = corpus.embedder.embed_query(text)
+        sparse = corpus.sparse.encode_query(text)
+        # One query vector serves both spaces of a multimodal embedder.
+        image = dense if corpus.image_pages else None
+        kwargs = {
+            "dense": dense,
+            "sparse": sparse,
+            "image": image,
+            "acl_groups": query.acl_groups,
+            "prefetch_limit": prefetch_limit,
+        }
+        hits = corpus.index.search(filters=query.filters, limit=query.top_k, **kwargs)
         if statements and expansion and expansion.statements and not query.filters.statements:
             focused = query.filters.model_copy(update={"statements": list(expansion.statements)})
-            hits += self.index.search(filters=focused, limit=STATEMENT_CANDIDATES, **kwargs)
+            hits += corpus.index.search(filters=focused, limit=STATEMENT_CANDIDATES, **kwargs)
         return hits

@@ -117,8 +117,12 @@ def main() -> int:
     import torch
 
     from core.models import resolve_device
+    from core.options import (
+        ListwiseRerankerOptions,
+        Qwen3VLEmbedderOptions,
+        Qwen3VLRerankerOptions,
+    )
     from core.records import Chunk, Hit
-    from core.settings import EmbedderSettings, RerankSettings
     from rerank.pointwise import Qwen3VLReranker
     from retrieval.embedders.qwen3_vl import Qwen3VLEmbedder
 
@@ -144,8 +148,7 @@ def main() -> int:
         pages, questions = write_pages(Path(tmp), args.pages, args.dpi)
 
         embedder = Qwen3VLEmbedder(
-            EmbedderSettings(
-                name="qwen3-vl",
+            Qwen3VLEmbedderOptions(
                 model=embedder_model or tiny,
                 device=str(device),
                 batch_size=args.batch,
@@ -172,8 +175,7 @@ def main() -> int:
         print("embedder:", json.dumps(report["embedder"]))
 
         reranker = Qwen3VLReranker(
-            RerankSettings(
-                name="qwen3-vl",
+            Qwen3VLRerankerOptions(
                 model=reranker_model or tiny,
                 device=str(device),
                 batch_size=args.batch,
@@ -216,9 +218,7 @@ def main() -> int:
             from rerank.listwise import ListwiseVLReranker
 
             listwise = ListwiseVLReranker(
-                RerankSettings(
-                    name="listwise-vl", model=listwise_model, device=str(device), window=5
-                ),
+                ListwiseRerankerOptions(model=listwise_model, device=str(device), window=5),
                 max_new_tokens=args.listwise_tokens,
             )
             _, load_s, _ = timed(listwise.loaded)

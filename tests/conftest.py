@@ -34,3 +34,20 @@ def sample_folder(tmp_path_factory) -> Path:
     from samples.filings import write_samples
 
     return write_samples(tmp_path_factory.mktemp("samples"))
+
+
+@pytest.fixture
+def open_corpus():
+    """Open corpora for one test (``open_corpus(settings)``); each is closed when it ends."""
+    from retrieval.corpus import Corpus
+
+    opened: list[Corpus] = []
+
+    def open_(settings) -> Corpus:
+        corpus = Corpus.open(settings)
+        opened.append(corpus)
+        return corpus
+
+    yield open_
+    for corpus in reversed(opened):
+        corpus.close()

@@ -42,6 +42,13 @@ def _settings():
     return settings
 
 
+def open_corpus(settings):
+    """The corpus of ``settings.data_dir``, opened for one command (``with``)."""
+    from retrieval.corpus import Corpus
+
+    return Corpus.open(settings)
+
+
 def readable_errors(command: Callable[..., None]) -> Callable[..., None]:
     """A FinragError becomes one red line and exit status 2, never a traceback."""
 
@@ -100,7 +107,8 @@ def ingest(
         "fiscal_period": period,
         "acl": acl,
     }
-    report = _ingest_with_progress(paths, settings, overrides, quiet=as_json)
+    with open_corpus(settings) as corpus:
+        report = _ingest_with_progress(paths, corpus, overrides, quiet=as_json)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -109,10 +117,10 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _ingest_with_progress(paths, settings, overrides, quiet: bool):
+def _ingest_with_progress(paths, corpus, overrides, quiet: bool):
     from tqdm import tqdm
 
-    from ingest.pipeline import ingest_paths
+    from ingest.pipeline import Ingestor
 
     bar = tqdm(total=0, unit="file", disable=quiet, file=sys.stderr, dynamic_ncols=True)
     pages = 0
@@ -127,7 +135,7 @@ def _ingest_with_progress(paths, settings, overrides, quiet: bool):
         bar.update(1)
 
     try:
-        return ingest_paths(paths, settings, overrides, progress=progress)
+        return Ingestor(corpus).ingest(paths, overrides, progress=progress)
     finally:
         bar.close()
 
@@ -188,11 +196,8 @@ def search(
     query = Query(
         text=question, filters=filters, acl_groups=groups or settings.default_acl, top_k=limit
     )
-    searcher = CorpusSearch(settings)
-    try:
-        hits = searcher.search(query)
-    finally:
-        searcher.close()
+    with open_corpus(settings) as corpus:
+        hits = CorpusSearch(corpus).search(query)
     if as_json:
         typer.echo(json.dumps([_hit_json(h) for h in hits], indent=2))
         return
@@ -238,6 +243,7 @@ def filings(as_json: Json = False) -> None:
     if not settings.catalog_path.exists():
         typer.echo("no filings yet: run `finrag ingest PATH`")
         return
+    # The catalog alone, not the whole corpus: listing works while an ingest holds the index.
     catalog = Catalog(settings.catalog_path)
     rows = catalog.export()
     catalog.close()
@@ -405,13 +411,13 @@ def demo(
     settings = _settings()
     folder = write_samples(settings.data_dir / "samples")
     typer.secho(f"Sample filings in {folder}", bold=True)
-    report = _ingest_with_progress([folder], settings, {}, quiet=False)
-    _print_report(report)
     from agent.extractive import answer_extractively
     from retrieval.retriever import Retriever
 
-    retriever = Retriever(settings)
-    try:
+    with open_corpus(settings) as corpus:
+        report = _ingest_with_progress([folder], corpus, {}, quiet=False)
+        _print_report(report)
+        retriever = Retriever(corpus)
 
         def answer(question: str) -> None:
             result = retriever.retrieve(question, acl_groups=settings.default_acl)
@@ -430,8 +436,6 @@ def demo(
             typer.echo("\nAsk a question (empty line to quit).")
             while question := input("> ").strip():
                 answer(question)
-    finally:
-        retriever.close()
     if serve:
         from ui.cli_ui import ui as serve_app
 

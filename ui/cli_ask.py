@@ -29,14 +29,14 @@ def ask(
     """Answer a question from the ingested filings, citing file, page and quote."""
     from agent.graph import Agent, AgentReply
     from core.records import SearchFilters
-    from ui.cli import _settings
+    from ui.cli import _settings, open_corpus
 
     settings = _settings()
     thread_id = thread or uuid.uuid4().hex[:12]
     acl = groups or settings.default_acl
-    with Agent(settings) as agent:
+    with open_corpus(settings) as corpus, Agent(corpus) as agent:
         filters = SearchFilters(
-            companies=_catalog_names(company or [], agent.retriever.filings(acl)),
+            companies=_catalog_names(company or [], corpus.filings(acl)),
             fiscal_years=year or [],
         )
         reply = None

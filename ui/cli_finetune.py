@@ -113,7 +113,7 @@ def _run(
 ) -> None:
     from core.errors import ConfigError
     from finetune.jobs import JobSpec, run_job
-    from ui.cli import _settings
+    from ui.cli import _settings, open_corpus
 
     if stage not in ("general", "company"):
         raise ConfigError(f"--stage must be general or company, not {stage!r}")
@@ -133,7 +133,13 @@ def _run(
         overrides={k: v for k, v in overrides.items() if v is not None},
     )
     typer.secho(f"{stage} stage -> {out} ({backend})", bold=True, err=True)
-    job = run_job(_settings(), spec, show_progress=True)
+    settings = _settings()
+    if stage == "company" and corpus is not None:  # the filings of another corpus
+        settings = settings.model_copy(
+            update={"data_dir": corpus, "model_cache": settings.models_dir}
+        )
+    with open_corpus(settings) as opened:
+        job = run_job(opened, spec, show_progress=True)
     report = json.loads((out / "report.json").read_text())
     before, after = report.get("initial_dev") or {}, report.get("final_dev") or {}
     typer.echo(
@@ -226,7 +232,7 @@ def status(
     from ui.cli import _settings
 
     settings = _settings()
-    current, past = promoted(settings), history(settings)
+    current, past = promoted(settings.data_dir), history(settings.data_dir)
     if as_json:
         typer.echo(
             json.dumps(

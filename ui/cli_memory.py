@@ -11,9 +11,11 @@ Entry ids can be shortened to any unique prefix of 8+ characters, as ``list`` sh
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,14 +29,14 @@ memory_app = typer.Typer(
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _bank():
-    from core.logs import configure_logging
-    from core.settings import Settings
+@contextmanager
+def _bank() -> Iterator[Any]:
+    """The memory bank of the corpus ``FINRAG_DATA_DIR`` names, open for one command."""
     from retrieval.memory_bank import MemoryBank
+    from ui.cli import _settings, open_corpus
 
-    settings = Settings()
-    configure_logging(settings.log_level)
-    return MemoryBank(settings)
+    with open_corpus(_settings()) as corpus:
+        yield MemoryBank(corpus)
 
 
 def _show(entry, verbose: bool = False) -> None:
@@ -119,7 +121,7 @@ def add(
             paraphrases=paraphrase or [],
             valid_from=_day(valid_from),
             valid_to=_day(valid_to),
-            acl=acl or bank.settings.default_acl,
+            acl=acl or bank.corpus.settings.default_acl,
             approved=approve,
             approved_by=author if approve else "",
         )
@@ -257,7 +259,7 @@ def search(
     with _bank() as bank:
         hits = bank.search(
             question,
-            groups or bank.settings.default_acl,
+            groups or bank.corpus.settings.default_acl,
             company=company,
             period=period,
             limit=limit,

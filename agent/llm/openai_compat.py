@@ -20,7 +20,7 @@ and the setting to check; a missing ``base_url`` or ``model`` raises
 :class:`~core.errors.ConfigError` at construction.
 
 Example:
-    >>> settings = LLMSettings(name="openai", base_url="http://localhost:8000/v1",
+    >>> settings = OpenAIOptions(base_url="http://localhost:8000/v1",
     ...                        model="Qwen/Qwen3-VL-4B-Instruct")
     >>> llm = OpenAICompatLLM(settings)
     >>> llm.generate([Message(role="user", content="Total revenue?", images=["p12.png"])])
@@ -44,7 +44,7 @@ from pydantic import BaseModel, Field
 
 from agent.llm.base import Message
 from core.errors import ConfigError, FinragError
-from core.settings import LLMSettings
+from core.options import OpenAIOptions
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class OpenAICompatLLM:
 
     def __init__(
         self,
-        settings: LLMSettings | None = None,
+        settings: OpenAIOptions | None = None,
         *,
         temperature: float = 0.0,
         backoff_s: float = 0.25,
@@ -95,7 +95,7 @@ class OpenAICompatLLM:
         transport: httpx.BaseTransport | None = None,
         **_: object,
     ) -> None:
-        self.settings = settings or LLMSettings(name=self.name)
+        self.settings = settings or OpenAIOptions()
         if not self.settings.base_url:
             raise ConfigError(
                 f"the openai LLM backend needs an endpoint: set {BASE_URL_SETTING} "

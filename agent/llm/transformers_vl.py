@@ -10,7 +10,7 @@ id in the local cache; otherwise :class:`~core.errors.ModelNotAvailableError` na
 CUDA, float32 on CPU) and is shared with any reranker using the same folder.
 
 Example:
-    >>> settings = LLMSettings(name="transformers", model="/models/Qwen3-VL-4B-Instruct")
+    >>> settings = TransformersLLMOptions(model="/models/Qwen3-VL-4B-Instruct")
     >>> llm = TransformersVLLLM(settings)  # doctest: +SKIP
     >>> question = Message(role="user", content="Total revenue?", images=["p12.png"])
     >>> llm.generate([question])  # doctest: +SKIP
@@ -31,7 +31,7 @@ from core.models import (
     load_vl_model,
     resolve_model_path,
 )
-from core.settings import LLMSettings
+from core.options import TransformersLLMOptions
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +46,19 @@ class TransformersVLLLM:
 
     def __init__(
         self,
-        settings: LLMSettings | None = None,
+        settings: TransformersLLMOptions | None = None,
         *,
-        device: str = "auto",
+        device: str | None = None,
         min_pixels: int = DEFAULT_MIN_PIXELS,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         models_dir: str | None = None,
         **_: object,
     ) -> None:
-        self.settings = settings or LLMSettings(name=self.name)
+        self.settings = settings or TransformersLLMOptions()
         self.model_path = resolve_model_path(
             self.settings.model or DEFAULT_MODEL, setting=MODEL_SETTING, models_dir=models_dir
         )
-        self.device = device
+        self.device = device or self.settings.device
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
 

@@ -4,24 +4,30 @@ An :class:`Embedder` maps text (and, for multimodal backends, images) to L2-norm
 vectors. Documents and queries may be encoded differently (instruction-tuned models prefix queries),
 so the two calls are separate. ``count_tokens`` lets the chunker respect ``max_tokens``.
 
-Backends are chosen by name from ``settings.embedder.name`` through :data:`EMBEDDERS`; constructors
-are cheap and models load on first use, once per process (see :func:`get_embedder`).
+Backends are chosen by name from ``settings.embedder.name`` through :data:`EMBEDDERS`
+(:mod:`core.backends`); constructors are cheap, models load on first use (:func:`build_embedder`).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from core.registry import Registry
-from core.settings import EmbedderSettings
+from core.backends import EMBEDDERS
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+__all__ = ["EMBEDDERS", "Embedder", "TextOnlyEmbedder", "build_embedder"]
 
 
 @runtime_checkable
 class Embedder(Protocol):
     name: str
     dim: int  # text vector size
+    image_dim: int | None  # image vector size; None for a text-only embedder
     max_tokens: int
 
     def count_tokens(self, texts: list[str]) -> list[int]:
@@ -36,32 +42,33 @@ class Embedder(Protocol):
         """(dim,) float32, L2-normalised."""
         ...
 
-
-@runtime_checkable
-class ImageEmbedder(Embedder, Protocol):
-    """A multimodal embedder: page renders and crops go into the ``image`` named vector."""
-
-    image_dim: int
-
     def embed_images(self, paths: list[str]) -> np.ndarray:
-        """(n, image_dim) float32, rows L2-normalised, one per image file."""
+        """(n, image_dim) float32, rows L2-normalised, one per image file.
+
+        Raises:
+            ConfigError: the embedder reads text only (``image_dim`` is None).
+        """
         ...
 
 
-EMBEDDERS: Registry[Embedder] = Registry("embedder")
-EMBEDDERS.register_lazy("hash", "retrieval.embedders.hashing:HashEmbedder")
-EMBEDDERS.register_lazy(
-    "sentence-transformers", "retrieval.embedders.minilm:SentenceTransformerEmbedder"
-)
-EMBEDDERS.register_lazy("minilm-onnx", "retrieval.embedders.onnx:OnnxMiniLMEmbedder")
-EMBEDDERS.register_lazy("qwen3-vl", "retrieval.embedders.qwen3_vl:Qwen3VLEmbedder")
+class TextOnlyEmbedder:
+    """The image half of :class:`Embedder` for backends that read text only."""
 
-_CACHE: dict[tuple, Embedder] = {}
+    name: str
+    image_dim: int | None = None
+
+    def embed_images(self, paths: list[str]) -> np.ndarray:
+        raise ConfigError(
+            f"the {self.name} embedder reads text only; choose a multimodal embedder "
+            "(FINRAG_EMBEDDER__NAME=qwen3-vl) to embed page images"
+        )
 
 
-def get_embedder(settings: EmbedderSettings, models_dir: str | None = None) -> Embedder:
-    """The process-wide embedder for these settings (built once, shared by CLI, agent and UI)."""
-    key = (settings.model_dump_json(), models_dir)
-    if key not in _CACHE:
-        _CACHE[key] = EMBEDDERS.create(settings.name, settings=settings, models_dir=models_dir)
-    return _CACHE[key]
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder ``settings.embedder`` names (cheap: weights load on first use).
+
+    One per open corpus (:class:`~retrieval.corpus.Corpus`); the weights themselves are cached by
+    each backend's keyed loader, so two corpora with the same model share them.
+    """
+    options = settings.embedder
+    return EMBEDDERS.create(options.name, settings=options, models_dir=str(settings.models_dir))

@@ -9,8 +9,8 @@ a cosine near zero. Queries and documents are encoded alike. A text with no word
 to the zero vector (nothing to normalise).
 
 Example:
-    >>> from core.settings import EmbedderSettings
-    >>> e = HashEmbedder(EmbedderSettings(name="hash", dimension=64))
+    >>> from core.options import HashEmbedderOptions
+    >>> e = HashEmbedder(HashEmbedderOptions(dimension=64))
     >>> e.embed_query("Revenue grew").shape
     (64,)
 """
@@ -23,7 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.settings import EmbedderSettings
+from core.options import HashEmbedderOptions
+from retrieval.embedders.base import TextOnlyEmbedder
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NGRAM = 3
@@ -37,15 +38,15 @@ def _bucket(feature: str, dim: int) -> tuple[int, float]:
     return value % dim, (1.0 if (value >> 63) & 1 else -1.0)
 
 
-class HashEmbedder:
+class HashEmbedder(TextOnlyEmbedder):
     """Hashed words + character 3-grams; numpy only, instant, deterministic."""
 
     name = "hash"
 
     def __init__(
-        self, settings: EmbedderSettings | None = None, models_dir: str | None = None
+        self, settings: HashEmbedderOptions | None = None, models_dir: str | None = None
     ) -> None:
-        settings = settings or EmbedderSettings(name="hash")
+        settings = settings or HashEmbedderOptions()
         self.dim = settings.dimension or 256
         self.max_tokens = settings.max_tokens
 

@@ -14,22 +14,25 @@ torch's intra-op pool is process-wide: ``settings.threads`` (default: all cores)
 ``torch.set_num_threads`` when the model loads.
 
 Example:
-    >>> from core.settings import EmbedderSettings
-    >>> e = SentenceTransformerEmbedder(EmbedderSettings(name="sentence-transformers"))
+    >>> from core.options import SentenceTransformersOptions
+    >>> e = SentenceTransformerEmbedder(SentenceTransformersOptions())
     >>> e.embed_documents(["net revenue rose"]).shape  # doctest: +SKIP
     (1, 384)
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.settings import EmbedderSettings
+from core.options import SentenceTransformersOptions
+from retrieval.embedders.base import TextOnlyEmbedder
 from retrieval.embedders.packaged import (
     embedding_dim,
     load_fast_tokenizer,
@@ -43,15 +46,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(TextOnlyEmbedder):
     """sentence-transformers on CPU (or CUDA when ``settings.device`` asks for it)."""
 
     name = "sentence-transformers"
 
     def __init__(
-        self, settings: EmbedderSettings | None = None, models_dir: str | None = None
+        self, settings: SentenceTransformersOptions | None = None, models_dir: str | None = None
     ) -> None:
-        self.settings = settings or EmbedderSettings(name=self.name)
+        self.settings = settings or SentenceTransformersOptions()
         self.model_dir = resolve_model_dir(self.settings.model)
         self.max_tokens = max_seq_length(self.model_dir)
         self.dim = embedding_dim(self.model_dir)
@@ -93,16 +96,21 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def _build(self) -> Any:
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        torch.set_num_threads(self.settings.threads or os.cpu_count() or 1)
-        device = self.settings.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        model = SentenceTransformer(str(self.model_dir), device=device, local_files_only=True)
-        model.max_seq_length = self.max_tokens
-        logger.info(
-            "loaded %s on %s with %d torch threads", self.model_dir, device, torch.get_num_threads()
+        return _load_model(
+            self.model_dir, self.settings.device, self.settings.threads, self.max_tokens
         )
-        return model
+
+
+@functools.cache
+def _load_model(model_dir: Path, device: str, threads: int | None, max_tokens: int) -> Any:
+    """The weights, loaded once per (folder, device, threads, window) for every embedder."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+    model.max_seq_length = max_tokens
+    logger.info("loaded %s on %s with %d torch threads", model_dir, device, torch.get_num_threads())
+    return model

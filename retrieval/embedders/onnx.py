@@ -26,14 +26,15 @@ Only the export needs torch and transformers; an already exported cache needs ne
 lazy and thread-safe; an onnxruntime session may be shared by threads.
 
 Example:
-    >>> from core.settings import EmbedderSettings
-    >>> e = OnnxMiniLMEmbedder(EmbedderSettings(), models_dir="/tmp/finrag-models")
+    >>> from core.options import MiniLMOnnxOptions
+    >>> e = OnnxMiniLMEmbedder(MiniLMOnnxOptions(), models_dir="/tmp/finrag-models")
     >>> e.embed_query("What was Boeing's FY2022 revenue?").shape  # doctest: +SKIP
     (384,)
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -49,7 +50,9 @@ import numpy as np
 
 from core.errors import ConfigError, MissingDependencyError
 from core.models import quantize_int8
-from core.settings import EmbedderSettings, Settings
+from core.options import MiniLMOnnxOptions
+from core.settings import Settings
+from retrieval.embedders.base import TextOnlyEmbedder
 from retrieval.embedders.packaged import (
     PACKAGED_MODEL_NAME,
     embedding_dim,
@@ -82,15 +85,15 @@ class _Runtime:
     pad_id: int
 
 
-class OnnxMiniLMEmbedder:
+class OnnxMiniLMEmbedder(TextOnlyEmbedder):
     """A sentence-transformers text model exported to ONNX and run with onnxruntime on CPU."""
 
     name = "minilm-onnx"
 
     def __init__(
-        self, settings: EmbedderSettings | None = None, models_dir: str | None = None
+        self, settings: MiniLMOnnxOptions | None = None, models_dir: str | None = None
     ) -> None:
-        self.settings = settings or EmbedderSettings(name=self.name)
+        self.settings = settings or MiniLMOnnxOptions()
         self.model_dir = resolve_model_dir(self.settings.model)
         self.max_tokens = max_seq_length(self.model_dir)
         self.dim = embedding_dim(self.model_dir)
@@ -163,29 +166,41 @@ class OnnxMiniLMEmbedder:
         return self._runtime
 
     def _build(self) -> _Runtime:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "the minilm-onnx embedder needs onnxruntime: pip install 'onnxruntime>=1.20,<2' "
-                "(or set FINRAG_EMBEDDER__NAME=sentence-transformers)"
-            ) from exc
-        path = ensure_exported(self.model_dir, self.cache_dir, quantize=self.quantize)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.settings.threads or _cores()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # Idle pool threads must not spin: during ingest they share the cores with parse workers.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        tokenizer = load_fast_tokenizer(self.model_dir)
-        tokenizer.enable_truncation(self.max_tokens)
-        pad_id = tokenizer.token_to_id("[PAD]")
-        logger.info("minilm-onnx: %s with %d intra-op threads", path, options.intra_op_num_threads)
-        return _Runtime(
-            session=session, tokenizer=tokenizer, pad_id=0 if pad_id is None else pad_id
+        return _load_runtime(
+            self.model_dir, self.cache_dir, self.quantize, self.settings.threads, self.max_tokens
         )
+
+
+@functools.cache
+def _load_runtime(
+    model_dir: Path, cache_dir: Path, quantize: bool, threads: int | None, max_tokens: int
+) -> _Runtime:
+    """The ONNX session and tokenizer, built once per (model, export, threads, window).
+
+    Every embedder over the same model shares them (an app with its corpus and an evaluation
+    corpus open, or a test session opening many corpora, loads the weights once).
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the minilm-onnx embedder needs onnxruntime: pip install 'onnxruntime>=1.20,<2' "
+            "(or set FINRAG_EMBEDDER__NAME=sentence-transformers)"
+        ) from exc
+    path = ensure_exported(model_dir, cache_dir, quantize=quantize)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or _cores()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Idle pool threads must not spin: during ingest they share the cores with parse workers.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    tokenizer = load_fast_tokenizer(model_dir)
+    tokenizer.enable_truncation(max_tokens)
+    pad_id = tokenizer.token_to_id("[PAD]")
+    logger.info("minilm-onnx: %s with %d intra-op threads", path, options.intra_op_num_threads)
+    return _Runtime(session=session, tokenizer=tokenizer, pad_id=0 if pad_id is None else pad_id)
 
 
 def ensure_exported(model_dir: Path, cache_dir: Path, *, quantize: bool) -> Path:

@@ -31,8 +31,8 @@ naming ``FINRAG_EMBEDDER__MODEL``) and loaded on first use through
 :func:`core.models.load_vl_model`.
 
 Example:
-    >>> from core.settings import EmbedderSettings
-    >>> settings = EmbedderSettings(name="qwen3-vl", model="/models/Qwen3-VL-Embedding-2B")
+    >>> from core.options import Qwen3VLEmbedderOptions
+    >>> settings = Qwen3VLEmbedderOptions(model="/models/Qwen3-VL-Embedding-2B")
     >>> e = Qwen3VLEmbedder(settings)  # doctest: +SKIP
     >>> e.embed_images(["page-0001.png"]).shape  # doctest: +SKIP
     (1, 2048)
@@ -58,7 +58,7 @@ from core.models import (
     prepare_image,
     resolve_model_path,
 )
-from core.settings import EmbedderSettings
+from core.options import Qwen3VLEmbedderOptions
 
 if TYPE_CHECKING:
     import torch
@@ -94,7 +94,7 @@ class Qwen3VLEmbedder:
 
     def __init__(
         self,
-        settings: EmbedderSettings | None = None,
+        settings: Qwen3VLEmbedderOptions | None = None,
         models_dir: str | None = None,
         *,
         query_instruction: str = QUERY_INSTRUCTION,
@@ -102,7 +102,7 @@ class Qwen3VLEmbedder:
         min_pixels: int = DEFAULT_MIN_PIXELS,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
-        self.settings = settings or EmbedderSettings(name=self.name)
+        self.settings = settings or Qwen3VLEmbedderOptions()
         self.models_dir = models_dir
         self.model_path = resolve_model_path(
             self.settings.model or DEFAULT_MODEL, setting=MODEL_SETTING, models_dir=models_dir

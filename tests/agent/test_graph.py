@@ -13,18 +13,30 @@ from agent.graph import CONVERSATIONS_FILE, Agent, AgentReply
 from agent.nodes import standalone_question
 from core.records import MatchedSpan, Resolution, SearchFilters
 from core.settings import Settings
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import Ingestor
+from retrieval.corpus import Corpus
 
 Q_2023 = "What was Northwind Robotics' total revenue in fiscal 2023?"
-STEPS = ["start", "resolving", "searching", "reranking", "answering", "verifying", "responding"]
+STEPS = [
+    "start",
+    "resolving",
+    "recalling",
+    "calling tools",
+    "searching",
+    "reranking",
+    "answering",
+    "verifying",
+    "responding",
+]
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, model_cache, sample_folder) -> Settings:
+def corpus(tmp_path_factory, model_cache, sample_folder):
     settings = Settings(data_dir=tmp_path_factory.mktemp("agent-corpus"), model_cache=model_cache)
     settings.ingest.workers = 1
-    assert ingest_paths([sample_folder], settings).count("ok") == 3
-    return settings
+    with Corpus.open(settings) as corpus:
+        assert Ingestor(corpus).ingest([sample_folder]).count("ok") == 3
+        yield corpus
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +53,9 @@ def test_figure_question_cites_the_right_file_and_page(agent):
     assert (first.file_name, first.page_no) == ("northwind_2023_10k.pdf", 6)
     assert "2,255.4" in first.quote and first.col_header == "2023"
     assert "Northwind" in reply.scope
-    assert {"retrieve", "rerank", "answer", "verify"} <= set(reply.timings_ms)
+    assert {"resolve", "memory", "tools", "retrieve", "rerank", "answer", "verify"} <= set(
+        reply.timings_ms
+    )
 
 
 def test_events_follow_the_graph_in_order(agent):
@@ -50,7 +64,7 @@ def test_events_follow_the_graph_in_order(agent):
     steps = [e["step"] for e in items[:-1]]
     assert steps == STEPS[1:]
     assert [e["step"] for e in items[-1].events] == STEPS[1:]
-    assert "northwind_2023_10k.pdf p.6" in items[1]["detail"]
+    assert "northwind_2023_10k.pdf p.6" in items[STEPS.index("searching") - 1]["detail"]
 
 
 def test_follow_up_on_a_thread_persists_across_agent_instances(corpus, agent):
@@ -58,9 +72,9 @@ def test_follow_up_on_a_thread_persists_across_agent_instances(corpus, agent):
     assert "2,255.4" in first.answer.text
     db = corpus.data_dir / CONVERSATIONS_FILE
     assert db.is_file() and db.stat().st_size > 0
-    # A fresh agent with its own SQLite connection continues the thread from the file (it shares
-    # the retriever only because the embedded index admits one opener at a time).
-    with Agent(corpus, retriever=agent.retriever) as again:
+    # A fresh agent with its own SQLite connection continues the thread from the file (over the
+    # same open corpus: the embedded index admits one opener at a time).
+    with Agent(corpus) as again:
         assert again.history("conv") == [Q_2023]
         follow = again.ask("And the year before?", thread_id="conv", acl_groups=["public"])
         assert follow.standalone == "What was Northwind Robotics' total revenue in fiscal 2022?"
@@ -137,7 +151,7 @@ def test_cli_ask_json(corpus, tmp_path):
     shutil.copytree(corpus.data_dir, data, ignore=shutil.ignore_patterns(CONVERSATIONS_FILE + "*"))
     env = {
         "FINRAG_DATA_DIR": str(data),
-        "FINRAG_MODEL_CACHE": str(corpus.model_cache),
+        "FINRAG_MODEL_CACHE": str(corpus.settings.model_cache),
         "FINRAG_CONFIG": str(tmp_path / "absent.toml"),
         "HF_HUB_OFFLINE": "1",
     }

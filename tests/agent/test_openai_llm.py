@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from agent.llm.base import LLMS, Message
+from agent.llm.base import Message
 from agent.llm.openai_compat import ChatResult, LLMError, OpenAICompatLLM
 from core.errors import ConfigError, FinragError
-from core.settings import LLMSettings
+from core.options import OpenAIOptions
 
 # A reply is (status, headers, body chunks, seconds to sleep before answering).
 Reply = tuple[int, dict[str, str], list[bytes], float]
@@ -107,9 +107,9 @@ def server() -> Iterator[FakeServer]:
 
 
 def make_llm(url: str, **overrides: Any) -> OpenAICompatLLM:
-    settings = {"name": "openai", "base_url": url, "model": "test-model", "timeout_s": 5.0}
+    settings = {"base_url": url, "model": "test-model", "timeout_s": 5.0}
     settings.update(overrides)
-    return OpenAICompatLLM(LLMSettings(**settings), backoff_s=0.01)
+    return OpenAICompatLLM(OpenAIOptions(**settings), backoff_s=0.01)
 
 
 def test_generate_posts_chat_completion(server: FakeServer) -> None:
@@ -327,15 +327,17 @@ def test_non_completion_body_is_clear_error(server: FakeServer) -> None:
 
 def test_missing_settings_raise_config_error() -> None:
     with pytest.raises(ConfigError, match="FINRAG_LLM__BASE_URL"):
-        OpenAICompatLLM(LLMSettings(name="openai", model="m"))
+        OpenAICompatLLM(OpenAIOptions(model="m"))
     with pytest.raises(ConfigError, match="FINRAG_LLM__MODEL"):
-        OpenAICompatLLM(LLMSettings(name="openai", base_url="http://127.0.0.1:1/v1"))
+        OpenAICompatLLM(OpenAIOptions(base_url="http://127.0.0.1:1/v1"))
 
 
 def test_registered_as_openai(server: FakeServer) -> None:
     server.replies = [lambda body: completion("registered")]
-    settings = LLMSettings(name="openai", base_url=server.url + "/", model="test-model")
-    llm = LLMS.create("openai", settings=settings)
+    settings = OpenAIOptions(base_url=server.url + "/", model="test-model")
+    from core.backends import ANSWERERS
+
+    llm = ANSWERERS.create("openai", settings=settings).llm
     assert isinstance(llm, OpenAICompatLLM)
     assert llm.generate([Message(role="user", content="?")]) == "registered"
     assert server.requests[0]["path"] == "/v1/chat/completions"

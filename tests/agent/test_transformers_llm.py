@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.llm.base import Message
-from core.settings import LLMSettings
+from core.options import TransformersLLMOptions
 from tests.fixtures import tiny_qwen
 from tests.fixtures.tiny_qwen import write_test_image
 
@@ -22,7 +22,7 @@ def llm(tiny_qwen_dir: Path):
     from agent.llm.transformers_vl import TransformersVLLLM
 
     return TransformersVLLLM(
-        LLMSettings(name="transformers", model=str(tiny_qwen_dir), max_new_tokens=6), device="cpu"
+        TransformersLLMOptions(model=str(tiny_qwen_dir), max_new_tokens=6), device="cpu"
     )
 
 
@@ -86,18 +86,16 @@ def test_generate_with_a_page_image(llm, tmp_path: Path) -> None:
 
 
 def test_registry_builds_the_backend(tiny_qwen_dir, tmp_path) -> None:
-    from agent.llm.base import LLMS
     from agent.llm.transformers_vl import TransformersVLLLM
+    from core.backends import ANSWERERS
     from core.errors import ModelNotAvailableError
 
-    built = LLMS.create(
-        "transformers", settings=LLMSettings(name="transformers", model=str(tiny_qwen_dir))
+    built = ANSWERERS.create(
+        "transformers", settings=TransformersLLMOptions(model=str(tiny_qwen_dir))
     )
-    assert isinstance(built, TransformersVLLLM)
+    assert isinstance(built.llm, TransformersVLLLM)
     with pytest.raises(ModelNotAvailableError, match="FINRAG_LLM__MODEL"):
-        LLMS.create(
-            "transformers", settings=LLMSettings(name="transformers", model=str(tmp_path / "x"))
-        )
+        ANSWERERS.create("transformers", settings=TransformersLLMOptions(model=str(tmp_path / "x")))
 
 
 @pytest.mark.gpu
@@ -105,9 +103,7 @@ def test_registry_builds_the_backend(tiny_qwen_dir, tmp_path) -> None:
 def test_generate_on_cuda(tiny_qwen_dir, tmp_path: Path) -> None:
     from agent.llm.transformers_vl import TransformersVLLLM
 
-    llm = TransformersVLLLM(
-        LLMSettings(name="transformers", model=str(tiny_qwen_dir)), device="cuda"
-    )
+    llm = TransformersVLLLM(TransformersLLMOptions(model=str(tiny_qwen_dir)), device="cuda")
     page = str(write_test_image(tmp_path / "page.png", seed=5))
     reply = llm.generate(
         [Message(role="user", content="What does this page show?", images=[page])], max_new_tokens=8

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from core.settings import Settings
-from ingest.pipeline import ingest_paths
+from tests.fixtures.corpora import ingest_into as ingest_paths
 from ui.cli_ui import streamlit_command
 from ui.page_view import render_path
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from core.errors import ConfigError
+from core.options import HashEmbedderOptions
 from core.records import Chunk, Citation, Feedback, MemoryEntry, SearchFilters
 from core.settings import Settings
 from finetune.dataset import (
@@ -30,8 +27,9 @@ from finetune.synthetic import (
     split_period,
     table_facts,
 )
+from ingest.pipeline import Ingestor
 from rerank.base import passage_text
-from retrieval.index import Index
+from retrieval.corpus import Corpus
 
 NET_SALES_Q = "What were Contoso Foods' net sales in fiscal 2024?"
 
@@ -39,30 +37,16 @@ NET_SALES_Q = "What were Contoso Foods' net sales in fiscal 2024?"
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, model_cache, sample_folder):
     # The hash embedder keeps ingestion to seconds; what is tested here is logic, not quality.
-    settings = Settings(data_dir=tmp_path_factory.mktemp("rerank-corpus"), model_cache=model_cache)
-    settings.ingest.workers = 1
-    settings.embedder.name = "hash"
-    settings.embedder.max_tokens = 110  # small enough that the 10-K income statement is split
-    # Ingested in a fresh process: after another module ingested the same samples with MiniLM in
-    # this process, this ingest chunked differently (an unexplained cross-test interaction, noted
-    # in the README's known issues); the expectations below are about a clean ingest.
-    env = {
-        **os.environ,
-        "FINRAG_DATA_DIR": str(settings.data_dir),
-        "FINRAG_EMBEDDER__NAME": "hash",
-        "FINRAG_EMBEDDER__MAX_TOKENS": "110",
-        "FINRAG_INGEST__WORKERS": "1",
-        "FINRAG_MODEL_CACHE": str(model_cache),
-        "FINRAG_CONFIG": str(settings.data_dir / "absent.toml"),
-    }
-    finrag = Path(sys.executable).with_name("finrag")
-    done = subprocess.run(
-        [str(finrag), "ingest", str(sample_folder)], env=env, capture_output=True, text=True
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("rerank-corpus"),
+        model_cache=model_cache,
+        # small enough that the 10-K income statement is split
+        embedder=HashEmbedderOptions(max_tokens=110),
     )
-    assert done.returncode == 0, done.stderr
-    with Index(settings) as index:
-        chunks = index.scroll_chunks()
-    return settings, chunks
+    settings.ingest.workers = 1
+    with Corpus.open(settings) as opened:
+        assert Ingestor(opened).ingest([sample_folder]).count("ok") == 3
+        yield opened, opened.index.scroll_chunks()
 
 
 def _find(chunks: list[Chunk], file_name: str, needle: str, modality: str | None = None) -> Chunk:
@@ -107,14 +91,14 @@ def _cite(chunk: Chunk, with_id: bool = True) -> Citation:
 
 
 def test_scroll_chunks_lists_every_ready_chunk_in_document_order(corpus):
-    settings, chunks = corpus
-    with Index(settings) as index:
-        assert len(chunks) == index.count()
-        assert [(c.doc_id, c.order) for c in chunks] == sorted((c.doc_id, c.order) for c in chunks)
-        contoso = index.scroll_chunks(SearchFilters(companies=["Contoso Foods Corporation"]))
-        assert contoso and {c.file_name for c in contoso} == {"contoso_fy2024_10k.pdf"}
-        assert index.scroll_chunks(acl_groups=[]) == []
-        assert len(index.scroll_chunks(acl_groups=["public"])) == len(chunks)
+    opened, chunks = corpus
+    index = opened.index
+    assert len(chunks) == index.count()
+    assert [(c.doc_id, c.order) for c in chunks] == sorted((c.doc_id, c.order) for c in chunks)
+    contoso = index.scroll_chunks(SearchFilters(companies=["Contoso Foods Corporation"]))
+    assert contoso and {c.file_name for c in contoso} == {"contoso_fy2024_10k.pdf"}
+    assert index.scroll_chunks(acl_groups=[]) == []
+    assert len(index.scroll_chunks(acl_groups=["public"])) == len(chunks)
 
 
 # -- synthetic queries --------------------------------------------------------------------------
@@ -290,7 +274,7 @@ def test_negatives_never_include_the_positive_or_another_chunk_with_the_same_row
 @pytest.fixture(scope="module")
 def built(corpus):
     """One dataset from every source, hybrid mining (the production search path)."""
-    settings, chunks = corpus
+    opened, chunks = corpus
     earnings = _find(
         chunks, "contoso_fy2024_10k.pdf", "Consolidated Statements of Earnings", "table"
     )
@@ -338,7 +322,7 @@ def built(corpus):
         ),
     ]
     dataset = build_dataset(
-        settings,
+        opened,
         feedback=feedback,
         memory=memory,
         mining="hybrid",
@@ -398,8 +382,7 @@ def test_dedupe_split_and_manifest_of_a_built_dataset(built, corpus):
             by_id.update(zip(e.negative_ids, e.negatives))
             assert all(n != e.positive for n in e.negatives)
     # Negatives come from the example's own split: no page is seen by both splits.
-    with Index(corpus[0]) as index:
-        negative_docs = {c.chunk_id: c.doc_id for c in index.get_chunks(list(by_id))}
+    negative_docs = {c.chunk_id: c.doc_id for c in corpus[0].index.get_chunks(list(by_id))}
     for split, docs in (("train", train_docs), ("dev", dev_docs)):
         for e in dataset.split(split):
             assert {negative_docs[n] for n in e.negative_ids} <= docs
@@ -418,13 +401,13 @@ def test_dedupe_split_and_manifest_of_a_built_dataset(built, corpus):
 
 
 def test_exclusions_and_a_stable_version(corpus, tmp_path):
-    settings, chunks = corpus
+    opened, chunks = corpus
     q10 = next(c.doc_id for c in chunks if c.file_name == "northwind_2024q2_10q.pdf")
     kwargs = {"sources": ("synthetic",), "mining": "lexical", "dev_fraction": 0.5}
-    first = build_dataset(settings, **kwargs)
+    first = build_dataset(opened, **kwargs)
     excluded_q = next(e.query for e in first.train + first.dev if e.doc_id != q10)
     ds = build_dataset(
-        settings, exclude_docs=[q10], exclude_questions=[excluded_q.upper() + "?"], **kwargs
+        opened, exclude_docs=[q10], exclude_questions=[excluded_q.upper() + "?"], **kwargs
     )
     examples = ds.train + ds.dev
     assert examples and q10 not in ds.manifest.doc_ids["train"] + ds.manifest.doc_ids["dev"]
@@ -435,10 +418,10 @@ def test_exclusions_and_a_stable_version(corpus, tmp_path):
     assert ds.manifest.options.exclude_questions == 1  # counted, the text is not copied
 
     # Same inputs, same version; the files round-trip; an edited file is refused.
-    again = build_dataset(settings, **kwargs)
+    again = build_dataset(opened, **kwargs)
     assert again.manifest.version == first.manifest.version
     assert again.train == first.train and again.dev == first.dev
-    assert build_dataset(settings, seed=14, **kwargs).manifest.version != first.manifest.version
+    assert build_dataset(opened, seed=14, **kwargs).manifest.version != first.manifest.version
     folder = write_dataset(first, tmp_path / "ds")
     assert sorted(p.name for p in folder.iterdir()) == ["dev.jsonl", "manifest.json", "train.jsonl"]
     loaded = load_dataset(folder)
@@ -452,7 +435,7 @@ def test_exclusions_and_a_stable_version(corpus, tmp_path):
         load_dataset(folder)
 
     # A cap per filing keeps curated examples and a sample of synthetic ones.
-    capped = build_dataset(settings, max_per_doc=3, **kwargs)
+    capped = build_dataset(opened, max_per_doc=3, **kwargs)
     per_doc: dict[str, int] = {}
     for e in capped.train + capped.dev:
         per_doc[e.doc_id] = per_doc.get(e.doc_id, 0) + 1
@@ -460,7 +443,7 @@ def test_exclusions_and_a_stable_version(corpus, tmp_path):
 
 
 def test_eval_set_questions_take_the_best_chunk_on_the_gold_page(corpus, tmp_path, sample_folder):
-    settings, chunks = corpus
+    opened, chunks = corpus
     earnings = _find(
         chunks, "contoso_fy2024_10k.pdf", "Consolidated Statements of Earnings", "table"
     )
@@ -480,7 +463,7 @@ def test_eval_set_questions_take_the_best_chunk_on_the_gold_page(corpus, tmp_pat
     (folder / "questions.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     shutil.copy(sample_folder / "contoso_fy2024_10k.pdf", folder / "pdfs" / "other.pdf")
     ds = build_dataset(
-        settings, sources=("eval",), eval_set=folder, mining="lexical", dev_fraction=0.0
+        opened, sources=("eval",), eval_set=folder, mining="lexical", dev_fraction=0.0
     )
     assert [e.source for e in ds.train] == ["eval"] and not ds.dev
     e = ds.train[0]
@@ -492,7 +475,7 @@ def test_eval_set_questions_take_the_best_chunk_on_the_gold_page(corpus, tmp_pat
     assert ds.manifest.skipped == {"eval-doc-not-indexed": 1, "eval-page-without-chunks": 1}
     assert ds.manifest.options.eval_set == "evalset"
     with pytest.raises(ConfigError, match="unknown dataset sources"):
-        build_dataset(settings, sources=("web",))
+        build_dataset(opened, sources=("web",))
 
 
 def test_split_assignment_is_seeded_deterministic_and_disjoint():

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import FinragError
+from core.options import HashEmbedderOptions
 from core.records import Hit
 from core.settings import Settings
 from finetune.gate import (
@@ -19,9 +20,9 @@ from finetune.gate import (
     evaluate_candidate,
     promote,
 )
-from rerank.base import RERANKERS, NoReranker
+from rerank.base import RERANKERS, BaseReranker, NoReranker, build_reranker
 from rerank.pages import rerank_pages
-from rerank.promoted import history, promoted, reranker_for, serving
+from rerank.promoted import history, promoted, serving
 
 QUESTIONS = [
     {
@@ -46,13 +47,13 @@ QUESTIONS = [
 GOLD = {(q["doc"], p) for q in QUESTIONS for p in q["evidence_pages"]}
 
 
-class Reverse:
+class Reverse(BaseReranker):
     """Worst case: the retrieval order upside down."""
 
     name = "reverse"
 
     def __init__(self, settings=None, **_):
-        self.last_reasoning = None
+        pass
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
         out = [
@@ -80,14 +81,16 @@ def backends():
     RERANKERS.register("test-oracle")(Oracle)
     yield
     for name in ("test-reverse", "test-oracle"):
-        RERANKERS._factories.pop(name, None)
+        RERANKERS.unregister(name)
 
 
 @pytest.fixture
 def settings(tmp_path, model_cache):
-    settings = Settings(data_dir=tmp_path / "corpus", model_cache=model_cache)
+    # the gate's plumbing is under test, not the embedder
+    settings = Settings(
+        data_dir=tmp_path / "corpus", model_cache=model_cache, embedder=HashEmbedderOptions()
+    )
     settings.ingest.workers = 1
-    settings.embedder.name = "hash"  # the gate's plumbing is under test, not the embedder
     return settings
 
 
@@ -116,7 +119,7 @@ def test_a_worse_model_is_refused_and_a_better_one_promoted_once(settings, held_
     assert any("below the margin" in r for r in decision.reasons)
     with pytest.raises(FinragError, match="the gate refused"):
         promote(settings, worse, by="ml-eng")
-    assert promoted(settings) == {}
+    assert promoted(settings.data_dir) == {}
 
     better = _model(tmp_path / "better", "test-oracle")
     decision, _ = evaluate_candidate(settings, better, held_out)
@@ -128,9 +131,9 @@ def test_a_worse_model_is_refused_and_a_better_one_promoted_once(settings, held_
         promote(settings, better, by=" ")
     record = promote(settings, better, by="ml-eng")
     assert record.promoted_by == "ml-eng" and record.metrics["mrr"] == 1.0
-    assert serving(settings).model == str(better.resolve())
-    assert [h.model for h in history(settings)] == [str(better.resolve())]
-    assert isinstance(reranker_for(settings), Oracle)  # rerank.name "auto" serves it
+    assert serving(settings.data_dir).model == str(better.resolve())
+    assert [h.model for h in history(settings.data_dir)] == [str(better.resolve())]
+    assert isinstance(build_reranker(settings).for_company(None), Oracle)  # "auto" serves it
 
     # Against the model now serving, a same-quality candidate gains nothing: refused.
     again = _model(tmp_path / "again", "test-oracle")
@@ -176,11 +179,11 @@ def test_decide_and_bootstrap():
 
 
 def test_auto_without_a_promotion_is_no_reranker_and_explicit_names_win(settings):
-    assert isinstance(reranker_for(settings), NoReranker)
-    explicit = settings.model_copy(
-        update={"rerank": settings.rerank.model_copy(update={"name": "test-reverse"})}
-    )
-    assert isinstance(reranker_for(explicit), Reverse)
+    auto = build_reranker(settings)
+    assert auto.name == "auto" and isinstance(auto.for_company(None), NoReranker)
+    assert isinstance(auto.for_company("NWR"), NoReranker)
+    explicit = settings.model_copy(update={"rerank": RERANKERS.parse("test-reverse")})
+    assert isinstance(build_reranker(explicit).for_company("NWR"), Reverse)
 
 
 def test_company_scope_is_served_for_that_company_only(settings, tmp_path):
@@ -189,7 +192,7 @@ def test_company_scope_is_served_for_that_company_only(settings, tmp_path):
     from rerank.promoted import PromotedModel, record_promotion
 
     general = record_promotion(
-        settings,
+        settings.data_dir,
         PromotedModel(
             backend="test-reverse",
             model="/m/general",
@@ -198,7 +201,7 @@ def test_company_scope_is_served_for_that_company_only(settings, tmp_path):
         ),
     )
     company = record_promotion(
-        settings,
+        settings.data_dir,
         PromotedModel(
             backend="test-oracle",
             model="/m/nwr",
@@ -207,11 +210,11 @@ def test_company_scope_is_served_for_that_company_only(settings, tmp_path):
             promoted_by="a",
         ),
     )
-    assert serving(settings, "nwr").model == company.model
-    assert serving(settings, "CFCO").model == general.model
-    assert serving(settings).model == general.model
+    assert serving(settings.data_dir, "nwr").model == company.model
+    assert serving(settings.data_dir, "CFCO").model == general.model
+    assert serving(settings.data_dir).model == general.model
     replaced = record_promotion(
-        settings,
+        settings.data_dir,
         PromotedModel(
             backend="test-oracle",
             model="/m/general2",
@@ -219,7 +222,7 @@ def test_company_scope_is_served_for_that_company_only(settings, tmp_path):
             promoted_by="b",
         ),
     )
-    assert replaced.replaced == "/m/general" and len(history(settings)) == 3
+    assert replaced.replaced == "/m/general" and len(history(settings.data_dir)) == 3
 
 
 def test_rerank_pages_keeps_every_retrieved_page():

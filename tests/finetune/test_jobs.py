@@ -8,9 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from core.errors import ConfigError
+from core.options import HashEmbedderOptions
 from core.settings import Settings
 from finetune.jobs import JobSpec, read_job, run_job
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import Ingestor
+from retrieval.corpus import Corpus
 from tests.finetune.test_trainer import make_examples, tiny_config
 
 TINY = {
@@ -26,11 +28,16 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, model_cache, sample_folder):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("jobs-corpus"), model_cache=model_cache)
+    # the job's plumbing is under test; MiniLM is tested elsewhere
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("jobs-corpus"),
+        model_cache=model_cache,
+        embedder=HashEmbedderOptions(),
+    )
     settings.ingest.workers = 1
-    settings.embedder.name = "hash"  # the job's plumbing is under test; MiniLM is tested elsewhere
-    assert ingest_paths([sample_folder], settings).count("ok") == 3
-    return settings
+    with Corpus.open(settings) as corpus:
+        assert Ingestor(corpus).ingest([sample_folder]).count("ok") == 3
+        yield corpus
 
 
 @pytest.fixture(scope="module")

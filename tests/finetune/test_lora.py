@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError
+from core.options import Qwen3VLRerankerOptions
 from core.records import TrainingExample
-from core.settings import RerankSettings
 from tests.fixtures import tiny_qwen
 
 torch = pytest.importorskip("torch")
@@ -191,7 +191,7 @@ def test_saved_adapter_scores_like_the_trained_model(trained, tiny_qwen_dir) -> 
     from finetune.lora import text_hits
     from rerank.pointwise import Qwen3VLReranker
 
-    settings = RerankSettings(name="qwen3-vl", device="cpu", batch_size=3)
+    settings = Qwen3VLRerankerOptions(device="cpu", batch_size=3)
     reranker = load_lora_reranker(trained["out"] / "model", settings)
     base = Qwen3VLReranker(settings.model_copy(update={"model": str(tiny_qwen_dir)}))
     for example in trained["data"][:3]:

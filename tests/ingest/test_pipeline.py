@@ -9,8 +9,9 @@ import pymupdf
 import pytest
 
 from core.records import Query, SearchFilters
-from ingest.pipeline import Ingestor, ingest_paths
+from retrieval.corpus import Corpus
 from retrieval.search import CorpusSearch
+from tests.fixtures.corpora import ingest_into as ingest_paths
 
 
 def _bad_files(folder: Path) -> dict[str, Path]:
@@ -37,11 +38,9 @@ def _bad_files(folder: Path) -> dict[str, Path]:
 
 
 def _search(settings, text: str, **filters) -> list:
-    searcher = CorpusSearch(settings)
-    try:
-        return searcher.search(Query(text=text, filters=SearchFilters(**filters), top_k=5))
-    finally:
-        searcher.close()
+    with Corpus.open(settings) as corpus:
+        query = Query(text=text, filters=SearchFilters(**filters), top_k=5)
+        return CorpusSearch(corpus).search(query)
 
 
 def test_batch_lands_good_files_and_reports_bad_ones(settings, sample_folder, tmp_path):
@@ -71,11 +70,11 @@ def test_rerun_is_idempotent_and_changed_file_replaces(settings, sample_folder, 
     shutil.copytree(sample_folder, folder)
     first = ingest_paths([folder], settings)
     assert first.count("ok") == 3
-    with Ingestor(settings) as ing:
+    with Corpus.open(settings) as ing:
         points = ing.index.count()
     second = ingest_paths([folder], settings)
     assert second.count("skipped-duplicate") == 3 and second.count("ok") == 0
-    with Ingestor(settings) as ing:
+    with Corpus.open(settings) as ing:
         assert ing.index.count() == points
 
     # Same path, new bytes: the old filing's points go, the new ones come.
@@ -87,7 +86,7 @@ def test_rerun_is_idempotent_and_changed_file_replaces(settings, sample_folder, 
     Path(str(target) + ".new").replace(target)
     third = ingest_paths([folder], settings)
     assert third.count("ok") == 1 and third.count("skipped-duplicate") == 2
-    with Ingestor(settings) as ing:
+    with Corpus.open(settings) as ing:
         docs = ing.catalog.by_source(str(target.resolve()))
         assert len(docs) == 1
         new_doc = docs[0].doc_id
@@ -116,7 +115,7 @@ def test_interrupted_run_resumes_without_duplicates(settings, sample_folder, mon
         ingest_paths([sample_folder], settings)
     monkeypatch.setattr(Index, "mark_ready", real_mark_ready)
 
-    with Ingestor(settings) as ing:
+    with Corpus.open(settings) as ing:
         pending = ing.catalog.pending()
         assert len(pending) == 1
         # Half-written points are invisible to search.
@@ -126,12 +125,12 @@ def test_interrupted_run_resumes_without_duplicates(settings, sample_folder, mon
     resumed = ingest_paths([sample_folder], settings)
     statuses = sorted(f.status for f in resumed.files)
     assert statuses == ["ok", "ok", "skipped-duplicate"]
-    with Ingestor(settings) as ing:
+    with Corpus.open(settings) as ing:
         total = ing.index.count()
         assert ing.catalog.pending() == []
     clean = settings.model_copy(update={"data_dir": settings.data_dir.parent / "clean"})
     ingest_paths([sample_folder], clean)
-    with Ingestor(clean) as ing:
+    with Corpus.open(clean) as ing:
         assert ing.index.count() == total
 
 
@@ -144,7 +143,7 @@ def test_overrides_sidecar_and_acl(settings, sample_folder, tmp_path):
         [folder], settings, overrides={"acl": ["finance"], "company": "Contoso Foods Corp."}
     )
     assert report.count("ok") == 1
-    with Ingestor(settings) as ing:
+    with Corpus.open(settings) as ing:
         filing = ing.catalog.filings()[0]
     assert (
         filing.company == "Contoso Foods Corp." and filing.metadata_source["company"] == "override"
@@ -153,12 +152,10 @@ def test_overrides_sidecar_and_acl(settings, sample_folder, tmp_path):
     assert filing.fiscal_year == 2024 and filing.metadata_source["fiscal_year"] == "document"
     assert filing.acl == ["finance"]
 
-    searcher = CorpusSearch(settings)
-    try:
+    with Corpus.open(settings) as corpus:
+        searcher = CorpusSearch(corpus)
         public = searcher.search(Query(text="capital expenditures", acl_groups=["public"]))
         finance = searcher.search(Query(text="capital expenditures", acl_groups=["finance"]))
-    finally:
-        searcher.close()
     assert public == []
     assert finance and all(h.chunk.acl == ["finance"] for h in finance)
 
@@ -173,7 +170,7 @@ def test_parallel_workers_give_the_same_index(settings, sample_folder):
     )
     serial.ingest.workers = 1
     ingest_paths([sample_folder], serial)
-    with Ingestor(parallel) as a, Ingestor(serial) as b:
+    with Corpus.open(parallel) as a, Corpus.open(serial) as b:
         assert a.index.count() == b.index.count() > 0
 
 
@@ -186,6 +183,29 @@ def test_same_overrides_again_skip_new_overrides_update(settings, sample_folder,
     assert again.count("skipped-duplicate") == 1
     moved = ingest_paths([folder], settings, overrides={"acl": ["finance", "audit"]})
     assert moved.count("ok") == 1
-    with Ingestor(settings) as ing:
+    with Corpus.open(settings) as ing:
         assert ing.catalog.filings()[0].acl == ["finance", "audit"]
         assert ing.index.count(acl_groups=["audit"]) == ing.index.count() > 0
+
+
+def test_each_corpus_chunks_with_its_own_embedder_in_one_process(settings, sample_folder):
+    """Two corpora with different embedders in one process: each sizes chunks with its own
+    tokenizer (a process-wide token counter once made the second reuse the first's)."""
+    from core.options import HashEmbedderOptions
+    from retrieval.embedders.hashing import HashEmbedder
+    from retrieval.embedders.onnx import OnnxMiniLMEmbedder
+
+    settings.ingest.workers = 1
+    ingest_paths([sample_folder], settings)  # the packaged MiniLM first
+    hashed = settings.model_copy(
+        update={
+            "data_dir": settings.data_dir.parent / "hashed",
+            "embedder": HashEmbedderOptions(max_tokens=110),
+        }
+    )
+    assert ingest_paths([sample_folder], hashed).count("ok") == 3
+    with Corpus.open(hashed) as corpus:
+        texts = [c.text for c in corpus.index.scroll_chunks() if c.modality in ("text", "table")]
+    words = HashEmbedder(hashed.embedder).count_tokens(texts)
+    pieces = OnnxMiniLMEmbedder(settings.embedder).count_tokens(texts)
+    assert max(words) <= 110 < max(pieces)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.backends import RERANKERS
 from core.errors import ModelNotAvailableError
+from core.options import CrossEncoderOptions
 from core.records import Chunk, Hit
-from core.settings import RerankSettings
 from tests.finetune.test_trainer import tiny_run  # noqa: F401  (the shared session fixture)
 
 
@@ -28,7 +29,7 @@ def test_missing_model_says_how_to_train_one(model):
     from rerank.cross_encoder import CrossEncoderReranker
 
     with pytest.raises(ModelNotAvailableError, match="finrag finetune") as info:
-        CrossEncoderReranker(RerankSettings(name="cross-encoder", model=model))
+        CrossEncoderReranker(CrossEncoderOptions(model=model))
     assert "FINRAG_RERANK__MODEL" in str(info.value)
 
 
@@ -37,9 +38,7 @@ def test_a_plain_encoder_folder_is_refused(tmp_path):
     from rerank.cross_encoder import CrossEncoderReranker
 
     with pytest.raises(ModelNotAvailableError, match="not a one-logit cross-encoder"):
-        CrossEncoderReranker(
-            RerankSettings(name="cross-encoder", model=str(packaged_encoder_dir()))
-        )
+        CrossEncoderReranker(CrossEncoderOptions(model=str(packaged_encoder_dir())))
 
 
 def test_pairs_are_cut_to_max_length_longest_side_first():
@@ -57,11 +56,12 @@ def test_pairs_are_cut_to_max_length_longest_side_first():
 
 
 def test_reranker_puts_positives_first_and_follows_the_protocol(tiny_run):  # noqa: F811
-    from rerank.base import get_reranker
     from rerank.cross_encoder import CrossEncoderReranker
 
     out, report, _, dev = tiny_run
-    reranker = get_reranker(RerankSettings(name="cross-encoder", model=str(out)))  # job folder
+    reranker = RERANKERS.create(
+        "cross-encoder", settings=CrossEncoderOptions(model=str(out))
+    )  # job folder
     assert isinstance(reranker, CrossEncoderReranker) and reranker.metadata.max_length == 64
     assert reranker.last_reasoning is None
     firsts = 0
@@ -88,7 +88,7 @@ def test_onnx_and_torch_runtimes_agree(tiny_run):  # noqa: F811
     from rerank.cross_encoder import CrossEncoderReranker
 
     out, _, _, dev = tiny_run
-    settings = RerankSettings(name="cross-encoder", model=str(out / "model"))
+    settings = CrossEncoderOptions(model=str(out / "model"))
     onnx = CrossEncoderReranker(settings, runtime="onnx")
     torch_ = CrossEncoderReranker(settings, runtime="torch")
     a, b = [], []

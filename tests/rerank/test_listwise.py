@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.backends import RERANKERS
+from core.options import ListwiseRerankerOptions
 from core.records import Chunk, Hit
-from core.settings import RerankSettings
 from rerank.listwise import parse_ranking, window_spans
 from tests.fixtures import tiny_qwen
 from tests.fixtures.tiny_qwen import write_test_image
@@ -74,9 +75,7 @@ def oracle_reranker(tiny_qwen_dir, monkeypatch):
     """A listwise reranker whose 'model' ranks by the relevance number written in each chunk."""
     from rerank.listwise import ListwiseVLReranker
 
-    reranker = ListwiseVLReranker(
-        RerankSettings(name="listwise-vl", model=str(tiny_qwen_dir), window=5)
-    )
+    reranker = ListwiseVLReranker(ListwiseRerankerOptions(model=str(tiny_qwen_dir), window=5))
 
     def fake_generate(query: str, hits: list[Hit]) -> str:
         relevance = [int(re.search(r"rel=(\d+)", h.chunk.text).group(1)) for h in hits]
@@ -126,7 +125,7 @@ def test_a_malformed_window_keeps_its_order(oracle_reranker, monkeypatch) -> Non
 def test_the_prompt_is_mm_r5s_for_page_images(tiny_qwen_dir, tmp_path: Path) -> None:
     from rerank.listwise import ListwiseVLReranker
 
-    reranker = ListwiseVLReranker(RerankSettings(name="listwise-vl", model=str(tiny_qwen_dir)))
+    reranker = ListwiseVLReranker(ListwiseRerankerOptions(model=str(tiny_qwen_dir)))
     pages = [
         make_hit(
             i,
@@ -165,11 +164,9 @@ def test_real_generation_with_the_tiny_model_falls_back_cleanly(
     tiny_qwen_dir, tmp_path: Path
 ) -> None:
     pytest.importorskip("torch")
-    from rerank.base import get_reranker
 
-    reranker = get_reranker(
-        RerankSettings(name="listwise-vl", model=str(tiny_qwen_dir), window=3, device="cpu")
-    )
+    options = ListwiseRerankerOptions(model=str(tiny_qwen_dir), window=3, device="cpu")
+    reranker = RERANKERS.create("listwise-vl", settings=options)
     reranker.max_new_tokens = 12
     hits = [
         make_hit(

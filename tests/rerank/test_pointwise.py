@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.backends import RERANKERS
+from core.options import Qwen3VLRerankerOptions
 from core.records import Chunk, Hit
-from core.settings import RerankSettings
 from tests.fixtures import tiny_qwen
 from tests.fixtures.tiny_qwen import QWEN_SPLIT, write_test_image
 
@@ -45,9 +46,7 @@ def hits(tmp_path: Path) -> list[Hit]:
 def reranker(model: Path, **overrides):
     from rerank.pointwise import Qwen3VLReranker
 
-    return Qwen3VLReranker(
-        RerankSettings(name="qwen3-vl", model=str(model), device="cpu", **overrides)
-    )
+    return Qwen3VLReranker(Qwen3VLRerankerOptions(model=str(model), device="cpu", **overrides))
 
 
 def test_prompt_matches_the_reference_format(tiny_qwen_dir, hits) -> None:
@@ -137,10 +136,9 @@ def test_cut_to_tokens_keeps_whole_tokens(tiny_qwen_dir) -> None:
 
 
 def test_registry_builds_the_backend(tiny_qwen_dir) -> None:
-    from rerank.base import get_reranker
     from rerank.pointwise import Qwen3VLReranker
 
-    built = get_reranker(RerankSettings(name="qwen3-vl", model=str(tiny_qwen_dir)))
+    built = RERANKERS.create("qwen3-vl", settings=Qwen3VLRerankerOptions(model=str(tiny_qwen_dir)))
     assert isinstance(built, Qwen3VLReranker)
 
 

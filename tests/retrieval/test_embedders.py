@@ -18,10 +18,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from core.backends import EMBEDDERS
 from core.errors import ModelNotAvailableError
-from core.settings import EmbedderSettings
+from core.options import HashEmbedderOptions, MiniLMOnnxOptions, SentenceTransformersOptions
 from retrieval.embedders import onnx as onnx_module
-from retrieval.embedders.base import EMBEDDERS, Embedder
+from retrieval.embedders.base import Embedder
 from retrieval.embedders.hashing import HashEmbedder
 from retrieval.embedders.minilm import SentenceTransformerEmbedder
 from retrieval.embedders.onnx import OnnxMiniLMEmbedder, ensure_exported
@@ -50,20 +51,20 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 def onnx_fp32(models_dir: str) -> OnnxMiniLMEmbedder:
     # Whole documents (document_tokens=None), so vectors compare with sentence-transformers'.
     return OnnxMiniLMEmbedder(
-        EmbedderSettings(quantize=False, batch_size=2, document_tokens=None), models_dir=models_dir
+        MiniLMOnnxOptions(quantize=False, batch_size=2, document_tokens=None), models_dir=models_dir
     )
 
 
 @pytest.fixture(scope="session")
 def onnx_int8(models_dir: str) -> OnnxMiniLMEmbedder:
     return OnnxMiniLMEmbedder(
-        EmbedderSettings(quantize=True, batch_size=2, document_tokens=None), models_dir=models_dir
+        MiniLMOnnxOptions(quantize=True, batch_size=2, document_tokens=None), models_dir=models_dir
     )
 
 
 @pytest.fixture(scope="session")
 def torch_st() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(EmbedderSettings(name="sentence-transformers"))
+    return SentenceTransformerEmbedder(SentenceTransformersOptions())
 
 
 @pytest.fixture(scope="session")
@@ -76,11 +77,11 @@ def reference(torch_st: SentenceTransformerEmbedder) -> np.ndarray:
 
 def test_hash_is_deterministic_across_processes() -> None:
     text = "Net income attributable to Boeing shareholders"
-    here = HashEmbedder(EmbedderSettings(name="hash")).embed_query(text)
+    here = HashEmbedder(HashEmbedderOptions()).embed_query(text)
     code = (
-        "import sys; from core.settings import EmbedderSettings;"
+        "import sys; from core.options import HashEmbedderOptions;"
         "from retrieval.embedders.hashing import HashEmbedder;"
-        f"sys.stdout.write(HashEmbedder(EmbedderSettings(name='hash')).embed_query({text!r}).tobytes().hex())"
+        f"sys.stdout.write(HashEmbedder(HashEmbedderOptions()).embed_query({text!r}).tobytes().hex())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}  # a different str-hash salt than ours
     out = subprocess.run(
@@ -96,8 +97,8 @@ def test_hash_is_deterministic_across_processes() -> None:
 
 
 def test_hash_similarity_and_shape() -> None:
-    embedder = HashEmbedder(EmbedderSettings(name="hash", dimension=512))
-    assert embedder.dim == 512 and HashEmbedder(EmbedderSettings(name="hash")).dim == 256
+    embedder = HashEmbedder(HashEmbedderOptions(dimension=512))
+    assert embedder.dim == 512 and HashEmbedder(HashEmbedderOptions()).dim == 256
     query = embedder.embed_query("quarterly revenue growth")
     docs = embedder.embed_documents(
         ["Revenue grew this quarter; quarterly revenues rose.", "The cafeteria opens at noon."]
@@ -114,13 +115,11 @@ def test_hash_similarity_and_shape() -> None:
 
 def test_registry_builds_every_offline_backend(models_dir: str) -> None:
     for name in ("hash", "sentence-transformers", "minilm-onnx"):
-        embedder = EMBEDDERS.create(
-            name, settings=EmbedderSettings(name=name), models_dir=models_dir
-        )
+        embedder = EMBEDDERS.create(name, settings=EMBEDDERS.parse(name), models_dir=models_dir)
         assert isinstance(embedder, Embedder)
         assert embedder.name == name
     assert (
-        EMBEDDERS.create("minilm-onnx", settings=EmbedderSettings(), models_dir=None).max_tokens
+        EMBEDDERS.create("minilm-onnx", settings=MiniLMOnnxOptions(), models_dir=None).max_tokens
         == 256
     )
 
@@ -143,7 +142,8 @@ def test_missing_model_fails_fast_naming_the_setting(backend: type, tmp_path: Pa
     start = time.perf_counter()
     with pytest.raises(ModelNotAvailableError) as info:
         backend(
-            EmbedderSettings(model="no-such-org/no-such-embedder-7f3a"), models_dir=str(tmp_path)
+            EMBEDDERS.parse({"name": backend.name, "model": "no-such-org/no-such-embedder-7f3a"}),
+            models_dir=str(tmp_path),
         )
     assert time.perf_counter() - start < 2.0
     message = str(info.value)
@@ -255,7 +255,7 @@ def test_second_construction_reuses_the_export(
 
     monkeypatch.setattr(onnx_module, "_export_onnx", forbidden)
     monkeypatch.setattr(onnx_module, "quantize_int8", forbidden)
-    again = OnnxMiniLMEmbedder(EmbedderSettings(quantize=True), models_dir=models_dir)
+    again = OnnxMiniLMEmbedder(MiniLMOnnxOptions(quantize=True), models_dir=models_dir)
     assert again.cache_dir == onnx_int8.cache_dir
     np.testing.assert_allclose(again.embed_query("dividends per share"), expected, atol=1e-6)
 
@@ -314,10 +314,10 @@ def test_document_tokens_bounds_what_the_dense_model_reads(models_dir: str) -> N
     head = "Capital expenditures were driven by the new actuator plant in Austin. " * 10
     tail = " ".join(["Unrelated dividend policy text about shareholders."] * 12)
     limited = OnnxMiniLMEmbedder(
-        EmbedderSettings(quantize=False, document_tokens=96), models_dir=models_dir
+        MiniLMOnnxOptions(quantize=False, document_tokens=96), models_dir=models_dir
     )
     whole = OnnxMiniLMEmbedder(
-        EmbedderSettings(quantize=False, document_tokens=None), models_dir=models_dir
+        MiniLMOnnxOptions(quantize=False, document_tokens=None), models_dir=models_dir
     )
     assert limited.count_tokens([head])[0] > 96  # the first 96 tokens are all `head`
     cut = limited.embed_documents([head + tail])[0]

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError, MemoryBankError
+from core.options import HashEmbedderOptions
 from core.records import Citation, MemoryEntry
 from core.settings import Settings
-from retrieval.index import Index, MemoryIndex
+from retrieval.corpus import Corpus
+from retrieval.index import MemoryIndex
 from retrieval.memory_bank import (
     THRESHOLDS,
     MemoryBank,
@@ -144,30 +146,22 @@ def settings_for(engine: str, data_dir: Path, model_cache: Path) -> Settings:
     )
 
 
-@pytest.fixture(scope="module")
-def embedder(model_cache):
-    from retrieval.embedders.base import get_embedder
-
-    return get_embedder(Settings(model_cache=model_cache).embedder, str(model_cache))
-
-
 @pytest.fixture(scope="module", params=ENGINES)
-def shared(request, tmp_path_factory, model_cache, embedder):
+def shared(request, tmp_path_factory, model_cache):
     """Every ENTRIES entry, approved, per engine; for tests that only read."""
     settings = settings_for(request.param, tmp_path_factory.mktemp(request.param), model_cache)
-    bank = MemoryBank(settings, embedder=embedder)
-    ids = {}
-    for key in ENTRIES:
-        ids[key] = bank.add(entry(key, approved=True, approved_by="lead")).entry_id
-    yield bank, ids
-    bank.close()
+    with Corpus.open(settings) as corpus:
+        bank = MemoryBank(corpus)
+        ids = {}
+        for key in ENTRIES:
+            ids[key] = bank.add(entry(key, approved=True, approved_by="lead")).entry_id
+        yield bank, ids
 
 
 @pytest.fixture
-def fresh(tmp_path, model_cache, embedder):
-    bank = MemoryBank(settings_for("edge", tmp_path / "data", model_cache), embedder=embedder)
-    yield bank
-    bank.close()
+def fresh(tmp_path, model_cache):
+    with Corpus.open(settings_for("edge", tmp_path / "data", model_cache)) as corpus:
+        yield MemoryBank(corpus)
 
 
 def hit_ids(bank: MemoryBank, question: str, groups=("public",), **kw) -> list[str]:
@@ -362,13 +356,13 @@ def test_crud(fresh) -> None:
 
 
 def test_uncalibrated_embedder_is_refused(tmp_path, model_cache) -> None:
-    settings = settings_for("edge", tmp_path, model_cache)
-    settings.embedder.name = "hash"
-    with MemoryBank(settings) as bank:
+    settings = settings_for("edge", tmp_path, model_cache).model_copy(
+        update={"embedder": HashEmbedderOptions()}
+    )
+    with Corpus.open(settings) as corpus:
         with pytest.raises(ConfigError, match="no calibrated threshold"):
-            _ = bank.threshold
-    with MemoryBank(settings, threshold=0.5) as bank:
-        assert bank.threshold == 0.5
+            _ = MemoryBank(corpus).threshold
+        assert MemoryBank(corpus, threshold=0.5).threshold == 0.5
 
 
 # -- import / export ----------------------------------------------------------------------------
@@ -455,11 +449,9 @@ def test_import_jsonl_and_export_round_trip(fresh, tmp_path) -> None:
     for name in ("out.csv", "out.jsonl"):
         assert fresh.export(tmp_path / name) == 2
     for name in ("out.csv", "out.jsonl"):
-        bank = MemoryBank(
-            settings_for("edge", tmp_path / name.replace(".", "_"), fresh.settings.models_dir),
-            embedder=fresh.embedder,
-        )
-        with bank:
+        models = fresh.corpus.settings.models_dir
+        with Corpus.open(settings_for("edge", tmp_path / name.replace(".", "_"), models)) as other:
+            bank = MemoryBank(other)
             assert bank.import_file(tmp_path / name).count("added") == 2
             assert bank.list(include_retired=True) == before, name
     with pytest.raises(MemoryBankError, match=".csv or .jsonl"):
@@ -470,15 +462,17 @@ def test_import_jsonl_and_export_round_trip(fresh, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_memory_and_chunk_index_open_together(engine, tmp_path, model_cache, embedder) -> None:
+def test_memory_and_chunk_index_open_together(engine, tmp_path, model_cache) -> None:
     settings = settings_for(engine, tmp_path, model_cache)
-    with Index(settings) as chunks, MemoryBank(settings, embedder=embedder) as bank:
-        chunks.ensure_collection(text_dim=embedder.dim)
+    with Corpus.open(settings) as corpus:
+        chunks, bank = corpus.index, MemoryBank(corpus)
+        chunks.ensure_collection(text_dim=corpus.embedder.dim)
         e = bank.add(entry("acme_rev_23", approved=True, approved_by="lead"))
         assert bank.index.engine == chunks.engine == engine
         assert Path(bank.index.location) != Path(chunks.location)
         assert chunks.count() == 0 and bank.list() == [e]
-    with MemoryBank(settings, embedder=embedder) as bank:  # persisted
+    with Corpus.open(settings) as corpus:  # persisted
+        bank = MemoryBank(corpus)
         assert hit_ids(bank, "How much revenue did Acme report for fiscal 2023?") == [e.entry_id]
         with pytest.raises(Exception, match="another process"):
             MemoryIndex(settings)
@@ -487,7 +481,7 @@ def test_memory_and_chunk_index_open_together(engine, tmp_path, model_cache, emb
 # -- CLI --------------------------------------------------------------------------------------
 
 
-def test_cli(tmp_path, model_cache, monkeypatch, embedder) -> None:
+def test_cli(tmp_path, model_cache, monkeypatch) -> None:
     from typer.testing import CliRunner
 
     from ui.cli_memory import memory_app

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError, ModelNotAvailableError
-from core.settings import EmbedderSettings
+from core.options import Qwen3VLEmbedderOptions
 from tests.fixtures import tiny_qwen
 from tests.fixtures.tiny_qwen import write_test_image
 
@@ -30,7 +30,7 @@ def embedder(tiny_qwen_dir: Path):
     from retrieval.embedders.qwen3_vl import Qwen3VLEmbedder
 
     return Qwen3VLEmbedder(
-        EmbedderSettings(name="qwen3-vl", model=str(tiny_qwen_dir), device="cpu", batch_size=2)
+        Qwen3VLEmbedderOptions(model=str(tiny_qwen_dir), device="cpu", batch_size=2)
     )
 
 
@@ -139,7 +139,7 @@ def test_vectors_are_normalised_and_matryoshka_truncation_renormalises(
     np.testing.assert_allclose(np.linalg.norm(full, axis=1), 1.0, atol=1e-6)
 
     short = Qwen3VLEmbedder(
-        EmbedderSettings(name="qwen3-vl", model=str(tiny_qwen_dir), device="cpu", dimension=16)
+        Qwen3VLEmbedderOptions(model=str(tiny_qwen_dir), device="cpu", dimension=16)
     )
     assert short.dim == short.image_dim == 16
     cut = short.embed_documents(TEXTS)
@@ -149,7 +149,7 @@ def test_vectors_are_normalised_and_matryoshka_truncation_renormalises(
     assert short.embed_query("revenue").shape == (16,)
 
     with pytest.raises(ConfigError, match="FINRAG_EMBEDDER__DIMENSION"):
-        Qwen3VLEmbedder(EmbedderSettings(name="qwen3-vl", model=str(tiny_qwen_dir), dimension=65))
+        Qwen3VLEmbedder(Qwen3VLEmbedderOptions(model=str(tiny_qwen_dir), dimension=65))
 
 
 def test_images_change_the_vector_and_text_only_needs_no_pixels(embedder, images) -> None:
@@ -193,22 +193,22 @@ def test_count_tokens_excludes_special_tokens(embedder) -> None:
 
 
 def test_registry_builds_the_backend(tiny_qwen_dir) -> None:
-    from retrieval.embedders.base import EMBEDDERS, ImageEmbedder
+    from retrieval.embedders.base import EMBEDDERS
     from retrieval.embedders.qwen3_vl import Qwen3VLEmbedder
 
     built = EMBEDDERS.create(
         "qwen3-vl",
-        settings=EmbedderSettings(name="qwen3-vl", model=str(tiny_qwen_dir)),
+        settings=Qwen3VLEmbedderOptions(model=str(tiny_qwen_dir)),
         models_dir=None,
     )
-    assert isinstance(built, Qwen3VLEmbedder) and isinstance(built, ImageEmbedder)
+    assert isinstance(built, Qwen3VLEmbedder) and built.image_dim == built.dim
 
 
 def test_models_dir_is_searched_by_name(tiny_qwen_dir) -> None:
     from retrieval.embedders.qwen3_vl import Qwen3VLEmbedder
 
     built = Qwen3VLEmbedder(
-        EmbedderSettings(name="qwen3-vl", model=tiny_qwen_dir.name),
+        Qwen3VLEmbedderOptions(model=tiny_qwen_dir.name),
         models_dir=str(tiny_qwen_dir.parent),
     )
     assert built.model_path == tiny_qwen_dir.resolve()
@@ -222,7 +222,7 @@ def test_a_missing_model_fails_fast_naming_the_setting(tmp_path, monkeypatch) ->
     started = time.monotonic()
     for model in ("Qwen/Qwen3-VL-Embedding-2B", str(tmp_path / "nowhere"), None):
         with pytest.raises(ModelNotAvailableError, match="FINRAG_EMBEDDER__MODEL") as caught:
-            Qwen3VLEmbedder(EmbedderSettings(name="qwen3-vl", model=model))
+            Qwen3VLEmbedder(Qwen3VLEmbedderOptions(model=model))
         assert "download them on a machine with network access" in str(caught.value)
     assert time.monotonic() - started < 5
 
@@ -282,9 +282,7 @@ def test_cuda_bf16_embeddings_match_cpu_fp32(tiny_qwen_dir, images) -> None:
     ]
     vectors = {}
     for device in ("cpu", "cuda"):
-        settings = EmbedderSettings(
-            name="qwen3-vl", model=str(tiny_qwen_dir), device=device, batch_size=3
-        )
+        settings = Qwen3VLEmbedderOptions(model=str(tiny_qwen_dir), device=device, batch_size=3)
         embedder = Qwen3VLEmbedder(settings)
         assert str(embedder.loaded().dtype) == (
             "torch.bfloat16" if device == "cuda" else "torch.float32"

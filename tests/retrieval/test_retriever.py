@@ -9,26 +9,25 @@ import pytest
 
 from core.records import Chunk, Hit, SearchFilters
 from core.settings import Settings
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import Ingestor
 from ingest.statements import statement_kind
+from retrieval.corpus import Corpus
 from retrieval.glossary import expand
 from retrieval.retriever import Retriever, rank_pages, search_text
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, model_cache, sample_folder) -> Settings:
+def corpus(tmp_path_factory, model_cache, sample_folder):
     settings = Settings(data_dir=tmp_path_factory.mktemp("corpus"), model_cache=model_cache)
     settings.ingest.workers = 1
-    report = ingest_paths([sample_folder], settings)
-    assert report.count("ok") == 3
-    return settings
+    with Corpus.open(settings) as corpus:
+        assert Ingestor(corpus).ingest([sample_folder]).count("ok") == 3
+        yield corpus
 
 
 @pytest.fixture
 def retriever(corpus):
-    r = Retriever(corpus)
-    yield r
-    r.close()
+    return Retriever(corpus)
 
 
 def _hit(doc: str, page: int, rank: int, cid: str) -> Hit:
@@ -175,29 +174,25 @@ def test_eval_retrieval_on_a_generated_set(tmp_path, model_cache, sample_folder)
 def test_memory_hit_arrives_beside_corpus_evidence(corpus):
     from retrieval.memory_bank import make_entry
 
-    settings = corpus.model_copy(update={"data_dir": corpus.data_dir})
-    retriever = Retriever(settings)
-    try:
-        bank = retriever.memory
-        entry = make_entry(
-            "What was Northwind Robotics' free cash flow in fiscal 2023?",
-            "Free cash flow was $266.3 million (operating cash flow 412.6 less capex 146.3).",
-            company="Northwind Robotics, Inc.",
-            period="FY2023",
-            author="analyst@example.com",
-        )
-        bank.add(entry)
-        question = "Northwind Robotics free cash flow in fiscal 2023?"
-        assert retriever.retrieve(question, acl_groups=["public"]).memory == []  # not approved yet
-        bank.approve(entry.entry_id, "curator@example.com")
-        result = retriever.retrieve(question, acl_groups=["public"])
-        assert [m.entry.entry_id for m in result.memory] == [entry.entry_id]
-        assert result.memory[0].entry.approved_by == "curator@example.com"
-        assert result.hits, "a memory hit never replaces the corpus evidence"
-        assert retriever.retrieve(question, acl_groups=["finance"]).memory == []
-        other = retriever.retrieve(
-            "What was Contoso Foods' free cash flow in fiscal 2024?", acl_groups=["public"]
-        )
-        assert other.memory == []
-    finally:
-        retriever.close()
+    retriever = Retriever(corpus)
+    bank = retriever.memory
+    entry = make_entry(
+        "What was Northwind Robotics' free cash flow in fiscal 2023?",
+        "Free cash flow was $266.3 million (operating cash flow 412.6 less capex 146.3).",
+        company="Northwind Robotics, Inc.",
+        period="FY2023",
+        author="analyst@example.com",
+    )
+    bank.add(entry)
+    question = "Northwind Robotics free cash flow in fiscal 2023?"
+    assert retriever.retrieve(question, acl_groups=["public"]).memory == []  # not approved yet
+    bank.approve(entry.entry_id, "curator@example.com")
+    result = retriever.retrieve(question, acl_groups=["public"])
+    assert [m.entry.entry_id for m in result.memory] == [entry.entry_id]
+    assert result.memory[0].entry.approved_by == "curator@example.com"
+    assert result.hits, "a memory hit never replaces the corpus evidence"
+    assert retriever.retrieve(question, acl_groups=["finance"]).memory == []
+    other = retriever.retrieve(
+        "What was Contoso Foods' free cash flow in fiscal 2024?", acl_groups=["public"]
+    )
+    assert other.memory == []

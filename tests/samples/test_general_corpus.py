@@ -85,25 +85,22 @@ def test_mdna_quotes_the_statements(filings):
 
 
 def test_small_corpus_ingests_with_tables_statements_and_metadata(tmp_path, settings):
-    from ingest.pipeline import ingest_paths
-    from retrieval.index import Index
+    from core.options import HashEmbedderOptions
+    from ingest.pipeline import Ingestor
+    from retrieval.corpus import Corpus
 
     folder = tmp_path / "corpus"
     paths = write_general_corpus(folder, companies=3, seed=7)
     expected = {f.file_name: f for f in build_filings(companies=3, seed=7)}
-    settings.embedder.name = "hash"
+    settings.embedder = HashEmbedderOptions()
     settings.ingest.render_pages = False
     settings.ingest.figures = False
     settings.ingest.workers = 1
-    report = ingest_paths([folder], settings)
+    with Corpus.open(settings) as corpus:
+        report = Ingestor(corpus).ingest([folder])
+        chunks = list(corpus.index.scroll_chunks())
     assert [f.status for f in report.files] == ["ok"] * len(paths)
     assert sum(f.pages for f in report.files) == sum(pymupdf.open(p).page_count for p in paths)
-
-    index = Index(settings)
-    try:
-        chunks = list(index.scroll_chunks())
-    finally:
-        index.close()
     by_file: dict[str, list] = {}
     for chunk in chunks:
         by_file.setdefault(chunk.file_name, []).append(chunk)

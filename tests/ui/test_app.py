@@ -9,7 +9,7 @@ from PIL import Image
 
 from core.records import BBox
 from core.settings import Settings
-from ingest.pipeline import ingest_paths
+from tests.fixtures.corpora import ingest_into as ingest_paths
 from ui.page_view import highlight
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")

@@ -9,8 +9,8 @@ import pytest
 
 from core.errors import AccessError
 from core.settings import Settings, UsersSettings
-from ingest.pipeline import ingest_paths
 from retrieval.feedback import FeedbackStore
+from tests.fixtures.corpora import ingest_into as ingest_paths
 from ui.identity import resolve_user
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
@@ -131,9 +131,10 @@ def test_save_an_answer_to_the_memory_bank_as_a_pending_entry(corpus):
     _run(at)
     assert any("pending a curator" in c.value for c in at.caption), [c.value for c in at.caption]
 
-    from ui.views.ask import corpus_agent
+    from retrieval.memory_bank import MemoryBank
+    from ui.corpus import app_corpus
 
-    bank = corpus_agent(Settings()).retriever.memory
+    bank = MemoryBank(app_corpus(Settings()))
     entries = [e for e in bank.list() if "2,255.4" in e.answer]
     assert len(entries) == 1
     entry = entries[0]

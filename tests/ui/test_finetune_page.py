@@ -291,7 +291,7 @@ def test_serving_table_shows_promotions(env, monkeypatch):
     assert any("No promoted reranker" in i.value for i in at.info)
     assert any("No fine-tuning jobs yet" in i.value for i in at.info)
     record_promotion(
-        env,
+        env.data_dir,
         PromotedModel(
             backend="cross-encoder",
             model="/runs/company-nwrb/model",
@@ -390,7 +390,7 @@ def test_gate_decision_and_promote(env):
     at.button(key="finetune_promote").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    serving = promoted(env)["*"]
+    serving = promoted(env.data_dir)["*"]
     assert serving.model == str((passed / "model").resolve())
     assert (serving.promoted_by, serving.metrics["mrr"]) == ("local", 0.648)
     assert any("Promoted" in s.value and "replaced no reranker" in s.value for s in at.success)
@@ -399,7 +399,7 @@ def test_gate_decision_and_promote(env):
     # The decision referred to "no model serving": promoting it again now would be stale.
     at.button(key="finetune_promote").click().run()
     assert "serving model changed since the evaluation" in at.error[0].value
-    assert len(promoted(env)) == 1
+    assert len(promoted(env.data_dir)) == 1
 
 
 def test_evaluate_with_a_missing_set_is_an_error_message(env, tmp_path):
@@ -412,7 +412,7 @@ def test_evaluate_with_a_missing_set_is_an_error_message(env, tmp_path):
 
 
 def test_company_stage_needs_a_base(env, sample_folder):
-    from ingest.pipeline import ingest_paths
+    from tests.fixtures.corpora import ingest_into as ingest_paths
 
     ingest_paths([sample_folder], env)
     at = _app()
@@ -471,7 +471,7 @@ def _tiny_base(tmp_path):
 
 def test_start_a_company_job_and_watch_it_finish(env, sample_folder, tmp_path):
     from finetune.jobs import read_job
-    from ingest.pipeline import ingest_paths
+    from tests.fixtures.corpora import ingest_into as ingest_paths
 
     report = ingest_paths([sample_folder], env)
     assert report.landed == 3

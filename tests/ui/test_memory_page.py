@@ -170,11 +170,12 @@ def test_import_csv_then_export(corpus, tmp_path):
     assert at.get("download_button")[0].proto.label == "Export CSV"
     # The bytes behind the button: the page's own export of the shared (cached) bank.
     from core.settings import Settings
+    from retrieval.memory_bank import MemoryBank
+    from ui.corpus import app_corpus
     from ui.views import memory
-    from ui.views.ask import corpus_agent
 
     settings = Settings()
-    data = memory._export(corpus_agent(settings).retriever.memory, settings.default_acl)
+    data = memory._export(MemoryBank(app_corpus(settings)), settings.default_acl)
     exported = {r["question"]: r for r in csv.DictReader(data.decode().splitlines())}
     assert exported[rows[0]["question"]]["paraphrases"] == "Globex headcount 2022"
     assert exported[rows[1]["question"]]["approved"] == "false"

@@ -1,7 +1,6 @@
 """The Ask page: a chat over the answering agent, with every citation one click from its page.
 
-Contract: one :class:`~agent.graph.Agent` per corpus (``settings.data_dir``) per server process,
-shared through ``st.cache_resource``. The user (:func:`ui.identity.current_user`) reads with their
+Contract: the app's one :class:`~agent.graph.Agent` over its open corpus (:mod:`ui.corpus`). The user (:func:`ui.identity.current_user`) reads with their
 ACL groups only: the filings offered as filters, the evidence, the citations and the page renders
 all come from searches made with those groups. A session is one conversation thread (follow-ups
 resolve against it) until "New conversation". While the agent runs, its progress events stream into
@@ -30,6 +29,7 @@ import streamlit as st
 from core.errors import FinragError
 from core.records import SearchFilters
 from core.settings import Settings
+from ui.corpus import app_agent, app_corpus
 from ui.identity import User, current_user
 
 log = logging.getLogger(__name__)
@@ -51,33 +51,6 @@ class Turn:
     error: str | None = None
     verdict: str | None = None  # "up" / "down" once the user voted
     saved_entry: str | None = None  # memory entry id once saved
-
-
-@st.cache_resource(show_spinner="Opening the index…")
-def _agent(data_dir: str, _settings: Settings):
-    """The agent over ``data_dir`` (the key; settings are read once per corpus and process)."""
-    from agent.graph import Agent
-
-    return Agent(_settings)
-
-
-def corpus_agent(settings: Settings):
-    """The one agent (and so the one open index and memory bank) of this corpus in this process."""
-    return _agent(str(settings.data_dir.resolve()), settings)
-
-
-@st.cache_resource
-def _feedback(path: str):
-    from pathlib import Path
-
-    from retrieval.feedback import FeedbackStore
-
-    return FeedbackStore(Path(path))
-
-
-def feedback_store(settings: Settings):
-    """The corpus's feedback store, shared by every session of this process."""
-    return _feedback(str(settings.feedback_path.resolve()))
 
 
 def _md(text: str) -> str:
@@ -123,8 +96,8 @@ def render() -> None:
     try:
         settings = Settings()
         user = current_user(settings)
-        agent = corpus_agent(settings)
-        filings = agent.retriever.filings(user.groups)
+        agent = app_agent(settings)
+        filings = agent.corpus.filings(user.groups)
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -321,7 +294,7 @@ def _store_feedback(settings: Settings, user: User, index: int, turn: Turn, **ch
     """Record a vote or a flagged citation; False (with a message shown) when it could not be saved."""
     reply = turn.reply
     try:
-        feedback_store(settings).record(
+        app_corpus(settings).feedback.record(
             user=user.name,
             thread_id=reply.thread_id,
             turn=index,
@@ -341,8 +314,6 @@ def _store_feedback(settings: Settings, user: User, index: int, turn: Turn, **ch
 
 def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:
     bank = agent.retriever.memory
-    if bank is None:
-        return
     if turn.saved_entry:
         st.caption(
             f"Saved to the memory bank as {turn.saved_entry[:12]} (pending a curator's approval)"

@@ -6,7 +6,7 @@ whose folder is ``settings.data_dir / "finetune" / "runs" / "<stage>-<company or
 (:func:`runs_root`). It runs in a background thread; one training job at a time per server process
 (training takes every core), kept in a ``st.cache_resource`` registry like the Library page's ingest
 jobs, so a rerun or a closed tab does not lose it. The company stage searches the corpus through the
-Ask page's agent (``ask.corpus_agent``): an embedded index can be opened once per process.
+app's open corpus (:func:`ui.corpus.app_corpus`): an embedded index can be opened once per process.
 
 The page shows, top to bottom:
 
@@ -44,14 +44,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from core.errors import FinragError
 from core.settings import Settings
 from ui.background import finish
+from ui.corpus import app_corpus
 from ui.identity import User, current_user
+
+if TYPE_CHECKING:
+    from retrieval.corpus import Corpus
 
 log = logging.getLogger(__name__)
 
@@ -143,13 +147,8 @@ def job_folder(
     return runs_root(settings) / f"{stage}-{slug}-{stamp}"
 
 
-def start_training(
-    settings: Settings, spec: Any, search: Any = None, user: str = "", memory: Any = None
-) -> TrainJob:
-    """Run ``spec`` (a :class:`~finetune.jobs.JobSpec`) in a background thread.
-
-    ``search``: the app's open :class:`~retrieval.search.CorpusSearch` and ``memory`` the approved
-    entries of its open memory bank (company stage; an embedded index opens once per process).
+def start_training(corpus: Corpus, spec: Any, user: str = "") -> TrainJob:
+    """Run ``spec`` (a :class:`~finetune.jobs.JobSpec`) on ``corpus`` in a background thread.
 
     Raises:
         FinragError: another fine-tuning job is still running in this server.
@@ -171,27 +170,19 @@ def start_training(
         (Path(spec.out) / JOB_FILE).write_text(JobState(spec=spec).model_dump_json(indent=2))
     threading.Thread(
         target=_train,
-        args=(job, settings, spec, search, memory),
+        args=(job, corpus, spec),
         name=f"finetune-{job.id}",
         daemon=True,
     ).start()
     return job
 
 
-def _open_corpus(agent: Any) -> tuple[Any, Any]:
-    """The app's open search and its memory bank's approved entries, for a company-stage job."""
-    if agent is None:
-        return None, None
-    bank = agent.retriever.memory
-    return agent.retriever.search, (bank.list(approved=True) if bank is not None else [])
-
-
-def _train(job: TrainJob, settings: Settings, spec: Any, search: Any, memory: Any) -> None:
+def _train(job: TrainJob, corpus: Corpus, spec: Any) -> None:
     from finetune.jobs import run_job
 
     finish(
         job,
-        lambda: run_job(settings, spec, on_progress=job.advance, search=search, memory=memory),
+        lambda: run_job(corpus, spec, on_progress=job.advance),
         f"fine-tuning job {job.out}",
     )
 
@@ -442,7 +433,7 @@ def _serving(settings: Settings) -> None:
             "does not consult promotions."
         )
     try:
-        current = promoted(settings)
+        current = promoted(settings.data_dir)
     except (OSError, ValueError) as exc:
         st.error(f"Could not read the promoted models in {settings.data_dir / 'rerank'}: {exc}")
         return
@@ -452,22 +443,19 @@ def _serving(settings: Settings) -> None:
     _table(serving_table(current))
 
 
-def _companies(settings: Settings, user: User) -> tuple[Any, dict[str, str]]:
-    """The app's agent (None if it cannot open) and choice -> label of the catalog's companies."""
-    from ui.views.ask import corpus_agent
-
+def _companies(settings: Settings, user: User) -> dict[str, str]:
+    """Choice -> label of the companies of the filings the user may read."""
     choices = {ALL: "all filings"}
     try:
-        agent = corpus_agent(settings)
-        filings = agent.retriever.filings(user.groups)
+        filings = app_corpus(settings).filings(user.groups)
     except FinragError as exc:
         st.error(str(exc))
-        return None, choices
+        return choices
     for f in sorted(filings, key=lambda f: (f.ticker or f.company or "").upper()):
         key = f.ticker or f.company
         if key and key not in choices:
             choices[key] = f"{f.ticker} ({f.company})" if f.ticker and f.company else key
-    return agent, choices
+    return choices
 
 
 def _start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
@@ -483,10 +471,10 @@ def _start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
             "company": "Company (its own filings, feedback, memory)",
         }.__getitem__,
     )
-    agent, companies = (None, {ALL: "all filings"})
+    companies = {ALL: "all filings"}
     company = ALL
     if stage == "company":
-        agent, companies = _companies(settings, user)
+        companies = _companies(settings, user)
         company = st.selectbox(
             "Company", list(companies), key="finetune_company", format_func=companies.__getitem__
         )
@@ -570,8 +558,7 @@ def _start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
             )
         if spec.exclude_set is not None and not (spec.exclude_set / "questions.jsonl").exists():
             raise FinragError(f"{spec.exclude_set} is not an evaluation set (no questions.jsonl)")
-        search, memory = _open_corpus(agent)
-        start_training(settings, spec, search=search, user=user.name, memory=memory)
+        start_training(app_corpus(settings), spec, user=user.name)
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -724,14 +711,7 @@ def _resume(settings: Settings, job: Any, training: TrainJob | None) -> None:
     ):
         return
     try:
-        search = memory = None
-        if job.spec.stage == "company":
-            from ui.views.ask import corpus_agent
-
-            search, memory = _open_corpus(corpus_agent(settings))
-        start_training(
-            settings, job.spec.model_copy(update={"resume": True}), search=search, memory=memory
-        )
+        start_training(app_corpus(settings), job.spec.model_copy(update={"resume": True}))
     except FinragError as exc:
         st.error(str(exc))
         return

@@ -1,8 +1,8 @@
 """The Library page: add filings to the corpus, watch them ingest, and manage the catalog.
 
-Contract: ingestion reuses the Ask page's :class:`~agent.graph.Agent` (``ask.corpus_agent``, one per
-corpus per server process) because an embedded index can be opened by one object per process: the
-ingestor writes through the retriever's own ``Index`` and embedder. One :class:`IngestJob` runs at
+Contract: ingestion writes into the app's open corpus (:func:`ui.corpus.app_corpus`, one per corpus
+per server process: an embedded index can be opened by one object per process). One
+:class:`IngestJob` runs at
 a time per corpus, in a background thread, and lives in a ``st.cache_resource`` registry, so every
 session sees it and a rerun (or a closed tab) does not lose it. While it runs, a fragment redraws a
 real progress bar and the per-file report every :data:`POLL_SECONDS`; when it ends the whole page
@@ -26,7 +26,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -34,7 +34,11 @@ from core.errors import FinragError
 from core.records import FileReport, Filing
 from core.settings import Settings
 from ui.background import finish
+from ui.corpus import app_corpus
 from ui.identity import User, current_user
+
+if TYPE_CHECKING:
+    from retrieval.corpus import Corpus
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +90,13 @@ def _running(key: str) -> IngestJob | None:
 
 def start_job(
     settings: Settings,
-    agent,
+    corpus: Corpus,
     paths: list[str],
     overrides: dict[str, Any],
     label: str,
     user: str = "",
 ) -> IngestJob:
-    """Start ingesting ``paths`` in a background thread through ``agent``'s index.
+    """Start ingesting ``paths`` into ``corpus`` in a background thread.
 
     Raises:
         FinragError: another batch is still running on this corpus.
@@ -110,12 +114,12 @@ def start_job(
         job.total = len(files) + len(problems)
         _jobs()[key] = job
     threading.Thread(
-        target=_run_job, args=(job, settings, agent), name=f"ingest-{job.id}", daemon=True
+        target=_run_job, args=(job, corpus), name=f"ingest-{job.id}", daemon=True
     ).start()
     return job
 
 
-def _run_job(job: IngestJob, settings: Settings, agent) -> None:
+def _run_job(job: IngestJob, corpus: Corpus) -> None:
     from ingest.pipeline import Ingestor
 
     def progress(report: FileReport, done: int, total: int) -> None:
@@ -123,9 +127,7 @@ def _run_job(job: IngestJob, settings: Settings, agent) -> None:
         job.reports.append(report)
 
     def work() -> None:
-        search = agent.retriever.search
-        with Ingestor(settings, index=search.index, embedder=search.embedder) as ingestor:
-            ingestor.ingest(job.paths, job.overrides, progress=progress)
+        Ingestor(corpus).ingest(job.paths, job.overrides, progress=progress)
 
     finish(job, work, f"ingest of {job.paths}")
 
@@ -178,13 +180,12 @@ def acl_for_batch(user: User, groups: list[str] | None) -> list[str]:
     return list(groups)
 
 
-def delete_filing(settings: Settings, agent, doc_id: str) -> None:
+def delete_filing(corpus: Corpus, doc_id: str) -> None:
     """Remove a filing: its index points, its catalog row and its page renders."""
-    index = agent.retriever.search.index
-    if index.exists():
-        index.delete_doc(doc_id)
-    agent.retriever.catalog.delete(doc_id)
-    shutil.rmtree(settings.renders_dir / doc_id, ignore_errors=True)
+    if corpus.index.exists():
+        corpus.index.delete_doc(doc_id)
+    corpus.catalog.delete(doc_id)
+    shutil.rmtree(corpus.settings.renders_dir / doc_id, ignore_errors=True)
 
 
 def reingest_overrides(filing: Filing) -> dict[str, Any]:
@@ -206,9 +207,8 @@ def render() -> None:
     try:
         settings = Settings()
         user = current_user(settings)
-        from ui.views.ask import corpus_agent
 
-        agent = corpus_agent(settings)
+        corpus = app_corpus(settings)
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -221,13 +221,13 @@ def render() -> None:
     st.title("Library")
     st.caption(f"Corpus: `{settings.data_dir}`")
     busy = _running(key) is not None
-    _add_form(settings, agent, user, busy)
+    _add_form(settings, corpus, user, busy)
     _job_fragment(key, user.name)
     st.divider()
-    _catalog(settings, agent, user, busy)
+    _catalog(settings, corpus, user, busy)
 
 
-def _add_form(settings: Settings, agent, user: User, busy: bool) -> None:
+def _add_form(settings: Settings, corpus: Corpus, user: User, busy: bool) -> None:
     st.subheader("Add filings")
     uploads = st.file_uploader(
         "Upload filings", type=UPLOAD_TYPES, accept_multiple_files=True, key="library_uploads"
@@ -261,7 +261,7 @@ def _add_form(settings: Settings, agent, user: User, busy: bool) -> None:
             raise FinragError("nothing to ingest: upload files or enter a folder path")
         start_job(
             settings,
-            agent,
+            corpus,
             paths,
             overrides,
             label=", ".join(Path(p).name for p in paths),
@@ -323,10 +323,10 @@ def _show_job(key: str) -> None:
         )
 
 
-def _catalog(settings: Settings, agent, user: User, busy: bool) -> None:
+def _catalog(settings: Settings, corpus: Corpus, user: User, busy: bool) -> None:
     st.subheader("Catalog")
     try:
-        rows = agent.retriever.catalog.export()
+        rows = corpus.catalog.export()
     except Exception as exc:
         log.exception("reading the catalog failed")
         st.error(f"Could not read the catalog {settings.catalog_path}: {exc}")
@@ -392,11 +392,11 @@ def _catalog(settings: Settings, agent, user: User, busy: bool) -> None:
             raise FinragError(
                 f"the source file {filing.source_path} no longer exists; upload it again instead"
             )
-        delete_filing(settings, agent, filing.doc_id)
+        delete_filing(corpus, filing.doc_id)
         if again:
             start_job(
                 settings,
-                agent,
+                corpus,
                 [filing.source_path],
                 reingest_overrides(filing),
                 filing.file_name,

@@ -1,8 +1,8 @@
 """The Memory bank page: curators list, search, add, edit, approve, retire, remove, import, export.
 
-Contract: the page works on the memory bank of the Ask page's cached agent
-(``agent.retriever.memory``), because the embedded memory collection can be opened by only one
-object per process. The page lists, probes and exports only entries the user's ACL groups may read
+Contract: the page works on the memory bank of the app's open corpus
+(:func:`ui.corpus.app_corpus`: the embedded memory collection can be opened once per process).
+The page lists, probes and exports only entries the user's ACL groups may read
 (:func:`ui.identity.current_user`), and a new entry may only be shared with the user's own groups;
 the "what would the agent get" probe searches exactly as the agent does for this user. A
 successful change is kept in ``st.session_state`` as a flash message and the page reruns so the
@@ -71,16 +71,13 @@ def _attempt(action: Callable[[], str]) -> None:
 
 def render() -> None:
     """Draw the Memory bank page."""
-    from ui.views.ask import corpus_agent
+    from retrieval.memory_bank import MemoryBank
+    from ui.corpus import app_corpus
 
     try:
         settings = Settings()
         user = current_user(settings)
-        agent = corpus_agent(settings)
-        bank = agent.retriever.memory
-        if bank is None:
-            st.error("This installation has no memory bank (retrieval.memory_bank is missing).")
-            return
+        bank = MemoryBank(app_corpus(settings))
         entries = bank.list(include_retired=True, acl_groups=user.groups)
     except FinragError as exc:
         st.error(str(exc))
