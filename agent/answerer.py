@@ -12,7 +12,8 @@ figure. Backends are chosen by ``settings.llm.name`` through :data:`~core.backen
   ``[n]`` marks become the answer's citations, renumbered by first mention.
 
 Example:
-    >>> answerer = ANSWERERS.create("openai", settings=OpenAIOptions(base_url=..., model=...))  # doctest: +SKIP
+    >>> options = OpenAIOptions(base_url="http://localhost:8000/v1", model="qwen3-vl")
+    >>> answerer = ANSWERERS.create("openai", settings=options)  # doctest: +SKIP
     >>> answerer.answer("What was revenue in 2023?", result).citations  # doctest: +SKIP
 """
 
@@ -91,7 +92,7 @@ class GroundedAnswerer:
 
 
 def openai_answerer(settings: OpenAIOptions | None = None, **kwargs: object) -> GroundedAnswerer:
-    """``openai``: any OpenAI-compatible chat endpoint (``settings.base_url``, ``settings.model``)."""
+    """``openai``: an OpenAI-compatible endpoint (``settings.base_url``, ``settings.model``)."""
     from agent.llm.openai_compat import OpenAICompatLLM
 
     settings = settings or OpenAIOptions()

@@ -49,7 +49,7 @@ CONVERSATIONS_FILE = "conversations.sqlite"
 STAGES = ("resolve", "memory", "tools", "retrieve", "rerank", "answer", "verify", "respond")
 
 
-def build_graph(checkpointer: Any = None):  # noqa: ANN201
+def build_graph(checkpointer: Any = None):
     """The compiled answering graph; ``checkpointer`` persists threads (None: no memory)."""
     from langgraph.graph import END, START, StateGraph
 
@@ -148,7 +148,7 @@ class Agent:
         acl_groups: list[str],
         filters: SearchFilters | None = None,
     ) -> Iterator[dict[str, str] | AgentReply]:
-        """Progress events ``{"step", "detail"}`` as each node finishes, then the :class:`AgentReply`."""
+        """Progress events ``{"step", "detail"}`` node by node, then the :class:`AgentReply`."""
         config = {"configurable": {"thread_id": thread_id}}
         inputs = {
             "question": question,

@@ -2,9 +2,9 @@
 
 One :class:`~core.registry.Registry` per kind maps a name to its factory (by import path, so
 nothing heavy is imported until that backend is built) and to its options model
-(:mod:`core.options`). Settings parse their ``embedder``, ``rerank`` and ``llm`` groups through these
-registries, and ``ingest.ocr`` and the Qdrant engine are checked against theirs, so a misspelt name
-fails when settings load. Test fakes register the same way (``RERANKERS.register("fake")(Fake)``).
+(:mod:`core.options`). Settings parse their ``embedder``, ``rerank`` and ``llm`` groups through
+these registries and check ``ingest.ocr`` against its own, so a misspelt name fails when settings
+load. Test fakes register the same way (``RERANKERS.register("fake")(Fake)``).
 
 Kinds:
     :data:`EMBEDDERS` (``settings.embedder``): text (and page-image) vectors.

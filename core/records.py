@@ -117,7 +117,7 @@ class TableData(Record):
 
 
 class Element(Record):
-    """One unit of a parsed document, in reading order: a heading, a paragraph, a table, a figure."""
+    """One unit of a parsed document in reading order: a heading, a paragraph, a table, a figure."""
 
     kind: ElementKind
     page_no: int

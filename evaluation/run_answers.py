@@ -52,7 +52,7 @@ def numeric_match(answer: str, gold: str) -> bool | None:
         for o in ours:
             if o.percent != g.percent:
                 continue
-            # Compare in the answer's own scale and unscaled: "$66.6 billion" vs gold "66,608 million".
+            # Compare in the answer's own scale and unscaled: "$66.6 billion" vs "66,608 million".
             candidates = {(o.value, g.value), (o.number, g.number)}
             if any(
                 _close(a, b, g.decimals) for a, b in candidates if a is not None and b is not None
@@ -158,7 +158,8 @@ def format_answers(result: dict) -> str:
     buffer = StringIO()
     console = Console(file=buffer, width=160)
     summary = Table(
-        title=f"Answers on {result['set']} ({result['n']} questions, llm={result['llm']}, {result['date']})"
+        title=f"Answers on {result['set']} ({result['n']} questions, "
+        f"llm={result['llm']}, {result['date']})"
     )
     for col in (
         "numeric correct",

@@ -95,7 +95,7 @@ class RunRecord(BaseModel):
 
 
 class ComparisonRow(BaseModel):
-    """One metric across runs: its values (None where a run lacks it) and deltas vs the first run."""
+    """One metric across runs: its values (None where a run lacks it), deltas vs the first run."""
 
     metric: str
     values: list[float | None]

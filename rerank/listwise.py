@@ -101,10 +101,8 @@ def parse_ranking(text: str, n: int) -> tuple[list[int], str, bool]:
     """
     think = _THINK.search(text)
     answers = _ANSWER.findall(text)
-    if think:
-        reasoning = think.group(1)
-    else:
-        reasoning = text.split("<answer>", 1)[0] if answers else text
+    # Without <think>, the reasoning is whatever precedes the answer (or the whole text).
+    reasoning = think.group(1) if think else (text.split("<answer>", 1)[0] if answers else text)
     reasoning = reasoning.strip()
     order: list[int] = []
     if answers:

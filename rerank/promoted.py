@@ -9,8 +9,8 @@ append-only: one line per promotion with the data, the metrics and who promoted 
 The ``auto`` reranker (:class:`PromotedReranker`, the default ``settings.rerank.name``) serves the
 promoted model of the question's company (:meth:`PromotedReranker.for_company`), else the ``"*"``
 one, else no reranker, reading the registry on every question so a promotion serves without a
-restart; any other name is an explicit choice and wins over promotions. Writes go through a temporary file and a rename, so a
-crash never leaves a half-written pointer.
+restart; any other name is an explicit choice and wins over promotions. Writes go through a
+temporary file and a rename, so a crash never leaves a half-written pointer.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ class Corpus:
         self.close()
 
     @property
-    def data_dir(self):  # noqa: ANN201 - a Path
+    def data_dir(self):
         return self.settings.data_dir
 
     def filings(self, acl_groups: list[str] | None = None) -> list[Filing]:

@@ -57,7 +57,8 @@ class FeedbackStore:
     def put(self, record: Feedback) -> Feedback:
         with self._lock:
             self._conn.execute(
-                "INSERT OR REPLACE INTO feedback (feedback_id, created_at, user, record) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO feedback (feedback_id, created_at, user, record) "
+                "VALUES (?, ?, ?, ?)",
                 (
                     record.feedback_id,
                     record.created_at.isoformat(),

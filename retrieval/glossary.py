@@ -22,17 +22,20 @@ _ENTRIES: list[tuple[str, str, tuple[str, ...]]] = [
     # statements
     (
         r"income statements?|statements? of (income|operations|earnings)|p\s*&\s*l|profit and loss",
-        "consolidated statements of operations income earnings net sales revenues cost of sales net income",
+        "consolidated statements of operations income earnings net sales revenues cost of sales "
+        "net income",
         ("income",),
     ),
     (
         r"balance sheets?|statements? of financial (position|condition)",
-        "consolidated balance sheets statements of financial position total assets total liabilities equity",
+        "consolidated balance sheets statements of financial position total assets "
+        "total liabilities equity",
         ("balance",),
     ),
     (
         r"cash flow statements?|statements? of cash flows?",
-        "consolidated statements of cash flows operating activities investing activities financing activities",
+        "consolidated statements of cash flows operating activities investing activities "
+        "financing activities",
         ("cash-flow",),
     ),
     # profitability
@@ -105,7 +108,8 @@ _ENTRIES: list[tuple[str, str, tuple[str, ...]]] = [
     # cash flow
     (
         r"free cash flow|\bfcf\b",
-        "net cash provided by operating activities capital expenditures purchases of property plant and equipment",
+        "net cash provided by operating activities capital expenditures "
+        "purchases of property plant and equipment",
         ("cash-flow",),
     ),
     (

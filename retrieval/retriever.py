@@ -109,7 +109,8 @@ class Retriever:
         tools: a tool registry, or None to build one from ``corpus.settings.tools``.
 
     Example:
-        >>> r = Retriever(corpus).retrieve("Boeing FY2022 revenue", acl_groups=["public"])  # doctest: +SKIP
+        >>> retriever = Retriever(corpus)  # doctest: +SKIP
+        >>> r = retriever.retrieve("Boeing FY2022 revenue", acl_groups=["public"])  # doctest: +SKIP
         >>> r.pages[0].file_name, r.scope  # doctest: +SKIP
     """
 

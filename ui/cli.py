@@ -425,9 +425,8 @@ def demo(
             typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
             typer.echo(f"A: {reply.text}")
             for number, citation in enumerate(reply.citations, start=1):
-                typer.echo(
-                    f"   [{number}] {citation.file_name} p.{citation.page_no}: {citation.quote[:150]}"
-                )
+                where = f"{citation.file_name} p.{citation.page_no}"
+                typer.echo(f"   [{number}] {where}: {citation.quote[:150]}")
             typer.secho(f"   ({result.scope}; {sum(result.timings_ms.values()):.0f} ms)", dim=True)
 
         for question in SAMPLE_QUESTIONS:

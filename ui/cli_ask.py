@@ -86,7 +86,7 @@ def ask(
 
 
 def _catalog_names(given: list[str], filings: list) -> list[str]:
-    """Catalog spellings for ``--company`` values ("contoso foods" -> "Contoso Foods Corporation")."""
+    """Catalog spellings of ``--company`` values ("contoso foods" -> "Contoso Foods Corp.")."""
     known = sorted({f.company for f in filings if f.company})
     names: list[str] = []
     for name in given:

@@ -22,7 +22,8 @@ from typing import Annotated
 import typer
 
 finetune_app = typer.Typer(
-    help="Fine-tune the reranker (general, then per company), gate it on held-out questions, promote it.",
+    help="Fine-tune the reranker (general, then per company), gate it on held-out questions, "
+    "promote it.",
     invoke_without_command=True,
 )
 
@@ -157,7 +158,8 @@ def _run(
             "calibrated on the held-out training queries"
         )
     typer.echo(
-        f"stopped: {report.get('stopped', 'completed')}; time: data {job.seconds.get('data', 0):.0f} s, "
+        f"stopped: {report.get('stopped', 'completed')}; "
+        f"time: data {job.seconds.get('data', 0):.0f} s, "
         f"training {job.seconds.get('training', 0):.0f} s, calibration "
         f"{job.seconds.get('calibration', 0):.0f} s; model: {out / 'model'}"
     )
@@ -250,13 +252,13 @@ def status(
         typer.echo("no promoted reranker: questions are ranked by retrieval alone")
     for scope, record in sorted(current.items()):
         typer.echo(
-            f"{scope:>6}  {record.backend}  {record.model}  MRR {record.metrics.get('mrr', 0):.3f}  "
+            f"{scope:>6}  {record.backend}  {record.model}  "
+            f"MRR {record.metrics.get('mrr', 0):.3f}  "
             f"by {record.promoted_by} at {record.promoted_at:%Y-%m-%d %H:%M}"
         )
     if past:
-        typer.echo(
-            f"{len(past)} promotions recorded in {settings.data_dir / 'rerank' / 'promotions.jsonl'}"
-        )
+        log = settings.data_dir / "rerank" / "promotions.jsonl"
+        typer.echo(f"{len(past)} promotions recorded in {log}")
 
 
 def register(app: typer.Typer) -> None:

@@ -28,7 +28,10 @@ from tests.fixtures.filings import (
 ZEPHYR_CIK = "0000555001"
 ENTRIES: dict[str, str] = {}  # memory entry ids the module's agent fixture added
 FCF_Q = "What was Northwind Robotics' free cash flow in fiscal 2023?"
-FCF_ANSWER = "Free cash flow was $266.3 million in fiscal 2023 (operating cash flow less capital expenditures)."
+FCF_ANSWER = (
+    "Free cash flow was $266.3 million in fiscal 2023 "
+    "(operating cash flow less capital expenditures)."
+)
 EPS_Q = "What was Northwind Robotics' diluted earnings per share in fiscal 2023?"
 ZEPHYR_Q = "What were Zephyr Tools' net sales in fiscal 2023?"
 
@@ -282,7 +285,10 @@ class _RecordingLLM:
         _RecordingLLM.prompts.append(list(messages))
         evidence = messages[-1].content
         n = next(i for i in range(1, 9) if f"[{i}] zephyr_2023_10k.pdf" in evidence)
-        return f"Net sales were $512.0 million in fiscal 2023 [{n}]. Net sales will reach $777 million next year [{n}]."
+        return (
+            f"Net sales were $512.0 million in fiscal 2023 [{n}]. "
+            f"Net sales will reach $777 million next year [{n}]."
+        )
 
 
 def test_llm_path_sees_documents_as_data_and_verify_drops_invented_figures(corpus, agent):

@@ -312,7 +312,7 @@ def built(corpus):
         MemoryEntry(
             entry_id="m2", question="What does Contoso make?", answer="Cereals", approved=True
         ),  # no source citation: no example
-        # The same question as the feedback (other case and punctuation), same positive: a duplicate.
+        # The feedback's question (other case and punctuation), same positive: a duplicate.
         MemoryEntry(
             entry_id="m3",
             question="WHAT WERE CONTOSO FOODS' NET SALES IN FISCAL 2024",
@@ -379,7 +379,7 @@ def test_dedupe_split_and_manifest_of_a_built_dataset(built, corpus):
             assert e.doc_id in docs
             assert e.positive_id not in e.negative_ids
             assert len(e.negatives) == len(e.negative_ids) <= 3
-            by_id.update(zip(e.negative_ids, e.negatives))
+            by_id.update(zip(e.negative_ids, e.negatives, strict=True))
             assert all(n != e.positive for n in e.negatives)
     # Negatives come from the example's own split: no page is seen by both splits.
     negative_docs = {c.chunk_id: c.doc_id for c in corpus[0].index.get_chunks(list(by_id))}

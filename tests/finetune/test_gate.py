@@ -1,4 +1,4 @@
-"""The promotion gate on a small held-out set: a worse model is refused, a better one promoted once."""
+"""The promotion gate on a small held-out set: a worse model refused, a better one promoted once."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Reverse(BaseReranker):
 
 
 class Oracle(Reverse):
-    """Best case: chunks on a gold page first (it reads the answer key; a stand-in for a good model)."""
+    """Best case: chunks on a gold page first (reads the answer key; stands in for a good model)."""
 
     name = "oracle"
 

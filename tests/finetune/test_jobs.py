@@ -1,4 +1,4 @@
-"""A fine-tuning job end to end on the sample filings: data, training, calibration, job record, CLI."""
+"""A fine-tuning job end to end on the sample filings: data, training, calibration, record, CLI."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from core.backends import RERANKERS
 from core.errors import ModelNotAvailableError
 from core.options import CrossEncoderOptions
 from core.records import Chunk, Hit
+from tests.conformance.rerankers import RerankerConformance
 from tests.finetune.test_trainer import tiny_run  # noqa: F401  (the shared session fixture)
 
 
@@ -97,3 +98,10 @@ def test_onnx_and_torch_runtimes_agree(tiny_run):  # noqa: F811
         a += onnx.score(example.query, texts)
         b += torch_.score(example.query, texts)
     assert np.corrcoef(a, b)[0, 1] > 0.95
+
+
+class TestCrossEncoderConformance(RerankerConformance):
+    @pytest.fixture
+    def reranker(self, tiny_run):  # noqa: F811
+        out, *_ = tiny_run
+        return RERANKERS.create("cross-encoder", settings=CrossEncoderOptions(model=str(out)))

@@ -11,6 +11,7 @@ from core.backends import RERANKERS
 from core.options import ListwiseRerankerOptions
 from core.records import Chunk, Hit
 from rerank.listwise import parse_ranking, window_spans
+from tests.conformance.rerankers import RerankerConformance
 from tests.fixtures import tiny_qwen
 from tests.fixtures.tiny_qwen import write_test_image
 
@@ -184,3 +185,12 @@ def test_real_generation_with_the_tiny_model_falls_back_cleanly(
     assert [(w.start, w.end) for w in reranker.last_windows] == [(1, 4), (0, 3)]
     for window in reranker.last_windows:
         assert window.order == parse_ranking(window.raw, 3)[0]
+
+
+class TestListwiseConformance(RerankerConformance):
+    @pytest.fixture
+    def reranker(self, tiny_qwen_dir):
+        options = ListwiseRerankerOptions(model=str(tiny_qwen_dir), window=3, device="cpu")
+        reranker = RERANKERS.create("listwise-vl", settings=options)
+        reranker.max_new_tokens = 8  # random weights: whatever it writes, the order must hold
+        return reranker

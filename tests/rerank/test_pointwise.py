@@ -14,6 +14,7 @@ import pytest
 from core.backends import RERANKERS
 from core.options import Qwen3VLRerankerOptions
 from core.records import Chunk, Hit
+from tests.conformance.rerankers import RerankerConformance
 from tests.fixtures import tiny_qwen
 from tests.fixtures.tiny_qwen import QWEN_SPLIT, write_test_image
 
@@ -43,14 +44,14 @@ def hits(tmp_path: Path) -> list[Hit]:
     ]
 
 
-def reranker(model: Path, **overrides):
+def make_reranker(model: Path, device: str = "cpu", **overrides):
     from rerank.pointwise import Qwen3VLReranker
 
-    return Qwen3VLReranker(Qwen3VLRerankerOptions(model=str(model), device="cpu", **overrides))
+    return Qwen3VLReranker(Qwen3VLRerankerOptions(model=str(model), device=device, **overrides))
 
 
 def test_prompt_matches_the_reference_format(tiny_qwen_dir, hits) -> None:
-    rendered = reranker(tiny_qwen_dir).render("What was net income?", hits[0])
+    rendered = make_reranker(tiny_qwen_dir).render("What was net income?", hits[0])
     assert rendered == (
         "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query "
         'and the Instruct provided. Note that the answer can only be "yes" or "no".<|im_end|>\n'
@@ -62,7 +63,7 @@ def test_prompt_matches_the_reference_format(tiny_qwen_dir, hits) -> None:
 
 
 def test_documents_show_images_for_pages_and_figures(tiny_qwen_dir, hits) -> None:
-    auto = reranker(tiny_qwen_dir)
+    auto = make_reranker(tiny_qwen_dir)
     vision = "<|vision_start|><|image_pad|><|vision_end|>"
     assert auto.render("q", hits[1]).endswith(
         f"<Document>:{vision}<|im_end|>\n<|im_start|>assistant\n"
@@ -70,15 +71,15 @@ def test_documents_show_images_for_pages_and_figures(tiny_qwen_dir, hits) -> Non
     assert f"<Document>:{vision}Revenue by segment<|im_end|>" in auto.render("q", hits[2])
     assert "<Document>:| Total assets | 10 |<|im_end|>" in auto.render("q", hits[3])  # table: text
 
-    text_only = reranker(tiny_qwen_dir, document_mode="text")
+    text_only = make_reranker(tiny_qwen_dir, document_mode="text")
     assert "<Document>:page text that is not shown<|im_end|>" in text_only.render("q", hits[1])
-    images = reranker(tiny_qwen_dir, document_mode="image")
+    images = make_reranker(tiny_qwen_dir, document_mode="image")
     assert f"<Document>:{vision}| Total assets | 10 |" in images.render("q", hits[3])
     assert "<Document>:Net income" in images.render("q", hits[0])  # no image file: text
 
 
 def test_score_is_sigmoid_of_yes_minus_no_at_the_last_position(tiny_qwen_dir, hits) -> None:
-    model = reranker(tiny_qwen_dir)
+    model = make_reranker(tiny_qwen_dir)
     loaded = model.loaded()
     yes, no = model.judgement_ids()
     assert (yes, no) == (
@@ -97,11 +98,11 @@ def test_score_is_sigmoid_of_yes_minus_no_at_the_last_position(tiny_qwen_dir, hi
 
 
 def test_batches_are_left_padded_and_equal_single_pairs(tiny_qwen_dir, hits) -> None:
-    batched = reranker(tiny_qwen_dir, batch_size=5)
+    batched = make_reranker(tiny_qwen_dir, batch_size=5)
     encoded = batched.encode("q", hits)
     mask = encoded["attention_mask"]
     assert bool(mask[:, -1].all()) and not bool(mask[:, 0].all())
-    single = reranker(tiny_qwen_dir, batch_size=1)
+    single = make_reranker(tiny_qwen_dir, batch_size=1)
     np.testing.assert_allclose(batched.score("q", hits), single.score("q", hits), atol=1e-5)
     assert len(set(np.round(single.score("q", hits), 8))) == len(
         hits
@@ -109,7 +110,7 @@ def test_batches_are_left_padded_and_equal_single_pairs(tiny_qwen_dir, hits) -> 
 
 
 def test_rerank_sorts_by_score_and_marks_the_source(tiny_qwen_dir, hits) -> None:
-    model = reranker(tiny_qwen_dir)
+    model = make_reranker(tiny_qwen_dir)
     scores = model.score("What was net income?", hits)
     out = model.rerank("What was net income?", hits)
     assert [h.chunk.chunk_id for h in out] == [
@@ -128,7 +129,7 @@ def test_rerank_sorts_by_score_and_marks_the_source(tiny_qwen_dir, hits) -> None
 def test_cut_to_tokens_keeps_whole_tokens(tiny_qwen_dir) -> None:
     from rerank.pointwise import cut_to_tokens
 
-    tokenizer = reranker(tiny_qwen_dir).loaded().tokenizer
+    tokenizer = make_reranker(tiny_qwen_dir).loaded().tokenizer
     text = "Total assets, total liabilities and shareholders' equity at December 31."
     cut = cut_to_tokens(tokenizer, text, 4)
     assert text.startswith(cut) and len(tokenizer(cut, add_special_tokens=False)["input_ids"]) == 4
@@ -146,7 +147,7 @@ def test_a_missing_model_names_the_setting(tmp_path) -> None:
     from core.errors import ModelNotAvailableError
 
     with pytest.raises(ModelNotAvailableError, match="FINRAG_RERANK__MODEL"):
-        reranker(tmp_path / "absent")
+        make_reranker(tmp_path / "absent")
 
 
 @pytest.mark.skipif(
@@ -191,12 +192,18 @@ def test_production_qwen_vocabulary_ids() -> None:
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_bf16_scores_match_cpu_and_batching(tiny_qwen_dir, hits) -> None:
-    cpu = reranker(tiny_qwen_dir, device="cpu").score("What was net income?", hits)
-    cuda_batched = reranker(tiny_qwen_dir, device="cuda", batch_size=5)
+    cpu = make_reranker(tiny_qwen_dir, device="cpu").score("What was net income?", hits)
+    cuda_batched = make_reranker(tiny_qwen_dir, device="cuda", batch_size=5)
     assert str(cuda_batched.loaded().dtype) == "torch.bfloat16"
     batched = cuda_batched.score("What was net income?", hits)
-    single = reranker(tiny_qwen_dir, device="cuda", batch_size=1).score(
+    single = make_reranker(tiny_qwen_dir, device="cuda", batch_size=1).score(
         "What was net income?", hits
     )
     np.testing.assert_allclose(batched, single, atol=2e-2)
     np.testing.assert_allclose(batched, cpu, atol=3e-2)
+
+
+class TestPointwiseConformance(RerankerConformance):
+    @pytest.fixture
+    def reranker(self, tiny_qwen_dir):
+        return make_reranker(tiny_qwen_dir)

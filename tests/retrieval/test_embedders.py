@@ -27,6 +27,7 @@ from retrieval.embedders.hashing import HashEmbedder
 from retrieval.embedders.minilm import SentenceTransformerEmbedder
 from retrieval.embedders.onnx import OnnxMiniLMEmbedder, ensure_exported
 from retrieval.embedders.packaged import packaged_model_dir, resolve_model_dir
+from tests.conformance.embedders import EmbedderConformance
 
 LONG = " ".join(f"Segment {i} reported operating income of ${i}.{i} million." for i in range(60))
 SENTENCES = [
@@ -328,3 +329,21 @@ def test_document_tokens_bounds_what_the_dense_model_reads(models_dir: str) -> N
     np.testing.assert_allclose(
         limited.embed_documents([short])[0], whole.embed_documents([short])[0], atol=1e-5
     )
+
+
+class TestHashEmbedderConformance(EmbedderConformance):
+    @pytest.fixture
+    def embedder(self):
+        return HashEmbedder(HashEmbedderOptions())
+
+
+class TestOnnxEmbedderConformance(EmbedderConformance):
+    @pytest.fixture
+    def embedder(self, onnx_int8):
+        return onnx_int8
+
+
+class TestSentenceTransformersConformance(EmbedderConformance):
+    @pytest.fixture
+    def embedder(self, torch_st):
+        return torch_st

@@ -15,6 +15,7 @@ import pytest
 
 from core.errors import ConfigError, ModelNotAvailableError
 from core.options import Qwen3VLEmbedderOptions
+from tests.conformance.embedders import EmbedderConformance
 from tests.fixtures import tiny_qwen
 from tests.fixtures.tiny_qwen import write_test_image
 
@@ -328,3 +329,13 @@ def test_gpu_check_script_runs_on_cpu_with_the_tiny_model() -> None:
         timeout=600,
     )
     assert '"sanity_top1"' in out.stdout and out.stdout.splitlines()[-1].startswith("RESULT ")
+
+
+class TestQwen3VLEmbedderConformance(EmbedderConformance):
+    @pytest.fixture
+    def embedder(self, embedder):
+        return embedder
+
+    @pytest.fixture
+    def image_paths(self, images):
+        return images

@@ -47,7 +47,7 @@ def test_several_chunks_from_one_page_support_that_page():
     pages = rank_pages(hits)
     assert [(p.doc_id, p.page_no) for p in pages] == [("b", 7), ("a", 1)]
     assert pages[0].chunk_ids == ["b1", "b2", "b3"]
-    # A second ranked list (e.g. the statement candidates) adds its votes; duplicates are listed once.
+    # A second ranked list (e.g. statement candidates) adds its votes; duplicates listed once.
     pages = rank_pages(hits + [_hit("a", 1, 1, "a1"), _hit("a", 1, 2, "a2")])
     assert pages[0].doc_id == "a" and pages[0].chunk_ids == ["a1", "a2"]
 

@@ -1,0 +1,1 @@
+"""Suites every backend of a protocol must pass; each backend's tests subclass the mixin."""
