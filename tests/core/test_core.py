@@ -45,6 +45,38 @@ def test_registry_lists_known_names_and_loads_lazily():
         reg.create("fancy")
 
 
+@pytest.mark.parametrize(
+    ("env", "value", "known"),
+    [
+        ("FINRAG_EMBEDDER__NAME", "minilm", "known embedders: hash, minilm-onnx, qwen3-vl"),
+        ("FINRAG_RERANK__NAME", "cohere", "known rerankers: auto, cross-encoder, listwise-vl"),
+        ("FINRAG_LLM__NAME", "gpt", "known llms: extractive, openai, transformers"),
+        ("FINRAG_INGEST__OCR", "easyocr", "known OCR engines: rapidocr, tesseract"),
+    ],
+)
+def test_an_unknown_backend_fails_when_settings_load(monkeypatch, env, value, known):
+    monkeypatch.setenv(env, value)
+    with pytest.raises(UnknownBackendError, match=known):
+        Settings()
+
+
+def test_each_backend_gets_its_own_options_model(monkeypatch):
+    monkeypatch.setenv("FINRAG_EMBEDDER__NAME", "qwen3-vl")
+    monkeypatch.setenv("FINRAG_EMBEDDER__DIMENSION", "1024")
+    monkeypatch.setenv("FINRAG_RERANK__NAME", "listwise-vl")
+    monkeypatch.setenv("FINRAG_RERANK__WINDOW", "4")
+    monkeypatch.setenv("FINRAG_LLM__NAME", "openai")
+    monkeypatch.setenv("FINRAG_LLM__BASE_URL", "http://localhost:8000/v1")
+    s = Settings()
+    assert type(s.embedder).__name__ == "Qwen3VLEmbedderOptions" and s.embedder.dimension == 1024
+    assert type(s.rerank).__name__ == "ListwiseRerankerOptions" and s.rerank.window == 4
+    assert type(s.llm).__name__ == "OpenAIOptions" and s.llm.base_url.endswith("/v1")
+    # A knob the chosen backend does not read is ignored; a wrong name on assignment is refused.
+    assert not hasattr(Settings(embedder={"name": "hash", "quantize": False}).embedder, "quantize")
+    with pytest.raises(ValueError, match="hash"):
+        s.embedder.name = "hash"
+
+
 def test_ids_are_derived_from_content(tmp_path: Path):
     a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
     a.write_bytes(b"same bytes")
