@@ -1,181 +1,67 @@
 """Conformance suite for retrieval.index: the same behaviour from every engine.
 
-Every test runs on each embedded engine (``edge`` = qdrant-edge-py, ``local`` = qdrant-client
-local mode, whose calls are the ones a Qdrant server receives). Dense vectors come from a tiny
-hashed bag-of-words embedding written here, so rankings are deterministic and explainable.
+Every test of :class:`~tests.retrieval.index_conformance.IndexConformance` runs on each embedded
+engine (``edge`` = qdrant-edge-py, ``local`` = qdrant-client local mode, whose calls are the ones
+a Qdrant server receives): one subclass per engine names it. Tests of one engine only (the edge
+WAL) sit on that engine's class; the engine choice from settings is tested here once.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import re
 import subprocess
 import sys
 import textwrap
-from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from core.errors import IndexBackendError, RetrievalError
-from core.records import Chunk, SearchFilters, TableData, make_chunk_id
 from core.settings import Settings
 from retrieval.index import Index
-from retrieval.sparse import Bm25Encoder
+from retrieval.index.collection import engine_name
+from tests.retrieval.index_conformance import (
+    TEXTS,
+    IndexConformance,
+    make_chunks,
+    settings_for,
+)
 
-ENGINES = ["edge", "local"]
-DIM = 64
-IMAGE_DIM = 8
-ENCODER = Bm25Encoder()
 REPO = Path(__file__).resolve().parents[2]
 
 
-def bow(text: str, dim: int = DIM) -> np.ndarray:
-    """Hashed bag of words, L2-normalised: texts sharing words are close."""
-    v = np.zeros(dim, dtype=np.float32)
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        v[int(hashlib.md5(word.encode()).hexdigest(), 16) % dim] += 1.0
-    return v / (np.linalg.norm(v) or 1.0)
+class TestEdgeEngine(IndexConformance):
+    @pytest.fixture(scope="class")
+    def engine(self) -> str:
+        return "edge"
 
-
-FILINGS = {
-    "acme": {
-        "company": "Acme Corp",
-        "ticker": "ACME",
-        "form": "10-K",
-        "fiscal_year": 2022,
-        "acl": ["public"],
-    },
-    "globex": {
-        "company": "Globex Inc",
-        "ticker": "GBX",
-        "form": "10-Q",
-        "fiscal_year": 2023,
-        "acl": ["public"],
-    },
-    "initech": {
-        "company": "Initech",
-        "ticker": "INTC",
-        "form": "8-K",
-        "fiscal_year": 2022,
-        "acl": ["finance"],
-    },
-}
-
-TEXTS = {
-    "acme": [
-        ("text", 1, "Acme revenue was 66,608 million in fiscal 2022, driven by rocket skates."),
-        ("text", 1, "Acme operating expenses rose on anvil research and development."),
-        ("table", 2, "Net income | 1,234 | 987 ; Acme consolidated statement of operations"),
-        ("figure", 3, "Chart of Acme anvil shipments by quarter"),
-    ],
-    "globex": [
-        ("text", 1, "Globex revenue grew to 12,000 million in the 2023 quarter on hammock sales."),
-        ("text", 2, "Globex liquidity: the revolving credit facility and long-term debt."),
-    ],
-    "initech": [
-        (
-            "text",
-            1,
-            "Initech announced a merger agreement; confidential revenue synergies of TPS reports.",
-        ),
-    ],
-}
-
-
-def make_chunks(doc: str, suffix: str = "") -> list[Chunk]:
-    doc_id = hashlib.sha256(f"{doc}{suffix}".encode()).hexdigest()
-    meta = FILINGS[doc]
-    chunks = []
-    for order, (modality, page, text) in enumerate(TEXTS[doc]):
-        text = text + suffix
-        chunks.append(
-            Chunk(
-                chunk_id=make_chunk_id(doc_id, page, f"{order}:{text}"),
-                doc_id=doc_id,
-                page_no=page,
-                modality=modality,
-                text=text,
-                table=TableData(rows=[["Net income", "1,234", "987"]], markdown="|a|b|")
-                if modality == "table"
-                else None,
-                order=order,
-                file_name=f"{doc}.pdf",
-                fiscal_period="FY",
-                period_end=date(meta["fiscal_year"], 12, 31),
-                image_path=f"/renders/{doc}-{page}.png" if modality == "figure" else None,
-                **meta,
-            )
+    # local mode's durability is qdrant-client's own, so only edge runs this one
+    def test_writes_survive_a_crash(self, engine: str, tmp_path: Path) -> None:
+        """A process that dies without close() leaves an index that opens with its writes (WAL)."""
+        script = textwrap.dedent(
+            f"""
+            import os, sys
+            sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
+            from index_conformance import Index, make_chunks, settings_for, write, DIM
+            from pathlib import Path
+            index = Index(settings_for({engine!r}, Path({str(tmp_path)!r})))
+            index.ensure_collection(text_dim=DIM)
+            write(index, make_chunks("acme"), ready=False)
+            write(index, make_chunks("globex"))
+            os._exit(3)
+            """
         )
-    return chunks
+        proc = subprocess.run(
+            [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 3, proc.stderr
+        with Index(settings_for(engine, tmp_path)) as index:
+            assert index.count() == len(TEXTS["globex"])
+            assert index.doc_point_count(make_chunks("acme")[0].doc_id) == len(TEXTS["acme"])
 
 
-def image_vec(chunk: Chunk) -> np.ndarray:
-    """A fake image embedding: figures get one, everything else an all-zero row (= no image)."""
-    if chunk.modality != "figure":
-        return np.zeros(IMAGE_DIM, dtype=np.float32)
-    return bow(chunk.text, IMAGE_DIM)
-
-
-def write(index: Index, chunks: list[Chunk], ready: bool = True, images: bool = False) -> None:
-    index.upsert(
-        chunks,
-        np.stack([bow(c.text) for c in chunks]),
-        ENCODER.encode_documents([c.text for c in chunks]),
-        image_vectors=np.stack([image_vec(c) for c in chunks]) if images else None,
-        ready=ready,
-    )
-    if ready:
-        for doc_id in {c.doc_id for c in chunks}:
-            index.mark_ready(doc_id)
-
-
-def settings_for(engine: str, data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, qdrant={"engine": engine, "url": None})
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request) -> str:
-    return request.param
-
-
-def open_with_corpus(engine: str, data_dir: Path) -> tuple[Index, dict[str, list[Chunk]]]:
-    idx = Index(settings_for(engine, data_dir))
-    idx.ensure_collection(text_dim=DIM)
-    docs = {name: make_chunks(name) for name in FILINGS}
-    for chunks in docs.values():
-        write(idx, chunks)
-    return idx, docs
-
-
-@pytest.fixture(scope="module", params=ENGINES)
-def shared(request, tmp_path_factory):
-    """One corpus per engine for the tests that only read (creating a shard costs seconds)."""
-    idx, docs = open_with_corpus(request.param, tmp_path_factory.mktemp(request.param))
-    yield idx, docs
-    idx.close()
-
-
-@pytest.fixture
-def fresh(engine: str, tmp_path: Path):
-    """A private corpus for tests that write."""
-    idx, docs = open_with_corpus(engine, tmp_path)
-    yield idx, docs
-    idx.close()
-
-
-def search(
-    index: Index, text: str, *, mode: str = "hybrid", groups=("public", "finance"), **filters
-):
-    return index.search(
-        dense=bow(text) if mode in ("hybrid", "dense") else None,
-        sparse=ENCODER.encode_query(text) if mode in ("hybrid", "sparse") else None,
-        filters=SearchFilters(**filters),
-        acl_groups=list(groups),
-        limit=10,
-    )
+class TestLocalEngine(IndexConformance):
+    @pytest.fixture(scope="class")
+    def engine(self) -> str:
+        return "local"
 
 
 @pytest.mark.parametrize(
@@ -188,231 +74,9 @@ def test_engine_is_the_one_configured(configured: str, expected: str, tmp_path: 
     assert Path(index.location).is_relative_to(index.settings.index_dir)
 
 
-def test_upsert_is_idempotent(fresh) -> None:
-    index, corpus = fresh
-    acme = corpus["acme"]
-    before = index.count()
-    write(index, acme)
-    write(index, acme)
-    assert index.doc_point_count(acme[0].doc_id) == len(acme)
-    assert index.count() == before == sum(len(c) for c in corpus.values())
-
-
-def test_replace_document(fresh) -> None:
-    index, corpus = fresh
-    old = corpus["globex"]
-    new = [
-        c.model_copy(update={"doc_id": old[0].doc_id}) for c in make_chunks("globex", " restated")
-    ]
-    index.delete_doc(old[0].doc_id)
-    assert index.doc_point_count(old[0].doc_id) == 0
-    write(index, new)
-    assert index.get_chunks([c.chunk_id for c in old]) == []
-    assert [c.text for c in index.get_chunks([c.chunk_id for c in new])] == [c.text for c in new]
-    top = search(index, "Globex hammock revenue")[0]
-    assert top.chunk.text.endswith("restated")
-
-
-def test_unready_document_is_invisible(fresh) -> None:
-    index, _corpus = fresh
-    chunks = make_chunks("acme", " zeppelin")
-    write(index, chunks, ready=False)
-    doc_id = chunks[0].doc_id
-    assert index.doc_point_count(doc_id) == len(chunks)
-    assert index.count(SearchFilters(doc_ids=[doc_id])) == 0
-    for mode in ("hybrid", "dense", "sparse"):
-        assert all(h.chunk.doc_id != doc_id for h in search(index, "zeppelin", mode=mode))
-    assert index.page_chunks(doc_id, 1) == []
-    index.mark_ready(doc_id)
-    assert index.count(SearchFilters(doc_ids=[doc_id])) == len(chunks)
-    assert search(index, "zeppelin", mode="sparse")[0].chunk.doc_id == doc_id
-
-
-@pytest.mark.parametrize(
-    ("filters", "expected_docs"),
-    [
-        ({"companies": ["Globex Inc"]}, {"globex"}),
-        ({"fiscal_years": [2022]}, {"acme", "initech"}),
-        ({"forms": ["10-K", "8-K"]}, {"acme", "initech"}),
-        ({"tickers": ["GBX"], "fiscal_years": [2023]}, {"globex"}),
-        ({"fiscal_years": [2021]}, set()),
-    ],
-)
-def test_filters(shared, filters, expected_docs) -> None:
-    index, corpus = shared
-    ids = {corpus[name][0].doc_id: name for name in corpus}
-    hits = search(index, "revenue million", **filters)
-    assert {ids[h.chunk.doc_id] for h in hits} == expected_docs
-    assert index.count(SearchFilters(**filters)) == sum(len(corpus[n]) for n in expected_docs)
-
-
-def test_doc_and_modality_filters(shared) -> None:
-    index, corpus = shared
-    acme_id = corpus["acme"][0].doc_id
-    hits = search(index, "Acme net income anvil", doc_ids=[acme_id], modalities=["table", "figure"])
-    assert {h.chunk.modality for h in hits} == {"table", "figure"}
-    assert {h.chunk.doc_id for h in hits} == {acme_id}
-
-
-def test_acl(shared) -> None:
-    index, corpus = shared
-    initech = corpus["initech"][0]
-    query = "Initech merger agreement TPS reports"
-    for mode in ("hybrid", "dense", "sparse"):
-        assert initech.chunk_id not in {
-            h.chunk.chunk_id for h in search(index, query, mode=mode, groups=["public"])
-        }
-        assert (
-            search(index, query, mode=mode, groups=["finance"])[0].chunk.chunk_id
-            == initech.chunk_id
-        )
-        assert search(index, query, mode=mode, groups=[]) == []
-    assert index.count(acl_groups=[]) == 0
-    assert index.count(acl_groups=["finance"]) == 1
-    assert index.count(acl_groups=["public"]) == index.count() - 1
-    assert index.get_chunks([initech.chunk_id], acl_groups=["public"]) == []
-    assert index.get_chunks([initech.chunk_id], acl_groups=["finance"]) == [initech]
-
-
-def test_hybrid_ranking(shared) -> None:
-    index, corpus = shared
-    target = corpus["acme"][0]
-    for mode in ("dense", "sparse", "hybrid"):
-        hits = search(index, "Acme revenue fiscal 2022 66,608", mode=mode)
-        assert hits[0].chunk.chunk_id == target.chunk_id, mode
-        assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
-        assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
-        assert hits[0].source == {"dense": "dense", "sparse": "sparse", "hybrid": "fused"}[mode]
-    dbsf = index.search(
-        dense=bow("Acme revenue 2022"),
-        sparse=ENCODER.encode_query("Acme revenue 2022"),
-        filters=SearchFilters(),
-        acl_groups=["public"],
-        fusion="dbsf",
-    )
-    assert dbsf[0].chunk.chunk_id == target.chunk_id and dbsf[0].source == "fused"
-    # Sparse-only: a term no chunk has gives nothing; a stopword-only query is no query.
-    assert search(index, "zeppelin", mode="sparse") == []
-    assert search(index, "the of and", mode="sparse") == []
-
-
-def test_chunk_round_trip_and_page(shared) -> None:
-    index, corpus = shared
-    acme = corpus["acme"]
-    assert index.get_chunks([acme[2].chunk_id, "missing", acme[0].chunk_id]) == [acme[2], acme[0]]
-    assert index.page_chunks(acme[0].doc_id, 1) == [acme[0], acme[1]]
-    stored_table = index.get_chunks([acme[2].chunk_id])[0]
-    assert stored_table.table is not None and stored_table.table.rows[0][1] == "1,234"
-    assert stored_table.period_end == date(2022, 12, 31)
-
-
-def test_wrong_dims_are_refused(shared) -> None:
-    index, corpus = shared
-    with pytest.raises(IndexBackendError, match="text dim 64"):
-        index.ensure_collection(text_dim=32)
-    index.ensure_collection(text_dim=DIM)  # same dims: a no-op
-    with pytest.raises(RetrievalError, match="64"):
-        index.search(dense=np.ones(32), sparse=None, filters=SearchFilters(), acl_groups=["public"])
-    with pytest.raises(RetrievalError, match="no image vectors"):
-        index.search(
-            dense=None,
-            sparse=None,
-            image=np.ones(IMAGE_DIM),
-            filters=SearchFilters(),
-            acl_groups=["public"],
-        )
-    with pytest.raises(RetrievalError, match="unknown fusion"):
-        index.search(
-            dense=bow("x"),
-            sparse=None,
-            filters=SearchFilters(),
-            acl_groups=["public"],
-            fusion="max",
-        )
-    with pytest.raises(IndexBackendError, match="shape"):
-        index.upsert(corpus["acme"], np.ones((1, DIM)), ENCODER.encode_documents(["x"] * 4))
-
-
-def test_image_vectors(engine: str, tmp_path: Path) -> None:
-    with Index(settings_for(engine, tmp_path), collection="mm") as index:
-        index.ensure_collection(text_dim=DIM, image_dim=IMAGE_DIM)
-        chunks = make_chunks("acme")
-        write(index, chunks, images=True)
-        hits = index.search(
-            dense=None,
-            sparse=None,
-            image=bow("Chart of Acme anvil shipments by quarter", IMAGE_DIM),
-            filters=SearchFilters(),
-            acl_groups=["public"],
-        )
-        # Only the figure got an image vector; text chunks (zero rows) are not candidates.
-        assert [h.chunk.modality for h in hits] == ["figure"]
-        assert hits[0].source == "image" and hits[0].score == pytest.approx(1.0, abs=1e-5)
-        fused = index.search(
-            dense=bow("anvil shipments"),
-            sparse=None,
-            image=bow("anvil shipments", IMAGE_DIM),
-            filters=SearchFilters(),
-            acl_groups=["public"],
-        )
-        assert fused[0].source == "fused" and fused[0].chunk.modality == "figure"
-        assert index.image_dim == IMAGE_DIM
-
-
-def test_persistence_across_reopen(engine: str, tmp_path: Path) -> None:
-    settings = settings_for(engine, tmp_path)
-    chunks = make_chunks("acme")
-    with Index(settings) as index:
-        index.ensure_collection(text_dim=DIM)
-        write(index, chunks)
-    with Index(settings) as index:
-        assert index.exists() and index.text_dim == DIM
-        assert index.count() == len(chunks)
-        assert search(index, "Acme revenue 2022")[0].chunk == chunks[0]
-
-
-def test_missing_collection(engine: str, tmp_path: Path) -> None:
-    with Index(settings_for(engine, tmp_path)) as index:
-        assert not index.exists()
-        assert index.count() == 0 and index.doc_point_count("x") == 0
-        assert (
-            index.search(
-                dense=bow("x"), sparse=None, filters=SearchFilters(), acl_groups=["public"]
-            )
-            == []
-        )
-        with pytest.raises(IndexBackendError, match="ingest documents first"):
-            index.upsert([], np.zeros((0, DIM)), [])
-
-
-@pytest.mark.parametrize("engine", ["edge"])  # local mode's durability is qdrant-client's own
-def test_writes_survive_a_crash(engine: str, tmp_path: Path) -> None:
-    """A process that dies without close() leaves an index that opens with its writes (WAL)."""
-    script = textwrap.dedent(
-        f"""
-        import os, sys
-        sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from test_index import Index, make_chunks, settings_for, write, DIM
-        from pathlib import Path
-        index = Index(settings_for({engine!r}, Path({str(tmp_path)!r})))
-        index.ensure_collection(text_dim=DIM)
-        write(index, make_chunks("acme"), ready=False)
-        write(index, make_chunks("globex"))
-        os._exit(3)
-        """
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 3, proc.stderr
-    with Index(settings_for(engine, tmp_path)) as index:
-        assert index.count() == len(TEXTS["globex"])
-        assert index.doc_point_count(make_chunks("acme")[0].doc_id) == len(TEXTS["acme"])
-
-
-def test_second_opener_gets_a_clear_error(engine: str, tmp_path: Path) -> None:
-    """Embedded engines lock their folder; a second opener (here, in-process) is told what to do."""
-    with Index(settings_for(engine, tmp_path)) as index:
-        index.ensure_collection(text_dim=DIM)
-        with pytest.raises(IndexBackendError, match="another process"):
-            Index(settings_for(engine, tmp_path))
+def test_server_is_chosen_by_url(tmp_path: Path) -> None:
+    """A url wins over the embedded engine setting; auto is the registry's default, edge."""
+    url = "http://qdrant.invalid:6333"
+    server = Settings(data_dir=tmp_path, qdrant={"url": url, "engine": "local"})
+    assert engine_name(server) == "server"
+    assert engine_name(settings_for("auto", tmp_path)) == "edge"
