@@ -7,16 +7,18 @@ are imported inside the commands so that ``finrag --help`` starts instantly.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from core.errors import FinragError
+from ui.cli_ask import register as register_ask
+from ui.cli_finetune import register as register_finetune
+from ui.cli_memory import memory_app
+from ui.cli_ui import register as register_ui
+from ui.commands import Json, load_settings, open_corpus, readable_errors
 
 app = typer.Typer(
     name="finrag",
@@ -33,45 +35,9 @@ eval_app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 
 
-def _settings():
-    from core.logs import configure_logging
-    from core.settings import Settings
-
-    settings = Settings()
-    configure_logging(settings.log_level)
-    return settings
-
-
-def open_corpus(settings):
-    """The corpus of ``settings.data_dir``, opened for one command (``with``)."""
-    from retrieval.corpus import Corpus
-
-    return Corpus.open(settings)
-
-
-def readable_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """A FinragError becomes one red line and exit status 2, never a traceback."""
-
-    @functools.wraps(command)
-    def run(*args: object, **kwargs: object) -> None:
-        try:
-            command(*args, **kwargs)
-        except FinragError as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.secho("interrupted: re-run the same command to resume", err=True)
-            raise typer.Exit(130) from None
-
-    return run
-
-
 def main() -> None:
     """Console entry point."""
     app()
-
-
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 @app.command()
@@ -96,7 +62,7 @@ def ingest(
     as_json: Json = False,
 ) -> None:
     """Ingest filings into the index, with a per-file report."""
-    settings = _settings()
+    settings = load_settings()
     if workers is not None:
         settings.ingest.workers = workers
     overrides = {
@@ -184,7 +150,7 @@ def search(
     from core.records import Query, SearchFilters
     from retrieval.search import CorpusSearch
 
-    settings = _settings()
+    settings = load_settings()
     filters = SearchFilters(
         companies=company or [],
         tickers=ticker or [],
@@ -239,7 +205,7 @@ def filings(as_json: Json = False) -> None:
     """List the catalog of ingested filings."""
     from retrieval.catalog import Catalog
 
-    settings = _settings()
+    settings = load_settings()
     if not settings.catalog_path.exists():
         typer.echo("no filings yet: run `finrag ingest PATH`")
         return
@@ -292,7 +258,7 @@ def bench_ingest(
     from evaluation.bench_ingest import bench_ingest as run
     from evaluation.bench_ingest import format_bench
 
-    result = run(folder, _settings())
+    result = run(folder, load_settings())
     typer.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
 
 
@@ -360,7 +326,7 @@ def eval_retrieval_cmd(
     from evaluation.run_retrieval import eval_retrieval, format_retrieval
     from evaluation.runs import save_run
 
-    settings = _settings()
+    settings = load_settings()
     result = eval_retrieval(set_dir, settings, top_k=top_k, limit=limit)
     typer.echo(json.dumps(result, indent=2) if as_json else format_retrieval(result))
     # stderr, so that with --json the JSON stays the only thing on stdout
@@ -381,7 +347,7 @@ def eval_answers_cmd(
     from evaluation.run_answers import eval_answers, format_answers
     from evaluation.runs import save_run
 
-    settings = _settings()
+    settings = load_settings()
     result = eval_answers(set_dir, settings, limit=limit)
     typer.echo(json.dumps(result, indent=2) if as_json else format_answers(result))
     # stderr, so that with --json the JSON stays the only thing on stdout
@@ -408,7 +374,7 @@ def demo(
     """
     from samples.filings import SAMPLE_QUESTIONS, write_samples
 
-    settings = _settings()
+    settings = load_settings()
     folder = write_samples(settings.data_dir / "samples")
     typer.secho(f"Sample filings in {folder}", bold=True)
     from agent.extractive import answer_extractively
@@ -442,20 +408,9 @@ def demo(
 
 
 # Mounted last: the memory commands import readable_errors from this module.
-from ui.cli_memory import memory_app  # noqa: E402
-
 app.add_typer(memory_app, name="memory")
-
-from ui.cli_ask import register as register_ask  # noqa: E402
-
 register_ask(app)
-
-from ui.cli_ui import register as register_ui  # noqa: E402
-
 register_ui(app)
-
-from ui.cli_finetune import register as register_finetune  # noqa: E402
-
 register_finetune(app)
 
 

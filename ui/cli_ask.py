@@ -29,9 +29,9 @@ def ask(
     """Answer a question from the ingested filings, citing file, page and quote."""
     from agent.graph import Agent, AgentReply
     from core.records import SearchFilters
-    from ui.cli import _settings, open_corpus
+    from ui.commands import load_settings, open_corpus
 
-    settings = _settings()
+    settings = load_settings()
     thread_id = thread or uuid.uuid4().hex[:12]
     acl = groups or settings.default_acl
     with open_corpus(settings) as corpus, Agent(corpus) as agent:
@@ -97,6 +97,6 @@ def _catalog_names(given: list[str], filings: list) -> list[str]:
 
 def register(app: typer.Typer) -> None:
     """Mount ``ask`` on ``app`` with the CLI's readable error handling."""
-    from ui.cli import readable_errors
+    from ui.commands import readable_errors
 
     app.command("ask")(readable_errors(ask))

@@ -78,7 +78,7 @@ def finetune(
     if stage is None or out is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0 if stage is None and out is None else 2)
-    from ui.cli import readable_errors
+    from ui.commands import readable_errors
 
     readable_errors(_run)(
         stage,
@@ -114,7 +114,7 @@ def _run(
 ) -> None:
     from core.errors import ConfigError
     from finetune.jobs import JobSpec, run_job
-    from ui.cli import _settings, open_corpus
+    from ui.commands import load_settings, open_corpus
 
     if stage not in ("general", "company"):
         raise ConfigError(f"--stage must be general or company, not {stage!r}")
@@ -134,7 +134,7 @@ def _run(
         overrides={k: v for k, v in overrides.items() if v is not None},
     )
     typer.secho(f"{stage} stage -> {out} ({backend})", bold=True, err=True)
-    settings = _settings()
+    settings = load_settings()
     if stage == "company" and corpus is not None:  # the filings of another corpus
         settings = settings.model_copy(
             update={"data_dir": corpus, "model_cache": settings.models_dir}
@@ -182,10 +182,10 @@ def evaluate(
     """Compare the candidate with the serving reranker and with none, on held-out questions."""
     from evaluation.run_rerank import format_rerankers
     from finetune.gate import Margin, evaluate_candidate
-    from ui.cli import _settings
+    from ui.commands import load_settings
 
     decision, result = evaluate_candidate(
-        _settings(),
+        load_settings(),
         model,
         set_dir,
         scope=(company or "*").upper(),
@@ -215,9 +215,9 @@ def promote(
 ) -> None:
     """Serve the candidate for its scope, if it passed the gate against the model serving now."""
     from finetune.gate import promote as do_promote
-    from ui.cli import _settings
+    from ui.commands import load_settings
 
-    record = do_promote(_settings(), model, by)
+    record = do_promote(load_settings(), model, by)
     scope = "every question" if record.scope == "*" else f"{record.scope}'s questions"
     typer.secho(
         f"promoted {record.model} for {scope} (MRR {record.metrics.get('mrr', 0):.3f}); "
@@ -231,9 +231,9 @@ def status(
 ) -> None:
     """The rerankers serving now and every promotion so far."""
     from rerank.promoted import history, promoted
-    from ui.cli import _settings
+    from ui.commands import load_settings
 
-    settings = _settings()
+    settings = load_settings()
     current, past = promoted(settings.data_dir), history(settings.data_dir)
     if as_json:
         typer.echo(
@@ -263,7 +263,7 @@ def status(
 
 def register(app: typer.Typer) -> None:
     """Mount ``finetune`` on ``app`` with the CLI's readable error handling."""
-    from ui.cli import readable_errors
+    from ui.commands import readable_errors
 
     finetune_app.command("evaluate")(readable_errors(evaluate))
     finetune_app.command("promote")(readable_errors(promote))

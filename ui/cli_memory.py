@@ -1,9 +1,8 @@
 """``finrag memory``: curate the expert memory bank (add, review, approve, retire, import, export).
 
 Every command reads :class:`~core.settings.Settings` (``FINRAG_DATA_DIR`` chooses the corpus) and
-turns a :class:`~core.errors.FinragError` into one red line and exit status 2 (``readable_errors``
-of :mod:`ui.cli`). Mount with ``app.add_typer(memory_app, name="memory")`` *after*
-``readable_errors`` is defined in ui/cli.py (this module imports it from there).
+turns a :class:`~core.errors.FinragError` into one red line and exit status 2
+(:func:`ui.commands.readable_errors`). :mod:`ui.cli` mounts it as ``finrag memory``.
 
 Entry ids can be shortened to any unique prefix of 8+ characters, as ``list`` shows them.
 """
@@ -19,23 +18,21 @@ from typing import Annotated, Any
 
 import typer
 
-from ui.cli import readable_errors
+from ui.commands import Json, readable_errors
 
 memory_app = typer.Typer(
     help="The expert-curated memory bank: approved answers served as evidence.",
     no_args_is_help=True,
 )
 
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
 
 @contextmanager
 def _bank() -> Iterator[Any]:
     """The memory bank of the corpus ``FINRAG_DATA_DIR`` names, open for one command."""
     from retrieval.memory_bank import MemoryBank
-    from ui.cli import _settings, open_corpus
+    from ui.commands import load_settings, open_corpus
 
-    with open_corpus(_settings()) as corpus:
+    with open_corpus(load_settings()) as corpus:
         yield MemoryBank(corpus)
 
 

@@ -54,6 +54,6 @@ def ui(
 
 def register(app: typer.Typer) -> None:
     """Mount ``ui`` on ``app`` with the CLI's readable error handling."""
-    from ui.cli import readable_errors
+    from ui.commands import readable_errors
 
     app.command("ui")(readable_errors(ui))

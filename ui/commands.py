@@ -1,0 +1,59 @@
+"""What every ``finrag`` sub-command shares: settings, the open corpus, readable errors.
+
+Contract: :func:`load_settings` reads :class:`~core.settings.Settings` once per command and sets
+up logging; :func:`open_corpus` opens the corpus ``FINRAG_DATA_DIR`` names for one command (use
+``with``); :func:`readable_errors` turns a :class:`~core.errors.FinragError` into one red line
+and exit status 2 (Ctrl-C into a line saying how to resume), never a traceback. The command
+modules (:mod:`ui.cli`, :mod:`ui.cli_memory`, :mod:`ui.cli_ask`, :mod:`ui.cli_ui`,
+:mod:`ui.cli_finetune`) import these from here, so each can be imported on its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from core.errors import FinragError
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from retrieval.corpus import Corpus
+
+Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def load_settings() -> Settings:
+    """The settings of this command, with logging set up at ``settings.log_level``."""
+    from core.logs import configure_logging
+    from core.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return settings
+
+
+def open_corpus(settings: Settings) -> Corpus:
+    """The corpus of ``settings.data_dir``, opened for one command (``with``)."""
+    from retrieval.corpus import Corpus
+
+    return Corpus.open(settings)
+
+
+def readable_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """A FinragError becomes one red line and exit status 2, never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except FinragError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.secho("interrupted: re-run the same command to resume", err=True)
+            raise typer.Exit(130) from None
+
+    return run
