@@ -7,8 +7,9 @@ ready for the index, a one-line ``scope`` for the user, the ``ambiguities`` it m
 silently decided), one sub-question per period or company of a comparison, and the text spans it
 read. It never raises on odd input: what it cannot read it leaves unrestricted and says so.
 
-Companies and tickers: see :mod:`retrieval.aliases` (names without legal suffixes, possessives,
-squashed spellings, a strict ticker rule, fuzzy matching only as a reported last resort).
+Companies and tickers: see :mod:`retrieval.resolver.companies` (names without legal suffixes,
+possessives, squashed spellings, a strict ticker rule, fuzzy matching only as a reported last
+resort).
 
 Periods it reads:
 
@@ -88,7 +89,7 @@ from datetime import date, timedelta
 
 from core.dates import MONTHS
 from core.records import Filing, MatchedSpan, Resolution, SearchFilters, SpanKind, SubQuestion
-from retrieval.aliases import CompanyIndex, CompanyMatch, Entity, fiscal_year_end
+from retrieval.resolver.companies import CompanyIndex, CompanyMatch, Entity, fiscal_year_end
 
 logger = logging.getLogger(__name__)
 
@@ -495,7 +496,7 @@ def form_family(form: str | None) -> str | None:
         return None
     s = form.strip().upper().replace(" ", "").replace("_", "-").split("/")[0]
     for fam in ("10-K", "10-Q", "8-K", "20-F", "40-F", "6-K"):
-        if s.startswith(fam) or s.startswith(fam.replace("-", "")):
+        if s.startswith((fam, fam.replace("-", ""))):
             return fam
     if "EARNING" in s or "RELEASE" in s or "PRESS" in s:
         return "earnings-release"

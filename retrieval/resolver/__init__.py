@@ -1,0 +1,27 @@
+"""Which filings a question is about: company, period and form, resolved against the catalog.
+
+Contract: :func:`resolve` takes a question, the catalog's filings (``Catalog.filings(acl_groups)``)
+and optionally the earlier questions of the conversation, and returns a
+:class:`core.records.Resolution`; it never raises on odd input. The rules live with their step:
+
+* :mod:`retrieval.resolver.companies`: company names, aliases and tickers from the catalog.
+* :mod:`retrieval.resolver.resolution`: the resolution of one question and its conversation.
+"""
+
+from retrieval.resolver.resolution import (
+    ANNUAL_FORMS,
+    EVENT_FORMS,
+    QUARTERLY_FORMS,
+    filing_label,
+    form_family,
+    resolve,
+)
+
+__all__ = [
+    "ANNUAL_FORMS",
+    "EVENT_FORMS",
+    "QUARTERLY_FORMS",
+    "filing_label",
+    "form_family",
+    "resolve",
+]
