@@ -5,17 +5,12 @@ and optionally the earlier questions of the conversation, and returns a
 :class:`core.records.Resolution`; it never raises on odd input. The rules live with their step:
 
 * :mod:`retrieval.resolver.companies`: company names, aliases and tickers from the catalog.
+* :mod:`retrieval.resolver.periods`: the periods, dates and forms a question's words name.
 * :mod:`retrieval.resolver.resolution`: the resolution of one question and its conversation.
 """
 
-from retrieval.resolver.resolution import (
-    ANNUAL_FORMS,
-    EVENT_FORMS,
-    QUARTERLY_FORMS,
-    filing_label,
-    form_family,
-    resolve,
-)
+from retrieval.resolver.periods import ANNUAL_FORMS, EVENT_FORMS, QUARTERLY_FORMS
+from retrieval.resolver.resolution import filing_label, form_family, resolve
 
 __all__ = [
     "ANNUAL_FORMS",
