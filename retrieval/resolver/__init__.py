@@ -6,11 +6,13 @@ and optionally the earlier questions of the conversation, and returns a
 
 * :mod:`retrieval.resolver.companies`: company names, aliases and tickers from the catalog.
 * :mod:`retrieval.resolver.periods`: the periods, dates and forms a question's words name.
+* :mod:`retrieval.resolver.filings`: which filings a period, date or form selects; their labels.
 * :mod:`retrieval.resolver.resolution`: the resolution of one question and its conversation.
 """
 
+from retrieval.resolver.filings import filing_label, form_family
 from retrieval.resolver.periods import ANNUAL_FORMS, EVENT_FORMS, QUARTERLY_FORMS
-from retrieval.resolver.resolution import filing_label, form_family, resolve
+from retrieval.resolver.resolution import resolve
 
 __all__ = [
     "ANNUAL_FORMS",
