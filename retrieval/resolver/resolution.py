@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from core.records import Filing, MatchedSpan, Resolution, SearchFilters, SpanKind, SubQuestion
 from retrieval.resolver.companies import CompanyIndex, Entity
@@ -103,18 +103,28 @@ def _parse(q: str, companies: CompanyIndex) -> _Parsed:
 # Catalog view, cached per catalog contents
 
 
-@dataclass
+@dataclass(frozen=True)
 class _View:
+    """A catalog's filings and the company index built from them (never changed once built)."""
+
     filings: list[Filing]
     companies: CompanyIndex
 
 
-_CACHE: OrderedDict[tuple, _View] = OrderedDict()
-_CACHE_SIZE = 8
+@dataclass(frozen=True)
+class _Catalog:
+    """Filings that hash and compare by the fields the resolver reads, not by object identity.
+
+    So the same catalog read again (new :class:`Filing` objects) finds the view built before; the
+    filings themselves ride along to build it and take no part in the comparison.
+    """
+
+    contents: tuple[tuple, ...]
+    filings: tuple[Filing, ...] = field(compare=False)
 
 
 def _view(filings: list[Filing]) -> _View:
-    key = tuple(
+    contents = tuple(
         (
             f.doc_id,
             f.company,
@@ -127,15 +137,15 @@ def _view(filings: list[Filing]) -> _View:
         )
         for f in filings
     )
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
-    view = _View(list(filings), CompanyIndex(filings))
-    _CACHE[key] = view
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return view
+    return _built_view(_Catalog(contents, tuple(filings)))
+
+
+# A process sees few catalogs (one per data dir and reader's groups); building one's index costs
+# far more than resolving a question against it.
+@lru_cache(maxsize=8)
+def _built_view(catalog: _Catalog) -> _View:
+    filings = list(catalog.filings)
+    return _View(filings, CompanyIndex(filings))
 
 
 # --------------------------------------------------------------------------------------------
