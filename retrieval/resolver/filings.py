@@ -30,7 +30,15 @@ from datetime import date, timedelta
 
 from core.records import Filing
 from retrieval.resolver.companies import Entity, fiscal_year_end
-from retrieval.resolver.periods import ANNUAL_FORMS, EVENT_FORMS, QUARTERLY_FORMS, _Date, _Period
+from retrieval.resolver.periods import (
+    ANNUAL_FORMS,
+    EVENT_FORMS,
+    QUARTERLY_FORMS,
+    _Date,
+    _Parsed,
+    _Period,
+    _period_order,
+)
 
 
 def form_family(form: str | None) -> str | None:
@@ -227,6 +235,59 @@ def _latest(pool: list[Filing], kind: str, today: date | None) -> _Period | None
             else _Period(today.year, ((today.month - 1) // 3 + 1,))
         )
     return None
+
+
+def _concretise(
+    parsed: _Parsed,
+    pool: list[Filing],
+    forms: set[str] | None,
+    base: list[_Period],
+    today: date | None,
+) -> tuple[list[_Period], bool]:
+    """The concrete periods for one company; the bool says whether they shift the inherited ones."""
+    pool = _allowed(pool, forms) or pool
+    explicit = list(parsed.periods)
+    periods = list(explicit)
+    anchor = explicit or base
+    shifted_base = False
+    for rel in parsed.rels:
+        if rel.kind in ("latest-year", "latest-quarter", "latest"):
+            p = _latest(pool, rel.kind, today)
+            if p:
+                periods.append(p)
+        elif rel.kind == "last-n":
+            p = _latest(pool, "latest-year", today)
+            if p:
+                periods.extend(_Period(y) for y in range(p.year - rel.n + 1, p.year + 1))
+        elif rel.kind in ("prev-year", "next-year"):
+            step = -1 if rel.kind == "prev-year" else 1
+            src = anchor or [p for p in [_latest(pool, "latest-year", today)] if p]
+            periods.extend(p.shifted(step) for p in src)
+            shifted_base = not explicit and bool(base)
+        elif rel.kind == "prev-quarter":
+            src = [p for p in anchor if len(p.quarters) == 1] or [
+                p for p in [_latest(pool, "latest-quarter", today)] if p
+            ]
+            for p in src:
+                q = p.quarters[0] - 1
+                periods.append(_Period(p.year - 1, (4,)) if q == 0 else _Period(p.year, (q,)))
+            shifted_base = not explicit and bool(base)
+        elif rel.kind == "quarter":
+            years = [p.year for p in anchor]
+            if not years:
+                latest = _latest(pool, "latest", today)
+                years = [latest.year] if latest else []
+            periods.extend(_Period(y, (rel.n,)) for y in dict.fromkeys(years))
+            shifted_base = not explicit and bool(base)
+    if parsed.yoy:
+        years = {p.year for p in periods}
+        if not periods:
+            p = _latest(pool, "latest-year", today)
+            if p:
+                periods = [p, p.shifted(-1)]
+        elif len(years) == 1:
+            periods.extend(p.shifted(-1) for p in list(periods))
+    return sorted(dict.fromkeys(periods), key=_period_order), shifted_base
 
 
 @dataclass

@@ -1,12 +1,13 @@
-"""What a question's words say about periods and forms, before any catalog is consulted.
+"""What a question's words say: periods, dates and forms, and the companies it names.
 
-Contract: :func:`_parse_periods` and :func:`_parse_forms` read one question into a
-:class:`_Parsed`: the fiscal periods it names (:class:`_Period`), the dates (:class:`_Date`), the
-relative periods (:class:`_Rel`, made concrete per company against its filings by
-:mod:`retrieval.resolver.resolution`), year over year, the forms, and the text span of each
-reading. A span read by a stricter pattern is not read again by a looser one. Nothing here looks at
-the catalog; the form sets (:data:`ANNUAL_FORMS`, :data:`QUARTERLY_FORMS`, :data:`EVENT_FORMS`) are
-the families :func:`retrieval.resolver.filings.form_family` reduces catalog forms to.
+Contract: :func:`_parse` reads one question into a :class:`_Parsed`: the companies the catalog's
+:class:`~retrieval.resolver.companies.CompanyIndex` finds, the fiscal periods it names
+(:class:`_Period`), the dates (:class:`_Date`), the relative periods (:class:`_Rel`, made concrete
+per company against its filings by :mod:`retrieval.resolver.filings`), year over year, the forms,
+whether it starts like a follow-up, and the text span of each reading, in text order. A span read
+by a stricter pattern is not read again by a looser one. Apart from the company index nothing here
+looks at the catalog. The form sets (:data:`ANNUAL_FORMS`, :data:`QUARTERLY_FORMS`,
+:data:`EVENT_FORMS`) are families :func:`retrieval.resolver.filings.form_family` reduces forms to.
 
 Periods it reads (what each selects is applied by :mod:`retrieval.resolver.filings`):
 
@@ -52,7 +53,7 @@ from datetime import date
 
 from core.dates import MONTHS
 from core.records import MatchedSpan, SpanKind
-from retrieval.resolver.companies import CompanyMatch
+from retrieval.resolver.companies import CompanyIndex, CompanyMatch
 
 ANNUAL_FORMS = frozenset({"10-K", "20-F", "40-F"})
 QUARTERLY_FORMS = frozenset({"10-Q", "earnings-release"})
@@ -196,6 +197,10 @@ _REL_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:latest|most\s+recent(?:ly)?|newest)\b", _I), "latest"),
 ]
 _YOY = re.compile(r"\byear[-\s]+(?:over|on)[-\s]+year\b|\bYoY\b|\by/y\b", _I)
+_FOLLOWUP = re.compile(
+    r"^\s*(?:and\b|what\s+about\b|how\s+about\b|what\s+of\b|same\s+(?:for|question)\b|now\s+for\b)",
+    _I,
+)
 _RANGE_GAP = re.compile(r"^\s*(?:-|\u2013|\u2014|to|through|thru|until)\s*$", _I)
 _BETWEEN_GAP = re.compile(r"^\s*and\s*$", _I)
 _BETWEEN_BEFORE = re.compile(r"\b(?:between|from)\s+$", _I)
@@ -418,6 +423,24 @@ def _parse_forms(q: str, out: _Parsed) -> None:
                     value=_FORM_SHOWN.get(form, form),
                 )
             )
+
+
+def _parse(q: str, companies: CompanyIndex) -> _Parsed:
+    """Everything :func:`retrieval.resolver.resolution.resolve` reads in one question."""
+    out = _Parsed()
+    out.matches, out.company_notes = companies.find(q)
+    for cm in out.matches:
+        kind: SpanKind = "ticker" if cm.how.startswith("ticker") else "company"
+        out.spans.append(
+            MatchedSpan(
+                start=cm.start, end=cm.end, text=cm.text, kind=kind, value=cm.entity.display
+            )
+        )
+    _parse_forms(q, out)
+    _parse_periods(q, out)
+    out.followup = bool(_FOLLOWUP.match(q))
+    out.spans.sort(key=lambda s: s.start)
+    return out
 
 
 def _forms_set(forms: list[str]) -> set[str] | None:

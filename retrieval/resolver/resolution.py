@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from core.records import Filing, MatchedSpan, Resolution, SearchFilters, SpanKind, SubQuestion
+from core.records import Filing, MatchedSpan, Resolution, SearchFilters, SubQuestion
 from retrieval.resolver.companies import CompanyIndex, Entity
 from retrieval.resolver.filings import (
     _allowed,
     _calendar_years,
+    _concretise,
     _filing_period,
-    _latest,
     _Leg,
     _scope_label,
     _select,
@@ -58,8 +58,7 @@ from retrieval.resolver.periods import (
     _FORM_SHOWN,
     EVENT_FORMS,
     _forms_set,
-    _parse_forms,
-    _parse_periods,
+    _parse,
     _Parsed,
     _Period,
     _period_order,
@@ -70,33 +69,6 @@ logger = logging.getLogger(__name__)
 
 MAX_SUB_QUESTIONS = 12
 HISTORY_TURNS = 8
-
-
-# --------------------------------------------------------------------------------------------
-# Reading the question
-
-
-_FOLLOWUP = re.compile(
-    r"^\s*(?:and\b|what\s+about\b|how\s+about\b|what\s+of\b|same\s+(?:for|question)\b|now\s+for\b)",
-    re.IGNORECASE,
-)
-
-
-def _parse(q: str, companies: CompanyIndex) -> _Parsed:
-    out = _Parsed()
-    out.matches, out.company_notes = companies.find(q)
-    for cm in out.matches:
-        kind: SpanKind = "ticker" if cm.how.startswith("ticker") else "company"
-        out.spans.append(
-            MatchedSpan(
-                start=cm.start, end=cm.end, text=cm.text, kind=kind, value=cm.entity.display
-            )
-        )
-    _parse_forms(q, out)
-    _parse_periods(q, out)
-    out.followup = bool(_FOLLOWUP.match(q))
-    out.spans.sort(key=lambda s: s.start)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,7 +121,7 @@ def _built_view(catalog: _Catalog) -> _View:
 
 
 # --------------------------------------------------------------------------------------------
-# Resolution
+# Resolution: one question at a time, the conversation's state carried between them
 
 
 @dataclass
@@ -161,87 +133,38 @@ class _State:
     periods: dict[str | None, list[_Period]] = field(default_factory=dict)  # entity key -> periods
 
 
-def _concretise(
-    parsed: _Parsed,
-    pool: list[Filing],
-    forms: set[str] | None,
-    base: list[_Period],
-    today: date | None,
-) -> tuple[list[_Period], bool]:
-    """The concrete periods for one company; the bool says whether they shift the inherited ones."""
-    pool = _allowed(pool, forms) or pool
-    explicit = list(parsed.periods)
-    periods = list(explicit)
-    anchor = explicit or base
-    shifted_base = False
-    for rel in parsed.rels:
-        if rel.kind in ("latest-year", "latest-quarter", "latest"):
-            p = _latest(pool, rel.kind, today)
-            if p:
-                periods.append(p)
-        elif rel.kind == "last-n":
-            p = _latest(pool, "latest-year", today)
-            if p:
-                periods.extend(_Period(y) for y in range(p.year - rel.n + 1, p.year + 1))
-        elif rel.kind in ("prev-year", "next-year"):
-            step = -1 if rel.kind == "prev-year" else 1
-            src = anchor or [p for p in [_latest(pool, "latest-year", today)] if p]
-            periods.extend(p.shifted(step) for p in src)
-            shifted_base = not explicit and bool(base)
-        elif rel.kind == "prev-quarter":
-            src = [p for p in anchor if len(p.quarters) == 1] or [
-                p for p in [_latest(pool, "latest-quarter", today)] if p
-            ]
-            for p in src:
-                q = p.quarters[0] - 1
-                periods.append(_Period(p.year - 1, (4,)) if q == 0 else _Period(p.year, (q,)))
-            shifted_base = not explicit and bool(base)
-        elif rel.kind == "quarter":
-            years = [p.year for p in anchor]
-            if not years:
-                latest = _latest(pool, "latest", today)
-                years = [latest.year] if latest else []
-            periods.extend(_Period(y, (rel.n,)) for y in dict.fromkeys(years))
-            shifted_base = not explicit and bool(base)
-    if parsed.yoy:
-        years = {p.year for p in periods}
-        if not periods:
-            p = _latest(pool, "latest-year", today)
-            if p:
-                periods = [p, p.shifted(-1)]
-        elif len(years) == 1:
-            periods.extend(p.shifted(-1) for p in list(periods))
-    return sorted(dict.fromkeys(periods), key=_period_order), shifted_base
+@dataclass
+class _Report:
+    """What the steps tell the user, in the order they meet it (the resolution keeps that order)."""
+
+    notes: list[str] = field(default_factory=list)
+    ambiguities: list[str] = field(default_factory=list)
+    inherited: list[str] = field(default_factory=list)  # "company", "form", "period"
 
 
-_CONNECT = re.compile(
-    r"\x00(?:\s*(?:,|and|or|to|-|\u2013|through|vs\.?|versus|compared?\s+(?:to|with)|against|&)\s*\x00)+",
-    re.IGNORECASE,
-)
+@dataclass
+class _Ask:
+    """The companies and forms a question is about, gaps filled from the conversation."""
+
+    entities: list[Entity]
+    company_confidence: float
+    forms: list[str]  # as the question (or the conversation) names them: "annual", "10-Q"
+    form_set: set[str] | None  # the catalog form families those accept; None: any form
+    carry_periods: bool  # the conversation's periods apply unchanged
+
+    @property
+    def targets(self) -> list[Entity | None]:
+        """The companies to select for; None alone selects across the whole catalog."""
+        return self.entities or [None]
 
 
-def _sub_text(
-    question: str, spans: list[MatchedSpan], label: str, company: str | None, many_companies: bool
-) -> str:
-    text = question
-    for s in sorted(
-        (s for s in spans if s.kind in ("period", "date")), key=lambda s: s.start, reverse=True
-    ):
-        text = text[: s.start] + "\x00" + text[s.end :]
-    text = _CONNECT.sub("\x00", text)
-    text = re.sub(r"\b(?:between|from)\s+\x00", "in \x00", text, flags=re.IGNORECASE)
-    if "\x00" in text:
-        text = text.replace("\x00", label, 1).replace("\x00", "")
-        suffix = ""
-    else:
-        suffix = f" ({label})"
-    text = re.sub(r"\s+", " ", text).strip()
-    if many_companies and company:
-        suffix = f" ({company}{', ' + label if suffix else ''})"
-    if suffix:
-        end = text[-1] if text and text[-1] in "?.!" else ""
-        text = text.rstrip("?.!") + suffix + end
-    return text
+@dataclass
+class _Picked:
+    """The filings selected, per leg and in all, and the companies whose period is not indexed."""
+
+    legs: list[_Leg] = field(default_factory=list)
+    selected: list[Filing] = field(default_factory=list)
+    dropped_period: list[str] = field(default_factory=list)  # display names
 
 
 def resolve(
@@ -278,126 +201,213 @@ def resolve(
 def _resolve(
     question: str, view: _View, state: _State, today: date | None
 ) -> tuple[Resolution, _State]:
+    """One question after the conversation so far: its resolution and the state after it."""
     parsed = _parse(question, view.companies)
-    notes = list(parsed.company_notes)
-    ambiguities: list[str] = []
-    inherited: list[str] = []
-    fuzzy = [m for m in parsed.matches if m.how == "fuzzy"]
-    if fuzzy:
-        ambiguities.extend(parsed.company_notes)
-        notes = []
+    report = _Report()
+    entities, company_confidence = _named_companies(parsed, report)
+    ask = _inherit(parsed, entities, company_confidence, state, report)
+    per_target = _concretise_periods(parsed, ask, view, state, today, report)
+    picked = _select_filings(parsed, ask, per_target, view, report)
+    periods = _searched_periods(per_target, picked)
+    _report_many_owners(parsed, ask, picked, periods, report)
+    scope = _scope_text(ask, picked, periods, view)
+    res = Resolution(
+        question=question,
+        companies=[n for e in ask.entities for n in e.names],
+        tickers=[t for e in ask.entities for t in e.tickers],
+        doc_ids=[f.doc_id for f in picked.selected],
+        fiscal_years=_fiscal_years(periods, ask),
+        fiscal_periods=_fiscal_periods(periods),
+        periods=[p.label for p in periods],
+        forms=_forms_shown(ask, periods),
+        filters=(
+            SearchFilters(doc_ids=[f.doc_id for f in picked.selected])
+            if picked.selected
+            else SearchFilters()
+        ),
+        scope=scope,
+        ambiguities=list(dict.fromkeys(report.ambiguities)),
+        notes=list(dict.fromkeys(report.notes)),
+        inherited=report.inherited,
+        sub_questions=_sub_questions(question, parsed, ask, picked),
+        confidence=round(_confidence(parsed, ask, picked, periods, report), 3),
+        matched_text=parsed.spans,
+    )
+    logger.debug("resolved %r -> %s", question, scope)
+    return res, _next_state(parsed, ask, per_target, state, report)
 
+
+def _named_companies(parsed: _Parsed, report: _Report) -> tuple[list[Entity], float]:
+    """The companies the question names, and the confidence of the weakest reading."""
+    if any(m.how == "fuzzy" for m in parsed.matches):
+        # A guessed spelling is for the user to confirm, not a plain note.
+        report.ambiguities.extend(parsed.company_notes)
+    else:
+        report.notes.extend(parsed.company_notes)
     entities: list[Entity] = list(dict.fromkeys(m.entity for m in parsed.matches))
-    company_conf = min((m.confidence for m in parsed.matches), default=0.0)
+    confidence = min((m.confidence for m in parsed.matches), default=0.0)
     tickers_seen: dict[str, list[Entity]] = {}
     for m in parsed.matches:
         if m.how.startswith("ticker"):
             tickers_seen.setdefault(m.text, []).append(m.entity)
     for text, ents in tickers_seen.items():
         if len(set(ents)) > 1:
-            ambiguities.append(
+            report.ambiguities.append(
                 f"'{text}' is the ticker of {len(set(ents))} companies: "
                 + ", ".join(e.display for e in dict.fromkeys(ents))
             )
+    return entities, confidence
+
+
+def _inherit(
+    parsed: _Parsed, entities: list[Entity], confidence: float, state: _State, report: _Report
+) -> _Ask:
+    """What the question leaves out, taken from the conversation: company, form, whether periods."""
     if not entities and state.entities:
         entities = list(state.entities)
-        inherited.append("company")
-        company_conf = 0.8
+        report.inherited.append("company")
+        confidence = 0.8
     forms = list(parsed.forms)
-    if not forms and "company" in inherited and state.forms:
+    if not forms and "company" in report.inherited and state.forms:
         forms = list(state.forms)
-        inherited.append("form")
-    form_set = _forms_set(forms)
-
+        report.inherited.append("form")
     named_period = bool(parsed.periods or parsed.dates or parsed.rels or parsed.yoy)
     carry_periods = (
-        not named_period and ("company" in inherited or parsed.followup) and state.periods
+        not named_period
+        and ("company" in report.inherited or parsed.followup)
+        and bool(state.periods)
     )
+    return _Ask(entities, confidence, forms, _forms_set(forms), carry_periods)
 
-    # Concrete periods per company (relative periods differ between companies).
-    targets: list[Entity | None] = entities or [None]
+
+def _concretise_periods(
+    parsed: _Parsed,
+    ask: _Ask,
+    view: _View,
+    state: _State,
+    today: date | None,
+    report: _Report,
+) -> dict[Entity | None, list[_Period]]:
+    """Concrete periods per company: relative ones ("latest year") differ between companies."""
     per_target: dict[Entity | None, list[_Period]] = {}
     shifted_any = False
-    for ent in targets:
+    for ent in ask.targets:
         pool = ent.filings if ent else view.filings
         base = state.periods.get(ent.key if ent else None) or next(iter(state.periods.values()), [])
-        if carry_periods:
+        if ask.carry_periods:
             per_target[ent] = sorted(base, key=_period_order)
         else:
-            per_target[ent], shifted = _concretise(parsed, pool, form_set, base, today)
+            per_target[ent], shifted = _concretise(parsed, pool, ask.form_set, base, today)
             shifted_any = shifted_any or shifted
-    if carry_periods or shifted_any:
-        inherited.append("period")  # carried over, or shifted from the conversation's last period
+    if ask.carry_periods or shifted_any:
+        # Carried over, or shifted from the conversation's last period.
+        report.inherited.append("period")
+    return per_target
 
-    # Select filings per company and period.
-    legs: list[_Leg] = []
-    selected: list[Filing] = []
-    dropped_period: list[str] = []
-    for ent in targets:
+
+def _select_filings(
+    parsed: _Parsed,
+    ask: _Ask,
+    per_target: dict[Entity | None, list[_Period]],
+    view: _View,
+    report: _Report,
+) -> _Picked:
+    """Per company, the filings of its periods and dates, else of its named forms, else all."""
+    picked = _Picked()
+    for ent in ask.targets:
         pool = ent.filings if ent else view.filings
-        periods = per_target[ent]
-        if periods or parsed.dates:
-            ent_legs = _select(
-                ent,
-                pool,
-                periods,
-                parsed.dates if not carry_periods else [],
-                form_set,
-                notes,
-                ambiguities,
-            )
-            legs.extend(ent_legs)
-            got = _unique([f for leg in ent_legs for f in leg.filings])
-            if not got and ent is not None:
-                fallback = _allowed(pool, form_set) or pool
-                got = _unique(fallback)
-                dropped_period.append(ent.display)
-            selected.extend(got)
-            for leg in ent_legs:
-                if leg.period is not None and len(leg.filings) > 1 and ent is not None:
-                    ambiguities.append(
-                        f"'{ent.display} {leg.period.label}' matches {len(leg.filings)} filings: "
-                        + ", ".join(filing_label(f) for f in _unique(leg.filings))
-                        + "; searched all of them"
-                    )
+        if per_target[ent] or parsed.dates:
+            _pick_periods(ent, pool, per_target[ent], parsed, ask, report, picked)
         elif ent is not None:
-            got = _allowed(pool, form_set)
-            if form_set and not got and form_set & {"earnings-release"}:
-                got = _allowed(pool, set(EVENT_FORMS))
-                if got:
-                    notes.append(
-                        f"{ent.display} has no separate earnings release: searched its 8-K filings"
-                    )
-            if form_set and not got:
-                notes.append(
-                    f"{ent.display} has no {'/'.join(_FORM_SHOWN.get(f, f) for f in forms)} "
-                    "in the index: form dropped"
-                )
-                got = pool
-            got = _unique(got)
-            if len(got) > 1:
-                ambiguities.append(
-                    f"'{ent.display}' matches {len(got)} filings: "
-                    + ", ".join(filing_label(f) for f in got)
-                    + "; searched all of them"
-                )
-            selected.extend(got)
-            legs.append(_Leg(ent, None, got))
-        elif form_set:
-            got = _unique(_allowed(pool, form_set))
-            selected.extend(got)
-            legs.append(_Leg(None, None, got))
-    selected = _unique(selected)
+            _pick_company(ent, pool, ask, report, picked)
+        elif ask.form_set:
+            got = _unique(_allowed(pool, ask.form_set))
+            picked.selected.extend(got)
+            picked.legs.append(_Leg(None, None, got))
+    picked.selected = _unique(picked.selected)
+    return picked
 
-    # Describe.
-    dated = [p for leg in legs if leg.dated for f in leg.filings if (p := _filing_period(f))]
-    all_periods = sorted(
+
+def _pick_periods(
+    ent: Entity | None,
+    pool: list[Filing],
+    periods: list[_Period],
+    parsed: _Parsed,
+    ask: _Ask,
+    report: _Report,
+    picked: _Picked,
+) -> None:
+    """One company's (or the catalog's) filings for its periods; all of them if none is indexed."""
+    ent_legs = _select(
+        ent,
+        pool,
+        periods,
+        parsed.dates if not ask.carry_periods else [],
+        ask.form_set,
+        report.notes,
+        report.ambiguities,
+    )
+    picked.legs.extend(ent_legs)
+    got = _unique([f for leg in ent_legs for f in leg.filings])
+    if not got and ent is not None:
+        fallback = _allowed(pool, ask.form_set) or pool
+        got = _unique(fallback)
+        picked.dropped_period.append(ent.display)
+    picked.selected.extend(got)
+    for leg in ent_legs:
+        if leg.period is not None and len(leg.filings) > 1 and ent is not None:
+            report.ambiguities.append(
+                f"'{ent.display} {leg.period.label}' matches {len(leg.filings)} filings: "
+                + ", ".join(filing_label(f) for f in _unique(leg.filings))
+                + "; searched all of them"
+            )
+
+
+def _pick_company(
+    ent: Entity, pool: list[Filing], ask: _Ask, report: _Report, picked: _Picked
+) -> None:
+    """A company named with no period: its filings of the named forms, else all of them."""
+    form_set = ask.form_set
+    got = _allowed(pool, form_set)
+    if form_set and not got and form_set & {"earnings-release"}:
+        got = _allowed(pool, set(EVENT_FORMS))
+        if got:
+            report.notes.append(
+                f"{ent.display} has no separate earnings release: searched its 8-K filings"
+            )
+    if form_set and not got:
+        report.notes.append(
+            f"{ent.display} has no {'/'.join(_FORM_SHOWN.get(f, f) for f in ask.forms)} "
+            "in the index: form dropped"
+        )
+        got = pool
+    got = _unique(got)
+    if len(got) > 1:
+        report.ambiguities.append(
+            f"'{ent.display}' matches {len(got)} filings: "
+            + ", ".join(filing_label(f) for f in got)
+            + "; searched all of them"
+        )
+    picked.selected.extend(got)
+    picked.legs.append(_Leg(ent, None, got))
+
+
+def _searched_periods(
+    per_target: dict[Entity | None, list[_Period]], picked: _Picked
+) -> list[_Period]:
+    """Every period searched: the concrete ones, and those of the filings a date selected."""
+    dated = [p for leg in picked.legs if leg.dated for f in leg.filings if (p := _filing_period(f))]
+    return sorted(
         dict.fromkeys([p for ps in per_target.values() for p in ps] + dated), key=_period_order
     )
-    fiscal_years = sorted(
+
+
+def _fiscal_years(periods: list[_Period], ask: _Ask) -> list[int]:
+    targets = ask.targets
+    return sorted(
         {
             y
-            for p in all_periods
+            for p in periods
             for y in (
                 [p.year]
                 if not p.calendar
@@ -405,57 +415,74 @@ def _resolve(
             )
         }
     )
-    fiscal_periods = list(
+
+
+def _fiscal_periods(periods: list[_Period]) -> list[str]:
+    return list(
         dict.fromkeys(
             fp
-            for p in all_periods
+            for p in periods
             for fp in (["FY"] if not p.quarters else [f"Q{q}" for q in p.quarters])
         )
     )
-    shown_forms = [_FORM_SHOWN.get(f, f) for f in forms]
-    if not forms and any(p.quarters for p in all_periods):
-        shown_forms = ["10-Q", "earnings-release"]
 
-    company_names = [n for e in entities for n in e.names]
-    tickers = [t for e in entities for t in e.tickers]
-    if not entities and (all_periods or form_set or parsed.dates) and selected:
-        owners = list(dict.fromkeys(f.company or "an unnamed company" for f in selected))
-        if len(owners) > 1:
-            ambiguities.append(
-                f"no company named: the period/form matches filings of {len(owners)} companies ("
-                + ", ".join(owners[:6])
-                + ("..." if len(owners) > 6 else "")
-                + ")"
-            )
 
+def _forms_shown(ask: _Ask, periods: list[_Period]) -> list[str]:
+    if not ask.forms and any(p.quarters for p in periods):
+        return ["10-Q", "earnings-release"]
+    return [_FORM_SHOWN.get(f, f) for f in ask.forms]
+
+
+def _report_many_owners(
+    parsed: _Parsed, ask: _Ask, picked: _Picked, periods: list[_Period], report: _Report
+) -> None:
+    """With no company named, a period or form that selects several companies' filings."""
+    if ask.entities or not (periods or ask.form_set or parsed.dates) or not picked.selected:
+        return
+    owners = list(dict.fromkeys(f.company or "an unnamed company" for f in picked.selected))
+    if len(owners) > 1:
+        report.ambiguities.append(
+            f"no company named: the period/form matches filings of {len(owners)} companies ("
+            + ", ".join(owners[:6])
+            + ("..." if len(owners) > 6 else "")
+            + ")"
+        )
+
+
+def _confidence(
+    parsed: _Parsed, ask: _Ask, picked: _Picked, periods: list[_Period], report: _Report
+) -> float:
     period_conf = 1.0
     if not (parsed.periods or parsed.dates) and parsed.rels:
         period_conf = 0.85
-    if "period" in inherited:
+    if "period" in report.inherited:
         period_conf = min(period_conf, 0.8)
-    if dropped_period:
+    if picked.dropped_period:
         period_conf = 0.5
-    if not all_periods and not parsed.dates:
+    if not periods and not parsed.dates:
         period_conf = 0.0
-    if entities:
-        confidence = company_conf if period_conf == 0.0 else min(company_conf, period_conf)
-    elif selected:
-        confidence = 0.4 * max(period_conf, 0.5)
-    else:
-        confidence = 0.0
+    company_conf = ask.company_confidence
+    if ask.entities:
+        return company_conf if period_conf == 0.0 else min(company_conf, period_conf)
+    if picked.selected:
+        return 0.4 * max(period_conf, 0.5)
+    return 0.0
 
-    filters = SearchFilters(doc_ids=[f.doc_id for f in selected]) if selected else SearchFilters()
+
+def _scope_text(ask: _Ask, picked: _Picked, periods: list[_Period], view: _View) -> str:
+    """One line for the user: what was searched, or that everything was."""
+    selected, dropped_period = picked.selected, picked.dropped_period
     n_all = len(view.filings)
     if not selected:
         what = (
             "No company or period recognised"
-            if not (entities or all_periods or form_set)
+            if not (ask.entities or periods or ask.form_set)
             else "Nothing in the index matches the company, period or form"
         )
-        scope = f"{what}: searched all {n_all} filings"
-    elif entities:
+        return f"{what}: searched all {n_all} filings"
+    if ask.entities:
         parts = []
-        for ent in entities:
+        for ent in ask.entities:
             mine = [f for f in selected if f.doc_id in ent.doc_ids]
             prefix = (
                 f"all {ent.display} filings (period not in the index)"
@@ -466,74 +493,10 @@ def _resolve(
                 parts.append(f"{prefix}: " + ", ".join(_scope_label(f) for f in mine))
             else:
                 parts.append(f"{prefix} " + ", ".join(_scope_label(f) for f in mine))
-        scope = "Searched " + "; ".join(parts)
-    else:
-        listed = ", ".join(f"{_company_shown(f, view)} {_scope_label(f)}" for f in selected[:4])
-        more = f" and {len(selected) - 4} more" if len(selected) > 4 else ""
-        scope = (
-            f"No company recognised: searched {len(selected)} of {n_all} filings ({listed}{more})"
-        )
-
-    # Sub-questions: one per company and period when the question compares.
-    subs: list[SubQuestion] = []
-    period_legs = [leg for leg in legs if leg.period is not None]
-    many_companies = len(entities) > 1
-    if len({leg.period for leg in period_legs}) > 1 or (many_companies and legs):
-        for leg in (period_legs if period_legs else legs)[:MAX_SUB_QUESTIONS]:
-            ent_name = leg.entity.display if leg.entity else None
-            docs = _unique(leg.filings) or [
-                f for f in selected if leg.entity and f.doc_id in leg.entity.doc_ids
-            ]
-            label = leg.period.label if leg.period else ""
-            text = (
-                _sub_text(question, parsed.spans, label, ent_name, many_companies)
-                if label
-                else (f"{question.rstrip('?. ')} ({ent_name})?")
-            )
-            subs.append(
-                SubQuestion(
-                    text=text,
-                    company=ent_name,
-                    period=label or None,
-                    fiscal_years=[leg.period.year] if leg.period else [],
-                    fiscal_periods=(
-                        ["FY"]
-                        if leg.period and not leg.period.quarters
-                        else [f"Q{q}" for q in leg.period.quarters]
-                        if leg.period
-                        else []
-                    ),
-                    doc_ids=[f.doc_id for f in docs],
-                    filters=SearchFilters(doc_ids=[f.doc_id for f in docs]),
-                )
-            )
-
-    res = Resolution(
-        question=question,
-        companies=company_names,
-        tickers=tickers,
-        doc_ids=[f.doc_id for f in selected],
-        fiscal_years=fiscal_years,
-        fiscal_periods=fiscal_periods,
-        periods=[p.label for p in all_periods],
-        forms=shown_forms,
-        filters=filters,
-        scope=scope,
-        ambiguities=list(dict.fromkeys(ambiguities)),
-        notes=list(dict.fromkeys(notes)),
-        inherited=inherited,
-        sub_questions=subs,
-        confidence=round(confidence, 3),
-        matched_text=parsed.spans,
-    )
-    logger.debug("resolved %r -> %s", question, scope)
-
-    new_state = _State(
-        entities=entities or state.entities,
-        forms=list(parsed.forms) or (state.forms if "company" in inherited else []),
-        periods={(e.key if e else None): ps for e, ps in per_target.items() if ps} or state.periods,
-    )
-    return res, new_state
+        return "Searched " + "; ".join(parts)
+    listed = ", ".join(f"{_company_shown(f, view)} {_scope_label(f)}" for f in selected[:4])
+    more = f" and {len(selected) - 4} more" if len(selected) > 4 else ""
+    return f"No company recognised: searched {len(selected)} of {n_all} filings ({listed}{more})"
 
 
 def _company_shown(f: Filing, view: _View) -> str:
@@ -541,3 +504,90 @@ def _company_shown(f: Filing, view: _View) -> str:
         if f.doc_id in e.doc_ids:
             return e.display
     return f.company or "unknown company"
+
+
+def _sub_questions(question: str, parsed: _Parsed, ask: _Ask, picked: _Picked) -> list[SubQuestion]:
+    """One per company and period when the question compares periods or companies."""
+    period_legs = [leg for leg in picked.legs if leg.period is not None]
+    many_companies = len(ask.entities) > 1
+    if not (len({leg.period for leg in period_legs}) > 1 or (many_companies and picked.legs)):
+        return []
+    return [
+        _sub_question(question, parsed, leg, picked.selected, many_companies)
+        for leg in (period_legs if period_legs else picked.legs)[:MAX_SUB_QUESTIONS]
+    ]
+
+
+def _sub_question(
+    question: str, parsed: _Parsed, leg: _Leg, selected: list[Filing], many_companies: bool
+) -> SubQuestion:
+    ent_name = leg.entity.display if leg.entity else None
+    docs = _unique(leg.filings) or [
+        f for f in selected if leg.entity and f.doc_id in leg.entity.doc_ids
+    ]
+    label = leg.period.label if leg.period else ""
+    text = (
+        _sub_text(question, parsed.spans, label, ent_name, many_companies)
+        if label
+        else (f"{question.rstrip('?. ')} ({ent_name})?")
+    )
+    return SubQuestion(
+        text=text,
+        company=ent_name,
+        period=label or None,
+        fiscal_years=[leg.period.year] if leg.period else [],
+        fiscal_periods=(
+            ["FY"]
+            if leg.period and not leg.period.quarters
+            else [f"Q{q}" for q in leg.period.quarters]
+            if leg.period
+            else []
+        ),
+        doc_ids=[f.doc_id for f in docs],
+        filters=SearchFilters(doc_ids=[f.doc_id for f in docs]),
+    )
+
+
+_CONNECT = re.compile(
+    r"\x00(?:\s*(?:,|and|or|to|-|\u2013|through|vs\.?|versus|compared?\s+(?:to|with)|against|&)\s*\x00)+",
+    re.IGNORECASE,
+)
+
+
+def _sub_text(
+    question: str, spans: list[MatchedSpan], label: str, company: str | None, many_companies: bool
+) -> str:
+    text = question
+    for s in sorted(
+        (s for s in spans if s.kind in ("period", "date")), key=lambda s: s.start, reverse=True
+    ):
+        text = text[: s.start] + "\x00" + text[s.end :]
+    text = _CONNECT.sub("\x00", text)
+    text = re.sub(r"\b(?:between|from)\s+\x00", "in \x00", text, flags=re.IGNORECASE)
+    if "\x00" in text:
+        text = text.replace("\x00", label, 1).replace("\x00", "")
+        suffix = ""
+    else:
+        suffix = f" ({label})"
+    text = re.sub(r"\s+", " ", text).strip()
+    if many_companies and company:
+        suffix = f" ({company}{', ' + label if suffix else ''})"
+    if suffix:
+        end = text[-1] if text and text[-1] in "?.!" else ""
+        text = text.rstrip("?.!") + suffix + end
+    return text
+
+
+def _next_state(
+    parsed: _Parsed,
+    ask: _Ask,
+    per_target: dict[Entity | None, list[_Period]],
+    state: _State,
+    report: _Report,
+) -> _State:
+    """What the next question inherits: this one's companies, forms and periods where it had any."""
+    return _State(
+        entities=ask.entities or state.entities,
+        forms=list(parsed.forms) or (state.forms if "company" in report.inherited else []),
+        periods={(e.key if e else None): ps for e, ps in per_target.items() if ps} or state.periods,
+    )
