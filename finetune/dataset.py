@@ -57,8 +57,8 @@ from core.settings import Settings
 from finetune.negatives import AnswerKey, Negative, NegativeMiner, figure_of, terms_of
 from finetune.synthetic import MINERS, mine_queries
 from rerank.base import passage_text
-from retrieval.aliases import name_aliases
 from retrieval.corpus import Corpus
+from retrieval.resolver.companies import name_aliases
 
 logger = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from core.records import Chunk, Query, SearchFilters
-from retrieval.aliases import name_aliases
+from retrieval.resolver.companies import name_aliases
 from retrieval.sparse import Bm25Encoder
 
 logger = logging.getLogger(__name__)

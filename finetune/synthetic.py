@@ -45,7 +45,7 @@ from typing import Literal
 
 from core.records import Chunk, TableData
 from finetune.negatives import AnswerKey, figure_of, terms_of
-from retrieval.aliases import name_aliases
+from retrieval.resolver.companies import name_aliases
 
 logger = logging.getLogger(__name__)
 

@@ -77,8 +77,8 @@ from pydantic import Field, ValidationError
 
 from core.errors import ConfigError, MemoryBankError
 from core.records import Citation, Filing, MemoryEntry, MemoryHit, Record
-from retrieval.aliases import name_aliases
 from retrieval.index import ANY_KEY
+from retrieval.resolver.companies import name_aliases
 
 if TYPE_CHECKING:
     from retrieval.corpus import Corpus

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from core.records import Filing
-from retrieval.aliases import CompanyIndex, name_aliases
 from retrieval.resolver import filing_label, resolve
+from retrieval.resolver.companies import CompanyIndex, name_aliases
 
 
 def _filing(

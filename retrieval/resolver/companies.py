@@ -1,10 +1,10 @@
 """Company names, aliases and tickers from the catalog, and where a question mentions them.
 
-Contract: :func:`company_index` groups the catalog's filings into :class:`Entity` objects (one per
-company, however its name is spelled across filings) and returns a :class:`CompanyIndex` whose
-:meth:`CompanyIndex.find` lists the :class:`CompanyMatch` es in a question. Nothing here knows a
-particular company: every alias is derived from the catalog, plus a small table of well-known
-abbreviations that is used only for companies the catalog holds.
+Contract: :class:`CompanyIndex` groups the catalog's filings into :class:`Entity` objects (one per
+company, however its name is spelled across filings); :meth:`CompanyIndex.find` lists the
+:class:`CompanyMatch` es in a question. Nothing here knows a particular company: every alias is
+derived from the catalog, plus a small table of well-known abbreviations that is used only for
+companies the catalog holds.
 
 Name rules (case-, punctuation- and possessive-insensitive):
 
@@ -353,7 +353,7 @@ def _display(name: str) -> str:
 
 
 class CompanyIndex:
-    """Alias and ticker tables for one catalog; build once with :func:`company_index`."""
+    """Alias and ticker tables for one catalog; the resolver builds one per catalog and keeps it."""
 
     def __init__(self, filings: list[Filing]) -> None:
         parent: dict[str, str] = {}

@@ -1,0 +1,593 @@
+"""Which filings a question is about: company, period and form, resolved against the catalog.
+
+Contract: :func:`resolve` takes a question, the catalog's filings (``Catalog.filings(acl_groups)``),
+optionally the earlier questions of the conversation, and returns a :class:`Resolution`: the
+matched companies, periods and forms, the ``doc_ids`` that satisfy them, :class:`SearchFilters`
+ready for the index, a one-line ``scope`` for the user, the ``ambiguities`` it met (reported, never
+silently decided), one sub-question per period or company of a comparison, and the text spans it
+read. It never raises on odd input: what it cannot read it leaves unrestricted and says so.
+
+Companies and tickers: see :mod:`retrieval.resolver.companies` (names without legal suffixes,
+possessives, squashed spellings, a strict ticker rule, fuzzy matching only as a reported last
+resort).
+
+Periods, dates and forms: see :mod:`retrieval.resolver.periods` (what the words name).
+
+Which filings a period selects: see :mod:`retrieval.resolver.filings`.
+
+Conversation: a question that names no company inherits the company (and a named form) from the
+most recent earlier question that resolved one; it also inherits that question's periods when it
+names none, or when it starts like a follow-up ("and ...", "what about ...", "how about ...").
+Relative shifts ("and the year before?") apply to the inherited periods.
+
+Filters: ``filters.doc_ids`` lists the selected filings (the strongest filter; a chunk's filing
+fields can be missing, its doc id cannot); the other fields of :class:`SearchFilters` are left
+empty so that a filing with an unknown year is not silently excluded.
+
+Speed: the alias tables are built once per catalog (cached by the filings' contents); a question
+resolves in well under a millisecond against 100 filings (see tests/retrieval/test_resolver.py).
+
+Example:
+    >>> r = resolve("What drove Boeing's FY2022 margins?", catalog.filings())  # doctest: +SKIP
+    >>> r.scope, r.filters.doc_ids  # doctest: +SKIP
+    ('Searched Boeing FY2022 10-K', ['9f2c...'])
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+from core.records import Filing, MatchedSpan, Resolution, SearchFilters, SubQuestion
+from retrieval.resolver.companies import CompanyIndex, Entity
+from retrieval.resolver.filings import (
+    _allowed,
+    _calendar_years,
+    _concretise,
+    _filing_period,
+    _Leg,
+    _scope_label,
+    _select,
+    _unique,
+    filing_label,
+)
+from retrieval.resolver.periods import (
+    _FORM_SHOWN,
+    EVENT_FORMS,
+    _forms_set,
+    _parse,
+    _Parsed,
+    _Period,
+    _period_order,
+)
+
+logger = logging.getLogger(__name__)
+
+
+MAX_SUB_QUESTIONS = 12
+HISTORY_TURNS = 8
+
+
+# --------------------------------------------------------------------------------------------
+# Catalog view, cached per catalog contents
+
+
+@dataclass(frozen=True)
+class _View:
+    """A catalog's filings and the company index built from them (never changed once built)."""
+
+    filings: list[Filing]
+    companies: CompanyIndex
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    """Filings that hash and compare by the fields the resolver reads, not by object identity.
+
+    So the same catalog read again (new :class:`Filing` objects) finds the view built before; the
+    filings themselves ride along to build it and take no part in the comparison.
+    """
+
+    contents: tuple[tuple, ...]
+    filings: tuple[Filing, ...] = field(compare=False)
+
+
+def _view(filings: list[Filing]) -> _View:
+    contents = tuple(
+        (
+            f.doc_id,
+            f.company,
+            f.ticker,
+            f.form,
+            f.fiscal_year,
+            f.fiscal_period,
+            f.period_end,
+            f.filed_at,
+        )
+        for f in filings
+    )
+    return _built_view(_Catalog(contents, tuple(filings)))
+
+
+# A process sees few catalogs (one per data dir and reader's groups); building one's index costs
+# far more than resolving a question against it.
+@lru_cache(maxsize=8)
+def _built_view(catalog: _Catalog) -> _View:
+    filings = list(catalog.filings)
+    return _View(filings, CompanyIndex(filings))
+
+
+# --------------------------------------------------------------------------------------------
+# Resolution: one question at a time, the conversation's state carried between them
+
+
+@dataclass
+class _State:
+    """What the conversation has resolved so far."""
+
+    entities: list[Entity] = field(default_factory=list)
+    forms: list[str] = field(default_factory=list)
+    periods: dict[str | None, list[_Period]] = field(default_factory=dict)  # entity key -> periods
+
+
+@dataclass
+class _Report:
+    """What the steps tell the user, in the order they meet it (the resolution keeps that order)."""
+
+    notes: list[str] = field(default_factory=list)
+    ambiguities: list[str] = field(default_factory=list)
+    inherited: list[str] = field(default_factory=list)  # "company", "form", "period"
+
+
+@dataclass
+class _Ask:
+    """The companies and forms a question is about, gaps filled from the conversation."""
+
+    entities: list[Entity]
+    company_confidence: float
+    forms: list[str]  # as the question (or the conversation) names them: "annual", "10-Q"
+    form_set: set[str] | None  # the catalog form families those accept; None: any form
+    carry_periods: bool  # the conversation's periods apply unchanged
+
+    @property
+    def targets(self) -> list[Entity | None]:
+        """The companies to select for; None alone selects across the whole catalog."""
+        return self.entities or [None]
+
+
+@dataclass
+class _Picked:
+    """The filings selected, per leg and in all, and the companies whose period is not indexed."""
+
+    legs: list[_Leg] = field(default_factory=list)
+    selected: list[Filing] = field(default_factory=list)
+    dropped_period: list[str] = field(default_factory=list)  # display names
+
+
+def resolve(
+    question: str,
+    filings: list[Filing],
+    history: list[str] | None = None,
+    today: date | None = None,
+) -> Resolution:
+    """Resolve the companies, periods and forms of ``question`` against the catalog's ``filings``.
+
+    Args:
+        question: the user's question, as typed.
+        filings: the searchable filings the user may read (``Catalog.filings(acl_groups)``).
+        history: earlier questions of the conversation, oldest first; follow-ups inherit from them.
+        today: anchors relative periods only when no filing carries a fiscal year.
+
+    Returns:
+        A :class:`Resolution`; ``filters`` is empty when nothing was recognised.
+
+    Example:
+        >>> turns = ["Boeing sales FY2022?"]
+        >>> r = resolve("and the year before?", filings, history=turns)  # doctest: +SKIP
+        >>> r.periods, r.inherited  # doctest: +SKIP
+        (['FY2021'], ['company', 'period'])
+    """
+    view = _view(filings)
+    state = _State()
+    for turn in (history or [])[-HISTORY_TURNS:]:
+        _, state = _resolve(turn, view, state, today)
+    res, _ = _resolve(question, view, state, today)
+    return res
+
+
+def _resolve(
+    question: str, view: _View, state: _State, today: date | None
+) -> tuple[Resolution, _State]:
+    """One question after the conversation so far: its resolution and the state after it."""
+    parsed = _parse(question, view.companies)
+    report = _Report()
+    entities, company_confidence = _named_companies(parsed, report)
+    ask = _inherit(parsed, entities, company_confidence, state, report)
+    per_target = _concretise_periods(parsed, ask, view, state, today, report)
+    picked = _select_filings(parsed, ask, per_target, view, report)
+    periods = _searched_periods(per_target, picked)
+    _report_many_owners(parsed, ask, picked, periods, report)
+    scope = _scope_text(ask, picked, periods, view)
+    res = Resolution(
+        question=question,
+        companies=[n for e in ask.entities for n in e.names],
+        tickers=[t for e in ask.entities for t in e.tickers],
+        doc_ids=[f.doc_id for f in picked.selected],
+        fiscal_years=_fiscal_years(periods, ask),
+        fiscal_periods=_fiscal_periods(periods),
+        periods=[p.label for p in periods],
+        forms=_forms_shown(ask, periods),
+        filters=(
+            SearchFilters(doc_ids=[f.doc_id for f in picked.selected])
+            if picked.selected
+            else SearchFilters()
+        ),
+        scope=scope,
+        ambiguities=list(dict.fromkeys(report.ambiguities)),
+        notes=list(dict.fromkeys(report.notes)),
+        inherited=report.inherited,
+        sub_questions=_sub_questions(question, parsed, ask, picked),
+        confidence=round(_confidence(parsed, ask, picked, periods, report), 3),
+        matched_text=parsed.spans,
+    )
+    logger.debug("resolved %r -> %s", question, scope)
+    return res, _next_state(parsed, ask, per_target, state, report)
+
+
+def _named_companies(parsed: _Parsed, report: _Report) -> tuple[list[Entity], float]:
+    """The companies the question names, and the confidence of the weakest reading."""
+    if any(m.how == "fuzzy" for m in parsed.matches):
+        # A guessed spelling is for the user to confirm, not a plain note.
+        report.ambiguities.extend(parsed.company_notes)
+    else:
+        report.notes.extend(parsed.company_notes)
+    entities: list[Entity] = list(dict.fromkeys(m.entity for m in parsed.matches))
+    confidence = min((m.confidence for m in parsed.matches), default=0.0)
+    tickers_seen: dict[str, list[Entity]] = {}
+    for m in parsed.matches:
+        if m.how.startswith("ticker"):
+            tickers_seen.setdefault(m.text, []).append(m.entity)
+    for text, ents in tickers_seen.items():
+        if len(set(ents)) > 1:
+            report.ambiguities.append(
+                f"'{text}' is the ticker of {len(set(ents))} companies: "
+                + ", ".join(e.display for e in dict.fromkeys(ents))
+            )
+    return entities, confidence
+
+
+def _inherit(
+    parsed: _Parsed, entities: list[Entity], confidence: float, state: _State, report: _Report
+) -> _Ask:
+    """What the question leaves out, taken from the conversation: company, form, whether periods."""
+    if not entities and state.entities:
+        entities = list(state.entities)
+        report.inherited.append("company")
+        confidence = 0.8
+    forms = list(parsed.forms)
+    if not forms and "company" in report.inherited and state.forms:
+        forms = list(state.forms)
+        report.inherited.append("form")
+    named_period = bool(parsed.periods or parsed.dates or parsed.rels or parsed.yoy)
+    carry_periods = (
+        not named_period
+        and ("company" in report.inherited or parsed.followup)
+        and bool(state.periods)
+    )
+    return _Ask(entities, confidence, forms, _forms_set(forms), carry_periods)
+
+
+def _concretise_periods(
+    parsed: _Parsed,
+    ask: _Ask,
+    view: _View,
+    state: _State,
+    today: date | None,
+    report: _Report,
+) -> dict[Entity | None, list[_Period]]:
+    """Concrete periods per company: relative ones ("latest year") differ between companies."""
+    per_target: dict[Entity | None, list[_Period]] = {}
+    shifted_any = False
+    for ent in ask.targets:
+        pool = ent.filings if ent else view.filings
+        base = state.periods.get(ent.key if ent else None) or next(iter(state.periods.values()), [])
+        if ask.carry_periods:
+            per_target[ent] = sorted(base, key=_period_order)
+        else:
+            per_target[ent], shifted = _concretise(parsed, pool, ask.form_set, base, today)
+            shifted_any = shifted_any or shifted
+    if ask.carry_periods or shifted_any:
+        # Carried over, or shifted from the conversation's last period.
+        report.inherited.append("period")
+    return per_target
+
+
+def _select_filings(
+    parsed: _Parsed,
+    ask: _Ask,
+    per_target: dict[Entity | None, list[_Period]],
+    view: _View,
+    report: _Report,
+) -> _Picked:
+    """Per company, the filings of its periods and dates, else of its named forms, else all."""
+    picked = _Picked()
+    for ent in ask.targets:
+        pool = ent.filings if ent else view.filings
+        if per_target[ent] or parsed.dates:
+            _pick_periods(ent, pool, per_target[ent], parsed, ask, report, picked)
+        elif ent is not None:
+            _pick_company(ent, pool, ask, report, picked)
+        elif ask.form_set:
+            got = _unique(_allowed(pool, ask.form_set))
+            picked.selected.extend(got)
+            picked.legs.append(_Leg(None, None, got))
+    picked.selected = _unique(picked.selected)
+    return picked
+
+
+def _pick_periods(
+    ent: Entity | None,
+    pool: list[Filing],
+    periods: list[_Period],
+    parsed: _Parsed,
+    ask: _Ask,
+    report: _Report,
+    picked: _Picked,
+) -> None:
+    """One company's (or the catalog's) filings for its periods; all of them if none is indexed."""
+    ent_legs = _select(
+        ent,
+        pool,
+        periods,
+        parsed.dates if not ask.carry_periods else [],
+        ask.form_set,
+        report.notes,
+        report.ambiguities,
+    )
+    picked.legs.extend(ent_legs)
+    got = _unique([f for leg in ent_legs for f in leg.filings])
+    if not got and ent is not None:
+        fallback = _allowed(pool, ask.form_set) or pool
+        got = _unique(fallback)
+        picked.dropped_period.append(ent.display)
+    picked.selected.extend(got)
+    for leg in ent_legs:
+        if leg.period is not None and len(leg.filings) > 1 and ent is not None:
+            report.ambiguities.append(
+                f"'{ent.display} {leg.period.label}' matches {len(leg.filings)} filings: "
+                + ", ".join(filing_label(f) for f in _unique(leg.filings))
+                + "; searched all of them"
+            )
+
+
+def _pick_company(
+    ent: Entity, pool: list[Filing], ask: _Ask, report: _Report, picked: _Picked
+) -> None:
+    """A company named with no period: its filings of the named forms, else all of them."""
+    form_set = ask.form_set
+    got = _allowed(pool, form_set)
+    if form_set and not got and form_set & {"earnings-release"}:
+        got = _allowed(pool, set(EVENT_FORMS))
+        if got:
+            report.notes.append(
+                f"{ent.display} has no separate earnings release: searched its 8-K filings"
+            )
+    if form_set and not got:
+        report.notes.append(
+            f"{ent.display} has no {'/'.join(_FORM_SHOWN.get(f, f) for f in ask.forms)} "
+            "in the index: form dropped"
+        )
+        got = pool
+    got = _unique(got)
+    if len(got) > 1:
+        report.ambiguities.append(
+            f"'{ent.display}' matches {len(got)} filings: "
+            + ", ".join(filing_label(f) for f in got)
+            + "; searched all of them"
+        )
+    picked.selected.extend(got)
+    picked.legs.append(_Leg(ent, None, got))
+
+
+def _searched_periods(
+    per_target: dict[Entity | None, list[_Period]], picked: _Picked
+) -> list[_Period]:
+    """Every period searched: the concrete ones, and those of the filings a date selected."""
+    dated = [p for leg in picked.legs if leg.dated for f in leg.filings if (p := _filing_period(f))]
+    return sorted(
+        dict.fromkeys([p for ps in per_target.values() for p in ps] + dated), key=_period_order
+    )
+
+
+def _fiscal_years(periods: list[_Period], ask: _Ask) -> list[int]:
+    targets = ask.targets
+    return sorted(
+        {
+            y
+            for p in periods
+            for y in (
+                [p.year]
+                if not p.calendar
+                else _calendar_years(targets[0] if len(targets) == 1 else None, p.year)[0]
+            )
+        }
+    )
+
+
+def _fiscal_periods(periods: list[_Period]) -> list[str]:
+    return list(
+        dict.fromkeys(
+            fp
+            for p in periods
+            for fp in (["FY"] if not p.quarters else [f"Q{q}" for q in p.quarters])
+        )
+    )
+
+
+def _forms_shown(ask: _Ask, periods: list[_Period]) -> list[str]:
+    if not ask.forms and any(p.quarters for p in periods):
+        return ["10-Q", "earnings-release"]
+    return [_FORM_SHOWN.get(f, f) for f in ask.forms]
+
+
+def _report_many_owners(
+    parsed: _Parsed, ask: _Ask, picked: _Picked, periods: list[_Period], report: _Report
+) -> None:
+    """With no company named, a period or form that selects several companies' filings."""
+    if ask.entities or not (periods or ask.form_set or parsed.dates) or not picked.selected:
+        return
+    owners = list(dict.fromkeys(f.company or "an unnamed company" for f in picked.selected))
+    if len(owners) > 1:
+        report.ambiguities.append(
+            f"no company named: the period/form matches filings of {len(owners)} companies ("
+            + ", ".join(owners[:6])
+            + ("..." if len(owners) > 6 else "")
+            + ")"
+        )
+
+
+def _confidence(
+    parsed: _Parsed, ask: _Ask, picked: _Picked, periods: list[_Period], report: _Report
+) -> float:
+    period_conf = 1.0
+    if not (parsed.periods or parsed.dates) and parsed.rels:
+        period_conf = 0.85
+    if "period" in report.inherited:
+        period_conf = min(period_conf, 0.8)
+    if picked.dropped_period:
+        period_conf = 0.5
+    if not periods and not parsed.dates:
+        period_conf = 0.0
+    company_conf = ask.company_confidence
+    if ask.entities:
+        return company_conf if period_conf == 0.0 else min(company_conf, period_conf)
+    if picked.selected:
+        return 0.4 * max(period_conf, 0.5)
+    return 0.0
+
+
+def _scope_text(ask: _Ask, picked: _Picked, periods: list[_Period], view: _View) -> str:
+    """One line for the user: what was searched, or that everything was."""
+    selected, dropped_period = picked.selected, picked.dropped_period
+    n_all = len(view.filings)
+    if not selected:
+        what = (
+            "No company or period recognised"
+            if not (ask.entities or periods or ask.form_set)
+            else "Nothing in the index matches the company, period or form"
+        )
+        return f"{what}: searched all {n_all} filings"
+    if ask.entities:
+        parts = []
+        for ent in ask.entities:
+            mine = [f for f in selected if f.doc_id in ent.doc_ids]
+            prefix = (
+                f"all {ent.display} filings (period not in the index)"
+                if ent.display in dropped_period
+                else ent.display
+            )
+            if ent.display in dropped_period:
+                parts.append(f"{prefix}: " + ", ".join(_scope_label(f) for f in mine))
+            else:
+                parts.append(f"{prefix} " + ", ".join(_scope_label(f) for f in mine))
+        return "Searched " + "; ".join(parts)
+    listed = ", ".join(f"{_company_shown(f, view)} {_scope_label(f)}" for f in selected[:4])
+    more = f" and {len(selected) - 4} more" if len(selected) > 4 else ""
+    return f"No company recognised: searched {len(selected)} of {n_all} filings ({listed}{more})"
+
+
+def _company_shown(f: Filing, view: _View) -> str:
+    for e in view.companies.entities:
+        if f.doc_id in e.doc_ids:
+            return e.display
+    return f.company or "unknown company"
+
+
+def _sub_questions(question: str, parsed: _Parsed, ask: _Ask, picked: _Picked) -> list[SubQuestion]:
+    """One per company and period when the question compares periods or companies."""
+    period_legs = [leg for leg in picked.legs if leg.period is not None]
+    many_companies = len(ask.entities) > 1
+    if not (len({leg.period for leg in period_legs}) > 1 or (many_companies and picked.legs)):
+        return []
+    return [
+        _sub_question(question, parsed, leg, picked.selected, many_companies)
+        for leg in (period_legs if period_legs else picked.legs)[:MAX_SUB_QUESTIONS]
+    ]
+
+
+def _sub_question(
+    question: str, parsed: _Parsed, leg: _Leg, selected: list[Filing], many_companies: bool
+) -> SubQuestion:
+    ent_name = leg.entity.display if leg.entity else None
+    docs = _unique(leg.filings) or [
+        f for f in selected if leg.entity and f.doc_id in leg.entity.doc_ids
+    ]
+    label = leg.period.label if leg.period else ""
+    text = (
+        _sub_text(question, parsed.spans, label, ent_name, many_companies)
+        if label
+        else (f"{question.rstrip('?. ')} ({ent_name})?")
+    )
+    return SubQuestion(
+        text=text,
+        company=ent_name,
+        period=label or None,
+        fiscal_years=[leg.period.year] if leg.period else [],
+        fiscal_periods=(
+            ["FY"]
+            if leg.period and not leg.period.quarters
+            else [f"Q{q}" for q in leg.period.quarters]
+            if leg.period
+            else []
+        ),
+        doc_ids=[f.doc_id for f in docs],
+        filters=SearchFilters(doc_ids=[f.doc_id for f in docs]),
+    )
+
+
+_CONNECT = re.compile(
+    r"\x00(?:\s*(?:,|and|or|to|-|\u2013|through|vs\.?|versus|compared?\s+(?:to|with)|against|&)\s*\x00)+",
+    re.IGNORECASE,
+)
+
+
+def _sub_text(
+    question: str, spans: list[MatchedSpan], label: str, company: str | None, many_companies: bool
+) -> str:
+    text = question
+    for s in sorted(
+        (s for s in spans if s.kind in ("period", "date")), key=lambda s: s.start, reverse=True
+    ):
+        text = text[: s.start] + "\x00" + text[s.end :]
+    text = _CONNECT.sub("\x00", text)
+    text = re.sub(r"\b(?:between|from)\s+\x00", "in \x00", text, flags=re.IGNORECASE)
+    if "\x00" in text:
+        text = text.replace("\x00", label, 1).replace("\x00", "")
+        suffix = ""
+    else:
+        suffix = f" ({label})"
+    text = re.sub(r"\s+", " ", text).strip()
+    if many_companies and company:
+        suffix = f" ({company}{', ' + label if suffix else ''})"
+    if suffix:
+        end = text[-1] if text and text[-1] in "?.!" else ""
+        text = text.rstrip("?.!") + suffix + end
+    return text
+
+
+def _next_state(
+    parsed: _Parsed,
+    ask: _Ask,
+    per_target: dict[Entity | None, list[_Period]],
+    state: _State,
+    report: _Report,
+) -> _State:
+    """What the next question inherits: this one's companies, forms and periods where it had any."""
+    return _State(
+        entities=ask.entities or state.entities,
+        forms=list(parsed.forms) or (state.forms if "company" in report.inherited else []),
+        periods={(e.key if e else None): ps for e, ps in per_target.items() if ps} or state.periods,
+    )
