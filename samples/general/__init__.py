@@ -47,6 +47,7 @@ from pathlib import Path
 # PAGE_BREAK and write_pdf_from_html are public in samples.filings; _paragraphs is private there
 # and reused as is (a one-line helper, so that both generators emit the same paragraph markup).
 from samples.filings import PAGE_BREAK, _paragraphs, write_pdf_from_html
+from samples.general.profiles import PROFILES, VOCABULARY, Profile
 
 logger = logging.getLogger(__name__)
 
@@ -137,954 +138,6 @@ class GeneratedFiling:
 
 
 # ---------------------------------------------------------------------------------------------
-# Industry profiles
-
-
-@dataclass(frozen=True)
-class Profile:
-    key: str
-    archetype: str  # general | bank | insurer
-    suffixes: tuple[str, ...]
-    what: str  # "designs and sells ..." (Item 1 opening)
-    revenue: tuple[tuple[str, ...], ...]  # alternative revenue line sets
-    costs: tuple[str, ...]  # cost of revenue lines (general archetype)
-    gross: str | None  # gross profit label, None = costs sit with operating expenses
-    gross_margin: tuple[float, float]
-    opex: tuple[tuple[str, float], ...]  # label, share of revenue
-    growth: tuple[float, float]
-    inventories: str | None
-    deferred_revenue: bool
-    capex: float  # share of revenue
-    segments: tuple[str, ...]
-    drivers_up: tuple[str, ...]
-    drivers_down: tuple[str, ...]
-    capex_use: tuple[str, ...]
-    kpi: tuple[str, ...]  # sentences with {a} {b} {fy} placeholders filled with random figures
-    risks: tuple[tuple[str, str], ...]
-    customers: str
-    competitors: str
-    seasonality: str
-
-
-PROFILES: tuple[Profile, ...] = (
-    Profile(
-        "retail",
-        "general",
-        ("Stores, Inc.", "Retail Corporation", "Outfitters, Inc."),
-        "operates a chain of specialty and general merchandise stores and an e-commerce business selling apparel, home furnishings and consumer electronics",
-        (
-            ("Net sales",),
-            ("Net sales", "Membership and other income"),
-            ("Merchandise sales", "Services and other revenue"),
-        ),
-        ("Cost of sales",),
-        "Gross profit",
-        (0.28, 0.40),
-        (
-            ("Selling, general and administrative expenses", 0.21),
-            ("Depreciation and amortization", 0.025),
-            ("Restructuring charges", 0.004),
-        ),
-        (-0.04, 0.09),
-        "Merchandise inventories",
-        False,
-        0.03,
-        ("Domestic", "International", "Digital", "Specialty Brands", "Outlet"),
-        (
-            "higher comparable sales in apparel and home categories",
-            "new store openings and growth in digital sales",
-            "higher transaction counts and a larger average ticket",
-        ),
-        (
-            "lower store traffic and softer demand in discretionary categories",
-            "store closures and lower clearance sales",
-            "a decline in consumer electronics sales",
-        ),
-        (
-            "new stores and store remodels",
-            "distribution center automation",
-            "e-commerce fulfillment capacity",
-        ),
-        (
-            "Comparable sales increased {a}% in fiscal {fy}, following an increase of {b}% in the prior year.",
-            "We opened {n} new stores and closed {m} stores during fiscal {fy}, ending the year with {k} stores.",
-            "Digital sales represented {a}% of net sales in fiscal {fy}.",
-        ),
-        (
-            (
-                "Changes in consumer discretionary spending could reduce our sales",
-                "Our results depend on consumer spending on discretionary items, which is affected by employment levels, wages, inflation, interest rates and consumer confidence.",
-            ),
-            (
-                "We may not accurately anticipate fashion trends and customer preferences",
-                "If we misjudge demand for our merchandise we may be left with excess inventories that require markdowns, or with too little inventory and lost sales.",
-            ),
-            (
-                "Disruptions in our distribution network could affect our ability to deliver merchandise",
-                "We rely on a small number of distribution centers; a fire, severe weather or a labor dispute at one of them could delay replenishment of our stores.",
-            ),
-            (
-                "Our comparable sales and margins may fluctuate significantly",
-                "Comparable sales are affected by promotional activity, competitor store openings, weather and the timing of holidays.",
-            ),
-            (
-                "Shrink and organized retail crime could hurt our margins",
-                "Inventory losses from theft and damage have increased across the industry and may require additional spending on security.",
-            ),
-        ),
-        "consumers in the United States and Canada",
-        "department stores, discount retailers, warehouse clubs and online marketplaces",
-        "Our business is seasonal; a significant share of net sales and operating income is earned in the holiday quarter.",
-    ),
-    Profile(
-        "software",
-        "general",
-        ("Software, Inc.", "Systems Corporation", "Technologies, Inc."),
-        "provides cloud-based software for finance, human resources and supply chain teams, sold mainly as multi-year subscriptions",
-        (
-            ("Subscription", "Professional services"),
-            ("Subscription and support", "License", "Services"),
-            ("Cloud services", "Maintenance", "Consulting"),
-        ),
-        ("Cost of subscription revenue", "Cost of services revenue"),
-        "Gross profit",
-        (0.68, 0.82),
-        (
-            ("Research and development", 0.20),
-            ("Sales and marketing", 0.30),
-            ("General and administrative", 0.10),
-        ),
-        (0.06, 0.28),
-        None,
-        True,
-        0.035,
-        ("Cloud Platform", "Analytics", "Security", "Enterprise Applications", "Small Business"),
-        (
-            "new customer subscriptions and expansion within existing customers",
-            "higher renewal rates and price increases on subscription plans",
-            "strong demand for our analytics modules",
-        ),
-        (
-            "lower license sales as customers migrated to subscriptions",
-            "longer sales cycles for large transactions",
-            "lower professional services engagements",
-        ),
-        (
-            "data center capacity",
-            "capitalized internal-use software",
-            "leasehold improvements for our offices",
-        ),
-        (
-            "Annual recurring revenue reached ${a} million at the end of fiscal {fy}, an increase of {b}%.",
-            "Our dollar-based net retention rate was {r}% as of the end of fiscal {fy}.",
-            "Remaining performance obligations were ${a} million, of which approximately {p}% is expected to be recognized as revenue over the next twelve months.",
-            "We had {k} customers contributing more than $100,000 of annual recurring revenue at year end.",
-        ),
-        (
-            (
-                "A security breach could harm our reputation and subject us to liability",
-                "Our platform stores confidential data of our customers; unauthorized access, ransomware or a defect in our software could disrupt service and lead to claims and lost customers.",
-            ),
-            (
-                "If customers do not renew their subscriptions our revenue could decline",
-                "Our customers have no obligation to renew after the initial term, and renewal rates may decline because of budget pressure or competing products.",
-            ),
-            (
-                "Interruptions at our third-party data centers could impair our service",
-                "We host our platform with public cloud providers; outages at those providers have in the past caused, and could again cause, service interruptions.",
-            ),
-            (
-                "We face intense competition and rapid technological change, including in artificial intelligence",
-                "Competitors with greater resources may introduce features powered by generative models that make our products less attractive.",
-            ),
-            (
-                "Our sales cycles are long and unpredictable",
-                "Large enterprise transactions require extensive evaluation and approval, and their timing can shift between quarters.",
-            ),
-        ),
-        "enterprises, mid-sized businesses and public sector organizations",
-        "large enterprise software vendors, cloud providers and specialized point-solution vendors",
-        "Bookings are typically highest in our fourth fiscal quarter, when many customers finalize budgets.",
-    ),
-    Profile(
-        "industrials",
-        "general",
-        ("Industries, Inc.", "Manufacturing Company", "Corporation"),
-        "manufactures engineered components, motion control systems and aftermarket parts for aerospace, automotive and general industrial customers",
-        (("Net sales",), ("Products", "Services"), ("Sales of products", "Sales of services")),
-        ("Cost of products sold", "Cost of services"),
-        "Gross profit",
-        (0.24, 0.38),
-        (
-            ("Selling, general and administrative", 0.13),
-            ("Research and development", 0.03),
-            ("Amortization of intangible assets", 0.012),
-        ),
-        (-0.03, 0.10),
-        "Inventories",
-        False,
-        0.035,
-        (
-            "Aerospace Systems",
-            "Motion Control",
-            "Fluid Handling",
-            "Aftermarket Services",
-            "Precision Components",
-        ),
-        (
-            "higher volumes in commercial aerospace and favorable pricing",
-            "acquisitions completed during the year and higher aftermarket demand",
-            "price increases that offset material cost inflation",
-        ),
-        (
-            "lower volumes in industrial end markets and destocking by distributors",
-            "the divestiture of our filtration business",
-            "unfavorable foreign currency translation",
-        ),
-        (
-            "capacity expansion at our machining plants",
-            "automation and productivity projects",
-            "a new test facility",
-        ),
-        (
-            "Backlog was ${a} million at the end of {fy}, compared with ${b} million a year earlier.",
-            "Organic sales increased {p}% in {fy}, with acquisitions contributing another {q}%.",
-            "Orders in the fourth quarter of {fy} were ${a} million, a book-to-bill ratio of {x}.",
-        ),
-        (
-            (
-                "Cyclical downturns in our end markets could reduce demand for our products",
-                "Demand from aerospace, automotive and industrial customers depends on production rates that fall in economic downturns.",
-            ),
-            (
-                "Increases in the cost of steel, aluminum and other raw materials could reduce our margins",
-                "We may not be able to pass cost increases to customers under long-term agreements with fixed prices.",
-            ),
-            (
-                "We may not realize the expected benefits of acquisitions",
-                "Integrating acquired businesses requires management attention and may not produce the synergies we expect.",
-            ),
-            (
-                "Product liability and warranty claims could be costly",
-                "Failures of our components in customer equipment could lead to recalls and claims that exceed our insurance coverage.",
-            ),
-            (
-                "We depend on a limited number of large customers",
-                "A reduction in orders from our largest aerospace customers would have a material adverse effect on our results.",
-            ),
-        ),
-        "original equipment manufacturers, distributors and government agencies",
-        "global diversified industrial companies and regional machine shops",
-        "Sales are generally lower in the first quarter and in August because of customer plant shutdowns.",
-    ),
-    Profile(
-        "consumer",
-        "general",
-        ("Brands, Inc.", "Consumer Products Company", "Home Products Corporation"),
-        "makes and markets branded household cleaning, personal care and packaged food products",
-        (("Net sales",), ("Net sales", "Royalty and other income")),
-        ("Cost of products sold",),
-        "Gross margin",
-        (0.32, 0.48),
-        (
-            ("Selling, general and administrative expenses", 0.15),
-            ("Advertising and promotion", 0.08),
-            ("Restructuring and impairment charges", 0.006),
-        ),
-        (-0.02, 0.07),
-        "Inventories",
-        False,
-        0.035,
-        ("North America", "International", "Personal Care", "Household", "Foods"),
-        (
-            "favorable price realization and mix",
-            "volume growth in personal care and new product launches",
-            "higher shipments to e-commerce customers",
-        ),
-        (
-            "lower volumes following price increases",
-            "the exit of lower-margin private label contracts",
-            "unfavorable foreign currency exchange",
-        ),
-        (
-            "manufacturing capacity for personal care products",
-            "packaging lines",
-            "supply chain digitization",
-        ),
-        (
-            "Organic net sales increased {p}% in fiscal {fy}, reflecting {q} points of favorable price and mix.",
-            "Our top ten customers accounted for approximately {p}% of net sales in fiscal {fy}.",
-            "Advertising and promotion expense was {p}.{q}% of net sales in fiscal {fy}.",
-        ),
-        (
-            (
-                "Volatility in commodity and packaging costs could reduce our profitability",
-                "Resin, pulp, vegetable oils and grains are a large part of our costs, and hedging covers only part of our exposure.",
-            ),
-            (
-                "Consolidation of retail customers increases their bargaining power",
-                "Our largest customers may demand lower prices, more promotional support or shift shelf space to private label products.",
-            ),
-            (
-                "Our brands may lose value if consumers lose confidence in their quality or safety",
-                "A product recall or contamination incident could result in costs, lost sales and damage to our reputation.",
-            ),
-            (
-                "Changing consumer preferences could reduce demand for our products",
-                "Consumers increasingly favor natural and sustainable products and buy through channels where we are less established.",
-            ),
-        ),
-        "grocery chains, mass merchandisers, club stores and e-commerce retailers",
-        "multinational consumer products companies and retailers' private label brands",
-        "Sales of some products peak ahead of summer and the winter holidays.",
-    ),
-    Profile(
-        "semis",
-        "general",
-        ("Semiconductor, Inc.", "Microdevices Corporation", "Silicon, Inc."),
-        "designs analog, mixed-signal and power semiconductors used in data centers, automobiles and industrial equipment",
-        (("Net revenue",), ("Product revenue", "Licensing revenue")),
-        ("Cost of revenue",),
-        "Gross profit",
-        (0.48, 0.66),
-        (
-            ("Research and development", 0.17),
-            ("Selling, general and administrative", 0.09),
-            ("Amortization of acquisition-related intangibles", 0.02),
-        ),
-        (-0.12, 0.25),
-        "Inventories",
-        False,
-        0.08,
-        ("Data Center", "Automotive", "Industrial", "Communications", "Consumer"),
-        (
-            "higher unit shipments to data center customers",
-            "strong demand for automotive power management products",
-            "a richer product mix and higher average selling prices",
-        ),
-        (
-            "inventory corrections at distributors and customers",
-            "lower demand in consumer end markets",
-            "pricing pressure on mature products",
-        ),
-        (
-            "300-millimeter wafer fabrication capacity",
-            "assembly and test equipment",
-            "capacity at our internal fabs",
-        ),
-        (
-            "Distribution channel inventory was approximately {w} weeks at the end of fiscal {fy}.",
-            "Sales to our largest distributor represented {p}% of net revenue in fiscal {fy}.",
-            "Factory utilization averaged {r}% in fiscal {fy} compared with {s}% in the prior year.",
-        ),
-        (
-            (
-                "The semiconductor industry is highly cyclical",
-                "Periods of excess inventory at customers have in the past led to sharp declines in demand and prices for our products.",
-            ),
-            (
-                "We rely on third-party foundries and assembly contractors",
-                "Most of our wafers are manufactured by a few foundries in Asia; capacity constraints or geopolitical events could limit our supply.",
-            ),
-            (
-                "Export controls could restrict sales to some customers",
-                "Changes in trade regulations may prohibit or require licenses for sales of certain products to customers in some countries.",
-            ),
-            (
-                "We may not keep pace with process technology",
-                "Our competitiveness depends on timely migration to smaller geometries and new packaging technologies, which requires large investments.",
-            ),
-        ),
-        "original equipment manufacturers, contract manufacturers and distributors",
-        "large integrated device manufacturers and fabless semiconductor companies",
-        "Revenue is influenced by customers' product cycles more than by calendar seasonality.",
-    ),
-    Profile(
-        "pharma",
-        "general",
-        ("Pharmaceuticals, Inc.", "Therapeutics Corporation", "Biosciences, Inc."),
-        "discovers, develops and commercializes medicines in oncology, immunology and rare diseases",
-        (
-            ("Product sales, net", "Collaboration and royalty revenue"),
-            ("Total product revenue, net", "Alliance revenue"),
-            ("Net product sales",),
-        ),
-        ("Cost of sales",),
-        None,
-        (0.70, 0.84),
-        (
-            ("Research and development", 0.22),
-            ("Selling, general and administrative", 0.24),
-            ("Acquired in-process research and development", 0.02),
-            ("Amortization of intangible assets", 0.03),
-        ),
-        (-0.05, 0.18),
-        "Inventories",
-        False,
-        0.04,
-        ("Oncology", "Immunology", "Rare Disease", "Vaccines", "Established Products"),
-        (
-            "higher demand for our oncology franchise and new launches",
-            "label expansions and growth in international markets",
-            "higher collaboration revenue from milestone payments",
-        ),
-        (
-            "the loss of exclusivity of a mature product and generic competition",
-            "lower net prices following rebate changes",
-            "lower royalty revenue",
-        ),
-        (
-            "biologics manufacturing capacity",
-            "a new cell therapy facility",
-            "quality control laboratories",
-        ),
-        (
-            "Our lead oncology product generated net sales of ${a} million in {fy}, an increase of {p}%.",
-            "We had {k} programs in clinical development at the end of {fy}, including {n} in Phase 3.",
-            "Gross-to-net deductions were approximately {p}% of gross sales in {fy}.",
-        ),
-        (
-            (
-                "Our products may face generic and biosimilar competition when patents expire",
-                "Loss of exclusivity typically results in a rapid and significant decline in sales of the affected product.",
-            ),
-            (
-                "Clinical trials may fail to show safety or efficacy",
-                "Most product candidates do not reach approval; a failed Phase 3 trial could require us to write off capitalized assets.",
-            ),
-            (
-                "Government pricing reforms could reduce our revenue",
-                "Legislation allowing government negotiation of drug prices and inflation rebates could lower net prices for our products.",
-            ),
-            (
-                "Manufacturing problems could cause product shortages",
-                "Our biologics are produced at a small number of sites subject to regulatory inspection; a failed inspection could halt supply.",
-            ),
-            (
-                "We depend on collaboration partners",
-                "Our partners control development and commercialization of some products, and their decisions may not serve our interests.",
-            ),
-        ),
-        "wholesalers, specialty pharmacies, hospitals and government agencies",
-        "large pharmaceutical companies, biotechnology companies and generic manufacturers",
-        "Sales in the first quarter are typically lower because of insurance plan resets and wholesaler buying patterns.",
-    ),
-    Profile(
-        "energy",
-        "general",
-        ("Energy Corporation", "Petroleum Company", "Resources, Inc."),
-        "explores for, develops and produces crude oil, natural gas and natural gas liquids in onshore basins in the United States",
-        (
-            ("Oil, natural gas and NGL sales", "Gathering, processing and marketing"),
-            ("Crude oil sales", "Natural gas sales", "NGL sales"),
-        ),
-        (
-            "Lease operating expenses",
-            "Production and ad valorem taxes",
-            "Gathering, processing and transportation",
-        ),
-        None,
-        (0.58, 0.72),
-        (
-            ("Exploration expenses", 0.02),
-            ("Depreciation, depletion and amortization", 0.20),
-            ("General and administrative", 0.035),
-            ("Impairment of oil and gas properties", 0.0),
-        ),
-        (-0.25, 0.30),
-        "Materials and supplies",
-        False,
-        0.38,
-        ("Permian Basin", "Anadarko Basin", "Gulf Coast", "Midstream", "Appalachia"),
-        (
-            "higher realized oil prices and increased production volumes",
-            "new wells placed on production in the Permian Basin",
-            "higher natural gas prices",
-        ),
-        (
-            "lower realized commodity prices",
-            "natural production declines and asset sales",
-            "lower natural gas and NGL prices",
-        ),
-        ("drilling and completion activity", "gathering infrastructure", "leasehold acquisitions"),
-        (
-            "Production averaged {k} thousand barrels of oil equivalent per day in {fy}, {p}% oil.",
-            "Our average realized oil price was ${r}.{q} per barrel in {fy}.",
-            "Proved reserves were {n} million barrels of oil equivalent at year end, with a reserve replacement ratio of {s}%.",
-        ),
-        (
-            (
-                "Oil and natural gas prices are volatile",
-                "A sustained decline in prices would reduce our cash flows and borrowing base and could require impairments of our properties.",
-            ),
-            (
-                "Our reserve estimates depend on many assumptions",
-                "Actual production, prices and costs will vary from estimates, and reserves may be revised downward.",
-            ),
-            (
-                "Climate change legislation could increase our costs and reduce demand",
-                "Rules limiting methane emissions and greenhouse gases could require additional capital and reduce demand for oil and gas.",
-            ),
-            (
-                "Drilling operations involve hazards",
-                "Blowouts, spills and well control events could result in losses not covered by insurance.",
-            ),
-        ),
-        "refiners, marketers and midstream companies",
-        "independent exploration and production companies and integrated oil companies",
-        "Natural gas demand and prices are generally higher in winter.",
-    ),
-    Profile(
-        "utility",
-        "general",
-        ("Energy Company", "Utilities Corporation", "Power & Light Company"),
-        "is a regulated utility holding company providing electric and natural gas service in the Midwest",
-        (
-            ("Electric", "Natural gas", "Other"),
-            ("Electric operating revenues", "Gas operating revenues"),
-        ),
-        ("Fuel and purchased power", "Cost of natural gas sold"),
-        None,
-        (0.55, 0.68),
-        (
-            ("Operations and maintenance", 0.24),
-            ("Depreciation and amortization", 0.14),
-            ("Taxes other than income taxes", 0.05),
-        ),
-        (-0.02, 0.07),
-        "Fuel, materials and supplies",
-        False,
-        0.32,
-        ("Electric Utility", "Gas Utility", "Transmission", "Renewables"),
-        (
-            "rate increases approved by our state commissions",
-            "higher retail sales due to favorable weather",
-            "higher transmission revenue from capital investment",
-        ),
-        (
-            "milder weather that reduced heating demand",
-            "lower fuel cost recovery revenue, which is offset in fuel expense",
-            "lower wholesale sales",
-        ),
-        (
-            "transmission and distribution upgrades",
-            "solar generation projects",
-            "gas main replacement",
-        ),
-        (
-            "We served approximately {k} thousand electric customers and {n} thousand natural gas customers at the end of {fy}.",
-            "Our rate base was approximately ${a} million at the end of {fy}.",
-            "Heating degree days were {p}% below normal in {fy}.",
-        ),
-        (
-            (
-                "Regulators may not allow us to recover our costs",
-                "Our rates are set by state commissions, which may disallow costs or set returns on equity below our requests.",
-            ),
-            (
-                "Severe weather could damage our facilities",
-                "Storms, wildfires and extreme cold could cause outages, large restoration costs and claims.",
-            ),
-            (
-                "The transition to clean energy requires large capital investment",
-                "We plan to retire coal units and build renewables, which depends on regulatory approval and supply chains.",
-            ),
-            (
-                "We depend on access to capital markets",
-                "Our capital plan requires debt and equity issuance; higher interest rates would increase our financing costs.",
-            ),
-        ),
-        "residential, commercial and industrial customers",
-        "other utilities, independent power producers and distributed generation",
-        "Electric sales peak in summer and natural gas sales peak in winter.",
-    ),
-    Profile(
-        "transport",
-        "general",
-        ("Logistics, Inc.", "Freight Corporation", "Transportation Company"),
-        "provides truckload, intermodal and less-than-truckload freight transportation and logistics services in North America",
-        (
-            ("Operating revenues",),
-            ("Freight revenue", "Fuel surcharge revenue", "Logistics revenue"),
-        ),
-        ("Purchased transportation",),
-        None,
-        (0.36, 0.48),
-        (
-            ("Salaries, wages and benefits", 0.09),
-            ("Fuel and fuel taxes", 0.05),
-            ("Depreciation and amortization", 0.05),
-            ("Operating supplies and expenses", 0.03),
-            ("Insurance and claims", 0.015),
-        ),
-        (-0.08, 0.12),
-        None,
-        False,
-        0.09,
-        ("Truckload", "Intermodal", "Less-than-Truckload", "Logistics", "Dedicated"),
-        (
-            "higher shipment volumes and improved pricing",
-            "fuel surcharge revenue from higher diesel prices",
-            "growth in dedicated contracts",
-        ),
-        (
-            "lower freight volumes and softer spot rates",
-            "lower fuel surcharge revenue",
-            "excess truckload capacity in the market",
-        ),
-        ("tractors and trailers", "terminal expansions", "technology for load planning"),
-        (
-            "Our operating ratio was {r}.{q}% in {fy}.",
-            "Average revenue per loaded mile, excluding fuel surcharge, changed by {p}% in {fy}.",
-            "We operated approximately {k} tractors and {n} trailers at year end.",
-        ),
-        (
-            (
-                "Freight volumes depend on the economy",
-                "Industrial production, retail inventories and consumer spending drive demand for our services.",
-            ),
-            (
-                "Diesel fuel prices are volatile",
-                "Fuel surcharge programs recover only part of fuel cost increases, and with a lag.",
-            ),
-            (
-                "We may be unable to hire and retain qualified drivers",
-                "A shortage of drivers may require higher pay and leave trucks unseated.",
-            ),
-            (
-                "Accidents could result in significant claims",
-                "Serious accidents could lead to claims above our self-insured retention.",
-            ),
-        ),
-        "retailers, manufacturers and consumer products companies",
-        "other truckload carriers, railroads and freight brokers",
-        "Freight volumes are typically lower in the first quarter and higher ahead of the holiday season.",
-    ),
-    Profile(
-        "meddevice",
-        "general",
-        ("Medical, Inc.", "Surgical Corporation", "Health Technologies, Inc."),
-        "develops and manufactures surgical instruments, implants and diagnostic systems used by hospitals and clinics",
-        (("Net sales",), ("Products", "Services and consumables")),
-        ("Cost of products sold", "Cost of services"),
-        "Gross profit",
-        (0.58, 0.72),
-        (
-            ("Selling, general and administrative", 0.30),
-            ("Research and development", 0.08),
-            ("Amortization of intangible assets", 0.03),
-        ),
-        (0.0, 0.14),
-        "Inventories",
-        False,
-        0.05,
-        ("Surgical", "Orthopedics", "Diagnostics", "Cardiovascular"),
-        (
-            "higher procedure volumes and new product launches",
-            "growth in installed systems and recurring consumables",
-            "strong demand in emerging markets",
-        ),
-        (
-            "lower capital equipment orders from hospitals",
-            "pricing pressure from group purchasing organizations",
-            "a voluntary product recall",
-        ),
-        (
-            "manufacturing capacity for implants",
-            "instrument sets placed with customers",
-            "a new distribution center",
-        ),
-        (
-            "Procedure volumes using our systems grew {p}% in {fy}.",
-            "We placed {k} systems in {fy}, bringing the installed base to {n} systems.",
-            "Recurring revenue represented {p}% of total net sales in {fy}.",
-        ),
-        (
-            (
-                "Our products are subject to extensive regulation",
-                "Clearance or approval of new devices may be delayed, and regulators may require recalls or halt production.",
-            ),
-            (
-                "Hospital budgets and reimbursement affect demand",
-                "Changes in reimbursement for procedures could reduce hospitals' purchases of our systems.",
-            ),
-            (
-                "Product defects could lead to recalls and litigation",
-                "Our devices are used in surgery; failures could harm patients and lead to significant liability.",
-            ),
-            (
-                "We rely on single-source suppliers",
-                "Some components are available from only one supplier, and a disruption could delay shipments.",
-            ),
-        ),
-        "hospitals, ambulatory surgery centers and distributors",
-        "large diversified medical technology companies",
-        "Procedure volumes are typically lower in the summer and higher in the fourth quarter.",
-    ),
-    Profile(
-        "bank",
-        "bank",
-        ("Bancorp, Inc.", "Financial Corporation", "Bankshares, Inc."),
-        "is a bank holding company whose bank subsidiary provides commercial and consumer banking, wealth management and mortgage services",
-        (),
-        (),
-        None,
-        (0, 0),
-        (),
-        (0.0, 0.09),
-        None,
-        False,
-        0.0,
-        ("Commercial Banking", "Consumer Banking", "Wealth Management", "Treasury and Other"),
-        (
-            "higher yields on loans and securities and loan growth",
-            "higher average earning assets",
-            "growth in wealth management fees",
-        ),
-        (
-            "higher deposit costs as customers moved to interest-bearing accounts",
-            "lower mortgage banking income",
-            "lower average loan balances",
-        ),
-        ("branch renovations", "digital banking platforms", "core system modernization"),
-        (
-            "Net interest margin was {r}.{q}% in {fy} compared with {s}.{q}% in the prior year.",
-            "Net charge-offs were {x}% of average loans in {fy}.",
-            "Our common equity Tier 1 capital ratio was {p}.{q}% at year end, above regulatory minimums.",
-            "Nonperforming assets were {x}% of total loans and foreclosed assets at year end.",
-        ),
-        (
-            (
-                "Changes in interest rates could reduce our net interest income",
-                "Our assets and liabilities reprice at different times, and higher deposit costs may outpace loan yields.",
-            ),
-            (
-                "Our allowance for credit losses may be insufficient",
-                "Deterioration in commercial real estate or consumer credit could require higher provisions.",
-            ),
-            (
-                "Deposit outflows could affect our liquidity",
-                "Uninsured depositors may withdraw funds quickly in periods of stress, requiring more expensive funding.",
-            ),
-            (
-                "We are subject to extensive banking regulation",
-                "Capital, liquidity and consumer protection rules limit our activities and could become more stringent.",
-            ),
-            (
-                "Concentration in commercial real estate lending exposes us to losses",
-                "Office and retail properties face lower occupancy, which may impair borrowers' ability to refinance.",
-            ),
-        ),
-        "businesses, individuals and municipalities in our markets",
-        "national and regional banks, credit unions and financial technology companies",
-        "Our business is not materially seasonal.",
-    ),
-    Profile(
-        "insurance",
-        "insurer",
-        ("Insurance Group, Inc.", "Assurance Corporation", "Mutual Holdings, Inc."),
-        "underwrites property and casualty insurance for personal auto, homeowners and small commercial customers",
-        (),
-        (),
-        None,
-        (0, 0),
-        (),
-        (0.0, 0.12),
-        None,
-        False,
-        0.0,
-        ("Personal Lines", "Commercial Lines", "Specialty", "Reinsurance"),
-        (
-            "rate increases and higher policies in force",
-            "growth in commercial lines premiums",
-            "higher net investment income from higher yields",
-        ),
-        (
-            "lower new business volume after underwriting actions",
-            "higher catastrophe losses",
-            "unfavorable prior-year reserve development",
-        ),
-        ("claims systems", "office facilities", "data and analytics platforms"),
-        (
-            "Our combined ratio was {c}% in {fy}.",
-            "Catastrophe losses were ${a} million in {fy}, or {p}.{q} points of the combined ratio.",
-            "Policies in force increased {p}% during {fy}.",
-            "Net premiums written were ${a} million in {fy}.",
-        ),
-        (
-            (
-                "Catastrophe losses could materially reduce our results",
-                "Hurricanes, wildfires, hail and winter storms may cause losses above our estimates and reinsurance.",
-            ),
-            (
-                "Our loss reserves may prove inadequate",
-                "Reserves are estimates; inflation in repair costs and litigation could require increases.",
-            ),
-            (
-                "Reinsurance may be unavailable or more costly",
-                "We depend on reinsurers to limit our exposure, and reinsurance pricing has risen.",
-            ),
-            (
-                "Our investment portfolio is subject to market risk",
-                "Changes in interest rates and credit spreads affect the value of our fixed maturity securities.",
-            ),
-            (
-                "Rate regulation could limit our ability to price for risk",
-                "State regulators must approve our rates, and delays in approval could reduce our margins.",
-            ),
-        ),
-        "individuals and small businesses through independent agents and direct channels",
-        "national insurers and regional carriers",
-        "Catastrophe losses tend to be higher in the second and third quarters.",
-    ),
-)
-
-_GENERIC_RISKS = (
-    (
-        "Cybersecurity incidents could disrupt our operations",
-        "We rely on information systems to process transactions and store data. Cyberattacks, ransomware and employee errors could cause outages, data loss and regulatory penalties.",
-    ),
-    (
-        "Adverse economic conditions could harm our business",
-        "Inflation, higher interest rates and recession risk may reduce demand and increase our costs.",
-    ),
-    (
-        "Fluctuations in foreign currency exchange rates could affect our results",
-        "A portion of our revenue and costs is denominated in currencies other than the U.S. dollar.",
-    ),
-    (
-        "Our indebtedness could limit our flexibility",
-        "Our credit agreement contains financial covenants; a breach could accelerate repayment of our borrowings.",
-    ),
-    (
-        "We depend on key personnel",
-        "The loss of members of senior management or difficulty hiring skilled employees could harm our business.",
-    ),
-    (
-        "Changes in tax laws could affect our effective tax rate",
-        "New legislation, including a global minimum tax, and audits by tax authorities could increase our tax expense.",
-    ),
-    (
-        "Climate change and related regulation may affect our operations",
-        "Physical risks and new disclosure rules could increase costs and require changes in our operations.",
-    ),
-    (
-        "Litigation and regulatory proceedings could result in significant costs",
-        "We are party to legal proceedings whose outcomes are uncertain and could require payments beyond our accruals.",
-    ),
-    (
-        "Our stock price may be volatile",
-        "The market price of our common stock may fluctuate because of our results, analyst expectations and market conditions.",
-    ),
-    (
-        "Impairment of goodwill or intangible assets could reduce our earnings",
-        "If the fair value of a reporting unit falls below its carrying value we would record a non-cash charge.",
-    ),
-)
-
-_RISK_TAILS = (
-    "Any of these events could have a material adverse effect on our business, financial condition and results of operations.",
-    "We cannot predict the extent or duration of these effects.",
-    "Although we maintain insurance and contingency plans, they may not cover all losses.",
-    "These risks may be heightened during periods of economic uncertainty.",
-    "Our mitigation efforts may not be successful, and the related costs could be significant.",
-    "If this occurs, our revenue, margins and cash flows could decline.",
-)
-
-_PREFIXES = (
-    "Vel",
-    "Quor",
-    "Trel",
-    "Ostr",
-    "Kal",
-    "Mar",
-    "Penn",
-    "Sorv",
-    "Halc",
-    "Dun",
-    "Rav",
-    "Ebr",
-    "Cass",
-    "Tolv",
-    "Wrenn",
-    "Idr",
-    "Norv",
-    "Cald",
-    "Varn",
-    "Lum",
-    "Brev",
-    "Orl",
-    "Galv",
-    "Ter",
-    "Myr",
-    "Selv",
-    "Quint",
-    "Arv",
-    "Fenn",
-    "Zel",
-)
-_ENDINGS = (
-    "ora",
-    "ane",
-    "isant",
-    "evia",
-    "eron",
-    "ivale",
-    "acrest",
-    "anta",
-    "yra",
-    "arrow",
-    "elstone",
-    "inor",
-    "avine",
-    "enna",
-    "ith",
-    "ox",
-    "ocast",
-    "aris",
-    "ara",
-    "unda",
-    "ovan",
-    "esque",
-)
-_STATES = (
-    "Delaware",
-    "Delaware",
-    "Delaware",
-    "Ohio",
-    "Texas",
-    "Minnesota",
-    "North Carolina",
-    "Maryland",
-    "Nevada",
-)
-_CITIES = (
-    "Columbus, Ohio",
-    "Charlotte, North Carolina",
-    "Denver, Colorado",
-    "Austin, Texas",
-    "Minneapolis, Minnesota",
-    "Raleigh, North Carolina",
-    "Tampa, Florida",
-    "Omaha, Nebraska",
-    "Pittsburgh, Pennsylvania",
-    "Portland, Oregon",
-)
-_EXCHANGES = (
-    "New York Stock Exchange",
-    "The Nasdaq Stock Market LLC",
-    "Nasdaq Global Select Market",
-)
-_REGIONS = (
-    "United States",
-    "Europe, Middle East and Africa",
-    "Asia Pacific",
-    "Latin America",
-    "Canada",
-)
-
-
-# ---------------------------------------------------------------------------------------------
 # Company, calendar and display style
 
 
@@ -1156,11 +209,11 @@ def _make_company(index: int, seed: int, used_names: set[str], used_tickers: set
     offset = random.Random(f"general-corpus:{seed}").randrange(len(PROFILES))
     profile = PROFILES[(index + offset) % len(PROFILES)]
     while True:
-        root = rng.choice(_PREFIXES) + rng.choice(_ENDINGS)
+        root = rng.choice(VOCABULARY.name_prefixes) + rng.choice(VOCABULARY.name_endings)
         if root not in used_names:
             used_names.add(root)
             break
-    suffix = rng.choice(profile.suffixes)
+    suffix = rng.choice(profile.name_suffixes)
     name = f"{root} {suffix}"
     letters = [c for c in (root[1:] + suffix).upper() if c.isalpha()]
     ticker = ""
@@ -1213,9 +266,9 @@ def _make_company(index: int, seed: int, used_names: set[str], used_tickers: set
         name=name,
         ticker=ticker,
         profile=profile,
-        state=rng.choice(_STATES),
-        city=rng.choice(_CITIES),
-        exchange=rng.choice(_EXCHANGES),
+        state=rng.choice(VOCABULARY.states),
+        city=rng.choice(VOCABULARY.cities),
+        exchange=rng.choice(VOCABULARY.exchanges),
         cik=f"001-{rng.randrange(10000, 99999)}",
         fy_month=fy_month,
         weeks52=weeks52,
@@ -1288,14 +341,14 @@ def _segment_income(company: Company, y: Year, operating_income: int) -> None:
 def _model_general(company: Company, last_fy: int, n_years: int) -> list[Year]:
     rng, p, u = company.rng, company.profile, company.u
     size = rng.uniform(80, 3000) if company.unit == "thousands" else rng.uniform(400, 40000)
-    company.revenue_labels = rng.choice(p.revenue)
+    company.revenue_labels = rng.choice(p.revenue_line_sets)
     n_rev = len(company.revenue_labels)
     rev_w = [rng.uniform(0.4, 1.0) if i == 0 else rng.uniform(0.05, 0.4) for i in range(n_rev)]
     n_segments = rng.choice([2, 3, 3, 4])
     seg_w = [rng.uniform(0.2, 1.0) for _ in range(n_segments)]
     reg_w = [rng.uniform(1.0, 2.0)] + [rng.uniform(0.1, 0.6) for _ in range(rng.choice([2, 3]))]
-    gm = rng.uniform(*p.gross_margin)
-    opex_ratio = [r * rng.uniform(0.7, 1.3) for _, r in p.opex]
+    gm = rng.uniform(p.gross_margin.low, p.gross_margin.high)
+    opex_ratio = [o.share_of_revenue * rng.uniform(0.7, 1.3) for o in p.opex]
     if p.key in ("energy",):
         opex_ratio[-1] = rng.choice([0.0, 0.0, 0.04])  # impairments happen in some years only
     tax_rate = rng.uniform(0.17, 0.26)
@@ -1313,13 +366,13 @@ def _model_general(company: Company, last_fy: int, n_years: int) -> list[Year]:
         fy = last_fy - n_years + 1 + k
         y = Year(fy)
         if k:
-            revenue_m *= 1 + rng.uniform(*p.growth)
+            revenue_m *= 1 + rng.uniform(p.growth.low, p.growth.high)
         y.rev_lines = _split(rng, u(revenue_m), [w * rng.uniform(0.9, 1.1) for w in rev_w])
         y.v["revenue"] = sum(y.rev_lines)
         _split_revenue(company, y, n_segments, seg_w, reg_w)
         gm_t = gm + rng.uniform(-0.02, 0.02)
         cost = int(round(y.v["revenue"] * (1 - gm_t)))
-        n_cost = min(len(p.costs), max(1, n_rev if len(p.costs) > 1 else 1))
+        n_cost = min(len(p.cost_lines), max(1, n_rev if len(p.cost_lines) > 1 else 1))
         y.cost_lines = _split(rng, cost, [rng.uniform(0.5, 1.0) for _ in range(n_cost)])
         y.opex_lines = [
             int(round(y.v["revenue"] * r * rng.uniform(0.92, 1.08))) for r in opex_ratio
@@ -1334,7 +387,7 @@ def _model_general(company: Company, last_fy: int, n_years: int) -> list[Year]:
         if prev is None:
             y.v["cash"] = u(revenue_m * rng.uniform(0.05, 0.25))
             y.v["debt"] = u(revenue_m * rng.uniform(0.1, 0.9 if p.key != "utility" else 1.6))
-            y.v["ppe"] = u(revenue_m * (p.capex * rng.uniform(3, 6) + 0.05))
+            y.v["ppe"] = u(revenue_m * (p.capex_share * rng.uniform(3, 6) + 0.05))
             y.v["goodwill"] = u(revenue_m * rng.uniform(0.0, 0.5))
             y.v["intangibles"] = u(revenue_m * rng.uniform(0.0, 0.25))
             y.v["apic"] = u(revenue_m * rng.uniform(0.05, 0.6))
@@ -1365,7 +418,7 @@ def _general_flows(company: Company, y: Year, prev: Year, tax_rate: float, payou
     v["net_income"] = v["pretax"] - v["tax"]
     # cash flows
     da = next(
-        (x for (label, _), x in zip(p.opex, y.opex_lines) if "epreciation" in label), 0
+        (x for o, x in zip(p.opex, y.opex_lines, strict=True) if "epreciation" in o.label), 0
     ) or int(round(v["revenue"] * rng.uniform(0.02, 0.05)))
     v["da"] = da
     v["sbc"] = u(
@@ -1378,7 +431,7 @@ def _general_flows(company: Company, y: Year, prev: Year, tax_rate: float, payou
     )
     v["deferred_tax"] = u(revenue_m * rng.uniform(-0.006, 0.008))
     v["impairment_addback"] = y.opex_lines[-1] if p.key == "energy" else 0
-    v["capex"] = -u(revenue_m * p.capex * rng.uniform(0.7, 1.3))
+    v["capex"] = -u(revenue_m * p.capex_share * rng.uniform(0.7, 1.3))
     v["acquisitions"] = -u(revenue_m * rng.uniform(0.05, 0.3)) if rng.random() < 0.25 else 0
     v["other_investing"] = u(revenue_m * rng.uniform(-0.004, 0.004))
     v["dividends"] = -int(round(max(0, prev.v.get("net_income", v["net_income"])) * payout))
@@ -1543,7 +596,7 @@ def _model_bank(company: Company, last_fy: int, n_years: int) -> list[Year]:
         y = Year(fy)
         v = y.v
         if k:
-            assets_m *= 1 + rng.uniform(*company.profile.growth)
+            assets_m *= 1 + rng.uniform(company.profile.growth.low, company.profile.growth.high)
         v["cash_due"] = u(assets_m * rng.uniform(0.01, 0.02))
         v["ib_deposits"] = u(assets_m * rng.uniform(0.02, 0.08))
         v["afs"] = u(assets_m * rng.uniform(0.1, 0.18))
@@ -1683,7 +736,7 @@ def _model_insurer(company: Company, last_fy: int, n_years: int) -> list[Year]:
         y = Year(fy)
         v = y.v
         if k:
-            premiums_m *= 1 + rng.uniform(*company.profile.growth)
+            premiums_m *= 1 + rng.uniform(company.profile.growth.low, company.profile.growth.high)
         v["premiums"] = u(premiums_m)
         v["fixed_maturities"] = u(premiums_m * rng.uniform(1.6, 2.2))
         v["equity_securities"] = u(premiums_m * rng.uniform(0.05, 0.2))
@@ -1930,17 +983,17 @@ def _income_general(company: Company, years: list[Year], n: int, title: str) -> 
         for i, label in enumerate(rev_labels)
     ]
     total_rev = st.total(_total_revenue_label(company), revs) if len(revs) > 1 else revs[0]
-    cost_labels = list(p.costs[: len(ys[0].cost_lines)])
+    cost_labels = list(p.cost_lines[: len(ys[0].cost_lines)])
     if len(cost_labels) < len(ys[0].cost_lines):
         cost_labels = ["Cost of revenue"]
-    opex_labels = [label for label, _ in p.opex]
-    if p.gross:
+    opex_labels = [o.label for o in p.opex]
+    if p.gross_profit:
         costs = [
             st.add(label, [y.cost_lines[i] for y in ys]) for i, label in enumerate(cost_labels)
         ]
         if len(costs) > 1:
             costs = [st.total("Total cost of revenue", costs)]
-        gross = st.total(p.gross, [total_rev] + [(c, -1) for c in costs])
+        gross = st.total(p.gross_profit, [total_rev] + [(c, -1) for c in costs])
         st.add("Operating expenses:", None)
         opex = [st.add(label, [y.opex_lines[i] for y in ys]) for i, label in enumerate(opex_labels)]
         total_opex = st.total("Total operating expenses", opex)
@@ -2552,7 +1605,7 @@ def _geography_note(company: Company, years: list[Year], n: int) -> Statement:
         ),
         [],
     )
-    regions = list(_REGIONS[: len(ys[0].regions)])
+    regions = list(VOCABULARY.regions[: len(ys[0].regions)])
     rows = [st.add(r, [y.regions[i] for y in ys], dollar=i == 0) for i, r in enumerate(regions)]
     st.total(_total_revenue_label(company), rows, dollar=True)
     return st
@@ -2697,7 +1750,7 @@ def _business(company: Company, fy: int, last: Year) -> str:
     parts = [
         "<h2>PART I</h2><h2>Item 1. Business</h2><h3>Overview</h3>",
         _paragraphs(
-            f"{company.name} (together with its subsidiaries, the \u201cCompany,\u201d \u201cwe\u201d or \u201cour\u201d) {p.what}. "
+            f"{company.name} (together with its subsidiaries, the \u201cCompany,\u201d \u201cwe\u201d or \u201cour\u201d) {p.business}. "
             f"The Company was incorporated in {company.state} in {rng.randint(1902, 2012)} and is headquartered in {company.city}.",
             f"We report {len(segs)} segments: {', '.join(segs[:-1])} and {segs[-1]}. Financial information about our segments is "
             f"included in the notes to the consolidated financial statements.",
@@ -2765,11 +1818,11 @@ def _describe_fy_end(company: Company) -> str:
 def _risk_factors(company: Company) -> str:
     rng, p = company.rng, company.profile
     own = rng.sample(list(p.risks), min(len(p.risks), rng.randint(3, 5)))
-    generic = rng.sample(list(_GENERIC_RISKS), rng.randint(3, 5))
+    generic = rng.sample(list(VOCABULARY.generic_risks), rng.randint(3, 5))
     bold_headings = rng.random() < 0.5
 
     def one(heading: str, body: str) -> str:
-        tails = " ".join(rng.sample(list(_RISK_TAILS), 2))
+        tails = " ".join(rng.sample(list(VOCABULARY.risk_tails), 2))
         head = f"<p><b>{heading}.</b></p>" if bold_headings else f"<h3>{heading}</h3>"
         return head + _paragraphs(f"{body} {tails}")
 
@@ -2783,7 +1836,7 @@ def _risk_factors(company: Company) -> str:
     ]
     for title, risks in groups:
         out.append(f"<h3>{title}</h3>" if bold_headings else f"<p><b>{title}</b></p>")
-        out.extend(one(h, b) for h, b in risks)
+        out.extend(one(r.heading, r.body) for r in risks)
     out.append("<h2>Item 1B. Unresolved Staff Comments</h2>" + _paragraphs("None."))
     out.append(
         "<h2>Item 2. Properties</h2>"
@@ -2841,7 +1894,7 @@ def _kpis(company: Company, fy: int, last: Year, n: int) -> list[str]:
     )
     return [
         t.format(**fill)
-        for t in rng.sample(list(company.profile.kpi), min(n, len(company.profile.kpi)))
+        for t in rng.sample(list(company.profile.kpis), min(n, len(company.profile.kpis)))
     ]
 
 
@@ -2877,17 +1930,17 @@ def _mdna(company: Company, years: list[Year], income: Statement) -> str:
             else _total_revenue_label(company)
         )
         sentences.append(_change(company, rev_label, v["revenue"], pv["revenue"], fy, up, down))
-        if p.gross:
+        if p.gross_profit:
             gm, pgm = 100 * v["gross"] / v["revenue"], 100 * pv["gross"] / pv["revenue"]
             bps = round((gm - pgm) * 100)
             sentences.append(
-                f"{p.gross} as a percentage of {rev_label.lower()} was {gm:.1f}% in {period}, compared with {pgm:.1f}% in "
+                f"{p.gross_profit} as a percentage of {rev_label.lower()} was {gm:.1f}% in {period}, compared with {pgm:.1f}% in "
                 f"{_year_word(company, fy - 1)}, {'an increase' if bps >= 0 else 'a decrease'} of {abs(bps)} basis points."
             )
-        for (label, _), new, old in list(zip(p.opex, cur.opex_lines, prev.opex_lines))[:3]:
+        for o, new, old in list(zip(p.opex, cur.opex_lines, prev.opex_lines, strict=True))[:3]:
             if new:
                 sentences.append(
-                    f"{label} expenses were {_money(company, new)}, or {100 * new / v['revenue']:.1f}% of "
+                    f"{o.label} expenses were {_money(company, new)}, or {100 * new / v['revenue']:.1f}% of "
                     f"{rev_label.lower()}, in {period}, compared with {_money(company, old)} in {_year_word(company, fy - 1)}."
                 )
         sentences.append(
@@ -2998,7 +2051,7 @@ def _mdna(company: Company, years: list[Year], income: Statement) -> str:
     ]
     if v.get("capex"):
         liq.append(
-            f"Capital expenditures were {_money(company, -v['capex'])} in {period}, primarily for {rng.choice(p.capex_use)}."
+            f"Capital expenditures were {_money(company, -v['capex'])} in {period}, primarily for {rng.choice(p.capex_uses)}."
         )
     if v.get("dividends") or v.get("repurchases"):
         liq.append(
