@@ -85,7 +85,8 @@ def annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
         cover(
             company,
             "10-K",
-            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE "
+            "SECURITIES EXCHANGE ACT OF 1934<br/>"
             f"For the fiscal year ended {long_date(end)}",
             end,
         ),
@@ -98,8 +99,8 @@ def annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
         PAGE_BREAK,
         "<h2>Item 8. Financial Statements and Supplementary Data</h2>",
         _paragraphs(
-            f"The consolidated financial statements of {company.name} and the report of our independent registered public "
-            "accounting firm follow."
+            f"The consolidated financial statements of {company.name} and the report of our "
+            "independent registered public accounting firm follow."
         ),
     ]
     for st in (income, balance, cash):
@@ -115,7 +116,8 @@ def annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
                 rng.choice(
                     [
                         "See accompanying notes to consolidated financial statements.",
-                        "The accompanying notes are an integral part of these consolidated financial statements.",
+                        "The accompanying notes are an integral part of these consolidated "
+                        "financial statements.",
                     ]
                 )
             )
@@ -125,10 +127,12 @@ def annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
     notes.append(f"<h3>Note {note_no} - Summary of Significant Accounting Policies</h3>")
     notes.append(
         _paragraphs(
-            f"Basis of presentation. The consolidated financial statements include the accounts of {company.name} and its "
-            "wholly owned subsidiaries and are prepared in accordance with accounting principles generally accepted in the United States.",
-            "Use of estimates. Preparing financial statements requires management to make estimates and assumptions that affect "
-            "reported amounts; actual results could differ from those estimates.",
+            "Basis of presentation. The consolidated financial statements include the accounts "
+            f"of {company.name} and its wholly owned subsidiaries and are prepared in accordance "
+            "with accounting principles generally accepted in the United States.",
+            "Use of estimates. Preparing financial statements requires management to make "
+            "estimates and assumptions that affect reported amounts; actual results could differ "
+            "from those estimates.",
         )
     )
     extra: list[Statement] = []
@@ -170,8 +174,9 @@ def annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
         if title == "Segment Information":
             notes.append(
                 _paragraphs(
-                    f"Our chief operating decision maker evaluates segment performance based on "
-                    f"{segment_label.lower()}. Corporate costs include headquarters functions not allocated to the segments."
+                    "Our chief operating decision maker evaluates segment performance based on "
+                    f"{segment_label.lower()}. Corporate costs include headquarters functions not "
+                    "allocated to the segments."
                 )
             )
     html += notes
@@ -210,7 +215,8 @@ def annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
 
 
 def quarterly_filing(company: Company, years: list[Year], quarter: int) -> GeneratedFiling:
-    """A 10-Q for ``quarter`` of the fiscal year after the last 10-K (``years[-1]`` is that year)."""
+    """A 10-Q for ``quarter`` of the fiscal year after the last 10-K (``years[-1]`` is that
+    year)."""
     rng, p, s = company.rng, company.profile, company.style
     cur_year, prior_year = years[-1], years[-2]
     fy = cur_year.fy
@@ -292,7 +298,8 @@ def quarterly_filing(company: Company, years: list[Year], quarter: int) -> Gener
         cover(
             company,
             "10-Q",
-            "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE "
+            "SECURITIES EXCHANGE ACT OF 1934<br/>"
             f"For the quarterly period ended {long_date(end)}",
             end,
         ),
@@ -310,10 +317,13 @@ def quarterly_filing(company: Company, years: list[Year], quarter: int) -> Gener
     html.append(
         "<h3>Note 1 - Basis of Presentation</h3>"
         + _paragraphs(
-            "The accompanying unaudited condensed consolidated financial statements have been prepared in accordance with the rules "
-            "of the Securities and Exchange Commission for interim reporting and should be read together with the consolidated "
-            f"financial statements in our Annual Report on Form 10-K for the fiscal year ended {long_date(prior_fy_end)}.",
-            "Results for interim periods are not necessarily indicative of results for the full year.",
+            "The accompanying unaudited condensed consolidated financial statements have been "
+            "prepared in accordance with the rules of the Securities and Exchange Commission for "
+            "interim reporting and should be read together with the consolidated financial "
+            "statements in our Annual Report on Form 10-K for the fiscal year ended "
+            f"{long_date(prior_fy_end)}.",
+            "Results for interim periods are not necessarily indicative of results for the full "
+            "year.",
         )
     )
     html.append(
@@ -322,20 +332,21 @@ def quarterly_filing(company: Company, years: list[Year], quarter: int) -> Gener
     )
     html.append(
         PAGE_BREAK
-        + "<h2>Item 2. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
+        + "<h2>Item 2. Management's Discussion and Analysis of Financial Condition and Results of "
+        "Operations</h2>"
     )
     html.append(_paragraphs(*text))
     html.append(
         "<h2>PART II - OTHER INFORMATION</h2><h2>Item 1A. Risk Factors</h2>"
         + _paragraphs(
-            f"There have been no material changes to the risk factors disclosed in our Annual Report on Form 10-K for the fiscal year "
-            f"ended {long_date(prior_fy_end)}."
+            "There have been no material changes to the risk factors disclosed in our Annual "
+            f"Report on Form 10-K for the fiscal year ended {long_date(prior_fy_end)}."
         )
     )
     ties = [
         (
             "net income flows to cash flow (ytd)",
-            (income.lines[[l.label for l in income.lines].index("Net income")].values or [0])[
+            (next(line for line in income.lines if line.label == "Net income").values or [0])[
                 -2 if quarter > 1 else 0
             ],
             cash.value("Net income"),

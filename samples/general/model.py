@@ -69,7 +69,7 @@ def _segment_income(company: Company, y: Year, operating_income: int) -> None:
     )
     margins = [max(0.01, rng.uniform(0.6, 1.4)) for _ in y.segments]
     y.segment_income = split_exact(
-        rng, operating_income - corporate, [s * m for s, m in zip(y.segments, margins)]
+        rng, operating_income - corporate, [s * m for s, m in zip(y.segments, margins, strict=True)]
     )
     y.v["corporate"] = corporate
 
@@ -224,7 +224,8 @@ def _general_balance(company: Company, y: Year, prev: Year | None) -> None:
             + v["other_operating"]
         )
         v["cfi"] = v["capex"] + v["acquisitions"] + v["other_investing"]
-        # Repurchases steer cash toward a target; when even none leaves cash short, the company borrows.
+        # Repurchases steer cash toward a target; when even none leaves cash short, the company
+        # borrows.
         target = int(round(v["revenue"] * rng.uniform(0.06, 0.2)))
         known = (
             pv["cash"]

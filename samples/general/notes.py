@@ -96,15 +96,18 @@ def geography_note(company: Company, years: list[Year], n: int) -> Statement:
 
 
 def debt_note(company: Company, years: list[Year]) -> tuple[Statement, list[str]]:
-    """Debt instruments for the two balance sheet dates; ends at the balance sheet's long-term debt."""
+    """Debt instruments for the two balance sheet dates, and the note's text; the table ends at
+    the balance sheet's long-term debt."""
     rng, ys = company.rng, newest_first(years, 2)
     fy = ys[0].fy
     kinds = [
-        f"{rng.choice([2.5, 3.25, 3.875, 4.25, 4.75, 5.1, 5.625, 6.0]):.3f}% Senior Notes due {fy + rng.randint(2, 9)}",
+        f"{rng.choice([2.5, 3.25, 3.875, 4.25, 4.75, 5.1, 5.625, 6.0]):.3f}% Senior Notes due "
+        f"{fy + rng.randint(2, 9)}",
         f"{rng.choice([1.95, 2.8, 4.1, 5.35]):.3f}% Senior Notes due {fy + rng.randint(8, 28)}",
         f"Term loan due {fy + rng.randint(1, 5)}",
         "Revolving credit facility",
-        f"{rng.choice([0.5, 1.25, 2.0]):.2f}% Convertible Senior Notes due {fy + rng.randint(2, 6)}",
+        f"{rng.choice([0.5, 1.25, 2.0]):.2f}% Convertible Senior Notes due "
+        f"{fy + rng.randint(2, 6)}",
         "Finance lease obligations and other",
     ]
     chosen = rng.sample(kinds, rng.randint(2, 4))
@@ -122,15 +125,19 @@ def debt_note(company: Company, years: list[Year]) -> tuple[Statement, list[str]
     rate = rng.uniform(3.0, 6.5)
     facility = company.u(company.millions(ys[0].v["revenue"]) * rng.choice([0.1, 0.15, 0.2]))
     text = [
-        f"As of {long_date(fiscal_end(company, fy))}, total debt was {money(company, ys[0].v[key])}, compared with "
-        f"{money(company, ys[1].v[key])} a year earlier. The weighted-average interest rate on our borrowings was {rate:.2f}%.",
-        f"We have a {money(company, facility)} unsecured revolving credit facility that matures in {fy + rng.randint(2, 5)}. "
-        f"Borrowings bear interest at SOFR plus a margin of {rng.choice([1.0, 1.125, 1.25, 1.5]):.3f}% based on our credit ratings.",
+        f"As of {long_date(fiscal_end(company, fy))}, total debt was "
+        f"{money(company, ys[0].v[key])}, compared with {money(company, ys[1].v[key])} a year "
+        f"earlier. The weighted-average interest rate on our borrowings was {rate:.2f}%.",
+        f"We have a {money(company, facility)} unsecured revolving credit facility that matures "
+        f"in {fy + rng.randint(2, 5)}. Borrowings bear interest at SOFR plus a margin of "
+        f"{rng.choice([1.0, 1.125, 1.25, 1.5]):.3f}% based on our credit ratings.",
         rng.choice(
             [
                 "We were in compliance with all debt covenants as of the end of the year.",
-                "The credit agreement requires us to maintain a consolidated leverage ratio of not more than 3.5 to 1.0; we were in compliance.",
-                "The senior notes are unsecured and rank equally with our other unsecured indebtedness.",
+                "The credit agreement requires us to maintain a consolidated leverage ratio of "
+                "not more than 3.5 to 1.0; we were in compliance.",
+                "The senior notes are unsecured and rank equally with our other unsecured "
+                "indebtedness.",
             ]
         ),
     ]
@@ -138,7 +145,8 @@ def debt_note(company: Company, years: list[Year]) -> tuple[Statement, list[str]
 
 
 def eps_note(company: Company, income: Statement) -> Statement:
-    """Basic and diluted EPS from the income statement's own rows (the note repeats them exactly)."""
+    """Basic and diluted EPS from the income statement's own rows (the note repeats them
+    exactly)."""
     ni_label = (
         "Net income available to common shareholders"
         if any(line.label == "Net income available to common shareholders" for line in income.lines)
@@ -167,7 +175,7 @@ def eps_note(company: Company, income: Statement) -> Statement:
     )
     d = st.add(
         "Dilutive effect of stock options and restricted stock units",
-        [x - y for x, y in zip(diluted or [], basic or [])],
+        [x - y for x, y in zip(diluted or [], basic or [], strict=True)],
         kind="shares",
     )
     st.total("Weighted-average common shares outstanding - diluted", [b, d])
@@ -194,7 +202,7 @@ def tax_note(company: Company, years: list[Year], n: int) -> Statement:
         for i, label in enumerate(["Federal", "State and local", "Foreign"])
     ]
     tc = st.total("Total current", rows)
-    deferred = st.add("Deferred", [y.v["tax"] - sum(c) for y, c in zip(ys, current)])
+    deferred = st.add("Deferred", [y.v["tax"] - sum(c) for y, c in zip(ys, current, strict=True)])
     st.total(
         choose(company, ["Provision for income taxes", "Total income tax expense"]),
         [tc, deferred],
