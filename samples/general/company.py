@@ -1,5 +1,5 @@
 """A fictional company (name, ticker, domicile, fiscal calendar, display unit, layout style) and
-its calendar.
+the dates of its fiscal periods.
 
 Contract: :func:`make_company` gives the same :class:`Company` for the same ``(index, seed)`` and
 the same names and tickers already taken (it adds its own to them). The company's ``rng`` is the
@@ -19,6 +19,8 @@ from samples.general.profiles import PROFILES, VOCABULARY, Profile
 
 @dataclass
 class Style:
+    """How a company lays out its statements; drawn once per company."""
+
     newest_first: bool
     header: str  # years-label | fiscal | per-column | unit-label
     unit_where: str  # caption | line | header
@@ -33,6 +35,8 @@ class Style:
 
 @dataclass
 class Company:
+    """One fictional registrant; ``rng`` draws everything generated for it."""
+
     name: str
     ticker: str
     profile: Profile
@@ -61,6 +65,7 @@ class Company:
 
 
 def fiscal_end(company: Company, year: int) -> date:
+    """The last day of fiscal ``year``: month end, or the last Saturday of the month."""
     if company.weeks52:
         last = date(year, company.fy_month, calendar.monthrange(year, company.fy_month)[1])
         return last - timedelta(days=(last.weekday() - 5) % 7)
@@ -68,6 +73,8 @@ def fiscal_end(company: Company, year: int) -> date:
 
 
 def quarter_end(company: Company, fiscal_year: int, quarter: int) -> date:
+    """The last day of ``quarter`` (1 to 3) of ``fiscal_year``: 13 weeks per quarter for a
+    52-53 week year, else a month end."""
     prior = fiscal_end(company, fiscal_year - 1)
     if company.weeks52:
         return prior + timedelta(weeks=13 * quarter)
@@ -77,6 +84,7 @@ def quarter_end(company: Company, fiscal_year: int, quarter: int) -> date:
 
 
 def long_date(d: date) -> str:
+    """A date as filings print it: "June 30, 2023"."""
     return f"{calendar.month_name[d.month]} {d.day}, {d.year}"
 
 
@@ -86,6 +94,7 @@ def year_word(company: Company, fy: int) -> str:
 
 
 def describe_fy_end(company: Company) -> str:
+    """Item 1's "Our fiscal year ends on ..." phrase."""
     month = calendar.month_name[company.fy_month]
     if company.weeks52:
         return f"the last Saturday of {month}; fiscal years contain 52 or 53 weeks"
@@ -93,6 +102,8 @@ def describe_fy_end(company: Company) -> str:
 
 
 def make_company(index: int, seed: int, used_names: set[str], used_tickers: set[str]) -> Company:
+    """Company ``index`` of the corpus for ``seed``; its name root and ticker are not among
+    ``used_names`` and ``used_tickers``, to which they are added."""
     rng = random.Random(f"general-corpus:{seed}:{index}")
     offset = random.Random(f"general-corpus:{seed}").randrange(len(PROFILES))
     profile = PROFILES[(index + offset) % len(PROFILES)]

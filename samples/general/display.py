@@ -46,10 +46,12 @@ def money(company: Company, units: int) -> str:
 
 
 def percent_change(new: int, old: int) -> float:
+    """Change from ``old`` to ``new`` in percent of ``old`` (0 when ``old`` is 0)."""
     return 100.0 * (new - old) / abs(old) if old else 0.0
 
 
 def unit_text(company: Company, per_share: bool = True) -> str:
+    """The unit note of a table: "(In millions, except per share data)"."""
     base = {
         "millions": ["in millions", "In millions", "$ in millions", "Dollars in millions"],
         "thousands": ["in thousands", "In thousands", "$ in thousands", "Dollars in thousands"],

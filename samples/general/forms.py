@@ -69,6 +69,7 @@ def _ties(
 
 
 def annual_filing(company: Company, years: list[Year]) -> GeneratedFiling:
+    """The 10-K for the last of ``years`` (the oldest of them only supplies opening balances)."""
     rng, s, p = company.rng, company.style, company.profile
     fy = years[-1].fy
     n = s.years_shown

@@ -55,6 +55,8 @@ def cover(company: Company, form: str, period_line: str, period_end: date | None
 
 
 def business(company: Company, fy: int, last: Year) -> str:
+    """Part I, Item 1: overview, segments, fiscal year, customers, competition, seasonality,
+    human capital and regulation."""
     rng, p = company.rng, company.profile
     employees = rng.randint(8, 400) * 100
     segs = list(p.segments[: max(2, len(last.segments))])
@@ -138,6 +140,8 @@ def business(company: Company, fy: int, last: Year) -> str:
 
 
 def risk_factors(company: Company) -> str:
+    """Items 1A to 3: a sample of the industry's and the generic risk factors, unresolved staff
+    comments, properties and legal proceedings."""
     rng, p = company.rng, company.profile
     own = rng.sample(list(p.risks), min(len(p.risks), rng.randint(3, 5)))
     generic = rng.sample(list(VOCABULARY.generic_risks), rng.randint(3, 5))
@@ -202,6 +206,7 @@ def _change(company: Company, label: str, new: int, old: int, fy: int, up: str, 
 
 
 def kpis(company: Company, fy: int, last: Year, n: int) -> list[str]:
+    """``n`` of the industry's KPI sentences, filled with random figures."""
     rng = company.rng
     revenue = company.millions(last.v.get("revenue", last.v.get("premiums", 0)))
     # The keys are the placeholders profiles.KPI_PLACEHOLDERS allows in a KPI sentence.
@@ -227,6 +232,8 @@ def kpis(company: Company, fy: int, last: Year, n: int) -> list[str]:
 
 
 def mdna(company: Company, years: list[Year], income: Statement) -> str:
+    """Items 5, 7 and 7A of a 10-K for the last of ``years``, compared with the year before;
+    diluted EPS is quoted from ``income``."""
     rng, p = company.rng, company.profile
     cur, prev = years[-1], years[-2]
     fy = cur.fy

@@ -76,6 +76,7 @@ def segment_note(company: Company, years: list[Year], n: int, label: str) -> Sta
 
 
 def geography_note(company: Company, years: list[Year], n: int) -> Statement:
+    """Revenue by region; adds up to total revenue."""
     ys = newest_first(years, n)
     st = Statement(
         "geography",
@@ -186,6 +187,7 @@ def eps_note(company: Company, income: Statement) -> Statement:
 
 
 def tax_note(company: Company, years: list[Year], n: int) -> Statement:
+    """Current (federal, state, foreign) and deferred tax; adds up to the provision."""
     rng, ys = company.rng, newest_first(years, n)
     st = Statement(
         "taxes",

@@ -216,7 +216,10 @@ def _profile(t: _Table) -> Profile:
         raise t.fail("archetype", f"must be one of {', '.join(ARCHETYPES)}, got {archetype!r}")
     kpis = t.texts("kpis")
     for sentence in kpis:
-        names = {f for _, f, _, _ in string.Formatter().parse(sentence) if f is not None}
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(sentence) if f is not None}
+        except ValueError as e:  # an unmatched brace
+            raise t.fail("kpis", f"has a malformed sentence {sentence!r}: {e}") from e
         if names - KPI_PLACEHOLDERS:
             raise t.fail("kpis", f"uses unknown placeholder(s) {sorted(names - KPI_PLACEHOLDERS)}")
     common: dict[str, Any] = {

@@ -38,10 +38,12 @@ def newest_first(years: list[Year], n: int) -> list[Year]:
 
 
 def choose(company: Company, options: list[str]) -> str:
+    """One of ``options`` (a wording that varies per company), drawn from its stream."""
     return options[company.rng.randrange(len(options))]
 
 
 def total_revenue_label(company: Company) -> str:
+    """The label of the revenue total row, which some industries word their own way."""
     return {
         "retail": "Total revenue",
         "utility": "Total operating revenues",

@@ -129,6 +129,7 @@ def test_a_minimal_profile_loads_with_named_fields(tmp_path):
             "field 'gross_margin' has low 0.4 above high 0.3",
         ),
         (GENERAL.replace("{fy}.", "{year}."), "field 'kpis' uses unknown placeholder(s) ['year']"),
+        (GENERAL.replace("{fy}.", "{fy."), "field 'kpis' has a malformed sentence"),
         (
             GENERAL.replace("capex_share = 0.04", "capex_share = 0.04\ncapex = 0.04"),
             "industry 1 ('widgets'): unknown field(s) 'capex'",
