@@ -6,7 +6,8 @@ headers/footers, like an EDGAR filing printed to PDF):
 
 * Northwind Robotics, Inc. (NWRB) 10-K for the fiscal year ended December 31, 2023
 * Northwind Robotics, Inc. (NWRB) 10-Q for the quarter ended June 30, 2024
-* Contoso Foods Corporation (CFCO) 10-K for the fiscal year ended June 30, 2024 (a non-December year)
+* Contoso Foods Corporation (CFCO) 10-K for the fiscal year ended June 30, 2024 (a non-December
+  year)
 
 Every figure is made up; the questions in :data:`SAMPLE_QUESTIONS` are answerable from them.
 """
@@ -54,27 +55,34 @@ def _paragraphs(*texts: str) -> str:
 
 
 def _cover(form: str, period_line: str, name: str, ticker: str, state: str, cik: str) -> str:
-    return f"""
-<div class="cover">
-<p>UNITED STATES<br/>SECURITIES AND EXCHANGE COMMISSION<br/>Washington, D.C. 20549</p>
-<h1>FORM {form}</h1>
-<p>{period_line}</p>
-<p>Commission File Number {cik}</p>
-<h1>{name}</h1>
-<p>(Exact name of registrant as specified in its charter)</p>
-<p>{state} (State of incorporation)</p>
-<table><tr><th>Title of each class</th><th>Trading Symbol(s)</th><th>Name of each exchange on which registered</th></tr>
-<tr><td>Common Stock, $0.01 par value</td><td>{ticker}</td><td>The Nasdaq Stock Market LLC</td></tr></table>
-</div>
-"""
+    lines = [
+        '<div class="cover">',
+        "<p>UNITED STATES<br/>SECURITIES AND EXCHANGE COMMISSION<br/>Washington, D.C. 20549</p>",
+        f"<h1>FORM {form}</h1>",
+        f"<p>{period_line}</p>",
+        f"<p>Commission File Number {cik}</p>",
+        f"<h1>{name}</h1>",
+        "<p>(Exact name of registrant as specified in its charter)</p>",
+        f"<p>{state} (State of incorporation)</p>",
+        "<table><tr><th>Title of each class</th><th>Trading Symbol(s)</th>"
+        "<th>Name of each exchange on which registered</th></tr>",
+        f"<tr><td>Common Stock, $0.01 par value</td><td>{ticker}</td>"
+        "<td>The Nasdaq Stock Market LLC</td></tr></table>",
+        "</div>",
+    ]
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def _filler(topic: str, n: int) -> str:
     sentences = [
-        f"Our {topic} depends on the continued performance of suppliers, employees and information systems.",
-        f"Changes in economic conditions could affect demand for our products and the cost of our {topic}.",
-        "We monitor these matters through our enterprise risk management process and report to the Audit Committee.",
-        "Forward-looking statements in this report are subject to risks that may cause actual results to differ.",
+        f"Our {topic} depends on the continued performance of suppliers, employees and "
+        "information systems.",
+        "Changes in economic conditions could affect demand for our products and the cost of our "
+        f"{topic}.",
+        "We monitor these matters through our enterprise risk management process and report to "
+        "the Audit Committee.",
+        "Forward-looking statements in this report are subject to risks that may cause actual "
+        "results to differ.",
     ]
     return _paragraphs(*(" ".join(sentences[(i + k) % 4] for k in range(3)) for i in range(n)))
 
@@ -110,7 +118,8 @@ def _northwind_10k() -> str:
     return (
         _cover(
             "10-K",
-            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE "
+            "SECURITIES EXCHANGE ACT OF 1934<br/>"
             "For the fiscal year ended December 31, 2023",
             "Northwind Robotics, Inc.",
             "NWRB",
@@ -120,28 +129,31 @@ def _northwind_10k() -> str:
         + PAGE_BREAK
         + "<h2>PART I</h2><h2>Item 1. Business</h2>"
         + _paragraphs(
-            "Northwind Robotics, Inc. designs and manufactures autonomous mobile robots and robotic arms for "
-            "factories and warehouses. We operate three segments: Industrial Automation, Warehouse Logistics "
-            "and Field Services.",
+            "Northwind Robotics, Inc. designs and manufactures autonomous mobile robots and "
+            "robotic arms for factories and warehouses. We operate three segments: Industrial "
+            "Automation, Warehouse Logistics and Field Services.",
             "As of December 31, 2023 we had approximately 6,400 employees in 14 countries.",
         )
         + "<h2>Item 1A. Risk Factors</h2>"
         + _paragraphs(
-            "Supply chain disruptions could harm our business. We rely on a limited number of suppliers for "
-            "semiconductors, servo motors and lithium-ion battery packs; a shortage of any of these components "
-            "could delay shipments and increase our costs.",
-            "We depend on a single contract manufacturer in Penang, Malaysia for the final assembly of our "
-            "mobile robot platforms.",
+            "Supply chain disruptions could harm our business. We rely on a limited number of "
+            "suppliers for semiconductors, servo motors and lithium-ion battery packs; a "
+            "shortage of any of these components could delay shipments and increase our costs.",
+            "We depend on a single contract manufacturer in Penang, Malaysia for the final "
+            "assembly of our mobile robot platforms.",
         )
         + _filler("supply chain", 14)
         + PAGE_BREAK
-        + "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
+        + "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of "
+        "Operations</h2>"
         + _paragraphs(
-            "Total revenue increased 19.8% to $2,255.4 million in fiscal 2023 from $1,883.4 million in fiscal "
-            "2022, driven by higher robot shipments in Industrial Automation and new warehouse contracts.",
-            "Gross margin improved to 44.0% from 43.0% as component costs eased in the second half of the year.",
-            "Capital expenditures were $146.3 million in 2023, primarily for the expansion of our Austin, Texas "
-            "actuator plant.",
+            "Total revenue increased 19.8% to $2,255.4 million in fiscal 2023 from $1,883.4 "
+            "million in fiscal 2022, driven by higher robot shipments in Industrial Automation "
+            "and new warehouse contracts.",
+            "Gross margin improved to 44.0% from 43.0% as component costs eased in the second "
+            "half of the year.",
+            "Capital expenditures were $146.3 million in 2023, primarily for the expansion of "
+            "our Austin, Texas actuator plant.",
         )
         + _filler("operations", 16)
         + PAGE_BREAK
@@ -155,8 +167,8 @@ def _northwind_10k() -> str:
         + _table("Selected cash flow information (in millions)", [""] + years, cash)
         + "<h3>Note 7 - Debt</h3>"
         + _paragraphs(
-            "In March 2023 we repaid $150.0 million of our term loan. As of December 31, 2023 long-term debt "
-            "was $412.0 million, bearing interest at SOFR plus 1.75%."
+            "In March 2023 we repaid $150.0 million of our term loan. As of December 31, 2023 "
+            "long-term debt was $412.0 million, bearing interest at SOFR plus 1.75%."
         )
         + _filler("financing", 4)
     )
@@ -172,7 +184,8 @@ def _northwind_10q() -> str:
     return (
         _cover(
             "10-Q",
-            "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE "
+            "SECURITIES EXCHANGE ACT OF 1934<br/>"
             "For the quarterly period ended June 30, 2024",
             "Northwind Robotics, Inc.",
             "NWRB",
@@ -192,10 +205,11 @@ def _northwind_10q() -> str:
             ],
             rows,
         )
-        + "<h2>Item 2. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
+        + "<h2>Item 2. Management's Discussion and Analysis of Financial Condition and Results of "
+        "Operations</h2>"
         + _paragraphs(
-            "Revenue for the second quarter of 2024 was $611.2 million, an increase of 13.4% compared with "
-            "$538.9 million in the second quarter of 2023.",
+            "Revenue for the second quarter of 2024 was $611.2 million, an increase of 13.4% "
+            "compared with $538.9 million in the second quarter of 2023.",
             "Backlog at June 30, 2024 was $1.4 billion.",
         )
         + _filler("quarterly results", 3)
@@ -220,7 +234,8 @@ def _contoso_10k() -> str:
     return (
         _cover(
             "10-K",
-            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934<br/>"
+            "ANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE "
+            "SECURITIES EXCHANGE ACT OF 1934<br/>"
             "For the fiscal year ended June 30, 2024",
             "Contoso Foods Corporation",
             "CFCO",
@@ -230,20 +245,24 @@ def _contoso_10k() -> str:
         + PAGE_BREAK
         + "<h2>PART I</h2><h2>Item 1. Business</h2>"
         + _paragraphs(
-            "Contoso Foods Corporation makes packaged breakfast cereals, snacks and frozen meals sold in "
-            "North America and Europe. Our fiscal year ends on June 30; fiscal 2024 ended June 30, 2024."
+            "Contoso Foods Corporation makes packaged breakfast cereals, snacks and frozen meals "
+            "sold in North America and Europe. Our fiscal year ends on June 30; fiscal 2024 "
+            "ended June 30, 2024."
         )
         + "<h2>Item 1A. Risk Factors</h2>"
         + _paragraphs(
-            "Volatility in the price of wheat, oats, sugar and packaging materials could reduce our margins."
+            "Volatility in the price of wheat, oats, sugar and packaging materials could reduce "
+            "our margins."
         )
         + _filler("commodity costs", 12)
         + PAGE_BREAK
-        + "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of Operations</h2>"
+        + "<h2>Item 7. Management's Discussion and Analysis of Financial Condition and Results of "
+        "Operations</h2>"
         + _paragraphs(
-            "Net sales grew 6.3% to $8,931 million in fiscal 2024. Capital expenditures (purchases of land, "
-            "buildings and equipment) were $418 million in fiscal 2024 compared with $377 million in fiscal 2023, "
-            "reflecting the new frozen-meal line in Dijon, France.",
+            "Net sales grew 6.3% to $8,931 million in fiscal 2024. Capital expenditures "
+            "(purchases of land, buildings and equipment) were $418 million in fiscal 2024 "
+            "compared with $377 million in fiscal 2023, reflecting the new frozen-meal line in "
+            "Dijon, France.",
         )
         + _filler("manufacturing", 12)
         + PAGE_BREAK

@@ -20,7 +20,7 @@ def test_same_seed_same_bytes_other_seed_other_companies(tmp_path):
     a = write_general_corpus(tmp_path / "a", companies=2, seed=11)
     b = write_general_corpus(tmp_path / "b", companies=2, seed=11)
     assert [p.name for p in a] == [p.name for p in b]
-    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
     other = {f.company for f in build_filings(companies=2, seed=12)}
     assert other.isdisjoint({f.company for f in build_filings(companies=2, seed=11)})
 
