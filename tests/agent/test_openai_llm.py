@@ -20,6 +20,7 @@ from agent.llm.base import Message
 from agent.llm.openai_compat import ChatResult, LLMError, OpenAICompatLLM
 from core.errors import ConfigError, FinragError
 from core.options import OpenAIOptions
+from tests.agent.llm_conformance import LLMConformance
 
 # A reply is (status, headers, body chunks, seconds to sleep before answering).
 Reply = tuple[int, dict[str, str], list[bytes], float]
@@ -386,3 +387,16 @@ def test_injected_transport_carries_the_requests() -> None:
     llm = OpenAICompatLLM(settings, transport=httpx.MockTransport(handle))
     assert llm.generate([Message(role="user", content="?")]) == "from the transport"
     assert [str(r.url) for r in seen] == ["http://llm.invalid/v1/chat/completions"]
+
+
+def words_reply(body: dict[str, Any]) -> Reply:
+    """A reply of at most ``max_tokens`` words, as a server honouring the budget sends."""
+    words = ["Total", "revenue", "was", "2,255.4", "million", "dollars", "in", "fiscal", "2023"]
+    return completion(" " + " ".join(words[: body["max_tokens"]]) + "\n")
+
+
+class TestOpenAIConformance(LLMConformance):
+    @pytest.fixture
+    def llm(self, server: FakeServer) -> OpenAICompatLLM:
+        server.replies = [words_reply]
+        return make_llm(server.url)
