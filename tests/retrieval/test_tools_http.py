@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from core.settings import Settings, ToolSettings
@@ -63,7 +64,9 @@ class RecordedServer:
                     else parts.path
                 )
                 outer.hits[key] += 1
-                outer.requests.append({"key": key, "query": query, "headers": dict(self.headers)})
+                outer.requests.append(
+                    {"key": key, "query": query, "headers": dict(self.headers), "path": self.path}
+                )
                 route = outer.routes.get(key, Route(b'{"detail": "no route"}', status=404))
                 if route.delay and outer.release.wait(route.delay):
                     return
@@ -292,11 +295,49 @@ def test_connection_refused_is_retried_once_then_unavailable() -> None:
     assert time.monotonic() - started < 1.0
 
 
+def test_a_refused_connection_is_retried_once(
+    server: RecordedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.serve("GLOBAL_QUOTE:ACME", file="alphavantage_global_quote_ACME.json")
+    send = httpx.HTTPTransport.handle_request
+    attempts: list[str] = []
+
+    def refuse_first(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        attempts.append(str(request.url))
+        if len(attempts) == 1:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return send(transport, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse_first)
+    result = market(server).quote("ACME")
+    assert (result.ok, result.status) == (True, "ok")
+    assert len(attempts) == 2 and server.hits["GLOBAL_QUOTE:ACME"] == 1
+
+
+def test_proxy_environment_is_honoured(
+    server: RecordedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.serve("GLOBAL_QUOTE:ACME", file="alphavantage_global_quote_ACME.json")
+    for name in ("HTTP_PROXY", "http_proxy"):  # either spelling may be set around the tests
+        monkeypatch.setenv(name, server.base)  # the recorded server doubles as a forward proxy
+    remote = MarketDataTool(
+        ToolSettings(market_data_url="http://quotes.finrag.invalid/query", timeout_s=2.0)
+    )
+    assert remote.quote("ACME").ok
+    proxied = server.requests[-1]
+    assert proxied["path"].startswith("http://quotes.finrag.invalid/query?")
+    assert proxied["headers"]["Host"] == "quotes.finrag.invalid"
+    # NO_PROXY (127.0.0.1, set by the fixture) still goes direct
+    assert market(server).quote("ACME").ok
+    assert server.requests[-1]["path"].startswith("/query?")
+
+
 def test_unconfigured_market_data_names_the_setting() -> None:
     result = MarketDataTool(ToolSettings()).quote("IBM")
     assert (result.ok, result.status) == (False, "unavailable")
     assert result.message == (
-        "live data unavailable: market data provider not configured (set FINRAG_TOOLS__MARKET_DATA_URL)"
+        "live data unavailable: market data provider not configured "
+        "(set FINRAG_TOOLS__MARKET_DATA_URL)"
     )
 
 
@@ -495,7 +536,7 @@ def test_company_facts_argument_validation() -> None:
         assert fragment in result.message, (args, result.message)
 
 
-# -- registry and fetcher ---------------------------------------------------------------------------
+# -- registry and fetcher -------------------------------------------------------------------------
 
 
 def test_registry_from_settings_routes_calls_and_never_raises(
