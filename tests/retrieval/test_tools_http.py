@@ -7,6 +7,7 @@ status code, a delay or a trickle, and counts its hits (to prove cache hits neve
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
@@ -502,6 +503,20 @@ def test_company_facts_from_a_local_folder(tmp_path: Path) -> None:
     (tmp_path / "CIK0000000043.json").write_text("{not json", encoding="utf-8")
     broken = tool.fact("revenue", cik=43)
     assert broken.status == "error" and "cannot read" in broken.message
+
+
+def test_an_updated_local_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "CIK0000000042.json"
+    shutil.copy(RECORDED / "sec_companyfacts_CIK0000000042.json", path)
+    tool = CompanyFactsTool(ToolSettings(company_facts_dir=tmp_path))
+    assert fact(tool.fact("revenue", cik=42, fiscal_year=2023)).entity_name == "Acme Widgets Inc."
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["entityName"] = "Acme Widgets Holdings Inc."
+    path.write_text(json.dumps(document), encoding="utf-8")
+    later = path.stat().st_mtime_ns + 2_000_000_000  # coarse file-system clocks
+    os.utime(path, ns=(later, later))
+    renamed = fact(tool.fact("revenue", cik=42, fiscal_year=2023))
+    assert renamed.entity_name == "Acme Widgets Holdings Inc."
 
 
 def test_local_folder_falls_back_to_the_url(server: RecordedServer, tmp_path: Path) -> None:
