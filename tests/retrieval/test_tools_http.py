@@ -23,9 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from core.settings import Settings, ToolSettings
-from retrieval.tools import ToolResult, build_tools
+from retrieval.tools import Tool, ToolRegistry, ToolResult, build_tools
+from retrieval.tools.calculator import CalculatorTool
 from retrieval.tools.company_facts import CompanyFact, CompanyFactsTool
 from retrieval.tools.http import JsonFetcher
 from retrieval.tools.market import MarketData, MarketDataTool
@@ -580,6 +582,26 @@ def test_registry_from_settings_routes_calls_and_never_raises(
     assert facts.status == "unavailable"
     # a round trip through JSON (agent state, checkpoints) keeps every field
     assert ToolResult.model_validate(json.loads(ok.model_dump_json())) == ok
+
+
+def test_registry_offers_only_configured_tools() -> None:
+    class OfflineFeed:
+        """A Tool written without BaseTool, whose provider is not set up."""
+
+        name = "offline_feed"
+        description = "Prices from a feed that is not configured here."
+        input_model = BaseModel
+        output_model = BaseModel
+        configured = False
+
+        def run(self, args: Any) -> ToolResult:
+            return ToolResult(tool=self.name, ok=False, status="unavailable", message="no feed")
+
+    feed = OfflineFeed()
+    assert isinstance(feed, Tool)
+    registry = ToolRegistry([CalculatorTool(), feed])
+    assert registry.names() == ["calculator", "offline_feed"]
+    assert registry.configured() == ["calculator"]
 
 
 def test_fetcher_rejects_a_bad_url_without_raising() -> None:
