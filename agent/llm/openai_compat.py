@@ -1,7 +1,8 @@
 """Any OpenAI-compatible chat-completions endpoint (LLM backend name ``openai``).
 
-Contract: the :class:`~agent.llm.base.LLM` protocol plus streaming and tool calling, over one
-``POST {base_url}/chat/completions`` (vLLM, Ollama, llama.cpp server, OpenAI itself).
+Contract: the :class:`~agent.llm.base.LLM` protocol plus streaming and tool calling, through the
+official ``openai`` SDK's ``chat.completions.create`` against ``settings.base_url`` (vLLM, Ollama,
+llama.cpp server, OpenAI itself).
 
 - ``generate(messages)`` returns the assistant's text, stripped (greedy: ``temperature`` 0).
 - ``stream(messages)`` yields text deltas as the server sends them (server-sent events, ending
@@ -13,11 +14,16 @@ Contract: the :class:`~agent.llm.base.LLM` protocol plus streaming and tool call
 Each :class:`~agent.llm.base.Message` image (a local path) travels as an OpenAI ``image_url``
 content part holding a base64 data URL; ``http(s)://`` and ``data:`` URLs pass through as-is.
 
-Every request is bounded by ``settings.timeout_s``; connection errors, timeouts, HTTP 429 and
-5xx are retried ``settings.max_retries`` times with short exponential backoff. Other 4xx are not
-retried. Failures raise :class:`LLMError` (a :class:`~core.errors.FinragError`) naming the URL
-and the setting to check; a missing ``base_url`` or ``model`` raises
-:class:`~core.errors.ConfigError` at construction.
+Every attempt is bounded by ``settings.timeout_s``. The SDK retries connection errors, timeouts,
+HTTP 408, 409, 429 and 5xx ``settings.max_retries`` times, waiting ``backoff_s`` doubling up to
+``max_backoff_s`` between attempts; other 4xx are not retried, and a stream is retried only until
+the server accepts the request. Failures raise :class:`LLMError` (a
+:class:`~core.errors.FinragError`) naming the URL and the setting to check; a missing
+``base_url`` or ``model`` raises :class:`~core.errors.ConfigError` at construction.
+
+Credentials: ``Authorization: Bearer`` carries ``settings.api_key`` and is left out when it is
+unset (local servers). The SDK's own ``OPENAI_API_KEY``, ``OPENAI_ORG_ID`` and
+``OPENAI_PROJECT_ID`` environment variables are not used, so they never reach another server.
 
 Example:
     >>> settings = OpenAIOptions(base_url="http://localhost:8000/v1",
@@ -34,12 +40,13 @@ import base64
 import json
 import logging
 import mimetypes
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, Field
 
 from agent.llm.base import Message
@@ -51,6 +58,11 @@ logger = logging.getLogger(__name__)
 BASE_URL_SETTING = "FINRAG_LLM__BASE_URL"
 MODEL_SETTING = "FINRAG_LLM__MODEL"
 API_KEY_SETTING = "FINRAG_LLM__API_KEY"
+
+# The SDK insists on a key; local servers need none, and the header is dropped per request.
+_NO_KEY = "not-needed"
+# How many retries the SDK had made when it sent a request (a header it adds to every try).
+_RETRY_COUNT_HEADER = "x-stainless-retry-count"
 
 
 class LLMError(FinragError):
@@ -80,8 +92,38 @@ class ChatResult(BaseModel):
     finish_reason: str | None = None
 
 
+class _PacedOpenAI(openai.OpenAI):
+    """The SDK client with finrag's retry pacing: ``backoff_s`` doubling up to ``max_backoff_s``.
+
+    The SDK has no backoff setting (openai/openai-python#1167), only this hook; without it a
+    local server that is still loading would be waited on 0.5 s to 8 s per try.
+    """
+
+    def __init__(self, *, url: str, backoff_s: float, max_backoff_s: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._url = url
+        self._backoff_s = backoff_s
+        self._max_backoff_s = max_backoff_s
+
+    def _calculate_retry_timeout(
+        self, remaining_retries: int, options: Any, response_headers: Any = None
+    ) -> float:
+        retry = self.max_retries - remaining_retries
+        delay = min(self._backoff_s * 2**retry, self._max_backoff_s)
+        status = "no response" if response_headers is None else "error reply"
+        logger.warning(
+            "LLM request to %s failed (%s); retry %d/%d in %.2fs",
+            self._url,
+            status,
+            retry + 1,
+            self.max_retries,
+            delay,
+        )
+        return delay
+
+
 class OpenAICompatLLM:
-    """Chat completions over HTTP against an OpenAI-compatible server."""
+    """Chat completions through the ``openai`` SDK against an OpenAI-compatible server."""
 
     name = "openai"
 
@@ -110,8 +152,13 @@ class OpenAICompatLLM:
         self.temperature = temperature
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.max_retries = max(0, self.settings.max_retries)
         self._transport = transport
-        self._client: httpx.Client | None = None
+        self._client: openai.OpenAI | None = None
+        # Without a key the SDK's Authorization header is dropped, as the server expects none.
+        self._extra_headers: dict[str, Any] = (
+            {} if self.settings.api_key else {"Authorization": openai.omit}
+        )
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -137,28 +184,22 @@ class OpenAICompatLLM:
         Returns:
             The text and parsed tool calls; a call with unparseable arguments has ``error`` set.
         """
-        payload = self._payload(messages, max_new_tokens=max_new_tokens)
-        if tools:
-            payload["tools"] = tools
-        response = self._send(payload, stream=False)
-        try:
-            body = response.json()
-            choice = body["choices"][0]
-            message = choice.get("message") or {}
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        completion = self._create(messages, tools=tools, max_new_tokens=max_new_tokens)
+        # The SDK hands back a non-JSON body as a str and a JSON one without choices as-is.
+        choices = completion.choices if isinstance(completion, ChatCompletion) else None
+        message = choices[0].message if choices else None
+        if message is None:
+            body = completion if isinstance(completion, str) else completion.to_json(indent=None)
             raise LLMError(
                 f"LLM endpoint {self.url} returned no chat completion "
-                f"({_excerpt(response.text)!r}); check {BASE_URL_SETTING} points at an "
+                f"({_excerpt(body)!r}); check {BASE_URL_SETTING} points at an "
                 "OpenAI-compatible /v1 API",
                 url=self.url,
-                status=response.status_code,
-            ) from None
+            )
         return ChatResult(
-            text=message.get("content") or "",
-            tool_calls=[
-                _tool_call(raw, i) for i, raw in enumerate(message.get("tool_calls") or [])
-            ],
-            finish_reason=choice.get("finish_reason"),
+            text=message.content or "",
+            tool_calls=[_tool_call(raw, i) for i, raw in enumerate(message.tool_calls or [])],
+            finish_reason=choices[0].finish_reason,
         )
 
     def stream(
@@ -169,47 +210,36 @@ class OpenAICompatLLM:
         Only the request itself is retried; a failure after text has started raises
         :class:`LLMError` rather than repeating text the caller already has.
         """
-        payload = self._payload(messages, max_new_tokens=max_new_tokens)
-        payload["stream"] = True
-        response = self._send(payload, stream=True)
+        chunks = self._create(messages, max_new_tokens=max_new_tokens, stream=True)
         try:
-            for line in response.iter_lines():
-                if not line.startswith("data:"):
-                    continue  # blank separators, ": keep-alive" comments, event:/id: fields
-                data = line[len("data:") :].strip()
-                if data == "[DONE]":
-                    return
-                try:
-                    event = json.loads(data)
-                except ValueError:
-                    raise LLMError(
-                        f"LLM endpoint {self.url} sent an unreadable stream event "
-                        f"({_excerpt(data)!r})",
-                        url=self.url,
-                    ) from None
-                if isinstance(event, dict) and event.get("error"):
-                    raise LLMError(
-                        f"LLM endpoint {self.url} failed mid-stream: {_error_detail(event)}",
-                        url=self.url,
-                    )
-                for choice in event.get("choices") or []:  # usage-only chunks have none
-                    text = (choice.get("delta") or {}).get("content")
+            for chunk in chunks:
+                for choice in chunk.choices or []:  # usage-only chunks have none
+                    text = choice.delta.content if choice.delta else None
                     if text:
                         yield text
-        except httpx.TimeoutException:
+        except openai.APITimeoutError:
             raise LLMError(
                 f"LLM endpoint {self.url} stopped sending for more than "
                 f"{self.settings.timeout_s:g}s mid-stream; raise FINRAG_LLM__TIMEOUT_S or check "
                 "the server",
                 url=self.url,
             ) from None
-        except httpx.TransportError as exc:
+        except openai.APIConnectionError as exc:
             raise LLMError(
-                f"LLM endpoint {self.url} dropped the stream ({exc}); check the server",
+                f"LLM endpoint {self.url} dropped the stream ({_cause(exc)}); check the server",
                 url=self.url,
             ) from None
+        except openai.APIError as exc:  # an {"error": ...} event
+            raise LLMError(
+                f"LLM endpoint {self.url} failed mid-stream: {_error_detail(exc.body)}",
+                url=self.url,
+            ) from None
+        except ValueError as exc:
+            raise LLMError(
+                f"LLM endpoint {self.url} sent an unreadable stream event ({exc})", url=self.url
+            ) from None
         finally:
-            response.close()
+            chunks.close()
 
     def close(self) -> None:
         """Close the pooled HTTP connections (a later call opens new ones)."""
@@ -225,15 +255,75 @@ class OpenAICompatLLM:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _payload(
-        self, messages: list[Message | dict[str, Any]], *, max_new_tokens: int | None
-    ) -> dict[str, Any]:
-        return {
+    def _sdk(self) -> openai.OpenAI:
+        if self._client is None:
+            self._client = _PacedOpenAI(
+                url=self.url,
+                backoff_s=self.backoff_s,
+                max_backoff_s=self.max_backoff_s,
+                base_url=self.settings.base_url,
+                api_key=self.settings.api_key or _NO_KEY,
+                timeout=self.settings.timeout_s,
+                max_retries=self.max_retries,
+                default_headers={"OpenAI-Organization": openai.omit, "OpenAI-Project": openai.omit},
+                http_client=httpx.Client(transport=self._transport) if self._transport else None,
+            )
+        return self._client
+
+    def _create(
+        self,
+        messages: list[Message | dict[str, Any]],
+        *,
+        max_new_tokens: int | None,
+        tools: list[dict[str, Any]] | None = None,
+        stream: bool = False,
+    ) -> Any:
+        """``chat.completions.create`` with SDK errors turned into :class:`LLMError`."""
+        params: dict[str, Any] = {
             "model": self.settings.model,
             "messages": [m if isinstance(m, dict) else self._message(m) for m in messages],
             "temperature": self.temperature,
             "max_tokens": max_new_tokens or self.settings.max_new_tokens,
         }
+        if tools:
+            params["tools"] = tools
+        if stream:
+            params["stream"] = True
+        try:
+            return self._sdk().chat.completions.create(**params, extra_headers=self._extra_headers)
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            reason = f"HTTP {status}: {_error_detail(_json_or_text(exc.response))}"
+            attempts = self._attempts(exc.request)
+            if status != 429 and status < 500 and attempts == 1:
+                raise LLMError(
+                    f"LLM endpoint {self.url} refused the request ({reason}); {_hint_for(status)}",
+                    url=self.url,
+                    status=status,
+                ) from None
+            raise self._failed(attempts, reason, status) from None
+        except openai.APITimeoutError as exc:
+            reason = f"no response within {self.settings.timeout_s:g}s"
+            raise self._failed(self._attempts(exc.request), reason, None) from None
+        except openai.APIConnectionError as exc:
+            reason = f"cannot connect ({_cause(exc)})"
+            raise self._failed(self._attempts(exc.request), reason, None) from None
+        except openai.OpenAIError as exc:
+            raise LLMError(f"LLM endpoint {self.url} failed ({exc})", url=self.url) from None
+
+    def _attempts(self, request: Any) -> int:
+        try:
+            return int(request.headers[_RETRY_COUNT_HEADER]) + 1
+        except (AttributeError, KeyError, ValueError):
+            return self.max_retries + 1  # no count: assume every retry was used
+
+    def _failed(self, attempts: int, reason: str, status: int | None) -> LLMError:
+        return LLMError(
+            f"LLM endpoint {self.url} failed after {attempts} attempt(s) ({reason}); check the "
+            f"server is running and {BASE_URL_SETTING} / {MODEL_SETTING} are right",
+            url=self.url,
+            status=status,
+        )
 
     def _message(self, message: Message) -> dict[str, Any]:
         if not message.images:
@@ -260,73 +350,16 @@ class OpenAICompatLLM:
         mime = mimetypes.guess_type(path.name)[0] or "image/png"
         return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
-    def _http(self) -> httpx.Client:
-        if self._client is None:
-            headers = {"Accept": "application/json"}
-            if self.settings.api_key:
-                headers["Authorization"] = f"Bearer {self.settings.api_key}"
-            self._client = httpx.Client(
-                timeout=httpx.Timeout(self.settings.timeout_s),
-                headers=headers,
-                transport=self._transport,
-            )
-        return self._client
 
-    def _send(self, payload: dict[str, Any], *, stream: bool) -> httpx.Response:
-        """POST with retries; returns a 2xx response (open, when ``stream``) or raises."""
-        client = self._http()
-        attempts = max(0, self.settings.max_retries) + 1
-        reason = ""
-        status: int | None = None
-        for attempt in range(attempts):
-            try:
-                request = client.build_request("POST", self.url, json=payload)
-                response = client.send(request, stream=stream)
-            except httpx.TimeoutException:
-                status, reason = None, f"no response within {self.settings.timeout_s:g}s"
-            except httpx.TransportError as exc:
-                status, reason = None, f"cannot connect ({str(exc) or type(exc).__name__})"
-            else:
-                if response.status_code < 400:
-                    return response
-                if stream:
-                    response.read()
-                response.close()
-                status = response.status_code
-                reason = f"HTTP {status}: {_error_detail(_json_or_text(response))}"
-                if status != 429 and status < 500:
-                    raise LLMError(
-                        f"LLM endpoint {self.url} refused the request ({reason}); "
-                        f"{_hint_for(status)}",
-                        url=self.url,
-                        status=status,
-                    )
-            if attempt + 1 < attempts:
-                delay = min(self.backoff_s * 2**attempt, self.max_backoff_s)
-                logger.warning(
-                    "LLM request to %s failed (%s); retry %d/%d in %.2fs",
-                    self.url,
-                    reason,
-                    attempt + 1,
-                    attempts - 1,
-                    delay,
-                )
-                time.sleep(delay)
-        raise LLMError(
-            f"LLM endpoint {self.url} failed after {attempts} attempt(s) ({reason}); check the "
-            f"server is running and {BASE_URL_SETTING} / {MODEL_SETTING} are right",
-            url=self.url,
-            status=status,
-        )
-
-
-def _tool_call(raw: dict[str, Any], index: int) -> ToolCall:
-    """Parse one OpenAI tool call; bad arguments become ``error``, never an exception."""
-    function = raw.get("function") or {}
-    name = function.get("name") or ""
-    call_id = raw.get("id") or f"call_{index}"
-    arguments = function.get("arguments")
-    if isinstance(arguments, dict):  # Ollama sends an object rather than a JSON string
+def _tool_call(raw: Any, index: int) -> ToolCall:
+    """Parse one tool call from the SDK; bad arguments become ``error``, never an exception."""
+    # The SDK builds replies leniently: fields a server left out are None, and an object sent
+    # as arguments (Ollama) stays a dict. Hence attribute reads that tolerate absence.
+    function = getattr(raw, "function", None)
+    name = getattr(function, "name", None) or ""
+    call_id = getattr(raw, "id", None) or f"call_{index}"
+    arguments = getattr(function, "arguments", None)
+    if isinstance(arguments, dict):
         return ToolCall(
             id=call_id, name=name, arguments=arguments, raw_arguments=json.dumps(arguments)
         )
@@ -354,7 +387,13 @@ def _tool_call(raw: dict[str, Any], index: int) -> ToolCall:
     )
 
 
-def _json_or_text(response: httpx.Response) -> Any:
+def _cause(exc: BaseException) -> str:
+    """What the SDK's generic "Connection error." wraps, e.g. ``[Errno 111] Connection refused``."""
+    cause = exc.__cause__ or exc
+    return str(cause) or type(cause).__name__
+
+
+def _json_or_text(response: Any) -> Any:
     try:
         return response.json()
     except ValueError:

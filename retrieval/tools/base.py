@@ -1,20 +1,24 @@
 """The tool contract: typed arguments in, a :class:`ToolResult` out, never an exception.
 
 A :class:`Tool` has a ``name``, a ``description`` (what an LLM reads to decide whether to call it),
-an ``input_model`` and an ``output_model`` (pydantic), and one method, ``run(args)``, which takes the
-input model or a plain dict and returns a :class:`ToolResult`:
+an ``input_model`` and an ``output_model`` (pydantic), ``configured`` (whether its provider is set
+up; True for tools without one), and one method, ``run(args)``, which takes the input model or a
+plain dict and returns a :class:`ToolResult`:
 
 - ``status`` is ``"ok"``, ``"unavailable"`` (the provider is not configured, down, slow or
   rate-limited: say "live data unavailable" and answer from the filings), ``"invalid-input"`` (fix
   the arguments and call again) or ``"error"`` (nothing to retry: not found, malformed reply, bug);
 - ``message`` is one sentence a person can read, also on success (it states the result);
-- ``data`` is the output model dumped to JSON-ready values (``result.output(Model)`` types it again);
+- ``data`` is the output model dumped to JSON-ready values (``result.output(Model)`` types it
+  again);
 - ``source`` is the URL (secrets removed) or file the data came from, ``fetched_at`` when it was
-  fetched (for a cached reply, when it was first fetched), ``cached`` whether it came from the cache.
+  fetched (for a cached reply, when it was first fetched), ``cached`` whether it came from the
+  cache.
 
-:func:`build_tools` makes the :class:`ToolRegistry` for one ``Settings``; ``registry.call(name, args)``
-validates the arguments with the tool's input model, so invalid arguments come back as
-``"invalid-input"`` and an unknown tool as ``"error"`` listing the known ones.
+:func:`build_tools` makes the :class:`ToolRegistry` for one ``Settings``;
+``registry.call(name, args)`` validates the arguments with the tool's input model, so invalid
+arguments come back as ``"invalid-input"`` and an unknown tool as ``"error"`` listing the known
+ones. ``registry.configured()`` names the tools whose ``configured`` is true.
 
 Example:
     >>> registry = build_tools(Settings())
@@ -47,6 +51,11 @@ class Tool(Protocol):
     input_model: type[BaseModel]
     output_model: type[BaseModel]
 
+    @property
+    def configured(self) -> bool:
+        """Whether the tool's provider is set up, i.e. worth offering to an LLM (True if none)."""
+        ...
+
     def run(self, args: BaseModel | Mapping[str, Any]) -> ToolResult:
         """Validate ``args`` with ``input_model``, do the work, and report; never raises."""
         ...
@@ -65,8 +74,9 @@ def describe_validation_error(exc: ValidationError) -> str:
 class BaseTool:
     """Shared plumbing: argument validation, timing, and the never-raise guarantee.
 
-    Subclasses set the four attributes of :class:`Tool` and implement ``_run(args)`` returning a
-    :class:`ToolResult` built with :meth:`success` or :meth:`failure`.
+    Subclasses set the four class attributes of :class:`Tool`, override :attr:`configured` when
+    they need a provider, and implement ``_run(args)`` returning a :class:`ToolResult` built with
+    :meth:`success` or :meth:`failure`.
     """
 
     name: str = ""
@@ -171,7 +181,7 @@ class ToolRegistry:
 
     def configured(self) -> list[str]:
         """Names of the tools whose providers are set up (worth offering to an LLM)."""
-        return [n for n in self.names() if getattr(self._tools[n], "configured", True)]
+        return [n for n in self.names() if self._tools[n].configured]
 
     def get(self, name: str) -> Tool:
         try:

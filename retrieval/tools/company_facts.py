@@ -34,8 +34,8 @@ import datetime as dt
 import json
 import logging
 import re
-import threading
 from collections.abc import Mapping
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -210,7 +210,9 @@ class CompanyFactsInput(BaseModel):
     concept: str = Field(
         min_length=2,
         max_length=200,
-        description="us-gaap concept (Revenues, NetIncomeLoss...) or metric (revenue, net income, capex)",
+        description=(
+            "us-gaap concept (Revenues, NetIncomeLoss...) or metric (revenue, net income, capex)"
+        ),
     )
     fiscal_year: int | None = Field(
         None, ge=1990, le=2100, description="fiscal year; default latest"
@@ -359,6 +361,11 @@ def select_period(
     return reported, values, fiscal_year
 
 
+def _parse_json_file(path: Path, mtime_ns: int) -> Any:
+    """``path`` parsed as JSON; ``mtime_ns`` only keys the cache in front of it."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def _number(value: float) -> str:
     return (
         f"{int(value):,}"
@@ -373,8 +380,9 @@ class CompanyFactsTool(BaseTool):
     name = "company_facts"
     description = (
         "A figure a company reported to the SEC in XBRL (10-K/10-Q): concept such as revenue, "
-        "net income, capex, total assets, eps diluted, or a us-gaap name; fiscal_year; fiscal_period "
-        "FY or Q1-Q3. Identify the company by cik (or ticker when a ticker map is installed)."
+        "net income, capex, total assets, eps diluted, or a us-gaap name; fiscal_year; "
+        "fiscal_period FY or Q1-Q3. Identify the company by cik (or ticker when a ticker map is "
+        "installed)."
     )
     input_model = CompanyFactsInput
     output_model = CompanyFact
@@ -388,10 +396,12 @@ class CompanyFactsTool(BaseTool):
     ) -> None:
         self.settings = settings or ToolSettings()
         self.fetcher = fetcher or JsonFetcher.from_settings(self.settings)
-        self._tickers = {k.upper(): int(v) for k, v in (tickers or {}).items()}
-        self._tickers_loaded = tickers is not None
-        self._files: dict[Path, tuple[float, dict[str, Any]]] = {}  # path -> (mtime, parsed)
-        self._lock = threading.Lock()
+        self._given_tickers = (
+            None if tickers is None else {k.upper(): int(v) for k, v in tickers.items()}
+        )
+        # Companyfacts files run to tens of MB: keep a few parsed, per tool, keyed by path and
+        # modification time so an updated file is read again.
+        self._parse_file = lru_cache(maxsize=8)(_parse_json_file)
 
     @property
     def configured(self) -> bool:
@@ -421,22 +431,25 @@ class CompanyFactsTool(BaseTool):
 
     # -- company and document -------------------------------------------------------------------
 
+    @cached_property
     def _ticker_map(self) -> dict[str, int]:
-        if not self._tickers_loaded:
-            self._tickers_loaded = True
-            folder = self.settings.company_facts_dir
-            path = Path(folder) / "company_tickers.json" if folder else None
-            if path is not None and path.is_file():
-                try:
-                    raw = json.loads(path.read_text(encoding="utf-8"))
-                    for key, row in raw.items() if isinstance(raw, dict) else []:
-                        if isinstance(row, dict):  # SEC's {"0": {"cik_str": ..., "ticker": ...}}
-                            self._tickers[str(row["ticker"]).upper()] = int(row["cik_str"])
-                        else:  # {"ACME": 42}
-                            self._tickers[str(key).upper()] = int(row)
-                except (ValueError, KeyError, TypeError, OSError) as exc:
-                    logger.warning("cannot read ticker map %s: %s", path, exc)
-        return self._tickers
+        """The tickers given to the tool, else the folder's ``company_tickers.json`` (read once)."""
+        if self._given_tickers is not None:
+            return self._given_tickers
+        tickers: dict[str, int] = {}
+        folder = self.settings.company_facts_dir
+        path = Path(folder) / "company_tickers.json" if folder else None
+        if path is not None and path.is_file():
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                for key, row in raw.items() if isinstance(raw, dict) else []:
+                    if isinstance(row, dict):  # SEC's {"0": {"cik_str": ..., "ticker": ...}}
+                        tickers[str(row["ticker"]).upper()] = int(row["cik_str"])
+                    else:  # {"ACME": 42}
+                        tickers[str(key).upper()] = int(row)
+            except (ValueError, KeyError, TypeError, OSError) as exc:
+                logger.warning("cannot read ticker map %s: %s", path, exc)
+        return tickers
 
     def _document(self, cik: int) -> Fetched | ToolResult:
         """The companyfacts JSON of ``cik`` (from the folder, else the URL), or the failure."""
@@ -467,18 +480,8 @@ class CompanyFactsTool(BaseTool):
             return self.failure("error", message, source=str(folder))
         return self.failure("unavailable", _NOT_CONFIGURED)
 
-    def _read_file(self, path: Path) -> dict[str, Any]:
-        mtime = path.stat().st_mtime
-        with self._lock:
-            hit = self._files.get(path)
-            if hit is not None and hit[0] == mtime:
-                return hit[1]
-        parsed = json.loads(path.read_text(encoding="utf-8"))
-        with self._lock:
-            if len(self._files) >= 8:  # companyfacts files run to tens of MB: keep a few
-                self._files.pop(next(iter(self._files)))
-            self._files[path] = (mtime, parsed)
-        return parsed
+    def _read_file(self, path: Path) -> Any:
+        return self._parse_file(path, path.stat().st_mtime_ns)
 
     # -- the operation ---------------------------------------------------------------------------
 
@@ -487,12 +490,12 @@ class CompanyFactsTool(BaseTool):
             return self.failure("unavailable", _NOT_CONFIGURED)
         cik = args.cik
         if cik is None:
-            cik = self._ticker_map().get(args.ticker or "")
+            cik = self._ticker_map.get(args.ticker or "")
             if cik is None:
                 return self.failure(
                     "invalid-input",
-                    f"unknown ticker {args.ticker}: pass cik instead, or put SEC's company_tickers.json "
-                    "in FINRAG_TOOLS__COMPANY_FACTS_DIR",
+                    f"unknown ticker {args.ticker}: pass cik instead, or put SEC's "
+                    "company_tickers.json in FINRAG_TOOLS__COMPANY_FACTS_DIR",
                 )
         got = self._document(cik)
         if isinstance(got, ToolResult):

@@ -7,14 +7,19 @@
 - HTTP 404 -> ``"error"`` ("not found"); other HTTP 4xx -> ``"error"`` (the request was refused);
 - a body that is not JSON, or larger than ``max_bytes`` -> ``"error"``.
 
-Time: the whole call (connect, retry, headers, body) is bounded by ``timeout_s`` from settings; a
-server that trickles bytes is cut off at the deadline too. A refused connection is retried once,
-if time is left (a timeout is not retried: that would double the wait).
+Time: the call (connect, headers, body) is bounded by ``timeout_s`` from settings; a server that
+trickles bytes is cut off at the deadline too. A refused connection, which fails at once, is
+retried once after 50 ms (``httpx-retries``); a timeout is not retried (that would double the
+wait), nor are 429 and 5xx (the provider's answer: ``"unavailable"``, try later).
 
-Cache: successful replies are kept in process for ``cache_ttl_s`` seconds, keyed by the full URL
-(query and key included); a cache hit comes back with ``cached=True`` and the original
-``fetched_at``. Callers pass ``accept`` to keep provider error bodies (served with HTTP 200) out of
-the cache. ``source`` is the URL with secret query parameters (``apikey``...) removed.
+Cache: successful replies are kept in process for ``cache_ttl_s`` seconds (a ``cachetools``
+``TTLCache`` of ``max_entries``, least recently used out first; ``cache_ttl_s <= 0`` disables it),
+keyed by the full URL (query and key included); a cache hit comes back with ``cached=True`` and the
+original ``fetched_at``. Callers pass ``accept`` to keep provider error bodies (served with HTTP
+200) out of the cache. ``source`` is the URL with secret query parameters (``apikey``...) removed.
+
+Proxies: ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` apply as for any httpx
+client.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
+from cachetools import TTLCache
+from httpx._utils import get_environment_proxies  # no public equivalent; see _retrying_client
+from httpx_retries import Retry, RetryTransport
 
 from core.records import ToolStatus, utc_now
 from core.settings import ToolSettings
@@ -38,6 +45,43 @@ logger = logging.getLogger(__name__)
 
 SECRET_PARAMS = ("apikey", "api_key", "apiKey", "token", "access_token", "key")
 _RETRY_PAUSE_S = 0.05
+
+
+class _ConnectRetry(Retry):
+    """Retry only requests that never reached the provider (a refused connection)."""
+
+    def is_retryable_status_code(self, status_code: int) -> bool:
+        # Retry's status list cannot be emptied (an empty one means its defaults): 429 and 5xx
+        # are the provider's answer and are reported, not repeated.
+        return False
+
+
+# httpx-retries waits backoff_factor * 2 before the first retry.
+_RETRY = _ConnectRetry(
+    total=1,
+    retry_on_exceptions=[httpx.ConnectError],
+    backoff_factor=_RETRY_PAUSE_S / 2,
+    backoff_jitter=0.0,
+)
+
+
+def _retrying_client(headers: Mapping[str, str]) -> httpx.Client:
+    """An httpx client whose every route (direct or through an environment proxy) retries.
+
+    httpx ignores proxy environment variables once a transport is given (encode/httpx#1122), so
+    the routes it would mount are rebuilt from its own reading of the environment, each wrapped
+    in the retrying transport.
+    """
+    mounts: dict[str, httpx.BaseTransport | None] = {
+        pattern: RetryTransport(httpx.HTTPTransport(proxy=proxy), retry=_RETRY)
+        for pattern, proxy in get_environment_proxies().items()
+    }
+    return httpx.Client(
+        headers=headers,
+        follow_redirects=True,
+        transport=RetryTransport(httpx.HTTPTransport(), retry=_RETRY),
+        mounts=mounts,
+    )
 
 
 @dataclass(frozen=True)
@@ -59,7 +103,7 @@ class JsonFetcher:
 
     Example:
         >>> fetcher = JsonFetcher(timeout_s=2.0, cache_ttl_s=60.0)
-        >>> fetched = fetcher.get_json("https://example.org/q", {"symbol": "IBM"}, provider="quotes")
+        >>> fetched = fetcher.get_json("https://example.org/q", {"symbol": "IBM"}, provider="q")
         >>> fetched.status in ("ok", "unavailable", "error")  # doctest: +SKIP
         True
     """
@@ -78,8 +122,11 @@ class JsonFetcher:
         self.user_agent = user_agent
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._cache: OrderedDict[str, tuple[float, datetime, Any]] = OrderedDict()
-        self._lock = threading.Lock()
+        # (fetched_at, data) by URL; None when caching is off
+        self._cache: TTLCache[str, tuple[datetime, Any]] | None = (
+            TTLCache(maxsize=max_entries, ttl=self.cache_ttl_s) if self.cache_ttl_s > 0 else None
+        )
+        self._lock = threading.Lock()  # TTLCache is not thread-safe; tools may run in threads
         self._client: httpx.Client | None = None
 
     @classmethod
@@ -93,9 +140,8 @@ class JsonFetcher:
     def _http(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(
-                    headers={"User-Agent": self.user_agent, "Accept": "application/json"},
-                    follow_redirects=True,
+                self._client = _retrying_client(
+                    {"User-Agent": self.user_agent, "Accept": "application/json"}
                 )
             return self._client
 
@@ -106,8 +152,9 @@ class JsonFetcher:
                 self._client = None
 
     def clear_cache(self) -> None:
-        with self._lock:
-            self._cache.clear()
+        if self._cache is not None:
+            with self._lock:
+                self._cache.clear()
 
     def get_json(
         self,
@@ -154,78 +201,57 @@ class JsonFetcher:
     # -- cache ---------------------------------------------------------------------------------
 
     def _cache_get(self, key: str) -> tuple[datetime, Any] | None:
-        if self.cache_ttl_s <= 0:
+        if self._cache is None:
             return None
         with self._lock:
-            entry = self._cache.get(key)
-            if entry is None:
-                return None
-            expires, fetched_at, data = entry
-            if time.monotonic() >= expires:
-                del self._cache[key]
-                return None
-            self._cache.move_to_end(key)
-            return fetched_at, data
+            return self._cache.get(key)
 
     def _cache_put(self, key: str, fetched_at: datetime, data: Any) -> None:
-        if self.cache_ttl_s <= 0:
+        if self._cache is None:
             return
         with self._lock:
-            self._cache[key] = (time.monotonic() + self.cache_ttl_s, fetched_at, data)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
+            self._cache[key] = (fetched_at, data)
 
     # -- network -------------------------------------------------------------------------------
 
     def _fetch(self, url: httpx.URL, source: str, provider: str) -> Fetched:
-        deadline = time.monotonic() + self.timeout_s
         host = url.host or "?"
-        too_slow = Fetched(
-            False,
-            "unavailable",
-            f"live data unavailable: {provider} at {host} did not answer within {self.timeout_s:g} s "
-            "(raise FINRAG_TOOLS__TIMEOUT_S if it is merely slow)",
-            source,
-        )
-        for attempt in (1, 2):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return too_slow
-            try:
-                return self._fetch_once(url, source, provider, remaining, deadline)
-            except httpx.ConnectError as exc:
-                if attempt == 2 or deadline - time.monotonic() <= _RETRY_PAUSE_S:
-                    return Fetched(
-                        False,
-                        "unavailable",
-                        f"live data unavailable: cannot connect to {provider} at {host} ({exc})",
-                        source,
-                    )
-                logger.info("connection to %s failed (%s); retrying once", host, exc)
-                time.sleep(_RETRY_PAUSE_S)
-            except httpx.TimeoutException:
-                return too_slow
-            except httpx.HTTPError as exc:  # reset, protocol error, broken transfer
-                return Fetched(
-                    False,
-                    "unavailable",
-                    f"live data unavailable: {provider} at {host} broke the connection "
-                    f"({type(exc).__name__}: {exc})",
-                    source,
-                )
-        return too_slow  # pragma: no cover - the loop always returns
+        try:
+            return self._fetch_once(url, source, provider, time.monotonic() + self.timeout_s)
+        except httpx.ConnectError as exc:  # after the transport's retry
+            return Fetched(
+                False,
+                "unavailable",
+                f"live data unavailable: cannot connect to {provider} at {host} ({exc})",
+                source,
+            )
+        except httpx.TimeoutException:
+            return Fetched(
+                False,
+                "unavailable",
+                f"live data unavailable: {provider} at {host} did not answer within "
+                f"{self.timeout_s:g} s (raise FINRAG_TOOLS__TIMEOUT_S if it is merely slow)",
+                source,
+            )
+        except httpx.HTTPError as exc:  # reset, protocol error, broken transfer
+            return Fetched(
+                False,
+                "unavailable",
+                f"live data unavailable: {provider} at {host} broke the connection "
+                f"({type(exc).__name__}: {exc})",
+                source,
+            )
 
-    def _fetch_once(
-        self, url: httpx.URL, source: str, provider: str, remaining: float, deadline: float
-    ) -> Fetched:
-        with self._http().stream("GET", url, timeout=httpx.Timeout(remaining)) as response:
+    def _fetch_once(self, url: httpx.URL, source: str, provider: str, deadline: float) -> Fetched:
+        timeout = httpx.Timeout(self.timeout_s)
+        with self._http().stream("GET", url, timeout=timeout) as response:
             code = response.status_code
             if code >= 500:
                 return Fetched(
                     False,
                     "unavailable",
-                    f"live data unavailable: {provider} returned HTTP {code} (server error); try later",
+                    f"live data unavailable: {provider} returned HTTP {code} (server error); "
+                    "try later",
                     source,
                     http_status=code,
                 )
@@ -233,7 +259,8 @@ class JsonFetcher:
                 return Fetched(
                     False,
                     "unavailable",
-                    f"live data unavailable: {provider} is rate-limiting requests (HTTP 429); try later",
+                    f"live data unavailable: {provider} is rate-limiting requests (HTTP 429); "
+                    "try later",
                     source,
                     http_status=code,
                 )
@@ -249,7 +276,8 @@ class JsonFetcher:
                 return Fetched(
                     False,
                     "error",
-                    f"{provider} refused the request with HTTP {code}; check the URL and key settings",
+                    f"{provider} refused the request with HTTP {code}; "
+                    "check the URL and key settings",
                     source,
                     http_status=code,
                 )
@@ -260,7 +288,8 @@ class JsonFetcher:
                     return Fetched(
                         False,
                         "error",
-                        f"{provider} sent more than {self.max_bytes // (1024 * 1024)} MiB; refusing it",
+                        f"{provider} sent more than {self.max_bytes // (1024 * 1024)} MiB; "
+                        "refusing it",
                         source,
                         http_status=code,
                     )

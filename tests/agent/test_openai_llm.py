@@ -13,12 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from agent.llm.base import Message
 from agent.llm.openai_compat import ChatResult, LLMError, OpenAICompatLLM
 from core.errors import ConfigError, FinragError
 from core.options import OpenAIOptions
+from tests.agent.llm_conformance import LLMConformance
 
 # A reply is (status, headers, body chunks, seconds to sleep before answering).
 Reply = tuple[int, dict[str, str], list[bytes], float]
@@ -28,7 +30,8 @@ Reply = tuple[int, dict[str, str], list[bytes], float]
 class FakeServer:
     url: str
     replies: list[Callable[[dict[str, Any]], Reply]] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)  # path, headers, body
+    # path, headers (names lower-cased: HTTP ignores case, and clients differ), body
+    requests: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def hits(self) -> int:
@@ -75,7 +78,11 @@ def server() -> Iterator[FakeServer]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.requests.append(
-                {"path": self.path, "headers": dict(self.headers.items()), "body": body}
+                {
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body,
+                }
             )
             # The last reply repeats, so "always 500" is one entry.
             reply = state.replies[min(len(state.requests), len(state.replies)) - 1]
@@ -133,7 +140,7 @@ def test_generate_posts_chat_completion(server: FakeServer) -> None:
         "temperature": 0.0,
         "max_tokens": 77,
     }
-    assert "authorization" not in {k.lower() for k in request["headers"]}
+    assert "authorization" not in request["headers"]
     llm.generate(messages, max_new_tokens=5)
     assert server.requests[1]["body"]["max_tokens"] == 5
 
@@ -141,7 +148,7 @@ def test_generate_posts_chat_completion(server: FakeServer) -> None:
 def test_bearer_auth_header_sent(server: FakeServer) -> None:
     server.replies = [lambda body: completion("ok")]
     make_llm(server.url, api_key="sk-local-123").generate([Message(role="user", content="hi")])
-    assert server.requests[0]["headers"]["Authorization"] == "Bearer sk-local-123"
+    assert server.requests[0]["headers"]["authorization"] == "Bearer sk-local-123"
 
 
 def test_image_sent_as_data_url(server: FakeServer, tmp_path: Path) -> None:
@@ -184,11 +191,10 @@ def test_stream_error_event_raises(server: FakeServer) -> None:
         b'data: {"error": {"message": "CUDA out of memory"}}\n\n',
     ]
     server.replies = [lambda body: (200, {"Content-Type": "text/event-stream"}, chunks, 0.0)]
-    received = []
+    pieces = make_llm(server.url).stream([Message(role="user", content="?")])
+    assert next(pieces) == "par"  # text before the error still arrives
     with pytest.raises(LLMError, match="CUDA out of memory"):
-        for piece in make_llm(server.url).stream([Message(role="user", content="?")]):
-            received.append(piece)
-    assert received == ["par"]
+        next(pieces)
 
 
 def test_chat_parses_tool_calls(server: FakeServer) -> None:
@@ -341,3 +347,56 @@ def test_registered_as_openai(server: FakeServer) -> None:
     assert isinstance(llm, OpenAICompatLLM)
     assert llm.generate([Message(role="user", content="?")]) == "registered"
     assert server.requests[0]["path"] == "/v1/chat/completions"
+
+
+def test_retries_wait_backoff_s_doubling_up_to_max_backoff_s(server: FakeServer) -> None:
+    server.replies = [lambda body: error(503, "model loading")]
+    settings = OpenAIOptions(base_url=server.url, model="test-model", max_retries=3)
+    llm = OpenAICompatLLM(settings, backoff_s=0.2, max_backoff_s=0.3)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match=r"failed after 4 attempt\(s\)"):
+        llm.generate([Message(role="user", content="?")])
+    elapsed = time.monotonic() - started
+    # 0.2 + 0.3 + 0.3 s of waiting; the SDK's own pacing (0.5, 1, 2 s, jittered) would be >2.6 s
+    assert 0.75 <= elapsed < 2.0
+    assert server.hits == 4
+
+
+def test_openai_environment_is_not_sent_to_the_server(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real-openai-key")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-secret")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-secret")
+    server.replies = [lambda body: completion("ok")]
+    assert make_llm(server.url).generate([Message(role="user", content="hi")]) == "ok"
+    headers = server.requests[0]["headers"]
+    assert "authorization" not in headers
+    assert "openai-organization" not in headers and "openai-project" not in headers
+
+
+def test_injected_transport_carries_the_requests() -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        status, headers, chunks, _ = completion("from the transport")
+        return httpx.Response(status, headers=headers, content=b"".join(chunks))
+
+    settings = OpenAIOptions(base_url="http://llm.invalid/v1", model="test-model")
+    llm = OpenAICompatLLM(settings, transport=httpx.MockTransport(handle))
+    assert llm.generate([Message(role="user", content="?")]) == "from the transport"
+    assert [str(r.url) for r in seen] == ["http://llm.invalid/v1/chat/completions"]
+
+
+def words_reply(body: dict[str, Any]) -> Reply:
+    """A reply of at most ``max_tokens`` words, as a server honouring the budget sends."""
+    words = ["Total", "revenue", "was", "2,255.4", "million", "dollars", "in", "fiscal", "2023"]
+    return completion(" " + " ".join(words[: body["max_tokens"]]) + "\n")
+
+
+class TestOpenAIConformance(LLMConformance):
+    @pytest.fixture
+    def llm(self, server: FakeServer) -> OpenAICompatLLM:
+        server.replies = [words_reply]
+        return make_llm(server.url)

@@ -8,6 +8,7 @@ import pytest
 
 from agent.llm.base import Message
 from core.options import TransformersLLMOptions
+from tests.agent.llm_conformance import LLMConformance
 from tests.fixtures import tiny_qwen
 from tests.fixtures.tiny_qwen import write_test_image
 
@@ -24,6 +25,10 @@ def llm(tiny_qwen_dir: Path):
     return TransformersVLLLM(
         TransformersLLMOptions(model=str(tiny_qwen_dir), max_new_tokens=6), device="cpu"
     )
+
+
+class TestTransformersConformance(LLMConformance):
+    """The shared LLM checks; the ``llm`` fixture is the module's tiny random Qwen3-VL."""
 
 
 def _manual(llm, chat, images, max_new_tokens: int) -> tuple[str, int]:

@@ -7,6 +7,7 @@ status code, a delay or a trickle, and counts its hits (to prove cache hits neve
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
@@ -20,10 +21,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
+from pydantic import BaseModel
 
 from core.settings import Settings, ToolSettings
-from retrieval.tools import ToolResult, build_tools
+from retrieval.tools import Tool, ToolRegistry, ToolResult, build_tools
+from retrieval.tools.calculator import CalculatorTool
 from retrieval.tools.company_facts import CompanyFact, CompanyFactsTool
 from retrieval.tools.http import JsonFetcher
 from retrieval.tools.market import MarketData, MarketDataTool
@@ -63,7 +67,9 @@ class RecordedServer:
                     else parts.path
                 )
                 outer.hits[key] += 1
-                outer.requests.append({"key": key, "query": query, "headers": dict(self.headers)})
+                outer.requests.append(
+                    {"key": key, "query": query, "headers": dict(self.headers), "path": self.path}
+                )
                 route = outer.routes.get(key, Route(b'{"detail": "no route"}', status=404))
                 if route.delay and outer.release.wait(route.delay):
                     return
@@ -292,11 +298,49 @@ def test_connection_refused_is_retried_once_then_unavailable() -> None:
     assert time.monotonic() - started < 1.0
 
 
+def test_a_refused_connection_is_retried_once(
+    server: RecordedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.serve("GLOBAL_QUOTE:ACME", file="alphavantage_global_quote_ACME.json")
+    send = httpx.HTTPTransport.handle_request
+    attempts: list[str] = []
+
+    def refuse_first(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        attempts.append(str(request.url))
+        if len(attempts) == 1:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return send(transport, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse_first)
+    result = market(server).quote("ACME")
+    assert (result.ok, result.status) == (True, "ok")
+    assert len(attempts) == 2 and server.hits["GLOBAL_QUOTE:ACME"] == 1
+
+
+def test_proxy_environment_is_honoured(
+    server: RecordedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.serve("GLOBAL_QUOTE:ACME", file="alphavantage_global_quote_ACME.json")
+    for name in ("HTTP_PROXY", "http_proxy"):  # either spelling may be set around the tests
+        monkeypatch.setenv(name, server.base)  # the recorded server doubles as a forward proxy
+    remote = MarketDataTool(
+        ToolSettings(market_data_url="http://quotes.finrag.invalid/query", timeout_s=2.0)
+    )
+    assert remote.quote("ACME").ok
+    proxied = server.requests[-1]
+    assert proxied["path"].startswith("http://quotes.finrag.invalid/query?")
+    assert proxied["headers"]["Host"] == "quotes.finrag.invalid"
+    # NO_PROXY (127.0.0.1, set by the fixture) still goes direct
+    assert market(server).quote("ACME").ok
+    assert server.requests[-1]["path"].startswith("/query?")
+
+
 def test_unconfigured_market_data_names_the_setting() -> None:
     result = MarketDataTool(ToolSettings()).quote("IBM")
     assert (result.ok, result.status) == (False, "unavailable")
     assert result.message == (
-        "live data unavailable: market data provider not configured (set FINRAG_TOOLS__MARKET_DATA_URL)"
+        "live data unavailable: market data provider not configured "
+        "(set FINRAG_TOOLS__MARKET_DATA_URL)"
     )
 
 
@@ -463,6 +507,20 @@ def test_company_facts_from_a_local_folder(tmp_path: Path) -> None:
     assert broken.status == "error" and "cannot read" in broken.message
 
 
+def test_an_updated_local_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "CIK0000000042.json"
+    shutil.copy(RECORDED / "sec_companyfacts_CIK0000000042.json", path)
+    tool = CompanyFactsTool(ToolSettings(company_facts_dir=tmp_path))
+    assert fact(tool.fact("revenue", cik=42, fiscal_year=2023)).entity_name == "Acme Widgets Inc."
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["entityName"] = "Acme Widgets Holdings Inc."
+    path.write_text(json.dumps(document), encoding="utf-8")
+    later = path.stat().st_mtime_ns + 2_000_000_000  # coarse file-system clocks
+    os.utime(path, ns=(later, later))
+    renamed = fact(tool.fact("revenue", cik=42, fiscal_year=2023))
+    assert renamed.entity_name == "Acme Widgets Holdings Inc."
+
+
 def test_local_folder_falls_back_to_the_url(server: RecordedServer, tmp_path: Path) -> None:
     server.serve(FACTS_PATH, file="sec_companyfacts_CIK0000000042.json")
     tool = CompanyFactsTool(
@@ -495,7 +553,7 @@ def test_company_facts_argument_validation() -> None:
         assert fragment in result.message, (args, result.message)
 
 
-# -- registry and fetcher ---------------------------------------------------------------------------
+# -- registry and fetcher -------------------------------------------------------------------------
 
 
 def test_registry_from_settings_routes_calls_and_never_raises(
@@ -524,6 +582,26 @@ def test_registry_from_settings_routes_calls_and_never_raises(
     assert facts.status == "unavailable"
     # a round trip through JSON (agent state, checkpoints) keeps every field
     assert ToolResult.model_validate(json.loads(ok.model_dump_json())) == ok
+
+
+def test_registry_offers_only_configured_tools() -> None:
+    class OfflineFeed:
+        """A Tool written without BaseTool, whose provider is not set up."""
+
+        name = "offline_feed"
+        description = "Prices from a feed that is not configured here."
+        input_model = BaseModel
+        output_model = BaseModel
+        configured = False
+
+        def run(self, args: Any) -> ToolResult:
+            return ToolResult(tool=self.name, ok=False, status="unavailable", message="no feed")
+
+    feed = OfflineFeed()
+    assert isinstance(feed, Tool)
+    registry = ToolRegistry([CalculatorTool(), feed])
+    assert registry.names() == ["calculator", "offline_feed"]
+    assert registry.configured() == ["calculator"]
 
 
 def test_fetcher_rejects_a_bad_url_without_raising() -> None:
