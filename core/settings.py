@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -81,7 +80,7 @@ class UsersSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """All configuration, read once per process (see :func:`get_settings`)."""
+    """All configuration; each entry point (a CLI command, the app) reads it once."""
 
     model_config = SettingsConfigDict(
         env_prefix="FINRAG_",
@@ -160,9 +159,3 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.model_cache or self.data_dir / "models"
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (tests build their own ``Settings`` instead)."""
-    return Settings()

@@ -266,7 +266,7 @@ class ToolRegistry:
         ]
 
 
-def build_tools(settings: Settings | ToolSettings | None = None) -> ToolRegistry:
+def build_tools(settings: Settings | ToolSettings) -> ToolRegistry:
     """The calculator, market data and company facts tools for these settings.
 
     Live-data tools are always registered; when their provider is not configured they answer
@@ -278,10 +278,6 @@ def build_tools(settings: Settings | ToolSettings | None = None) -> ToolRegistry
     from retrieval.tools.http import JsonFetcher
     from retrieval.tools.market import MarketDataTool
 
-    if settings is None:
-        from core.settings import get_settings
-
-        settings = get_settings()
     tool_settings = settings.tools if isinstance(settings, Settings) else settings
     fetcher = JsonFetcher.from_settings(tool_settings)
     return ToolRegistry(
