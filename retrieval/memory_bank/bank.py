@@ -676,7 +676,7 @@ class MemoryBank:
         resolution = _resolve(question, known)
         names = given_companies if company is not None else resolution.companies
         if period is not None:
-            periods = [p for p in ([period] if isinstance(period, str) else period)]
+            periods = [period] if isinstance(period, str) else list(period)
             labels = [lbl for p in periods if (lbl := period_label(p))]
         else:
             labels = list(resolution.periods)

@@ -1,0 +1,36 @@
+"""The expert-curated memory bank: approved question/answer pairs served as evidence.
+
+Everything callers use is importable from here; :mod:`retrieval.memory_bank.bank` holds it.
+"""
+
+from retrieval.memory_bank.bank import (
+    CSV_COLUMNS,
+    LEXICAL_WEIGHT,
+    THRESHOLDS,
+    Calibration,
+    ImportReport,
+    ImportRow,
+    MemoryBank,
+    RowStatus,
+    calibrate_threshold,
+    company_key,
+    entry_id_for,
+    make_entry,
+    period_label,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "LEXICAL_WEIGHT",
+    "THRESHOLDS",
+    "Calibration",
+    "ImportReport",
+    "ImportRow",
+    "MemoryBank",
+    "RowStatus",
+    "calibrate_threshold",
+    "company_key",
+    "entry_id_for",
+    "make_entry",
+    "period_label",
+]
