@@ -1,6 +1,7 @@
 """The expert-curated memory bank: approved question/answer pairs served as evidence.
 
-Everything callers use is importable from here; :mod:`retrieval.memory_bank.bank` holds it.
+Everything callers use is importable from here; :mod:`retrieval.memory_bank.keys` holds the
+ids and keys of entries, :mod:`retrieval.memory_bank.bank` the rest.
 """
 
 from retrieval.memory_bank.bank import (
@@ -13,11 +14,8 @@ from retrieval.memory_bank.bank import (
     MemoryBank,
     RowStatus,
     calibrate_threshold,
-    company_key,
-    entry_id_for,
-    make_entry,
-    period_label,
 )
+from retrieval.memory_bank.keys import company_key, entry_id_for, make_entry, period_label
 
 __all__ = [
     "CSV_COLUMNS",
