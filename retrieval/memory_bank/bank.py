@@ -27,16 +27,10 @@ Matching (semantic and lexical), for each question:
    dense cosine of the two asks and ``lexical`` the mean of the two content-term coverages
    (stemmed BM25 terms, minus question-frame words such as "much", "total", "fiscal"). Only hits
    with ``score >= threshold`` come back, best per entry. The threshold is per embedder
-   (:data:`THRESHOLDS`), chosen on the labelled set in ``tests/retrieval/test_memory_bank.py``
-   (20 paraphrase matches, 26 near misses: same metric other year, same year other metric,
-   other company): precision first, at least 0.005 above the best-scoring near miss. Measured
-   for ``minilm-onnx`` (int8) on that set: raw cosine of the full questions reaches only recall
-   0.05 at precision 1.0 (other-year and other-company near misses score 0.97-0.98); with the
-   scope rules and the combined score, the best-recall threshold (0.805) gives precision 1.0 /
-   recall 0.40, the shipped 0.81 precision 1.0 / recall 0.35 (the worst near miss, short-term vs
-   long-term debt, scores 0.803). Single-word synonyms ("sales" for revenue, "profit" for net
-   income, "headcount" for employees) do not match: curators raise recall by adding paraphrases,
-   and a miss costs only a corpus search, where a false match would serve a wrong answer.
+   (:data:`~retrieval.memory_bank.calibration.THRESHOLDS`, which says how it was chosen and
+   what it achieves). Single-word synonyms ("sales" for revenue, "profit" for net income,
+   "headcount" for employees) do not match: curators raise recall by adding paraphrases, and a
+   miss costs only a corpus search, where a false match would serve a wrong answer.
 4. **Validity.** An entry whose ``valid_from``/``valid_to`` excludes ``today`` is stale: left out
    by default, returned flagged ``stale=True`` with ``include_stale=True`` (curator searches).
 5. **Serving rules.** Only approved, non-retired entries are searched by default; ``list`` shows
@@ -77,6 +71,7 @@ from pydantic import Field
 from core.errors import ConfigError, MemoryBankError
 from core.records import Citation, Filing, MemoryEntry, MemoryHit, Record
 from retrieval.index import ANY_KEY
+from retrieval.memory_bank.calibration import THRESHOLDS
 from retrieval.memory_bank.keys import company_key, make_entry, period_label
 
 if TYPE_CHECKING:
@@ -87,18 +82,11 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CSV_COLUMNS",
     "LEXICAL_WEIGHT",
-    "THRESHOLDS",
-    "Calibration",
     "ImportReport",
     "ImportRow",
     "MemoryBank",
-    "calibrate_threshold",
 ]
 
-# Chosen on the labelled set in tests/retrieval/test_memory_bank.py (highest recall at precision
-# 1.0; the test re-measures and fails if the choice no longer holds). The sentence-transformers
-# backend runs the same MiniLM in fp32, whose cosines differ from int8 by ~0.01.
-THRESHOLDS: dict[str, float] = {"minilm-onnx": 0.81, "sentence-transformers": 0.81}
 LEXICAL_WEIGHT = 0.4  # score = cosine - LEXICAL_WEIGHT * (1 - lexical)
 _CANDIDATES = 8  # phrasing points fetched per requested hit, before threshold and grouping
 
@@ -132,56 +120,6 @@ CSV_COLUMNS = [
     "created_at",
     "updated_at",
 ]
-
-
-# -- calibration ------------------------------------------------------------------------------
-
-
-class Calibration(Record):
-    """A threshold chosen on labelled pairs, with what it achieves on them."""
-
-    threshold: float
-    precision: float
-    recall: float
-    positives: int
-    negatives: int
-
-
-def calibrate_threshold(
-    scored: Sequence[tuple[float, bool]], min_precision: float = 1.0
-) -> Calibration:
-    """The highest-recall threshold whose precision on ``scored`` is at least ``min_precision``.
-
-    Args:
-        scored: (score, should match) per labelled pair; pairs the scope rules already reject
-            should be passed with score ``-inf`` (they can never be returned).
-        min_precision: precision required on the set.
-
-    Returns:
-        The threshold placed midway between the lowest accepted score and the next score below
-        it (a margin both ways), with precision and recall at it.
-    """
-    positives = sum(1 for _, y in scored if y)
-    negatives = len(scored) - positives
-    ranked = sorted(((s, y) for s, y in scored if np.isfinite(s)), key=lambda r: -r[0])
-    best = (float("inf"), 1.0, 0.0)  # threshold, precision, recall
-    tp = fp = 0
-    for i, (s, y) in enumerate(ranked):
-        tp, fp = tp + y, fp + (not y)
-        if i + 1 < len(ranked) and ranked[i + 1][0] == s:
-            continue  # a threshold cannot split tied scores
-        precision = tp / (tp + fp)
-        recall = tp / positives if positives else 0.0
-        if precision >= min_precision and recall > best[2]:
-            below = ranked[i + 1][0] if i + 1 < len(ranked) else s - 0.02
-            best = ((s + below) / 2, precision, recall)
-    return Calibration(
-        threshold=round(best[0], 4),
-        precision=best[1],
-        recall=best[2],
-        positives=positives,
-        negatives=negatives,
-    )
 
 
 # -- import report ----------------------------------------------------------------------------
