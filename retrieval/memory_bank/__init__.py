@@ -5,9 +5,10 @@ ids and keys of entries, :mod:`retrieval.memory_bank.calibration` the similarity
 :mod:`retrieval.memory_bank.bank` the rest.
 """
 
-from retrieval.memory_bank.bank import LEXICAL_WEIGHT, MemoryBank
+from retrieval.memory_bank.bank import MemoryBank
 from retrieval.memory_bank.calibration import THRESHOLDS, Calibration, calibrate_threshold
 from retrieval.memory_bank.keys import company_key, entry_id_for, make_entry, period_label
+from retrieval.memory_bank.matching import LEXICAL_WEIGHT
 from retrieval.memory_bank.transfer import CSV_COLUMNS, ImportReport, ImportRow, RowStatus
 
 __all__ = [

@@ -9,31 +9,16 @@ source citation, author, validity), the calibrated similarity, the phrasing that
 Identity: the content id of :func:`retrieval.memory_bank.keys.entry_id_for` (question, company,
 period), so importing the same file twice updates in place and never duplicates.
 
-Matching (semantic and lexical), for each question:
+Matching (semantic and lexical), for each question: the scope (company and period as hard
+filters), the ask (the text without those mentions) and the calibrated similarity are defined in
+:mod:`retrieval.memory_bank.matching`, which says why. Then:
 
-1. **Scope.** Company and period come from the caller (the resolver's output) or, when not given,
-   from the question itself, read by :func:`retrieval.resolver.resolve` against the companies the
-   bank holds. They are hard filters in Qdrant: an entry for company X never answers a question
-   about company Y, and an entry for FY2023 never answers a question about FY2022. Entries without
-   a company (or period) hold for every company (or period). A question that names no company
-   is answered only by company-free entries, and one that names no period only by period-free
-   entries: "What was Acme's revenue?" must not be answered with one year's figure silently;
-   the resolver (with the conversation) is what supplies the period.
-2. **Candidates.** Company and period mentions are removed from the text first (the "ask": both
-   sides are stripped alike), because they are already enforced and MiniLM otherwise scores
-   "revenue FY2022" vs "revenue FY2023" at 0.98. Every phrasing (question + each paraphrase) is
-   one point with a dense vector and a BM25 vector of its ask; Qdrant fuses both (RRF).
-3. **Calibrated similarity.** ``score = cosine - 0.4 * (1 - lexical)`` where ``cosine`` is the
-   dense cosine of the two asks and ``lexical`` the mean of the two content-term coverages
-   (stemmed BM25 terms, minus question-frame words such as "much", "total", "fiscal"). Only hits
-   with ``score >= threshold`` come back, best per entry. The threshold is per embedder
-   (:data:`~retrieval.memory_bank.calibration.THRESHOLDS`, which says how it was chosen and
-   what it achieves). Single-word synonyms ("sales" for revenue, "profit" for net income,
-   "headcount" for employees) do not match: curators raise recall by adding paraphrases, and a
-   miss costs only a corpus search, where a false match would serve a wrong answer.
-4. **Validity.** An entry whose ``valid_from``/``valid_to`` excludes ``today`` is stale: left out
+1. **Candidates.** Every phrasing (question + each paraphrase) is one point with a dense vector
+   and a BM25 vector of its ask; Qdrant fuses both (RRF) within the scope filters. Only hits
+   with ``score >= threshold`` come back, best per entry.
+2. **Validity.** An entry whose ``valid_from``/``valid_to`` excludes ``today`` is stale: left out
    by default, returned flagged ``stale=True`` with ``include_stale=True`` (curator searches).
-5. **Serving rules.** Only approved, non-retired entries are searched by default; ``list`` shows
+3. **Serving rules.** Only approved, non-retired entries are searched by default; ``list`` shows
    unapproved ones to curators. ACL: a caller whose groups share none of an entry's ``acl``
    never sees it (search, list, get); ``acl_groups=None`` means a curator's unrestricted view,
    ``[]`` sees nothing.
@@ -58,7 +43,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -67,10 +51,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.errors import ConfigError, MemoryBankError
-from core.records import Filing, MemoryEntry, MemoryHit, Record
+from core.records import MemoryEntry, MemoryHit, Record
 from retrieval.index import ANY_KEY
 from retrieval.memory_bank.calibration import THRESHOLDS
-from retrieval.memory_bank.keys import company_key, make_entry, period_label
+from retrieval.memory_bank.keys import company_key, make_entry
+from retrieval.memory_bank.matching import ask_of, content_terms, overlap, scope, similarity
 from retrieval.memory_bank.transfer import ImportReport, RowStatus, import_entries, write_entries
 
 if TYPE_CHECKING:
@@ -78,17 +63,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LEXICAL_WEIGHT", "MemoryBank"]
+__all__ = ["MemoryBank"]
 
-LEXICAL_WEIGHT = 0.4  # score = cosine - LEXICAL_WEIGHT * (1 - lexical)
 _CANDIDATES = 8  # phrasing points fetched per requested hit, before threshold and grouping
-
-# Words that frame a question without saying what is asked; they would inflate term overlap.
-_FRAME = frozenset(
-    {"much", "mani", "tell", "report", "total", "fiscal", "year", "end", "amount", "figur"}
-)
-_SPAN_KINDS = frozenset({"company", "ticker", "period", "date"})
 _CONTENT_FIELDS = ("question", "paraphrases", "answer", "company", "period", "source")
+
+
 # -- the bank ---------------------------------------------------------------------------------
 
 
@@ -260,7 +240,7 @@ class MemoryBank:
         if not acl_groups or limit <= 0 or not question.strip() or not self.index.exists():
             return []
         threshold = self.threshold
-        company_keys, period_keys, ask = self._scope(question, company, period)
+        company_keys, period_keys, ask = scope(question, company, period, self._known_companies())
         qvec = self.embedder.embed_query(ask)
         matches = self.index.search(
             dense=qvec,
@@ -272,12 +252,12 @@ class MemoryBank:
             limit=limit * _CANDIDATES,
         )
         today = today or date.today()
-        qterms = self._terms(ask)
+        qterms = content_terms(self._sparse, ask)
         best: dict[str, MemoryHit] = {}
         for m in matches:
             cosine = float(np.dot(qvec, m.vector))
-            lexical = _overlap(qterms, self._terms(m.ask))
-            score = cosine - LEXICAL_WEIGHT * (1.0 - lexical)
+            lexical = overlap(qterms, content_terms(self._sparse, m.ask))
+            score = similarity(cosine, lexical)
             if score < threshold:
                 continue
             stale = not _valid_on(m.entry, today)
@@ -308,19 +288,19 @@ class MemoryBank:
         The same computation :meth:`search` thresholds, without the index: for calibrating on
         labelled pairs. "In scope" is the company/period rule; validity is not considered.
         """
-        company_keys, period_keys, ask = self._scope(
-            question, company, period, extra=[entry.company]
+        company_keys, period_keys, ask = scope(
+            question, company, period, self._known_companies(), extra=[entry.company]
         )
         in_scope = company_key(entry.company) in company_keys and (
             (entry.period or ANY_KEY) in period_keys
         )
         phrasings = [entry.question, *entry.paraphrases]
-        asks = [self._ask(p, [entry.company]) for p in phrasings]
+        asks = [ask_of(p, [entry.company]) for p in phrasings]
         vectors = self.embedder.embed_documents(asks)
         qvec = self.embedder.embed_query(ask)
-        qterms = self._terms(ask)
+        qterms = content_terms(self._sparse, ask)
         best = max(
-            float(np.dot(qvec, v)) - LEXICAL_WEIGHT * (1.0 - _overlap(qterms, self._terms(a)))
+            similarity(float(np.dot(qvec, v)), overlap(qterms, content_terms(self._sparse, a)))
             for v, a in zip(vectors, asks, strict=True)
         )
         return best, in_scope
@@ -372,7 +352,7 @@ class MemoryBank:
 
     def _write(self, entry: MemoryEntry) -> None:
         phrasings = [entry.question, *entry.paraphrases]
-        asks = [self._ask(p, [entry.company]) for p in phrasings]
+        asks = [ask_of(p, [entry.company]) for p in phrasings]
         dense = self.embedder.embed_documents(asks)
         self.index.ensure_collection(int(dense.shape[1]))
         self.index.put(
@@ -418,66 +398,8 @@ class MemoryBank:
             self._companies = sorted(names)
         return self._companies
 
-    def _scope(
-        self,
-        question: str,
-        company: str | Sequence[str] | None,
-        period: str | Sequence[str] | None,
-        extra: Sequence[str | None] = (),
-    ) -> tuple[list[str], list[str], str]:
-        """(allowed company keys, allowed period keys, the ask) for a question."""
-        given_companies = [company] if isinstance(company, str) else list(company or [])
-        known = [*self._known_companies(), *given_companies, *(c for c in extra if c)]
-        resolution = _resolve(question, known)
-        names = given_companies if company is not None else resolution.companies
-        if period is not None:
-            periods = [period] if isinstance(period, str) else list(period)
-            labels = [lbl for p in periods if (lbl := period_label(p))]
-        else:
-            labels = list(resolution.periods)
-        company_keys = sorted({company_key(n) for n in names} | {ANY_KEY})
-        return company_keys, sorted(set(labels) | {ANY_KEY}), _strip(question, resolution)
-
-    def _ask(self, text: str, companies: Sequence[str | None]) -> str:
-        return _strip(text, _resolve(text, [c for c in companies if c]))
-
-    def _terms(self, ask: str) -> set[str]:
-        return {t for t in self._sparse.tokenize(ask) if t not in _FRAME}
-
 
 # -- helpers private to the bank --------------------------------------------------------------
-
-
-def _resolve(text: str, companies: Sequence[str]):
-    from retrieval.resolver import resolve
-
-    filings = [
-        Filing(doc_id=f"memory:{name}", source_path="", file_name="", company=name)
-        for name in dict.fromkeys(companies)
-    ]
-    return resolve(text, filings)
-
-
-def _strip(text: str, resolution: Any) -> str:
-    """The text without its company and period mentions (both are enforced as filters)."""
-    spans = sorted(
-        (s for s in resolution.matched_text if s.kind in _SPAN_KINDS), key=lambda s: -s.start
-    )
-    for s in spans:
-        text = text[: s.start] + " " + text[s.end :]
-    text = re.sub(r"(?<!\w)['\u2019]s\b", " ", text)  # the possessive left by "Acme's"
-    text = re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"\s+", " ", text)).strip()
-    return text or "?"
-
-
-def _overlap(a: set[str], b: set[str]) -> float:
-    """Mean of the two coverages |a & b| / |a| and |a & b| / |b| (1.0 for two empty sets)."""
-    if not a and not b:
-        return 1.0
-    if not a or not b:
-        return 0.0
-    common = len(a & b)
-    return (common / len(a) + common / len(b)) / 2
 
 
 def _valid_on(entry: MemoryEntry, day: date) -> bool:
