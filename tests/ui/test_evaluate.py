@@ -1,4 +1,5 @@
-"""The evaluation run store and the Evaluate page (AppTest) on a generated FinanceBench-format set."""
+"""The evaluation run store and the Evaluate page (AppTest) on a generated FinanceBench-format
+set."""
 
 from __future__ import annotations
 
@@ -252,9 +253,9 @@ def test_run_retrieval_twice_then_compare(env, mini_set):
 
     at = _run_and_wait(at, mini_set, limit=2)
     assert "saved as run" in at.success[0].value
-    from ui.views.evaluate import _jobs
+    from ui.views.evaluate import _latest
 
-    (job,) = _jobs().values()
+    job = _latest(str(env.data_dir.resolve()))
     assert (job.done, job.total) == (2, 2)  # the progress bar's counts came from the evaluation
     (first,) = list_runs(env, "retrieval")
     assert first.result["n"] == 2 and first.params == {"limit": 2}

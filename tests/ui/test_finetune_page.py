@@ -1,4 +1,5 @@
-"""The Fine-tuning page through AppTest: serving table, job folders, a real tiny job, gate and promote."""
+"""The Fine-tuning page through AppTest: serving table, job folders, a real tiny job, gate and
+promote."""
 
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ def _write_job(
     company=None,
     model=True,
 ):
-    """A job folder as run_job and the trainer leave it: job.json, run_log.jsonl, report.json, model/."""
+    """A job folder as run_job and the trainer leave it: job.json, run_log.jsonl, report.json,
+    model/."""
     from finetune.jobs import JobSpec, JobState
     from finetune.trainer import DevMetrics, FinetuneReport, RunLogEntry
 
@@ -424,7 +426,7 @@ def test_company_stage_needs_a_base(env, sample_folder):
     assert "starts from a general job's model" in at.error[0].value
 
 
-# --- a real tiny job -------------------------------------------------------------------------------
+# --- a real tiny job ------------------------------------------------------------------------------
 
 
 def _tiny_base(tmp_path):
@@ -527,9 +529,10 @@ def test_start_a_company_job_and_watch_it_finish(env, sample_folder, tmp_path):
         2,
         1,
     )
-    from ui.views.finetune import _jobs
+    from ui.views.finetune.work import latest_training
 
-    assert (_jobs()["train"].step, _jobs()["train"].total) == (2, 2)  # the progress bar's counts
+    training = latest_training()
+    assert (training.step, training.total) == (2, 2)  # the progress bar's counts
     assert list(_frame(at, "dev MRR")["step"])[-1] == 2
     assert any(m.label == "steps" and m.value == "2 of 2" for m in at.metric)
     assert not at.button(key="finetune_start").disabled  # the next job may start

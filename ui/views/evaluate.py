@@ -3,11 +3,12 @@ compare saved runs.
 
 Contract: a run is :func:`evaluation.run_retrieval.eval_retrieval` or
 :func:`evaluation.run_answers.eval_answers` on the folder the user names, in a background thread
-(one :class:`EvalJob` at a time per server process, kept in a ``st.cache_resource`` registry like
-the Library page's ingest jobs, so a rerun or a closed tab does not lose it; one at a time because
-an evaluation ingests and opens the set's own embedded index, which only one object per process
-may hold). While it runs, a fragment redraws its status every :data:`POLL_SECONDS`; when it ends
-the run is saved with :mod:`evaluation.runs` (as the CLI does) and the page reruns once to show it.
+(one :class:`EvalJob` at a time per server process, kept in the app's job registry
+(:mod:`ui.background`) like the Library page's ingest jobs, so a rerun or a closed tab does not
+lose it; one at a time because an evaluation ingests and opens the set's own embedded index, which
+only one object per process may hold). While it runs, a fragment redraws its status every
+:data:`~ui.background.POLL_SECONDS`; when it ends the run is saved with :mod:`evaluation.runs` (as
+the CLI does) and the page reruns once to show it.
 
 Below, any saved run of the chosen kind can be shown: its metrics (shared index and filing given
 for retrieval; numeric correctness, citations, abstention, unsupported figures and latency for
@@ -20,10 +21,7 @@ never a traceback.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,50 +39,33 @@ from evaluation.runs import (
     recall_curve,
     save_run,
 )
-from ui.background import finish
+from ui import background
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 1.0
+KIND = "eval"  # the job registry's kind of these jobs; their key is the resolved data_dir
 DEFAULT_SET = Path("../shared/data/financebench-dev")
 KIND_LABELS = {"retrieval": "Retrieval (page Recall@k)", "answers": "Answers (agent end to end)"}
 
 
 @dataclass
-class EvalJob:
+class EvalJob(background.Job):
     """One evaluation running (or finished) in a background thread; read by every session."""
 
     kind: RunKind
     set_dir: Path
     limit: int | None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    finished: bool = False
-    error: str | None = None
     run: RunRecord | None = None
-    started: float = field(default_factory=time.perf_counter)
-    seconds: float | None = None
     done: int = 0  # questions scored so far (0 while the set is being ingested)
     total: int = 0
 
     def advance(self, done: int, total: int) -> None:
         self.done, self.total = done, total
 
-    @property
-    def elapsed(self) -> float:
-        return self.seconds if self.seconds is not None else time.perf_counter() - self.started
 
-
-@st.cache_resource
-def _jobs() -> dict[str, EvalJob]:
-    """The latest job per corpus (key: resolved data_dir), shared by all sessions."""
-    return {}
-
-
-_START_LOCK = threading.Lock()
-
-
-def _running() -> EvalJob | None:
-    return next((j for j in list(_jobs().values()) if not j.finished), None)
+def _latest(key: str) -> EvalJob | None:
+    job = background.latest(KIND, key)
+    return job if isinstance(job, EvalJob) else None
 
 
 def start_job(settings: Settings, kind: RunKind, set_dir: Path, limit: int | None) -> EvalJob:
@@ -101,18 +82,8 @@ def start_job(settings: Settings, kind: RunKind, set_dir: Path, limit: int | Non
     eval_set = load_set(set_dir)  # ConfigError with what is wrong, before any thread starts
     if not eval_set.questions:
         raise FinragError(f"{set_dir / 'questions.jsonl'} has no questions")
-    with _START_LOCK:
-        if _running() is not None:
-            raise FinragError("another evaluation is still running; wait for it to finish")
-        job = EvalJob(kind=kind, set_dir=set_dir, limit=limit)
-        _jobs()[str(settings.data_dir.resolve())] = job
-    threading.Thread(
-        target=_run_job, args=(job, settings), name=f"eval-{job.id}", daemon=True
-    ).start()
-    return job
+    job = EvalJob(kind=kind, set_dir=set_dir, limit=limit)
 
-
-def _run_job(job: EvalJob, settings: Settings) -> None:
     def work() -> None:
         if job.kind == "retrieval":
             from evaluation.run_retrieval import eval_retrieval
@@ -124,7 +95,15 @@ def _run_job(job: EvalJob, settings: Settings) -> None:
             result = eval_answers(job.set_dir, settings, limit=job.limit, progress=job.advance)
         job.run = save_run(settings, job.kind, job.set_dir, result, params={"limit": job.limit})
 
-    finish(job, work, f"{job.kind} evaluation of {job.set_dir}")
+    return background.start(
+        KIND,
+        str(settings.data_dir.resolve()),
+        job,
+        work,
+        what=f"{job.kind} evaluation of {job.set_dir}",
+        busy="another evaluation is still running; wait for it to finish",
+        across_keys=True,  # one per server process: see the module docstring
+    )
 
 
 # --- tables (pure functions, tested without Streamlit) -------------------------------------------
@@ -192,7 +171,8 @@ def retrieval_misses(result: dict) -> list[dict]:
 
 
 def answer_misses(result: dict) -> list[dict]:
-    """Questions answered wrongly, abstained on, missing a gold citation or with unsupported figures."""
+    """Questions answered wrongly, abstained on, missing a gold citation or with unsupported
+    figures."""
     rows = []
     for q in result.get("questions", []):
         right = q.get("numeric") is True and not q.get("abstained")
@@ -265,13 +245,11 @@ def render() -> None:
     except FinragError as exc:
         st.error(str(exc))
         return
-    ss = st.session_state
     key = str(settings.data_dir.resolve())
-    job = _jobs().get(key)
-    if job is not None and job.finished and ss.get("eval_seen") != job.id:
-        ss["eval_seen"] = job.id  # this full run already draws the results after the job
-        if job.run is not None:
-            ss[f"eval_show_{job.run.kind}"] = job.run.run_id
+    job = _latest(key)
+    # this full run draws the results after the job, showing its run
+    if background.mark_seen(job, "eval_seen") and job.run is not None:
+        st.session_state[f"eval_show_{job.run.kind}"] = job.run.run_id
 
     st.title("Evaluate")
     st.caption(
@@ -310,7 +288,7 @@ def _run_form(settings: Settings) -> RunKind:
     limit = right.number_input(
         "Question limit", min_value=0, value=0, step=1, key="eval_limit", help="0 = every question"
     )
-    busy = _running() is not None
+    busy = background.running(KIND) is not None
     if not st.button(
         "Run", type="primary", icon=":material/play_arrow:", disabled=busy, key="eval_run"
     ):
@@ -327,19 +305,17 @@ def _run_form(settings: Settings) -> RunKind:
 
 
 def _job_fragment(key: str) -> None:
-    job = _jobs().get(key)
+    job = _latest(key)
     if job is None:
         return
-    every = POLL_SECONDS if not job.finished else None
-    st.fragment(_show_job, run_every=every)(key)
+    background.poll(_show_job, key, running=not job.finished)
 
 
 def _show_job(key: str) -> None:
-    job = _jobs().get(key)
+    job = _latest(key)
     if job is None:
         return
-    if job.finished and st.session_state.get("eval_seen") != job.id:
-        st.rerun(scope="app")  # the results below are outside this fragment
+    background.rerun_once_ended(job, "eval_seen")  # the results below are outside this fragment
     what = f"{job.kind} evaluation of `{job.set_dir}`"
     if job.limit:
         what += f" (first {job.limit} questions)"

@@ -2,11 +2,11 @@
 
 Contract: ingestion writes into the app's open corpus (:func:`ui.corpus.app_corpus`, one per corpus
 per server process: an embedded index can be opened by one object per process). One
-:class:`IngestJob` runs at
-a time per corpus, in a background thread, and lives in a ``st.cache_resource`` registry, so every
-session sees it and a rerun (or a closed tab) does not lose it. While it runs, a fragment redraws a
-real progress bar and the per-file report every :data:`POLL_SECONDS`; when it ends the whole page
-reruns once so the catalog table shows the new filings.
+:class:`IngestJob` runs at a time per corpus, in a background thread, and lives in the app's job
+registry (:mod:`ui.background`), so every session sees it and a rerun (or a closed tab) does not
+lose it. While it runs, a fragment redraws a real progress bar and the per-file report every
+:data:`~ui.background.POLL_SECONDS`; when it ends the whole page reruns once so the catalog table
+shows the new filings.
 
 Files come from an upload (saved under ``settings.data_dir / "uploads"``) or a folder on the
 server; optional overrides (company, ticker, form, fiscal year, ACL groups) apply to the whole
@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
-import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +30,7 @@ import streamlit as st
 from core.errors import FinragError
 from core.records import FileReport, Filing
 from core.settings import Settings
-from ui.background import finish
+from ui import background
 from ui.corpus import app_corpus
 from ui.identity import User, current_user
 
@@ -43,25 +40,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = ["pdf", "html", "htm", "docx", "xlsx"]
-POLL_SECONDS = 1.0
 OK_STATES = ("ok", "partial")
+KIND = "ingest"  # the job registry's kind of these jobs; their key is the resolved data_dir
 
 
 @dataclass
-class IngestJob:
+class IngestJob(background.Job):
     """One batch running (or finished) in a background thread; read by every session."""
 
     paths: list[str]
     overrides: dict[str, Any]
-    label: str
-    user: str = ""
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     total: int = 0
     reports: list[FileReport] = field(default_factory=list)
-    finished: bool = False
-    error: str | None = None
-    started: float = field(default_factory=time.perf_counter)
-    seconds: float | None = None
 
     @property
     def done(self) -> int:
@@ -74,18 +64,9 @@ class IngestJob:
         return out
 
 
-@st.cache_resource
-def _jobs() -> dict[str, IngestJob]:
-    """The latest job per corpus (key: resolved data_dir), shared by all sessions."""
-    return {}
-
-
-_START_LOCK = threading.Lock()
-
-
-def _running(key: str) -> IngestJob | None:
-    job = _jobs().get(key)
-    return job if job is not None and not job.finished else None
+def _latest(key: str) -> IngestJob | None:
+    job = background.latest(KIND, key)
+    return job if isinstance(job, IngestJob) else None
 
 
 def start_job(
@@ -101,26 +82,13 @@ def start_job(
     Raises:
         FinragError: another batch is still running on this corpus.
     """
-    from ingest.pipeline import collect_files
+    from ingest.pipeline import Ingestor, collect_files
 
-    key = str(settings.data_dir.resolve())
-    with _START_LOCK:
-        if _running(key) is not None:
-            raise FinragError(
-                "another ingest is still running on this corpus; wait for it to finish"
-            )
-        job = IngestJob(paths=paths, overrides=overrides, label=label, user=user)
+    job = IngestJob(paths=paths, overrides=overrides, label=label, user=user)
+
+    def count() -> None:
         files, problems = collect_files(paths)
         job.total = len(files) + len(problems)
-        _jobs()[key] = job
-    threading.Thread(
-        target=_run_job, args=(job, corpus), name=f"ingest-{job.id}", daemon=True
-    ).start()
-    return job
-
-
-def _run_job(job: IngestJob, corpus: Corpus) -> None:
-    from ingest.pipeline import Ingestor
 
     def progress(report: FileReport, done: int, total: int) -> None:
         job.total = max(job.total, total)
@@ -129,7 +97,15 @@ def _run_job(job: IngestJob, corpus: Corpus) -> None:
     def work() -> None:
         Ingestor(corpus).ingest(job.paths, job.overrides, progress=progress)
 
-    finish(job, work, f"ingest of {job.paths}")
+    return background.start(
+        KIND,
+        str(settings.data_dir.resolve()),
+        job,
+        work,
+        what=f"ingest of {job.paths}",
+        busy="another ingest is still running on this corpus; wait for it to finish",
+        prepare=count,
+    )
 
 
 def save_uploads(files: list, folder: Path) -> list[Path]:
@@ -189,7 +165,8 @@ def delete_filing(corpus: Corpus, doc_id: str) -> None:
 
 
 def reingest_overrides(filing: Filing) -> dict[str, Any]:
-    """The overrides ``filing`` was ingested with (fields whose source was an override) and its ACL."""
+    """The overrides ``filing`` was ingested with (fields whose source was an override) and its
+    ACL."""
     out: dict[str, Any] = {
         key: getattr(filing, key)
         for key, source in filing.metadata_source.items()
@@ -213,14 +190,11 @@ def render() -> None:
         st.error(str(exc))
         return
     key = str(settings.data_dir.resolve())
-    ss = st.session_state
-    job = _jobs().get(key)
-    if job is not None and job.finished:
-        ss["library_seen"] = job.id  # this full run already draws the catalog after the job
+    background.mark_seen(_latest(key), "library_seen")  # this full run draws the catalog after it
 
     st.title("Library")
     st.caption(f"Corpus: `{settings.data_dir}`")
-    busy = _running(key) is not None
+    busy = background.running(KIND, key) is not None
     _add_form(settings, corpus, user, busy)
     _job_fragment(key, user.name)
     st.divider()
@@ -277,24 +251,22 @@ def _add_form(settings: Settings, corpus: Corpus, user: User, busy: bool) -> Non
 
 
 def _job_fragment(key: str, user: str) -> None:
-    job = _jobs().get(key)
+    job = _latest(key)
     if job is None:
         return
     if job.user != user:
         if not job.finished:
             st.info("Another user's ingest is running on this corpus; adding files waits for it.")
         return
-    every = POLL_SECONDS if not job.finished else None
-    st.fragment(_show_job, run_every=every)(key)
+    background.poll(_show_job, key, running=not job.finished)
 
 
 def _show_job(key: str) -> None:
-    job = _jobs().get(key)
+    job = _latest(key)
     if job is None:
         return
-    if job.finished and st.session_state.get("library_seen") != job.id:
-        st.session_state["library_seen"] = job.id
-        st.rerun(scope="app")  # the catalog table below is outside this fragment
+    # the catalog table below is outside this fragment
+    background.rerun_once_ended(job, "library_seen")
     st.subheader("Ingest")
     total = max(job.total, job.done, 1)
     label = f"{job.done} of {job.total} files: {job.label}"
@@ -374,7 +346,8 @@ def _catalog(settings: Settings, corpus: Corpus, user: User, busy: bool) -> None
         list(by_id),
         key="library_filing",
         format_func=lambda d: (
-            f"{by_id[d].file_name} ({by_id[d].company or '?'}, {by_id[d].form or '?'} {by_id[d].fiscal_year or ''})"
+            f"{by_id[d].file_name} ({by_id[d].company or '?'}, "
+            f"{by_id[d].form or '?'} {by_id[d].fiscal_year or ''})"
         ),
     )
     if chosen is None:
@@ -408,7 +381,8 @@ def _catalog(settings: Settings, corpus: Corpus, user: User, busy: bool) -> None
     except Exception as exc:
         log.exception("deleting %s failed", filing.doc_id)
         st.error(
-            f"Could not delete {filing.file_name} ({type(exc).__name__}: {exc}); see the server log."
+            f"Could not delete {filing.file_name} ({type(exc).__name__}: {exc}); "
+            "see the server log."
         )
         return
     st.session_state.pop("library_filing", None)
