@@ -14,6 +14,14 @@ from pydantic import BaseModel, Field
 
 from core.errors import ConfigError
 
+# The development set beside a checkout (../shared), offered by the app's forms when present.
+DEV_SET = Path("../shared/data/financebench-dev")
+
+
+def default_set_dir() -> str:
+    """:data:`DEV_SET` when it holds a set, else "" (the app's forms prefill it)."""
+    return str(DEV_SET) if (DEV_SET / "questions.jsonl").exists() else ""
+
 
 class EvalQuestion(BaseModel):
     id: str

@@ -1,8 +1,9 @@
 """The Ask page: a chat over the answering agent, with every citation one click from its page.
 
-Contract: the app's one :class:`~agent.graph.Agent` over its open corpus (:mod:`ui.corpus`). The user (:func:`ui.identity.current_user`) reads with their
-ACL groups only: the filings offered as filters, the evidence, the citations and the page renders
-all come from searches made with those groups. A session is one conversation thread (follow-ups
+Contract: the app's one :class:`~agent.graph.Agent` over its open corpus (:mod:`ui.corpus`). The
+user (:func:`ui.identity.current_user`) reads with their ACL groups only: the filings offered as
+filters, the evidence, the citations and the page renders all come from searches made with those
+groups. A session is one conversation thread (follow-ups
 resolve against it) until "New conversation". While the agent runs, its progress events stream into
 ``st.status``; the turn is then kept in ``st.session_state["turns"]`` as a :class:`Turn` and the
 page reruns to draw the history.
@@ -12,8 +13,8 @@ last question. Left as prefilled, the resolver decides again for the next questi
 they replace its filing selection (``Retriever.retrieve(filters=...)``) until cleared.
 
 Each answer takes feedback (helpful / not helpful, and "this citation is wrong" on the selected
-citation), stored durably by :class:`~retrieval.feedback.FeedbackStore` as reranker training data, and
-can be saved to the memory bank as a pending entry for a curator to approve. A
+citation), stored durably by :class:`~retrieval.feedback.FeedbackStore` as reranker training
+data, and can be saved to the memory bank as a pending entry for a curator to approve. A
 :class:`~core.errors.FinragError` (or anything else) becomes an ``st.error`` with its message, never
 a traceback.
 """
@@ -279,19 +280,19 @@ def _feedback_row(index: int, turn: Turn, settings: Settings, user: User) -> Non
             ("up", "Helpful", ":material/thumb_up:"),
             ("down", "Not helpful", ":material/thumb_down:"),
         ):
-            if st.button(
+            clicked = st.button(
                 label,
                 icon=icon,
                 key=f"vote-{verdict}-{index}",
                 type="primary" if turn.verdict == verdict else "tertiary",
-            ):
-                if _store_feedback(settings, user, index, turn, verdict=verdict):
-                    turn.verdict = verdict
-                    st.rerun()
+            )
+            if clicked and _store_feedback(settings, user, index, turn, verdict=verdict):
+                turn.verdict = verdict
+                st.rerun()
 
 
 def _store_feedback(settings: Settings, user: User, index: int, turn: Turn, **change: str) -> bool:
-    """Record a vote or a flagged citation; False (with a message shown) when it could not be saved."""
+    """Record a vote or a flagged citation; False (with a message shown) if it was not saved."""
     reply = turn.reply
     try:
         app_corpus(settings).feedback.record(

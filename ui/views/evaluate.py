@@ -39,12 +39,12 @@ from evaluation.runs import (
     recall_curve,
     save_run,
 )
+from evaluation.sets import default_set_dir
 from ui import background
 
 log = logging.getLogger(__name__)
 
 KIND = "eval"  # the job registry's kind of these jobs; their key is the resolved data_dir
-DEFAULT_SET = Path("../shared/data/financebench-dev")
 KIND_LABELS = {"retrieval": "Retrieval (page Recall@k)", "answers": "Answers (agent end to end)"}
 
 
@@ -269,10 +269,6 @@ def render() -> None:
     _compare(kind, runs)
 
 
-def _default_set() -> str:
-    return str(DEFAULT_SET) if (DEFAULT_SET / "questions.jsonl").exists() else ""
-
-
 def _run_form(settings: Settings) -> RunKind:
     st.subheader("Run an evaluation")
     kind: RunKind = st.radio(
@@ -281,7 +277,7 @@ def _run_form(settings: Settings) -> RunKind:
     left, right = st.columns([4, 1])
     folder = left.text_input(
         "Evaluation set folder (questions.jsonl and pdfs/)",
-        value=_default_set(),
+        value=default_set_dir(),
         key="eval_set",
         placeholder="/data/financebench-dev",
     )

@@ -19,9 +19,10 @@ import streamlit as st
 
 from core.errors import FinragError
 from core.settings import Settings
+from evaluation.sets import default_set_dir
 from ui import background
 from ui.identity import User
-from ui.views.finetune.folders import default_scope, default_set, read_gate
+from ui.views.finetune.folders import default_scope, read_gate
 from ui.views.finetune.tables import BASELINE_LABELS, gate_table, show_table
 from ui.views.finetune.work import GATE, latest_gate, start_gate
 
@@ -37,7 +38,7 @@ def compare(settings: Settings, user: User, job: Any) -> None:
     left, mid, right = st.columns([4, 1, 1])
     folder = left.text_input(
         "Held-out set (questions.jsonl and pdfs/)",
-        value=default_set(),
+        value=default_set_dir(),
         key="finetune_set",
         placeholder="/data/financebench-dev",
     )

@@ -20,8 +20,6 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SET = Path("../shared/data/financebench-dev")
-
 
 def runs_root(settings: Settings) -> Path:
     """The folder holding the app's job folders."""
@@ -35,11 +33,6 @@ def job_folder(
     slug = re.sub(r"[^A-Za-z0-9]+", "-", company or "").strip("-").lower() or "all"
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     return runs_root(settings) / f"{stage}-{slug}-{stamp}"
-
-
-def default_set() -> str:
-    """The held-out set to prefill: :data:`DEFAULT_SET` when it is there, else blank."""
-    return str(DEFAULT_SET) if (DEFAULT_SET / "questions.jsonl").exists() else ""
 
 
 def list_jobs(root: Path) -> list[Any]:

@@ -18,10 +18,11 @@ import streamlit as st
 
 from core.errors import FinragError
 from core.settings import Settings
+from evaluation.sets import default_set_dir
 from ui import background
 from ui.corpus import app_corpus
 from ui.identity import User
-from ui.views.finetune.folders import default_set, job_folder, newest_general_model
+from ui.views.finetune.folders import job_folder, newest_general_model
 from ui.views.finetune.tables import serving_table, show_table
 from ui.views.finetune.work import TRAIN, start_training
 
@@ -105,7 +106,7 @@ def start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
         )
     held_out = st.text_input(
         "Held-out set to keep out of the data (its questions never train)",
-        value=default_set(),
+        value=default_set_dir(),
         key="finetune_exclude",
         placeholder="/data/financebench-dev",
     )

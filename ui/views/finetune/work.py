@@ -76,9 +76,13 @@ def start_training(corpus: Corpus, spec: Any, user: str = "") -> TrainJob:
     def list_it() -> None:
         # run_job writes the same first state as its thread starts; written here too so that the
         # page drawn right after this call already lists the job.
-        Path(spec.out).mkdir(parents=True, exist_ok=True)
-        if not (Path(spec.out) / JOB_FILE).exists():
-            (Path(spec.out) / JOB_FILE).write_text(JobState(spec=spec).model_dump_json(indent=2))
+        try:
+            Path(spec.out).mkdir(parents=True, exist_ok=True)
+            if not (Path(spec.out) / JOB_FILE).exists():
+                state = JobState(spec=spec).model_dump_json(indent=2)
+                (Path(spec.out) / JOB_FILE).write_text(state)
+        except OSError as exc:  # e.g. a read-only data dir: a message on the page, not a trace
+            raise FinragError(f"cannot write the job folder {spec.out}: {exc}") from exc
 
     return background.start(
         TRAIN,
