@@ -24,7 +24,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
-from finetune.lora import LoraFinetuneConfig, LoraReport, LoraTrainer, TrainLogEntry
+from finetune.lora import LoraFinetuneConfig, LoraReport, LoraTrainer
+from finetune.training import LogEntry as TrainLogEntry
 from rerank.lora import LoraModelInfo, load_lora_reranker
 
 tiny_qwen_dir = tiny_qwen.tiny_qwen_dir  # the pytest fixture, registered in this module
