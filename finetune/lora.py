@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -72,6 +71,7 @@ from finetune.training import (
     refuse_changed_options,
     restore_rng,
     rng_state,
+    step_plan,
     write_atomic,
 )
 from rerank.lora import (
@@ -358,10 +358,9 @@ class LoraTrainer:
         self.load()
         model = self.model
         self.out.mkdir(parents=True, exist_ok=True)
-        steps_per_epoch = math.ceil(len(usable) / config.batch_size)
-        total_steps = config.epochs * steps_per_epoch
-        if config.max_steps is not None:
-            total_steps = min(total_steps, config.max_steps)
+        steps_per_epoch, total_steps = step_plan(
+            len(usable), config.batch_size, config.epochs, config.max_steps
+        )
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
         scheduler = lr_schedule(
@@ -455,15 +454,7 @@ class LoraTrainer:
             stage=self.config.stage,
             max_length=self.config.max_length,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            metrics=(
-                {
-                    "dev_loss": metrics.loss,
-                    "dev_mrr": metrics.mrr,
-                    "dev_accuracy_at_1": metrics.accuracy_at_1,
-                }
-                if metrics
-                else {}
-            ),
+            metrics=metrics.named() if metrics else {},
             lora={
                 "rank": lora_config.r,
                 "alpha": lora_config.lora_alpha,

@@ -51,7 +51,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import time
 import tomllib
@@ -83,6 +82,7 @@ from finetune.training import (
     refuse_changed_options,
     restore_rng,
     rng_state,
+    step_plan,
     write_atomic,
 )
 from rerank.cross_encoder import (
@@ -340,9 +340,9 @@ class _Trainer:
         self.out = Path(config.out)
         self.checkpoints = checkpoints(self.out)
         self.fingerprint = dataset_fingerprint(train)
-        self.steps_per_epoch = math.ceil(len(train) / config.batch_size)
-        planned = config.epochs * self.steps_per_epoch
-        self.total_steps = min(planned, config.max_steps) if config.max_steps else planned
+        self.steps_per_epoch, self.total_steps = step_plan(
+            len(train), config.batch_size, config.epochs, config.max_steps
+        )
         self.pairs, self.train_seconds = 0, 0.0  # this invocation's, for the throughput
         self.bar: Any = None
 
@@ -674,13 +674,6 @@ class _Trainer:
             self.model.save_pretrained(str(folder))
             tokenizer = AutoTokenizer.from_pretrained(str(self.base_dir), local_files_only=True)
             tokenizer.save_pretrained(str(folder))
-            metrics = {}
-            if final_dev is not None:
-                metrics = {
-                    "dev_mrr": final_dev.mrr,
-                    "dev_accuracy_at_1": final_dev.accuracy_at_1,
-                    "dev_loss": final_dev.loss,
-                }
             metadata = CrossEncoderMetadata(
                 backend=BACKEND,
                 base=str(self.base_dir),
@@ -691,7 +684,7 @@ class _Trainer:
                 max_length=self.config.max_length,
                 num_layers=self.num_layers,
                 created_at=datetime.now(UTC),
-                metrics=metrics,
+                metrics=final_dev.named() if final_dev else {},
                 loss=LOSS_NAME,
             )
             (folder / METADATA_FILE).write_text(metadata.model_dump_json(indent=2))

@@ -57,6 +57,10 @@ class DevMetrics(BaseModel):
     accuracy_at_1: float  # share of queries whose positive scores strictly above every negative
     examples: int
 
+    def named(self) -> dict[str, float]:
+        """The metrics as run-log lines and ``finrag_model.json`` name them."""
+        return {"dev_loss": self.loss, "dev_mrr": self.mrr, "dev_accuracy_at_1": self.accuracy_at_1}
+
 
 def dev_metrics(rows: Sequence[Sequence[float]], digits: int | None = None) -> DevMetrics:
     """The metrics of ``rows`` (one per query: the positive's score, then its negatives').
@@ -121,6 +125,15 @@ class RunLog:
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(entry.model_dump_json() + "\n")
         logger.info("step %d: %s", entry.step, entry.model_dump_json(exclude={"step"}))
+
+
+def step_plan(
+    examples: int, batch_size: int, epochs: int, max_steps: int | None
+) -> tuple[int, int]:
+    """(steps per epoch, total steps) of a run: ``epochs`` passes, cut at ``max_steps``."""
+    steps_per_epoch = math.ceil(examples / batch_size)
+    total = epochs * steps_per_epoch
+    return steps_per_epoch, min(total, max_steps) if max_steps else total
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -385,9 +398,7 @@ class StepLoop:
             "step": self.step,
             "epoch": round(self.step / self.steps_per_epoch, 4),
             "loss": _round(self.window.mean(), self.digits),
-            "dev_loss": dev.loss if dev else None,
-            "dev_mrr": dev.mrr if dev else None,
-            "dev_accuracy_at_1": dev.accuracy_at_1 if dev else None,
+            **(dev.named() if dev else {}),
             "lr": float(self.scheduler.get_last_lr()[0]),
             "elapsed_s": round(self.clock.elapsed(), 3),
             "cpu_s": round(self.clock.cpu(), 3),
