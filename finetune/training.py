@@ -302,7 +302,11 @@ def restore_rng(state: Mapping[str, Any]) -> None:
 
 @dataclass
 class LossWindow:
-    """Train losses since the previous run-log line."""
+    """Train losses since the previous run-log line.
+
+    The cross-encoder checkpoints it, so its first line after a resume averages the steps before
+    the interruption too; LoRA's starts empty on a resume, as it always has.
+    """
 
     total: float = 0.0
     count: int = 0
