@@ -3,9 +3,9 @@
 Contract: :func:`train_lora` takes a :class:`LoraFinetuneConfig` and lists of
 :class:`~core.records.TrainingExample` (train, dev) and writes, under ``config.output_dir``:
 
-* ``run_log.jsonl``: one :class:`TrainLogEntry` per evaluation (step 0 before training, every
-  ``eval_every`` steps, each epoch end, the last step): step, epoch, mean train loss since the
-  previous line, dev loss / MRR / accuracy@1, elapsed seconds;
+* ``run_log.jsonl``: one :class:`~finetune.training.LogEntry` per evaluation (step 0 before
+  training, every ``eval_every`` steps, each epoch end, the last step): step, epoch, mean train
+  loss since the previous line, dev loss / MRR / accuracy@1, elapsed seconds;
 * ``checkpoints/step-XXXX/``: the adapter, optimizer, scheduler and RNG state (the last
   ``keep_checkpoints`` are kept); ``resume=True`` continues from the newest one;
 * ``model/``: the LoRA adapter (``PeftModel.save_pretrained``) and ``finrag_model.json``
@@ -17,8 +17,10 @@ logit("no")`` at the last prompt position is computed for the positive and its n
 prompt of :class:`rerank.pointwise.Qwen3VLReranker` (same messages, same left-padded batch), and a
 listwise softmax cross-entropy asks the positive to win. ``sigmoid`` of that margin is exactly what
 the pointwise reranker returns at inference, so the fine-tuned scorer needs no other code:
-:class:`rerank.lora.LoraReranker` (``load_lora_reranker(model_dir)``) is the pointwise reranker over the base
-model with the adapter merged in. Documents are text (``TrainingExample`` holds texts).
+:class:`rerank.lora.LoraReranker` (``load_lora_reranker(model_dir)``) is the pointwise reranker
+over the base model with the adapter merged in. Documents are text (``TrainingExample`` holds
+texts). The step loop, run log, checkpoint folders, learning-rate schedule and dev metrics are
+:mod:`finetune.training`'s, shared with the cross-encoder trainer.
 
 LoRA wraps the language model's attention projections only (the vision tower is frozen and never
 sees a gradient); every base weight stays as loaded. The model is loaded fresh, not from the
@@ -38,10 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
-import shutil
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +55,25 @@ from core.models import (
 )
 from core.options import Qwen3VLRerankerOptions
 from core.records import Chunk, Hit, TrainingExample
+from finetune.training import (
+    CHECKPOINTS_DIR,
+    MODEL_DIR,
+    REPORT_FILE,
+    RUN_LOG_FILE,
+    Checkpoints,
+    DevMetrics,
+    LogEntry,
+    RunClock,
+    RunLog,
+    StepLoop,
+    dev_metrics,
+    lr_schedule,
+    refuse_changed_options,
+    restore_rng,
+    rng_state,
+    step_plan,
+    write_atomic,
+)
 from rerank.lora import (
     BACKEND,
     BASE_SETTING,
@@ -134,33 +152,6 @@ class LoraFinetuneConfig(BaseModel):
     """None: bfloat16 on CUDA, float32 on CPU."""
     gradient_checkpointing: bool = False
     instruction: str = INSTRUCTION
-
-
-class DevMetrics(BaseModel):
-    """Listwise quality on a set of examples: the positive against its negatives."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    loss: float
-    mrr: float
-    accuracy_at_1: float
-    examples: int
-
-
-class TrainLogEntry(BaseModel):
-    """One line of ``run_log.jsonl``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    step: int
-    epoch: float
-    loss: float | None  # mean train loss since the previous line; None at step 0
-    dev_loss: float | None = None
-    dev_mrr: float | None = None
-    dev_accuracy_at_1: float | None = None
-    lr: float  # the learning rate of the next step
-    elapsed_s: float
-    cpu_s: float
 
 
 class LoraReport(BaseModel):
@@ -338,20 +329,10 @@ class LoraTrainer:
             return None
         was_training = self.model.training
         self.model.eval()
-        losses, reciprocal, top1 = [], [], []
         with torch.no_grad():
-            for example in usable:
-                margins = self.margins(example.query, self.documents(example))
-                target = torch.zeros(1, dtype=torch.long, device=margins.device)
-                losses.append(torch.nn.functional.cross_entropy(margins[None, :], target).item())
-                rank = 1 + int((margins[1:] >= margins[0]).sum().item())
-                reciprocal.append(1.0 / rank)
-                top1.append(float(rank == 1))
+            rows = [self.margins(e.query, self.documents(e)).cpu().numpy() for e in usable]
         self.model.train(was_training)
-        n = len(usable)
-        return DevMetrics(
-            loss=sum(losses) / n, mrr=sum(reciprocal) / n, accuracy_at_1=sum(top1) / n, examples=n
-        )
+        return dev_metrics(rows)
 
     # -- training ------------------------------------------------------------------------------
 
@@ -359,7 +340,7 @@ class LoraTrainer:
         self,
         train: list[TrainingExample],
         dev: list[TrainingExample],
-        on_progress: Callable[[TrainLogEntry], None] | None = None,
+        on_progress: Callable[[LogEntry], None] | None = None,
     ) -> LoraReport:
         """Train, evaluate, checkpoint; save the adapter and the report. Returns the report."""
         import torch
@@ -377,65 +358,20 @@ class LoraTrainer:
         self.load()
         model = self.model
         self.out.mkdir(parents=True, exist_ok=True)
-        steps_per_epoch = math.ceil(len(usable) / config.batch_size)
-        total_steps = config.epochs * steps_per_epoch
-        if config.max_steps is not None:
-            total_steps = min(total_steps, config.max_steps)
+        steps_per_epoch, total_steps = step_plan(
+            len(usable), config.batch_size, config.epochs, config.max_steps
+        )
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: self._lr_factor(step, total_steps)
+        scheduler = lr_schedule(
+            optimizer,
+            total_steps=total_steps,
+            warmup_steps=config.warmup_steps,
+            shape=config.schedule,
+            warmup_offset=1,
         )
 
-        step, elapsed_before, cpu_before = 0, 0.0, 0.0
-        initial_dev: DevMetrics | None = None
-        checkpoint = self._resume_checkpoint()
-        if checkpoint is not None:
-            step, elapsed_before, cpu_before, initial = self._restore(
-                checkpoint, optimizer, scheduler
-            )
-            initial_dev = DevMetrics.model_validate(initial) if initial else None
-        resumed_from = step
-        last_logged = self._trim_log(step)
-        started, cpu_started = time.monotonic(), time.process_time()
-
-        def clock() -> tuple[float, float]:
-            return (
-                elapsed_before + time.monotonic() - started,
-                cpu_before + time.process_time() - cpu_started,
-            )
-
-        window: list[float] = []
-        final_dev: DevMetrics | None = None
-
-        def log(current: int) -> DevMetrics | None:
-            nonlocal last_logged, window, final_dev
-            metrics = final_dev = self.evaluate(dev)
-            elapsed, cpu = clock()
-            entry = TrainLogEntry(
-                step=current,
-                epoch=round(current / steps_per_epoch, 4),
-                loss=sum(window) / len(window) if window else None,
-                dev_loss=metrics.loss if metrics else None,
-                dev_mrr=metrics.mrr if metrics else None,
-                dev_accuracy_at_1=metrics.accuracy_at_1 if metrics else None,
-                lr=scheduler.get_last_lr()[0],
-                elapsed_s=round(elapsed, 3),
-                cpu_s=round(cpu, 3),
-            )
-            with (self.out / "run_log.jsonl").open("a") as handle:
-                handle.write(entry.model_dump_json() + "\n")
-            logger.info("step %d: %s", current, entry.model_dump_json(exclude={"step"}))
-            window, last_logged = [], current
-            if on_progress is not None:
-                on_progress(entry)
-            return metrics
-
-        if step == 0:
-            initial_dev = log(0)
-        model.train()
-        last_saved = step
-        while step < total_steps:
+        def train_step(step: int) -> float:
             epoch, done_in_epoch = divmod(step, steps_per_epoch)
             order = list(usable)
             random.Random(config.seed * 100_003 + epoch).shuffle(order)
@@ -452,38 +388,52 @@ class LoraTrainer:
                 torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
             optimizer.step()
             scheduler.step()
-            step += 1
-            window.append(batch_loss)
-            epoch_end = step % steps_per_epoch == 0 or step == total_steps
-            if epoch_end or (config.eval_every and step % config.eval_every == 0):
-                log(step)
-            if epoch_end or (config.save_every and step % config.save_every == 0):
-                self._save_checkpoint(step, optimizer, scheduler, clock(), initial_dev)
-                last_saved = step
-        if last_logged != step:
-            log(step)
-        if last_saved != step:
-            self._save_checkpoint(step, optimizer, scheduler, clock(), initial_dev)
-        model.eval()
+            return batch_loss
 
-        if final_dev is None:
-            # resuming a finished run logs nothing new; evaluate without writing a duplicate line
-            final_dev = self.evaluate(dev)
-        elapsed, cpu = clock()
+        step, elapsed_before, cpu_before = 0, 0.0, 0.0
+        initial_dev: DevMetrics | None = None
+        checkpoint = self._resume_checkpoint()
+        if checkpoint is not None:
+            step, elapsed_before, cpu_before, initial = self._restore(
+                checkpoint, optimizer, scheduler
+            )
+            initial_dev = DevMetrics.model_validate(initial) if initial else None
+        run_log = RunLog(self.out / RUN_LOG_FILE)
+        last_logged = run_log.restart(step)
+        model.train()
+        loop = StepLoop(
+            steps_per_epoch=steps_per_epoch,
+            total_steps=total_steps,
+            train_step=train_step,
+            evaluate=lambda: self.evaluate(dev),
+            save_checkpoint=lambda loop: self._save_checkpoint(loop, optimizer, scheduler),
+            scheduler=scheduler,
+            run_log=run_log,
+            clock=RunClock(elapsed_before=elapsed_before, cpu_before=cpu_before),
+            eval_every=config.eval_every,
+            checkpoint_every=config.save_every,
+            on_log=on_progress,
+            step=step,
+            initial_dev=initial_dev,
+            last_logged=last_logged,
+        )
+        final_dev = loop.run()
+        model.eval()
+        elapsed, cpu = loop.clock.elapsed(), loop.clock.cpu()
         model_dir = self.save_model(final_dev)
         report = LoraReport(
             base=str(self.base_path),
             stage=config.stage,
-            steps=step,
+            steps=loop.step,
             epochs=config.epochs,
             train_examples=len(usable),
             skipped_examples=skipped,
             dev_examples=len(dev),
-            initial_dev=initial_dev,
+            initial_dev=loop.initial_dev,
             final_dev=final_dev,
             trainable_parameters=sum(p.numel() for p in params),
             total_parameters=sum(p.numel() for p in model.parameters()),
-            resumed_from_step=resumed_from,
+            resumed_from_step=step,
             elapsed_s=round(elapsed, 3),
             cpu_s=round(cpu, 3),
             device=str(self.scorer.loaded().device if self.scorer else ""),
@@ -491,20 +441,12 @@ class LoraTrainer:
             model_dir=str(model_dir),
             config=config.model_dump(mode="json"),
         )
-        (self.out / "report.json").write_text(report.model_dump_json(indent=2))
+        write_atomic(self.out / REPORT_FILE, report.model_dump_json(indent=2))
         return report
-
-    def _lr_factor(self, step: int, total: int) -> float:
-        warmup = self.config.warmup_steps
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        if self.config.schedule == "constant":
-            return 1.0
-        return max(0.0, (total - step) / max(1, total - warmup))
 
     def save_model(self, metrics: DevMetrics | None) -> Path:
         """Write the adapter and ``finrag_model.json`` into ``output_dir/model``."""
-        model_dir = self.out / "model"
+        model_dir = self.out / MODEL_DIR
         self.model.save_pretrained(str(model_dir))
         lora_config = self.model.peft_config["default"]
         info = LoraModelInfo(
@@ -512,15 +454,7 @@ class LoraTrainer:
             stage=self.config.stage,
             max_length=self.config.max_length,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            metrics=(
-                {
-                    "dev_loss": metrics.loss,
-                    "dev_mrr": metrics.mrr,
-                    "dev_accuracy_at_1": metrics.accuracy_at_1,
-                }
-                if metrics
-                else {}
-            ),
+            metrics=metrics.named() if metrics else {},
             lora={
                 "rank": lora_config.r,
                 "alpha": lora_config.lora_alpha,
@@ -536,68 +470,48 @@ class LoraTrainer:
 
     # -- checkpoints ---------------------------------------------------------------------------
 
-    def _checkpoints(self) -> list[Path]:
-        folder = self.out / "checkpoints"
-        if not folder.is_dir():
-            return []
-        return sorted(p for p in folder.glob("step-*") if (p / _STATE_FILE).is_file())
+    @property
+    def checkpoints(self) -> Checkpoints:
+        return Checkpoints(self.out / CHECKPOINTS_DIR, _STATE_FILE, digits=4)
 
     def _resume_key(self) -> dict[str, Any]:
         dumped = self.config.model_dump(mode="json")
         return {key: dumped[key] for key in _RESUME_KEYS}
 
-    def _save_checkpoint(
-        self,
-        step: int,
-        optimizer: Any,
-        scheduler: Any,
-        clock: tuple[float, float],
-        initial_dev: DevMetrics | None,
-    ) -> Path:
+    def _save_checkpoint(self, loop: StepLoop, optimizer: Any, scheduler: Any) -> None:
         import torch
 
-        folder = self.out / "checkpoints"
-        final = folder / f"step-{step:04d}"
-        partial = folder / f".step-{step:04d}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        self.model.save_pretrained(str(partial))
-        tensors = {
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-        }
-        torch.save(tensors, partial / _TENSORS_FILE)
-        state = {
-            "step": step,
-            "elapsed_s": clock[0],
-            "cpu_s": clock[1],
-            "initial_dev": initial_dev.model_dump() if initial_dev else None,
-            "config": self._resume_key(),
-        }
-        (partial / _STATE_FILE).write_text(json.dumps(state, indent=2))
-        shutil.rmtree(final, ignore_errors=True)
-        partial.rename(final)  # a crash mid-save leaves only a .partial folder, never a bad one
-        for old in self._checkpoints()[: -self.config.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
-        logger.info("checkpoint %s", final)
-        return final
+        with self.checkpoints.write(loop.step, self.config.keep_checkpoints) as folder:
+            self.model.save_pretrained(str(folder))
+            tensors = {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                **rng_state(cuda=True),
+            }
+            torch.save(tensors, folder / _TENSORS_FILE)
+            state = {
+                "step": loop.step,
+                "elapsed_s": loop.clock.elapsed(),
+                "cpu_s": loop.clock.cpu(),
+                "initial_dev": loop.initial_dev.model_dump() if loop.initial_dev else None,
+                "config": self._resume_key(),
+            }
+            (folder / _STATE_FILE).write_text(json.dumps(state, indent=2))
 
     def _resume_checkpoint(self) -> Path | None:
         resume = self.config.resume
         if resume is False:
             return None
         if resume is True:
-            found = self._checkpoints()
-            if not found:
-                logger.info("no checkpoint in %s; starting from step 0", self.out / "checkpoints")
-                return None
-            return found[-1]
+            latest = self.checkpoints.latest()
+            if latest is None:
+                logger.info("no checkpoint in %s; starting from step 0", self.checkpoints.root)
+            return latest
         path = Path(resume)
         if not (path / _STATE_FILE).is_file():
             raise ConfigError(
                 f"{path} is not a LoRA checkpoint (no {_STATE_FILE}); pass resume=True to use the "
-                f"newest one in {self.out / 'checkpoints'}, or a step-XXXX folder from there."
+                f"newest one in {self.checkpoints.root}, or a step-XXXX folder from there."
             )
         return path
 
@@ -609,53 +523,29 @@ class LoraTrainer:
         from safetensors.torch import load_file
 
         state = json.loads((checkpoint / _STATE_FILE).read_text())
-        changed = {
-            key: (state["config"].get(key), value)
-            for key, value in self._resume_key().items()
-            if state["config"].get(key) != value
-        }
-        if changed:
-            raise ConfigError(
-                f"cannot resume from {checkpoint}: options changed since it was written "
-                f"({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in changed.items())}); restore "
-                "them, or start a new run in another output_dir."
-            )
+        refuse_changed_options(
+            checkpoint,
+            state["config"],
+            self._resume_key(),
+            _RESUME_KEYS,
+            remedy="start a new run in another output_dir",
+            show_values=True,
+        )
         weights = load_file(str(checkpoint / "adapter_model.safetensors"))
         set_peft_model_state_dict(self.model, weights)
         tensors = torch.load(checkpoint / _TENSORS_FILE, weights_only=False)
         optimizer.load_state_dict(tensors["optimizer"])
         scheduler.load_state_dict(tensors["scheduler"])
-        torch.set_rng_state(tensors["torch_rng"])
-        if tensors["cuda_rng"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(tensors["cuda_rng"])
+        restore_rng(tensors)
         logger.info("resuming from %s (step %d)", checkpoint, state["step"])
         return state["step"], state["elapsed_s"], state["cpu_s"], state["initial_dev"]
-
-    def _trim_log(self, step: int) -> int:
-        """Drop log lines past ``step`` (written after the checkpoint a resume starts from).
-
-        Returns the step of the last line kept (-1 when none).
-        """
-        path = self.out / "run_log.jsonl"
-        if not path.is_file():
-            return -1
-        if step == 0:
-            path.unlink()
-            return -1
-        kept = [
-            line
-            for line in path.read_text().splitlines()
-            if line.strip() and json.loads(line)["step"] <= step
-        ]
-        path.write_text("".join(line + "\n" for line in kept))
-        return json.loads(kept[-1])["step"] if kept else -1
 
 
 def train_lora(
     config: LoraFinetuneConfig,
     train: list[TrainingExample],
     dev: list[TrainingExample],
-    on_progress: Callable[[TrainLogEntry], None] | None = None,
+    on_progress: Callable[[LogEntry], None] | None = None,
 ) -> LoraReport:
     """Fine-tune the Qwen3-VL-Reranker with LoRA; see the module docstring for what is written.
 
@@ -663,7 +553,7 @@ def train_lora(
         config: the run's options (``output_dir`` receives logs, checkpoints, model, report).
         train: examples with a positive and at least one negative (others are skipped).
         dev: examples evaluated at step 0, every ``eval_every`` steps and each epoch end.
-        on_progress: called with each :class:`TrainLogEntry` as it is written.
+        on_progress: called with each :class:`~finetune.training.LogEntry` as it is written.
 
     Raises:
         ModelNotAvailableError: the base model is not on this machine.

@@ -30,6 +30,10 @@ the negatives currently scored highest (the hard ones), and it has no margin to 
 fewer than k negatives are filled with other examples' positives (random in-batch-style
 negatives), so every group has the same size.
 
+The step loop (evaluation, checkpoint and time-budget policy), the run log, checkpoint folders,
+learning-rate schedule and dev metrics are :mod:`finetune.training`'s, shared with the LoRA
+trainer; this module holds the cross-encoder's model, data, objective and ONNX export.
+
 Determinism: the epoch order and each step's negative sampling come from generators seeded by
 (seed, epoch, step), dropout from torch's global generator, which is checkpointed. Threads:
 ``torch.set_num_threads(config.threads or all cores)`` for the run, restored afterwards.
@@ -47,22 +51,40 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
-import re
-import shutil
 import time
 import tomllib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import ConfigError, MissingDependencyError, ModelNotAvailableError
 from core.records import TrainingExample
+from finetune.training import (
+    CHECKPOINTS_DIR,
+    MODEL_DIR,
+    REPORT_FILE,
+    RUN_LOG_FILE,
+    Checkpoints,
+    DevMetrics,
+    LogEntry,
+    LossWindow,
+    RunClock,
+    RunLog,
+    StepLoop,
+    atomic_folder,
+    dev_metrics,
+    lr_schedule,
+    refuse_changed_options,
+    restore_rng,
+    rng_state,
+    step_plan,
+    write_atomic,
+)
 from rerank.cross_encoder import (
     METADATA_FILE,
     CrossEncoderMetadata,
@@ -73,18 +95,13 @@ from rerank.cross_encoder import (
     read_metadata,
 )
 
-if TYPE_CHECKING:
-    pass
-
 logger = logging.getLogger(__name__)
 
 BACKEND = "cross-encoder"
-CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "state.pt"
-RUN_LOG_FILE = "run_log.jsonl"
-REPORT_FILE = "report.json"
-MODEL_DIR = "model"
 LOSS_NAME = "listwise-softmax-ce"
+# Metrics and logged losses are rounded to this many digits.
+_DIGITS = 6
 # Wall seconds kept back from the time budget for the final evaluation, save and ONNX export
 # beyond what the last evaluation took.
 _FINISH_RESERVE_S = 30.0
@@ -159,32 +176,18 @@ class FinetuneConfig(BaseModel):
     dataset_version: str = ""
 
 
-class DevMetrics(BaseModel):
-    """Listwise quality on held-out examples: the positive against its negatives."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    loss: float
-    mrr: float
-    accuracy_at_1: float  # share of queries whose positive scores strictly above every negative
-    examples: int
-
-
-class RunLogEntry(BaseModel):
-    """One line of ``run_log.jsonl`` (the same fields as the LoRA trainer's, plus ``event``)."""
+class _Event(BaseModel):
+    """The cross-encoder's addition to the shared log line. :class:`RunLogEntry` lists it as its
+    last base, which makes pydantic put ``event`` first in each line, where it has always been."""
 
     model_config = ConfigDict(extra="forbid")
 
     event: Literal["start", "eval", "epoch", "final"]
-    step: int
-    epoch: float
-    loss: float | None  # mean train loss since the previous line; None at the start
-    dev_loss: float | None = None
-    dev_mrr: float | None = None
-    dev_accuracy_at_1: float | None = None
-    lr: float
-    elapsed_s: float
-    cpu_s: float
+
+
+class RunLogEntry(LogEntry, _Event):
+    """One line of ``run_log.jsonl``: the shared :class:`~finetune.training.LogEntry` fields plus
+    the ``event`` that wrote it."""
 
 
 class FinetuneReport(BaseModel):
@@ -335,10 +338,13 @@ class _Trainer:
         self.on_progress = on_progress
         self.show_progress = show_progress
         self.out = Path(config.out)
+        self.checkpoints = checkpoints(self.out)
         self.fingerprint = dataset_fingerprint(train)
-        self.steps_per_epoch = math.ceil(len(train) / config.batch_size)
-        planned = config.epochs * self.steps_per_epoch
-        self.total_steps = min(planned, config.max_steps) if config.max_steps else planned
+        self.steps_per_epoch, self.total_steps = step_plan(
+            len(train), config.batch_size, config.epochs, config.max_steps
+        )
+        self.pairs, self.train_seconds = 0, 0.0  # this invocation's, for the throughput
+        self.bar: Any = None
 
     # -- the run -------------------------------------------------------------------------
 
@@ -358,13 +364,98 @@ class _Trainer:
             torch.set_num_threads(threads_before)
 
     def _run(self, threads: int) -> FinetuneReport:
+        config = self.config
+        clock = RunClock(max_minutes=config.max_minutes, reserve_s=_FINISH_RESERVE_S)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.base_dir, is_cross_encoder = resolve_base(config)
+        self.model = self._load_model(is_cross_encoder)
+        self.num_layers = int(self.model.config.num_hidden_layers)
+        self.encoder = PairEncoder(load_pair_tokenizer(self.base_dir), config.max_length)
+        self.model.train()
+        self.optimizer = self._optimizer()
+        self.scheduler = lr_schedule(
+            self.optimizer,
+            total_steps=self.total_steps,
+            warmup_steps=round(config.warmup_ratio * self.total_steps),
+        )
+        self.dev_groups = self._dev_groups()
+
+        loop = StepLoop(
+            steps_per_epoch=self.steps_per_epoch,
+            total_steps=self.total_steps,
+            train_step=self._train_step,
+            evaluate=self._evaluate,
+            save_checkpoint=self._save_checkpoint,
+            scheduler=self.scheduler,
+            run_log=RunLog(self.out / RUN_LOG_FILE),
+            clock=clock,
+            eval_every=config.eval_every,
+            checkpoint_every=config.checkpoint_every,
+            digits=_DIGITS,
+            entry_type=RunLogEntry,
+            on_step=self._on_step,
+        )
+        if config.resume and (checkpoint := self.checkpoints.latest()) is not None:
+            self._restore(checkpoint, loop)
+        elif config.resume:
+            logger.info("no checkpoint under %s: starting from scratch", self.out)
+        # The kept lines do not count as logged: a resumed finished run logs its final line again.
+        loop.run_log.restart(loop.step)
+        resumed_from = loop.step
+        self.bar = self._bar(loop.step)
+        try:
+            final_dev = loop.run()
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        step = loop.step
+        stopped: Literal["completed", "max_steps", "time_budget"] = "completed"
+        if loop.stopped_by_budget:
+            stopped = "time_budget"
+        elif step < config.epochs * self.steps_per_epoch:
+            stopped = "max_steps"
+        model_dir = self._save_model(final_dev)
+        final_dev_onnx = None
+        if config.export_onnx:
+            ensure_onnx(model_dir)
+            if self.dev_groups:
+                final_dev_onnx = self._evaluate_onnx(model_dir)
+        report = FinetuneReport(
+            stage=config.stage,
+            company=config.company,
+            base=str(self.base_dir),
+            num_layers=self.num_layers,
+            max_length=config.max_length,
+            steps=step,
+            total_steps=self.total_steps,
+            epochs_completed=round(step / self.steps_per_epoch, 4),
+            stopped=stopped,
+            train_examples=len(self.train),
+            dev_examples=len(self.dev_groups),
+            pairs_seen=self.pairs,
+            pairs_per_second=(
+                round(self.pairs / self.train_seconds, 3) if self.train_seconds > 0 else 0.0
+            ),
+            initial_dev=loop.initial_dev,
+            final_dev=final_dev,
+            final_dev_onnx=final_dev_onnx,
+            final_train_loss=loop.window.last,
+            resumed_from_step=resumed_from,
+            elapsed_s=round(clock.this_run(), 3),
+            cpu_s=round(clock.cpu(), 3),
+            threads=threads,
+            model_dir=str(model_dir),
+            dataset_version=config.dataset_version,
+            dataset_fingerprint=self.fingerprint,
+            config=config.model_dump(mode="json"),
+        )
+        write_atomic(self.out / REPORT_FILE, report.model_dump_json(indent=2))
+        return report
+
+    def _load_model(self, is_cross_encoder: bool) -> Any:
         import torch
-        from transformers import get_linear_schedule_with_warmup
 
         config = self.config
-        started, cpu_started = time.perf_counter(), time.process_time()
-        self.out.mkdir(parents=True, exist_ok=True)
-        base_dir, is_cross_encoder = resolve_base(config)
         torch.manual_seed(config.seed)  # the fresh head's initialisation
         kwargs: dict[str, Any] = {}
         if config.dropout is not None:
@@ -377,205 +468,64 @@ class _Trainer:
             kwargs["num_labels"] = 1
             if config.num_layers:
                 kwargs["num_hidden_layers"] = config.num_layers
-        model = load_classifier(base_dir, **kwargs)
-        self.num_layers = int(model.config.num_hidden_layers)
-        self.base_dir = base_dir
-        self.encoder = PairEncoder(load_pair_tokenizer(base_dir), config.max_length)
-        model.train()
+        return load_classifier(self.base_dir, **kwargs)
 
-        if config.freeze_embeddings:
-            model.get_input_embeddings().weight.requires_grad_(False)
+    def _optimizer(self) -> Any:
+        import torch
+
+        if self.config.freeze_embeddings:
+            self.model.get_input_embeddings().weight.requires_grad_(False)
         decay, no_decay = [], []
-        for parameter in model.parameters():
+        for parameter in self.model.parameters():
             if not parameter.requires_grad:
                 continue
             # Biases and LayerNorm weights are not regularised (the BERT recipe).
             (no_decay if parameter.ndim < 2 else decay).append(parameter)
-        optimizer = torch.optim.AdamW(
+        return torch.optim.AdamW(
             [
-                {"params": decay, "weight_decay": config.weight_decay},
+                {"params": decay, "weight_decay": self.config.weight_decay},
                 {"params": no_decay, "weight_decay": 0.0},
             ],
-            lr=config.lr,
+            lr=self.config.lr,
         )
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, round(config.warmup_ratio * self.total_steps), self.total_steps
-        )
-        self.dev_groups = self._dev_groups()
 
-        step, resumed_from = 0, 0
-        initial_dev: DevMetrics | None = None
-        loss_sum, loss_count, last_loss = 0.0, 0, None
-        elapsed_before = 0.0
-        if config.resume and (checkpoint := latest_checkpoint(self.out)) is not None:
-            state = torch.load(checkpoint / STATE_FILE, weights_only=False)
-            self._check_resumable(state, checkpoint)
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["torch_rng"])
-            step = resumed_from = int(state["step"])
-            loss_sum, loss_count = state["loss_sum"], state["loss_count"]
-            last_loss = state["last_loss"]
-            initial_dev = DevMetrics(**state["initial_dev"]) if state["initial_dev"] else None
-            elapsed_before = float(state["elapsed_s"])
-            _truncate_run_log(self.out / RUN_LOG_FILE, step)
-            logger.info("resuming %s from step %d (%s)", self.out, step, checkpoint)
-        else:
-            if config.resume:
-                logger.info("no checkpoint under %s: starting from scratch", self.out)
-            (self.out / RUN_LOG_FILE).unlink(missing_ok=True)
-            initial_dev = self._evaluate(model)
-            self._log("start", 0, None, initial_dev, scheduler, started, cpu_started, 0.0)
-
-        eval_seconds = 0.0
-        last_dev: DevMetrics | None = None
-        last_dev_step = -1
-        pairs, train_seconds = 0, 0.0
-        stopped: Literal["completed", "max_steps", "time_budget"] = "completed"
-        bar = self._bar(step)
-        try:
-            while step < self.total_steps:
-                epoch, index = divmod(step, self.steps_per_epoch)
-                groups = self._train_groups(epoch, index)
-                t0 = time.perf_counter()
-                loss = self._step(model, groups, optimizer, scheduler)
-                train_seconds += time.perf_counter() - t0
-                step += 1
-                pairs += sum(len(g) - 1 for g in groups)  # minus the query
-                loss_sum, loss_count, last_loss = loss_sum + loss, loss_count + 1, loss
-                lr = scheduler.get_last_lr()[0]
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4f}")
-                if self.on_progress is not None:
-                    self.on_progress(
-                        step,
-                        self.total_steps,
-                        {"loss": loss, "lr": lr, "epoch": step / self.steps_per_epoch},
-                    )
-                epoch_end = step % self.steps_per_epoch == 0
-                evaluate = (
-                    epoch_end
-                    or step == self.total_steps
-                    or (config.eval_every and step % config.eval_every == 0)
-                )
-                if evaluate:
-                    t0 = time.perf_counter()
-                    last_dev, last_dev_step = self._evaluate(model), step
-                    eval_seconds = time.perf_counter() - t0
-                    event = "epoch" if epoch_end else "eval"
-                    self._log(
-                        event,
-                        step,
-                        loss_sum / loss_count,
-                        last_dev,
-                        scheduler,
-                        started,
-                        cpu_started,
-                        elapsed_before,
-                    )
-                    loss_sum, loss_count = 0.0, 0
-                over_budget = self._over_budget(started, eval_seconds)
-                if (
-                    epoch_end
-                    or step % config.checkpoint_every == 0
-                    or step == self.total_steps
-                    or over_budget
-                ):
-                    self._save_checkpoint(
-                        step,
-                        model,
-                        optimizer,
-                        scheduler,
-                        loss_sum,
-                        loss_count,
-                        last_loss,
-                        initial_dev,
-                        elapsed_before + time.perf_counter() - started,
-                    )
-                if over_budget and step < self.total_steps:
-                    stopped = "time_budget"
-                    logger.warning(
-                        "time budget of %.1f min reached at step %d/%d; the model is written, "
-                        "resume=True continues",
-                        config.max_minutes,
-                        step,
-                        self.total_steps,
-                    )
-                    break
-        finally:
-            if bar is not None:
-                bar.close()
-        if stopped == "completed" and step < config.epochs * self.steps_per_epoch:
-            stopped = "max_steps"
-        final_dev = last_dev if last_dev_step == step else self._evaluate(model)
-        if last_dev_step != step:
-            self._log(
-                "final",
-                step,
-                loss_sum / loss_count if loss_count else None,
-                final_dev,
-                scheduler,
-                started,
-                cpu_started,
-                elapsed_before,
-            )
-        model_dir = self._save_model(model, final_dev)
-        final_dev_onnx = None
-        if config.export_onnx:
-            ensure_onnx(model_dir)
-            if self.dev_groups:
-                final_dev_onnx = self._evaluate_onnx(model_dir)
-        elapsed = time.perf_counter() - started
-        report = FinetuneReport(
-            stage=config.stage,
-            company=config.company,
-            base=str(base_dir),
-            num_layers=self.num_layers,
-            max_length=config.max_length,
-            steps=step,
-            total_steps=self.total_steps,
-            epochs_completed=round(step / self.steps_per_epoch, 4),
-            stopped=stopped,
-            train_examples=len(self.train),
-            dev_examples=len(self.dev_groups),
-            pairs_seen=pairs,
-            pairs_per_second=round(pairs / train_seconds, 3) if train_seconds > 0 else 0.0,
-            initial_dev=initial_dev,
-            final_dev=final_dev,
-            final_dev_onnx=final_dev_onnx,
-            final_train_loss=last_loss,
-            resumed_from_step=resumed_from,
-            elapsed_s=round(elapsed, 3),
-            cpu_s=round(time.process_time() - cpu_started, 3),
-            threads=threads,
-            model_dir=str(model_dir),
-            dataset_version=config.dataset_version,
-            dataset_fingerprint=self.fingerprint,
-            config=config.model_dump(mode="json"),
-        )
-        _write_atomic(self.out / REPORT_FILE, report.model_dump_json(indent=2))
-        return report
-
-    def _step(self, model: Any, groups: list[list[str]], optimizer: Any, scheduler: Any) -> float:
+    def _train_step(self, step: int) -> float:
+        """Optimizer step ``step + 1``: one listwise batch, forward, backward, update."""
         import torch
 
+        epoch, index = divmod(step, self.steps_per_epoch)
+        groups = self._train_groups(epoch, index)
+        t0 = time.perf_counter()
         queries = [g[0] for g in groups]
         size = len(groups[0]) - 1
         pairs = [(q, text) for q, g in zip(queries, groups, strict=True) for text in g[1:]]
         batch = {k: torch.from_numpy(v) for k, v in self.encoder.encode(pairs).items()}
-        scores = model(**batch).logits.view(len(groups), size)
+        scores = self.model(**batch).logits.view(len(groups), size)
         # Column 0 holds each group's positive.
         loss = torch.nn.functional.cross_entropy(scores, torch.zeros(len(groups), dtype=torch.long))
-        optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(
-            [p for p in model.parameters() if p.requires_grad], self.config.max_grad_norm
+            [p for p in self.model.parameters() if p.requires_grad], self.config.max_grad_norm
         )
-        optimizer.step()
-        scheduler.step()
-        return float(loss.item())
+        self.optimizer.step()
+        self.scheduler.step()
+        value = float(loss.item())
+        self.train_seconds += time.perf_counter() - t0
+        self.pairs += len(pairs)
+        return value
+
+    def _on_step(self, step: int, loss: float) -> None:
+        lr = self.scheduler.get_last_lr()[0]
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.4f}")
+        if self.on_progress is not None:
+            self.on_progress(
+                step,
+                self.total_steps,
+                {"loss": loss, "lr": lr, "epoch": step / self.steps_per_epoch},
+            )
 
     # -- data ----------------------------------------------------------------------------
 
@@ -625,11 +575,12 @@ class _Trainer:
 
     # -- evaluation ----------------------------------------------------------------------
 
-    def _evaluate(self, model: Any) -> DevMetrics | None:
+    def _evaluate(self) -> DevMetrics | None:
         import torch
 
         if not self.dev_groups:
             return None
+        model = self.model
         model.eval()
         try:
             with torch.inference_mode():
@@ -659,150 +610,85 @@ class _Trainer:
         width = self.config.eval_batch_pairs
         for start in range(0, len(pairs), width):
             values[start : start + width] = score(self.encoder.encode(pairs[start : start + width]))
-        losses, reciprocal, hits, offset = [], [], [], 0
-        for group in self.dev_groups:
-            row = values[offset : offset + len(group) - 1]
-            offset += len(group) - 1
-            shifted = row - row.max()
-            losses.append(-(shifted[0] - math.log(np.exp(shifted).sum())))
-            # Ties count against the positive: an untrained constant scorer must not look good.
-            rank = 1 + int((row[1:] >= row[0]).sum())
-            reciprocal.append(1.0 / rank)
-            hits.append(rank == 1)
-        return DevMetrics(
-            loss=round(float(np.mean(losses)), 6),
-            mrr=round(float(np.mean(reciprocal)), 6),
-            accuracy_at_1=round(float(np.mean(hits)), 6),
-            examples=len(self.dev_groups),
-        )
+        # One row per group: its positive's score, then its negatives'.
+        bounds = np.cumsum([len(g) - 1 for g in self.dev_groups])[:-1]
+        return dev_metrics(np.split(values, bounds), digits=_DIGITS)
 
     # -- persistence ---------------------------------------------------------------------
 
-    def _log(
-        self,
-        event: str,
-        step: int,
-        loss: float | None,
-        dev: DevMetrics | None,
-        scheduler: Any,
-        started: float,
-        cpu_started: float,
-        elapsed_before: float,
-    ) -> None:
-        entry = RunLogEntry(
-            event=event,  # type: ignore[arg-type]
-            step=step,
-            epoch=round(step / self.steps_per_epoch, 4),
-            loss=None if loss is None else round(loss, 6),
-            dev_loss=dev.loss if dev else None,
-            dev_mrr=dev.mrr if dev else None,
-            dev_accuracy_at_1=dev.accuracy_at_1 if dev else None,
-            lr=float(scheduler.get_last_lr()[0]),
-            elapsed_s=round(elapsed_before + time.perf_counter() - started, 3),
-            cpu_s=round(time.process_time() - cpu_started, 3),
-        )
-        with open(self.out / RUN_LOG_FILE, "a", encoding="utf-8") as handle:
-            handle.write(entry.model_dump_json() + "\n")
-        logger.info("step %d: %s", step, entry.model_dump_json())
+    # -- persistence ---------------------------------------------------------------------
 
-    def _save_checkpoint(
-        self,
-        step: int,
-        model: Any,
-        optimizer: Any,
-        scheduler: Any,
-        loss_sum: float,
-        loss_count: int,
-        last_loss: float | None,
-        initial_dev: DevMetrics | None,
-        elapsed_s: float,
-    ) -> Path:
+    def _save_checkpoint(self, loop: StepLoop) -> None:
         import torch
 
-        root = self.out / CHECKPOINTS_DIR
-        root.mkdir(parents=True, exist_ok=True)
-        final = root / f"step-{step:06d}"
-        tmp = root / f".tmp-step-{step:06d}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        state = {
-            "step": step,
-            "epoch": step // self.steps_per_epoch,
-            "batch_in_epoch": step % self.steps_per_epoch,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "loss_sum": loss_sum,
-            "loss_count": loss_count,
-            "last_loss": last_loss,
-            "initial_dev": initial_dev.model_dump() if initial_dev else None,
-            "elapsed_s": elapsed_s,
-            "config": self.config.model_dump(mode="json"),
-            "dataset_fingerprint": self.fingerprint,
-        }
-        torch.save(state, tmp / STATE_FILE)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)  # a checkpoint exists only once complete
-        for old in list_checkpoints(self.out)[: -self.config.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
+        step = loop.step
+        with self.checkpoints.write(step, self.config.keep_checkpoints) as folder:
+            state = {
+                "step": step,
+                "epoch": step // self.steps_per_epoch,
+                "batch_in_epoch": step % self.steps_per_epoch,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                **rng_state(),
+                "loss_sum": loop.window.total,
+                "loss_count": loop.window.count,
+                "last_loss": loop.window.last,
+                "initial_dev": loop.initial_dev.model_dump() if loop.initial_dev else None,
+                "elapsed_s": loop.clock.elapsed(),
+                "config": self.config.model_dump(mode="json"),
+                "dataset_fingerprint": self.fingerprint,
+            }
+            torch.save(state, folder / STATE_FILE)
 
-    def _check_resumable(self, state: dict[str, Any], checkpoint: Path) -> None:
-        saved = state.get("config", {})
-        current = self.config.model_dump(mode="json")
-        changed = [f for f in _TRAJECTORY_FIELDS if saved.get(f) != current.get(f)]
-        if changed:
-            raise ConfigError(
-                f"cannot resume from {checkpoint}: {', '.join(changed)} changed since it was "
-                "written; restore them, or start afresh with resume=False (or another --out)."
-            )
+    def _restore(self, checkpoint: Path, loop: StepLoop) -> None:
+        import torch
+
+        state = torch.load(checkpoint / STATE_FILE, weights_only=False)
+        refuse_changed_options(
+            checkpoint,
+            state.get("config", {}),
+            self.config.model_dump(mode="json"),
+            _TRAJECTORY_FIELDS,
+            remedy="start afresh with resume=False (or another --out)",
+        )
         if state.get("dataset_fingerprint") != self.fingerprint:
             raise ConfigError(
                 f"cannot resume from {checkpoint}: the training examples differ from the run's; "
                 "resume with the same dataset version, or start afresh."
             )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        restore_rng(state)
+        loop.step = int(state["step"])
+        loop.window = LossWindow(state["loss_sum"], state["loss_count"], state["last_loss"])
+        loop.initial_dev = DevMetrics(**state["initial_dev"]) if state["initial_dev"] else None
+        loop.clock.elapsed_before = float(state["elapsed_s"])
+        logger.info("resuming %s from step %d (%s)", self.out, loop.step, checkpoint)
 
-    def _save_model(self, model: Any, final_dev: DevMetrics | None) -> Path:
+    def _save_model(self, final_dev: DevMetrics | None) -> Path:
         from transformers import AutoTokenizer
 
-        target = self.out / MODEL_DIR
-        tmp = self.out / f".tmp-model-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(str(tmp))
-        AutoTokenizer.from_pretrained(str(self.base_dir), local_files_only=True).save_pretrained(
-            str(tmp)
-        )
-        metrics = {}
-        if final_dev is not None:
-            metrics = {
-                "dev_mrr": final_dev.mrr,
-                "dev_accuracy_at_1": final_dev.accuracy_at_1,
-                "dev_loss": final_dev.loss,
-            }
-        metadata = CrossEncoderMetadata(
-            backend=BACKEND,
-            base=str(self.base_dir),
-            stage=self.config.stage,
-            company=self.config.company,
-            dataset_version=self.config.dataset_version,
-            dataset_fingerprint=self.fingerprint,
-            max_length=self.config.max_length,
-            num_layers=self.num_layers,
-            created_at=datetime.now(UTC),
-            metrics=metrics,
-            loss=LOSS_NAME,
-        )
-        (tmp / METADATA_FILE).write_text(metadata.model_dump_json(indent=2))
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-        return target
-
-    def _over_budget(self, started: float, eval_seconds: float) -> bool:
-        if self.config.max_minutes is None:
-            return False
-        reserve = _FINISH_RESERVE_S + eval_seconds
-        return time.perf_counter() - started + reserve >= self.config.max_minutes * 60
+        with atomic_folder(self.out / MODEL_DIR) as folder:
+            self.model.save_pretrained(str(folder))
+            tokenizer = AutoTokenizer.from_pretrained(str(self.base_dir), local_files_only=True)
+            tokenizer.save_pretrained(str(folder))
+            metadata = CrossEncoderMetadata(
+                backend=BACKEND,
+                base=str(self.base_dir),
+                stage=self.config.stage,
+                company=self.config.company,
+                dataset_version=self.config.dataset_version,
+                dataset_fingerprint=self.fingerprint,
+                max_length=self.config.max_length,
+                num_layers=self.num_layers,
+                created_at=datetime.now(UTC),
+                metrics=final_dev.named() if final_dev else {},
+                loss=LOSS_NAME,
+            )
+            (folder / METADATA_FILE).write_text(metadata.model_dump_json(indent=2))
+        return self.out / MODEL_DIR
 
     def _bar(self, step: int) -> Any:
         if not self.show_progress:
@@ -814,23 +700,19 @@ class _Trainer:
         )
 
 
+def checkpoints(out: str | Path) -> Checkpoints:
+    """The checkpoint folders of the run in ``out``: ``checkpoints/step-NNNNNN/state.pt``."""
+    return Checkpoints(Path(out) / CHECKPOINTS_DIR, STATE_FILE, digits=6)
+
+
 def list_checkpoints(out: str | Path) -> list[Path]:
     """Complete checkpoints under ``out/checkpoints``, oldest first."""
-    root = Path(out) / CHECKPOINTS_DIR
-    if not root.is_dir():
-        return []
-    found = [
-        p
-        for p in root.iterdir()
-        if re.fullmatch(r"step-\d+", p.name) and (p / STATE_FILE).is_file()
-    ]
-    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+    return checkpoints(out).complete()
 
 
 def latest_checkpoint(out: str | Path) -> Path | None:
     """The newest complete checkpoint under ``out``, or None."""
-    checkpoints = list_checkpoints(out)
-    return checkpoints[-1] if checkpoints else None
+    return checkpoints(out).latest()
 
 
 def dataset_fingerprint(examples: Sequence[TrainingExample]) -> str:
@@ -841,24 +723,6 @@ def dataset_fingerprint(examples: Sequence[TrainingExample]) -> str:
         digest.update(example.query.encode())
         digest.update(str(len(example.negatives)).encode())
     return digest.hexdigest()[:16]
-
-
-def _truncate_run_log(path: Path, step: int) -> None:
-    """Drop log lines written after the checkpoint being resumed (they will be redone)."""
-    if not path.is_file():
-        return
-    kept = [
-        line
-        for line in path.read_text().splitlines()
-        if line.strip() and json.loads(line).get("step", 0) <= step
-    ]
-    _write_atomic(path, "".join(line + "\n" for line in kept))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _cores() -> int:

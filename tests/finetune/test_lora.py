@@ -24,8 +24,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
-from finetune.lora import LoraFinetuneConfig, LoraReport, LoraTrainer, TrainLogEntry
-from rerank.lora import LoraModelInfo, load_lora_reranker
+# After the importorskips: without torch, transformers and peft the module is skipped.
+from finetune.lora import LoraFinetuneConfig, LoraReport, LoraTrainer  # noqa: E402
+from finetune.training import LogEntry as TrainLogEntry  # noqa: E402
+from rerank.lora import LoraModelInfo, load_lora_reranker  # noqa: E402
 
 tiny_qwen_dir = tiny_qwen.tiny_qwen_dir  # the pytest fixture, registered in this module
 
