@@ -322,7 +322,7 @@ def clean_grid(grid: list[list[_Cell]], spreadsheet: bool = False) -> list[list[
     # A spanning cell whose columns were all dropped keeps its first column, so no text is lost.
     for row in grid:
         seen: set[int] = set()
-        for j, cell in enumerate(row):
+        for cell in row:
             if cell.span is None or cell.span in seen or not cell.text:
                 continue
             seen.add(cell.span)

@@ -324,8 +324,8 @@ class Ingestor:
         size_mb = path.stat().st_size / 2**20
         if size_mb > self.settings.ingest.max_file_mb:
             raise IngestError(
-                f"file is {size_mb:.0f} MB, over the {self.settings.ingest.max_file_mb:.0f} MB limit"
-                " (FINRAG_INGEST__MAX_FILE_MB)"
+                f"file is {size_mb:.0f} MB, over the "
+                f"{self.settings.ingest.max_file_mb:.0f} MB limit (FINRAG_INGEST__MAX_FILE_MB)"
             )
 
     def _recover_pending(self) -> None:

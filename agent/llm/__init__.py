@@ -1,1 +1,2 @@
-"""LLM backends for the agent, chosen by name from ``settings.llm.name`` (see :mod:`agent.llm.base`)."""
+"""Generative LLM backends the answerer wraps (``openai``, ``transformers``; see
+:mod:`agent.llm.base` and :mod:`agent.answerer`)."""

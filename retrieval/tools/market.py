@@ -138,7 +138,7 @@ def _cacheable(body: Any) -> bool:
 
 
 def parse_quote(body: dict[str, Any]) -> Quote | None:
-    """A ``GLOBAL_QUOTE`` body as a :class:`Quote`; None when the quote is empty (unknown symbol)."""
+    """A ``GLOBAL_QUOTE`` body as a :class:`Quote`; None when it is empty (unknown symbol)."""
     raw = body.get("Global Quote")
     if not isinstance(raw, dict) or not raw:
         return None
@@ -171,8 +171,9 @@ class MarketDataTool(BaseTool):
 
     name = "market_data"
     description = (
-        "Live market prices (not in filings): operation 'quote' gives the latest price of a ticker; "
-        "operation 'history' gives daily open/high/low/close/volume between start and end dates."
+        "Live market prices (not in filings): operation 'quote' gives the latest price of a "
+        "ticker; operation 'history' gives daily open/high/low/close/volume between start and "
+        "end dates."
     )
     input_model = MarketDataInput
     output_model = MarketData

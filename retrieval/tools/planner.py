@@ -31,9 +31,9 @@ def _metric(question: str) -> str | None:
     best: tuple[int, str] | None = None
     for metric, (_concepts, _unit, names) in CONCEPT_ALIASES.items():
         for name in (metric, *names):
-            if re.search(rf"\b{re.escape(name)}\b", lowered):
-                if best is None or len(name) > best[0]:
-                    best = (len(name), metric)
+            longer = best is None or len(name) > best[0]
+            if longer and re.search(rf"\b{re.escape(name)}\b", lowered):
+                best = (len(name), metric)
     return best[1] if best else None
 
 

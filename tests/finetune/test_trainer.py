@@ -41,8 +41,9 @@ def passage(company: str, metric: str, year: int, rng: random.Random) -> str:
     value = rng.randint(100, 9000)
     return (
         f"{company} reported {metric} of ${value} million for fiscal {year}, compared with "
-        f"${value - rng.randint(5, 90)} million in the prior year. Management attributed the change "
-        "to pricing, volume and foreign exchange effects described in the segment discussion."
+        f"${value - rng.randint(5, 90)} million in the prior year. Management attributed the "
+        "change to pricing, volume and foreign exchange effects described in the segment "
+        "discussion."
     )
 
 

@@ -114,6 +114,6 @@ def test_ui_command_runs_streamlit_headless(monkeypatch):
     assert result.exit_code == 0, result.output
     (cmd,) = calls
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == APP
-    flags = dict(zip(cmd[5::2], cmd[6::2]))
+    flags = dict(zip(cmd[5::2], cmd[6::2], strict=True))
     assert flags["--server.headless"] == "true"
     assert (flags["--server.address"], flags["--server.port"]) == ("0.0.0.0", "8599")
