@@ -4,7 +4,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test bench
+.PHONY: install run lint test bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,7 +18,13 @@ install: $(BIN)/python
 run: install
 	$(BIN)/finrag demo --serve
 
-test: install
+# Style and layering: ruff (lint + format) and the import contracts in pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 bench: install
