@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,27 +22,8 @@ from finetune.gate import (
 from rerank.base import RERANKERS, BaseReranker, NoReranker, build_reranker
 from rerank.pages import rerank_pages
 from rerank.promoted import history, promoted, serving
+from tests.fixtures.sample_set import QUESTIONS, write_sample_set
 
-QUESTIONS = [
-    {
-        "id": "q1",
-        "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
-        "doc": "northwind_2023_10k.pdf",
-        "evidence_pages": [6],
-    },
-    {
-        "id": "q2",
-        "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
-        "doc": "contoso_fy2024_10k.pdf",
-        "evidence_pages": [5],
-    },
-    {
-        "id": "q3",
-        "question": "Which supplier does Northwind Robotics depend on for final assembly?",
-        "doc": "northwind_2023_10k.pdf",
-        "evidence_pages": [2],
-    },
-]
 GOLD = {(q["doc"], p) for q in QUESTIONS for p in q["evidence_pages"]}
 
 
@@ -97,8 +77,7 @@ def settings(tmp_path, model_cache):
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory, sample_folder):
     set_dir = tmp_path_factory.mktemp("held-out")
-    shutil.copytree(sample_folder, set_dir / "pdfs")
-    (set_dir / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in QUESTIONS))
+    write_sample_set(set_dir, sample_folder)
     return set_dir
 
 

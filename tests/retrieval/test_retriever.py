@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import pytest
 
 from core.records import Chunk, Hit, SearchFilters
@@ -14,6 +11,7 @@ from ingest.statements import statement_kind
 from retrieval.corpus import Corpus
 from retrieval.glossary import expand
 from retrieval.retriever import Retriever, rank_pages, search_text
+from tests.fixtures.sample_set import write_sample_set
 
 
 @pytest.fixture(scope="module")
@@ -126,28 +124,7 @@ def test_eval_retrieval_on_a_generated_set(tmp_path, model_cache, sample_folder)
     from evaluation.run_retrieval import eval_retrieval
 
     set_dir = tmp_path / "miniset"
-    shutil.copytree(sample_folder, set_dir / "pdfs")
-    questions = [
-        {
-            "id": "q1",
-            "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
-            "doc": "northwind_2023_10k.pdf",
-            "evidence_pages": [6],
-        },
-        {
-            "id": "q2",
-            "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
-            "doc": "contoso_fy2024_10k.pdf",
-            "evidence_pages": [5],
-        },
-        {
-            "id": "q3",
-            "question": "Which supplier does Northwind Robotics depend on for final assembly?",
-            "doc": "northwind_2023_10k.pdf",
-            "evidence_pages": [2],
-        },
-    ]
-    (set_dir / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions))
+    write_sample_set(set_dir, sample_folder)
     settings = Settings(data_dir=tmp_path / "data", model_cache=model_cache)
     settings.ingest.workers = 1
     result = eval_retrieval(set_dir, settings)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 
 import pytest
 
 from core.errors import ConfigError
 from evaluation.runs import compare, list_runs, load_run, recall_curve, runs_dir, save_run
+from tests.fixtures.sample_set import write_sample_set
 from ui.views.evaluate import (
     answer_misses,
     comparison_table,
@@ -21,27 +21,6 @@ from ui.views.evaluate import (
 )
 
 TIMEOUT_S = 90
-
-QUESTIONS = [
-    {
-        "id": "q1",
-        "question": "What was Northwind Robotics' total revenue in fiscal 2023?",
-        "doc": "northwind_2023_10k.pdf",
-        "evidence_pages": [6],
-    },
-    {
-        "id": "q2",
-        "question": "How much did Contoso Foods spend on capital expenditures in fiscal 2024?",
-        "doc": "contoso_fy2024_10k.pdf",
-        "evidence_pages": [5],
-    },
-    {
-        "id": "q3",
-        "question": "Which supplier does Northwind Robotics depend on for final assembly?",
-        "doc": "northwind_2023_10k.pdf",
-        "evidence_pages": [2],
-    },
-]
 
 
 def _retrieval_result(r1: float, r5: float, p50: float = 12.34) -> dict:
@@ -210,8 +189,7 @@ def env(tmp_path, model_cache, monkeypatch):
 @pytest.fixture
 def mini_set(tmp_path, sample_folder):
     set_dir = tmp_path / "miniset"
-    shutil.copytree(sample_folder, set_dir / "pdfs")
-    (set_dir / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in QUESTIONS))
+    write_sample_set(set_dir, sample_folder)
     return set_dir
 
 
