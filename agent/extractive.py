@@ -39,10 +39,11 @@ import re
 from dataclasses import dataclass, field
 
 from agent.verify import Evidence, remove_unsupported, verify_answer
+from core.figures import AmountError, has_digit, parse_amount, unit_caption
 from core.options import ExtractiveOptions
 from core.records import Answer, BBox, Chunk, Citation, RetrievalResult
 from retrieval.glossary import expand
-from retrieval.tools.calculator import CalculatorError, evaluate, parse_amount
+from retrieval.tools.calculator import CalculatorError, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -163,12 +164,6 @@ _STOP = frozenset(
 _WEAK = frozenset({"total", "net", "other", "and", "of", "the", "consolidated"})
 _WORD = re.compile(r"[a-z][a-z&'\-]*")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
-_UNIT = re.compile(
-    r"\(?\s*(?:(?:dollars|amounts|\$|u\.s\. dollars)\s+)?in\s+(thousands|millions|billions)"
-    r"(?:[^)\n]{0,60})?\)?",
-    re.IGNORECASE,
-)
-_NUMERIC_CELL = re.compile(r"\d")
 _INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|prompts?|rules|above|previous)\b"
     r"|\b(?:system prompt|you (?:must|should) (?:now )?(?:answer|respond|say|reply))\b"
@@ -280,9 +275,9 @@ def _unit_caption(chunk: Chunk) -> str:
     ]
     sources.append(chunk.text[:300])
     for text in sources:
-        match = _UNIT.search(text or "")
-        if match:
-            return f"(in {match[1].lower()})"
+        caption = unit_caption(text or "", bounded=False)
+        if caption is not None:
+            return f"(in {caption.word})"
     return ""
 
 
@@ -296,7 +291,7 @@ def _read_table(chunk: Chunk, rank: int) -> _Table | None:
     def add(label: str, text: str, col_header: str, bbox: BBox | None) -> None:
         year = _column_year(col_header)
         label = " ".join(label.split())
-        if not label or year is None or not _NUMERIC_CELL.search(text):
+        if not label or year is None or not has_digit(text):
             return
         if label not in rows:
             rows[label] = _Row(label, {})
@@ -463,7 +458,7 @@ def _amount(cell: _Cell) -> float | None:
     text = cell.text.replace("$ ", "$").strip()
     try:
         return parse_amount(text)
-    except CalculatorError:
+    except AmountError:
         return None
 
 
@@ -697,7 +692,7 @@ def _best_sentences(
             if coverage < MIN_SENTENCE_COVERAGE or weight < min(1.5, len(question_terms)):
                 continue
             score = coverage - 0.01 * position
-            if wants_figure and _NUMERIC_CELL.search(sentence):
+            if wants_figure and has_digit(sentence):
                 score += 0.15
             scored.append((score, -position, sentence, chunk))
     scored.sort(key=lambda s: (-s[0], -s[1]))
