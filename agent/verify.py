@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import FinragError
+from core.figures import DATE_MENTIONS, PERIOD, Figure, find_figures, scale_of, unit_caption
 from core.records import Chunk
 
 logger = logging.getLogger(__name__)
@@ -44,41 +45,11 @@ MentionKind = Literal[
 ]
 FIGURE_KINDS = frozenset({"amount", "percent", "number"})
 
-_SCALES = {
-    "thousand": 1e3,
-    "thousands": 1e3,
-    "k": 1e3,
-    "million": 1e6,
-    "millions": 1e6,
-    "mm": 1e6,
-    "mn": 1e6,
-    "m": 1e6,
-    "mil": 1e6,
-    "billion": 1e9,
-    "billions": 1e9,
-    "bn": 1e9,
-    "b": 1e9,
-    "trillion": 1e12,
-    "trillions": 1e12,
-    "tn": 1e12,
-    "t": 1e12,
-}
-
-_MONTHS = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
 # Tokens that contain digits but are not figures; matched before figures and masked.
 _NON_FIGURES: list[tuple[MentionKind, re.Pattern[str]]] = [
     # An answer's citation markers ("[2]", "[1][3]") refer to sources; they are not figures.
     ("citation", re.compile(r"\[\d{1,3}\]")),
-    (
-        "date",
-        re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,\s*|\s+)(?:19|20)\d\d\b", re.I),
-    ),
-    ("date", re.compile(rf"\b\d{{1,2}}\s+{_MONTHS},?\s+(?:19|20)\d\d\b", re.I)),
-    ("date", re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?!\s*(?:%|percent))", re.I)),
-    ("date", re.compile(r"\b\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b|\b(?:19|20)\d\d-\d\d-\d\d\b")),
+    *(("date", pattern) for pattern in DATE_MENTIONS),
     (
         "form",
         re.compile(
@@ -96,36 +67,10 @@ _NON_FIGURES: list[tuple[MentionKind, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    (
-        "period",
-        re.compile(
-            r"\b(?:Q[1-4]|[1-4]Q|H[12])(?:\s?'?(?:19|20)?\d\d)?\b"
-            r"|\b(?:FY|CY|fiscal(?:\s+year)?)\s?'?(?:(?:19|20)\d\d|\d\d)\b",
-            re.I,
-        ),
-    ),
+    ("period", PERIOD),
     ("ordinal", re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)),
 ]
 
-_FIGURE = re.compile(
-    r"(?P<sign>(?:(?<=^)|(?<=[\s(:=\[/]))[-−](?=\s?[$€£\d.]))?"
-    r"(?P<cur0>US\$|[$€£](?=\())?"
-    r"(?P<open>\((?=\s*(?:US\$|USD|EUR|[$€£])?\s*[\d.]))?\s*"
-    r"(?P<cur>US\$|USD\s?|EUR\s?|GBP\s?|[$€£])?\s*"
-    r"(?P<sign2>[-−](?=[\d.]))?"
-    r"(?<![\w.,])(?P<num>\d{1,3}(?:,\d{3})+(?![\d,]\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-    r"(?P<scale>\s?(?:thousands?|millions?|billions?|trillions?|mm|mn|bn|tn|mil)(?![\w])"
-    r"|(?:k|m|b|t)(?![\w]))?"
-    r"(?P<pct>\s?%|\s(?:percent|per\s?cent|pct)\b)?"
-    r"(?P<close>(?(open)\s*\)))"
-    r"(?P<pct2>(?(pct)|(?(open)\s?%)))?",
-    re.I,
-)
-_HEADER_SCALE = re.compile(
-    r"(?:\(|\[|\b)(?:(?:amounts?|dollars?|U\.?S\.?\s*dollars|\$|shares?|[a-z ]{0,30})\s+)?in\s+"
-    r"(?P<word>thousands|millions|billions)\b",
-    re.I,
-)
 _NEGATIVE_CUE = re.compile(
     r"\b(?:loss(?:es)?|deficit|decline[sd]?|decrease[sd]?|declining|decreasing|drop(?:ped)?|"
     r"fell|fall(?:ing)?|down|negative|lower|reduction|outflow|shortfall|contracted|shrank)"
@@ -224,10 +169,8 @@ class Verification(BaseModel):
 
 
 def _header_scale(text: str) -> tuple[int, float] | None:
-    match = _HEADER_SCALE.search(text)
-    if match is None:
-        return None
-    return match.start(), _SCALES[match["word"].lower()]
+    caption = unit_caption(text, qualified=True)
+    return None if caption is None else (caption.start, caption.scale)
 
 
 def extract_numbers(text: str, scale_hint: float | None = None) -> list[NumberMention]:
@@ -241,7 +184,8 @@ def extract_numbers(text: str, scale_hint: float | None = None) -> list[NumberMe
         Mentions with spans into ``text``; see :class:`NumberMention`.
 
     Example:
-        >>> [m.kind for m in extract_numbers("In Q2 2023 revenue rose 12.5% to $1.2 billion (10-K).")]
+        >>> text = "In Q2 2023 revenue rose 12.5% to $1.2 billion (10-K)."
+        >>> [m.kind for m in extract_numbers(text)]
         ['period', 'percent', 'amount', 'form']
     """
     mentions: list[NumberMention] = []
@@ -256,77 +200,61 @@ def extract_numbers(text: str, scale_hint: float | None = None) -> list[NumberMe
                 NumberMention(text=match.group(0), start=match.start(), end=match.end(), kind=kind)
             )
     header = _header_scale(text)
-    for match in _FIGURE.finditer(text):
-        start = match.start("num")
-        if taken[start]:
-            continue
-        mention = _figure(text, match, header, scale_hint)
-        if mention is not None:
-            mentions.append(mention)
+    for figure in find_figures(text):
+        if not taken[figure.num_start]:
+            mentions.append(_mention(text, figure, header, scale_hint))
     mentions.sort(key=lambda m: m.start)
     return mentions
 
 
-def _figure(
-    text: str, match: re.Match[str], header: tuple[int, float] | None, scale_hint: float | None
-) -> NumberMention | None:
-    num_text = match["num"]
-    number = float(num_text.replace(",", ""))
-    decimals = len(num_text.split(".", 1)[1]) if "." in num_text else 0
-    open_paren = bool(match["open"]) and bool(match["close"])
-    # "(1)" without a closing parenthesis is not an accounting negative: drop the "(" from the span.
-    start = match.start() if (open_paren or not match["open"]) else match.start("open") + 1
-    if match["open"] and not open_paren:
-        start = match.start("cur") if match["cur"] else match.start("num")
-        if match["sign2"]:
-            start = match.start("sign2")
-    end = match.end()
-    percent = bool(match["pct"] or match["pct2"])
-    currency = (match["cur0"] or match["cur"] or "").strip()
-    scale_word = (match["scale"] or "").strip().lower()
-    negative = bool(match["sign"] or match["sign2"]) or open_paren
+def _mention(
+    text: str, figure: Figure, header: tuple[int, float] | None, scale_hint: float | None
+) -> NumberMention:
+    number, currency, percent = figure.number, figure.currency, figure.percent
     is_year = (
         not currency
-        and not scale_word
+        and not figure.scale_word
         and not percent
-        and decimals == 0
-        and "," not in num_text
-        and len(num_text) == 4
+        and figure.decimals == 0
+        and "," not in figure.numeral
+        and len(figure.numeral) == 4
         and 1900 <= number <= 2099
-        and not match["sign"]
+        and not figure.leading_minus
     )
     if is_year:
         return NumberMention(
-            text=num_text,
-            start=match.start("num"),
-            end=match.end("num"),
+            text=figure.numeral,
+            start=figure.num_start,
+            end=figure.num_end,
             kind="year",
             value=number,
             number=number,
         )
     scale, source = 1.0, None
-    if scale_word:
-        scale, source = _SCALES[scale_word], "word"
+    if figure.scale_word:
+        scale, source = scale_of(figure.scale_word), "word"
     elif not percent:
-        if header is not None and header[0] <= match.start("num"):
+        if header is not None and header[0] <= figure.num_start:
             scale, source = header[1], "header"
         elif scale_hint:
             scale, source = scale_hint, "hint"
-    kind: MentionKind = "percent" if percent else "amount" if (currency or scale_word) else "number"
+    kind: MentionKind = (
+        "percent" if percent else "amount" if (currency or figure.scale_word) else "number"
+    )
     value = number if percent else number * scale
-    cue = bool(_NEGATIVE_CUE.search(text[max(0, start - 40) : start]))
+    cue = bool(_NEGATIVE_CUE.search(text[max(0, figure.start - 40) : figure.start]))
     return NumberMention(
-        text=text[start:end].strip(),
-        start=start,
-        end=end,
+        text=figure.text,
+        start=figure.start,
+        end=figure.end,
         kind=kind,
-        value=-value if negative else value,
+        value=-value if figure.negative else value,
         number=number,
-        decimals=decimals,
+        decimals=figure.decimals,
         scale=scale,
         scale_source=source,
         percent=percent,
-        negative=negative,
+        negative=figure.negative,
         negative_cue=cue,
         currency=currency,
     )

@@ -1,25 +1,11 @@
-"""Month names as filings and questions write them (shared by metadata extraction and the resolver)."""
+"""Month names now live in :mod:`core.figures` (:data:`~core.figures.MONTHS`).
+
+Kept importable only for ``retrieval.resolver`` until it imports :mod:`core.figures` itself;
+new code imports from :mod:`core.figures`.
+"""
 
 from __future__ import annotations
 
-MONTHS: dict[str, int] = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
+from core.figures import MONTHS
+
+__all__ = ["MONTHS"]

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from core.figures import MONTH, drop_unit_notes, is_numeric_cell, unit_caption
 from core.records import Chunk, TableData
 from finetune.negatives import AnswerKey, figure_of, terms_of
 from retrieval.resolver.companies import name_aliases
@@ -117,11 +118,8 @@ def filing_label(chunk: Chunk) -> str:
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _FOOTNOTE_ANY = re.compile(r"\(\s*\d{1,2}\s*\)|\[\d{1,2}\]|\*+")
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-_DATE = rf"{_MONTH}\.?\s+\d{{1,2}},?\s+(?:19|20)\d{{2}}"
+# A column header's date: the comma is optional ("December 31 2023"), unlike a cover page's.
+_DATE = rf"{MONTH}\.?\s+\d{{1,2}},?\s+(?:19|20)\d{{2}}"
 _SPAN_PERIOD = re.compile(
     rf"\b(?:(?:three|six|nine|twelve|\d{{1,2}})\s+months|(?:fiscal\s+)?years?|quarters?|"
     rf"(?:\w+|\d{{2}})\s+weeks)\s+ended,?\s+{_DATE}",
@@ -130,7 +128,7 @@ _SPAN_PERIOD = re.compile(
 _DATE_PERIOD = re.compile(rf"\b(?:as\s+of\s+|at\s+)?{_DATE}", re.IGNORECASE)
 _YEAR_PERIOD = re.compile(r"\b(?:fiscal\s+(?:year\s+)?|fy\s*)?(?:19|20)\d{2}\b", re.IGNORECASE)
 _QUALIFIER_NOISE = re.compile(
-    rf"\bended\b|{_MONTH}\b|unaudited|^(?:total|amount|amounts|\$|%|change|percent|\W*)$",
+    rf"\bended\b|{MONTH}\b|unaudited|^(?:total|amount|amounts|\$|%|change|percent|\W*)$",
     re.IGNORECASE,
 )
 
@@ -178,14 +176,6 @@ def _period_phrases(period: str, chunk: Chunk) -> list[tuple[str, str]]:
 
 # -- tables -----------------------------------------------------------------------------------
 
-_NUMBER = re.compile(
-    r"^\(?-?\$?\s*\(?\d{1,3}(?:,\d{3})*(?:\.\d+)?\)?\s*%?\)?$|^\(?-?\$?\s*\d+(?:\.\d+)?\)?\s*%?$"
-)
-_UNIT = re.compile(  # "(in millions)", "Dollars in thousands", "($ million)", "(MILLIONS)"
-    r"\b(?:dollars\s+|amounts\s+|\$\s*)?in\s+(millions|thousands|billions)\b"
-    r"|\(\s*(?:\$|dollars)?\s*(million|thousand|billion)s?\s*(?:,[^)]*)?\)",
-    re.IGNORECASE,
-)
 _GENERIC_LABELS = {
     "total",
     "totals",
@@ -217,9 +207,9 @@ def table_unit(chunk: Chunk) -> str:
     if table:
         places += [" ".join(r) for r in table.header_rows]
     for place in places:
-        m = _UNIT.search(place or "")
-        if m:
-            return f"in {(m.group(1) or m.group(2) + 's').lower()}"
+        caption = unit_caption(place or "", bare=True)
+        if caption is not None:
+            return f"in {caption.word}"
     return ""
 
 
@@ -258,11 +248,6 @@ def _usable_label(label: str) -> bool:
     return letters >= 0.5 * len(label.replace(" ", ""))
 
 
-def _is_value(cell: str) -> bool:
-    cell = _ws(cell)
-    return bool(cell) and bool(_NUMBER.match(cell)) and any(ch.isdigit() for ch in cell)
-
-
 def table_facts(chunk: Chunk) -> list[TableFact]:
     """(label, period, value, unit) for every usable body cell of a table chunk, in grid order."""
     table = chunk.table
@@ -273,13 +258,20 @@ def table_facts(chunk: Chunk) -> list[TableFact]:
     labelled: list[tuple[str, list[str]]] = []
     for row in table.rows:
         cells = [_ws(c) for c in row]
-        first_value = next((j for j, c in enumerate(cells) if _is_value(c)), len(cells))
+        first_value = next(
+            (j for j, c in enumerate(cells) if is_numeric_cell(c, strict=True)), len(cells)
+        )
         label_at = next(
             (j for j, c in enumerate(cells[:first_value]) if _LABEL_LETTERS.search(c)), None
         )
         label = _clean_label(cells[label_at]) if label_at is not None else ""
         values = cells[first_value:]
-        if label and not any(_is_value(c) for c in values) and labelled and label[:1].islower():
+        if (
+            label
+            and not any(is_numeric_cell(c, strict=True) for c in values)
+            and labelled
+            and label[:1].islower()
+        ):
             # "Operating" / "income": a label wrapped onto a row of its own.
             prev_label, prev_cells = labelled[-1]
             labelled[-1] = (f"{prev_label} {label}", prev_cells)
@@ -294,7 +286,7 @@ def table_facts(chunk: Chunk) -> list[TableFact]:
         for j in range(label_col + 1, len(cells)):
             value = cells[j]
             split = split_period(headers[j]) if j < len(headers) else None
-            if not _is_value(value) or split is None:
+            if not is_numeric_cell(value, strict=True) or split is None:
                 continue
             period, qualifier = split
             if qualifier.lower() == label.lower():
@@ -388,7 +380,10 @@ def _table_query(template: str, fact: TableFact, period: tuple[str, str], chunk:
             f"by relying on the details shown in the {source}."
         )
     if template == "analyst-source":
-        return f"According to the {source} in its {chunk.form or 'filing'}, what was {_possessive(company)} {lower} {when}?"
+        return (
+            f"According to the {source} in its {chunk.form or 'filing'}, "
+            f"what was {_possessive(company)} {lower} {when}?"
+        )
     return f"Find {_possessive(company)} {lower} {when}."
 
 
@@ -466,19 +461,13 @@ _MIN_SECTION_WORDS = 12
 _HEADING_TEMPLATES = ("keywords", "what-does", "title-first", "where", "year-keywords")
 
 
-_UNIT_NOTE = re.compile(
-    r"\s*\((?:[^()]*\b(?:in|except)\s+(?:millions|thousands|billions|per share)[^()]*|unaudited)\)",
-    re.IGNORECASE,
-)
-
-
 _NUMBERING = re.compile(r"^(?:\(?[a-z0-9]{1,2}\)|[A-Z]\.|\d{1,2}(?:\.\d{1,2})*\.?)\s+")
 
 
 def heading_title(heading: str) -> str:
     """A heading without "Item 7." / "Note 7 -" / "PART II" / "4.2" / "A." prefixes, "(in
     millions)" notes and colons."""
-    title = _UNIT_NOTE.sub("", _HEADING_PREFIX.sub("", _ws(heading)))
+    title = drop_unit_notes(_HEADING_PREFIX.sub("", _ws(heading)))
     title = _NUMBERING.sub("", _ws(title).strip(" .:-—–"))
     return _ws(title).strip(" .:-—–")
 
@@ -490,7 +479,7 @@ def _usable_heading(title: str, heading: str, company: str | None) -> bool:
     if len(title.split()) == 1 and not _HEADING_PREFIX.match(_ws(heading)):
         return False
     # A date or a unit is a column header that the parser took for a heading.
-    if _SKIP_HEADINGS.search(title) or _YEAR.search(title) or _UNIT.search(title):
+    if _SKIP_HEADINGS.search(title) or _YEAR.search(title) or unit_caption(title, bare=True):
         return False
     if company and name_aliases(title)[1] & name_aliases(company)[1]:
         return False
@@ -571,7 +560,7 @@ _BAD_SUBJECT_START = re.compile(
 _TIME = re.compile(
     rf"\b(?:in|for|during|as of|at|of|through)\s+(?:the\s+)?"
     rf"(?:(?:first|second|third|fourth)\s+quarter\s+(?:of\s+)?|(?:fiscal|full)\s+(?:year\s+)?|year\s+)?"
-    rf"(?:{_MONTH}\s+\d{{1,2}},\s+)?(?:fiscal\s+)?(?:19|20)\d{{2}}\b"
+    rf"(?:{MONTH}\s+\d{{1,2}},\s+)?(?:fiscal\s+)?(?:19|20)\d{{2}}\b"
 )
 _SENTENCE_TEMPLATES = ("question", "keywords", "cloze")
 
@@ -596,7 +585,8 @@ def _eligible_sentence(sentence: str) -> bool:
 
 
 def _main_figure(sentence: str) -> re.Match | None:
-    """The figure a question about the sentence asks for: the first amount, else the first figure."""
+    """The figure a question about the sentence asks for: the first amount, else the first
+    figure."""
     figures = list(_FIGURE.finditer(sentence))
     money = [
         m
@@ -677,7 +667,8 @@ def sentence_queries(
                 query = f"What was {_possessive(company)} {_label_phrase(subject)} {when}?"
         elif template == "keywords":
             subject, _ = found
-            query = f"{company} {_label_phrase(subject)} {when.split(' ', 1)[1] if time else filing_label(chunk)}"
+            period = when.split(" ", 1)[1] if time else filing_label(chunk)
+            query = f"{company} {_label_phrase(subject)} {period}"
         else:
             query = f"{company}: {_cloze(sentence, figure)}"
         key_terms = terms_of(found[0]) if found else terms_of(sentence[: figure.start()])

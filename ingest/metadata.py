@@ -57,8 +57,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.dates import MONTHS
 from core.errors import ConfigError
+from core.figures import DATE, dates_in, parse_date
 from core.records import Element, ParsedDocument
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,10 @@ class FilingMetadata(BaseModel):
     evidence: dict[str, str] = Field(default_factory=dict)  # field -> rule and page, for debugging
 
     def filing_fields(self) -> dict[str, Any]:
-        """Keyword arguments for :class:`~core.records.Filing` (``sources`` -> ``metadata_source``)."""
+        """Keyword arguments for :class:`~core.records.Filing`.
+
+        ``sources`` becomes ``metadata_source``.
+        """
         data = self.model_dump(exclude={"sources", "evidence"})
         data["metadata_source"] = dict(self.sources)
         return data
@@ -112,26 +115,6 @@ def _check_keys(data: dict[str, Any], where: object) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# dates
-
-_MONTHS = MONTHS
-_MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_DATE_RE = rf"{_MONTH_RE}\s+\d{{1,2}}\s*,\s*\d{{4}}"
-_DATE = re.compile(rf"({_MONTH_RE})\s+(\d{{1,2}})\s*,\s*(\d{{4}})", re.I)
-
-
-def _parse_date(text: str) -> date | None:
-    m = _DATE.search(text)
-    if not m:
-        return None
-    month = _MONTHS[m.group(1).lower().rstrip(".")]
-    try:
-        return date(int(m.group(3)), month, int(m.group(2)))
-    except ValueError:
-        return None
-
-
-# ---------------------------------------------------------------------------------------------
 # patterns
 
 _FORM_HEADING = re.compile(r"\bFORM\s+(10-K|10-Q|8-K|20-F|40-F|6-K)(?:\s*/\s*(A))?\b")
@@ -152,7 +135,10 @@ _EXACT_NAME = re.compile(r"\(\s*exact\s+name\s+of\s+(?:the\s+)?registrant", re.I
 _NAME_NOISE = re.compile(
     r"(commission\s+file\s+(?:number|no\.?)\s*:?\s*[\d-]+|_{2,}|-{3,}|\(mark one\))", re.I
 )
-_EXCHANGE = r"(?:The\s+)?(?:New\s+York\s+Stock\s+Exchange|NYSE|Nasdaq|NASDAQ|Chicago\s+Stock\s+Exchange|Cboe|CBOE|NYSE\s+American)"
+_EXCHANGE = (
+    r"(?:The\s+)?(?:New\s+York\s+Stock\s+Exchange|NYSE|Nasdaq|NASDAQ|"
+    r"Chicago\s+Stock\s+Exchange|Cboe|CBOE|NYSE\s+American)"
+)
 _SYMBOL_BEFORE_EXCHANGE = re.compile(rf"(?<![\w$.])([A-Z]{{1,5}}(?:\.[A-Z])?)\s+{_EXCHANGE}")
 _NOT_TICKERS = {"LLC", "INC", "PLC", "NV", "SA", "AG", "LP", "THE", "AND", "OF", "NA", "N", "A"}
 _EXCHANGE_COLON = re.compile(
@@ -161,16 +147,14 @@ _EXCHANGE_COLON = re.compile(
 _CIK = re.compile(
     r"\b(?:CIK|Central\s+Index\s+Key)(?:\s+(?:No\.?|Number))?\s*[:#]?\s*(\d{4,10})\b", re.I
 )
-_FY_ENDED = re.compile(rf"for\s+the\s+fiscal\s+year\s+ended\s*:?\s*({_DATE_RE})", re.I)
-_Q_ENDED = re.compile(rf"for\s+the\s+quarterly\s+period\s+ended\s*:?\s*({_DATE_RE})", re.I)
+_FY_ENDED = re.compile(rf"for\s+the\s+fiscal\s+year\s+ended\s*:?\s*({DATE})", re.I)
+_Q_ENDED = re.compile(rf"for\s+the\s+quarterly\s+period\s+ended\s*:?\s*({DATE})", re.I)
 _EVENT_DATE = re.compile(
     rf"date\s+of\s+report\s*\(\s*date\s+of\s+earliest\s+event\s+reported\s*\)\s*:?\s*"
-    rf"((?:\(?\s*{_DATE_RE}\s*\)?\s*)+)",
+    rf"((?:\(?\s*{DATE}\s*\)?\s*)+)",
     re.I,
 )
-_PRIOR_10K = re.compile(
-    rf"form\s+10-K\s+for\s+the\s+(?:fiscal\s+)?year\s+ended\s+({_DATE_RE})", re.I
-)
+_PRIOR_10K = re.compile(rf"form\s+10-K\s+for\s+the\s+(?:fiscal\s+)?year\s+ended\s+({DATE})", re.I)
 _FISCAL_LABEL = re.compile(r"\bfiscal\s+(?:year\s+)?(20\d{2}|19\d{2})\b", re.I)
 _FY_SHORT = re.compile(r"\bFY\s?'?(\d{2}|20\d{2})\b")
 _QUARTER_WORD = re.compile(
@@ -236,7 +220,8 @@ def _company_from_cover(lines: list[tuple[int, str]]) -> tuple[str, int] | None:
         if not m:
             continue
         before = text[: m.start()]
-        # The name is the last non-noise piece before the caption, in this element or the ones above.
+        # The name is the last non-noise piece before the caption, in this element or the ones
+        # above.
         pieces = [before] + [lines[j][1] for j in range(i - 1, max(-1, i - 4), -1)]
         for piece in pieces:
             for part in reversed(_NAME_NOISE.split(piece)):
@@ -382,11 +367,11 @@ def extract_metadata(doc: ParsedDocument, file_name: str) -> FilingMetadata:
             if not re.search(r"10-K\s*$", cover_text[max(0, m.start() - 8) : m.start()])
         ]
         if m := (own or ended or [None])[0]:
-            got.offer("period_end", _parse_date(m.group(1)), "document:cover:fiscal-year-ended")
+            got.offer("period_end", parse_date(m.group(1)), "document:cover:fiscal-year-ended")
     if form != "8-K" and (m := _Q_ENDED.search(cover_text)):
-        got.offer("period_end", _parse_date(m.group(1)), "document:cover:quarterly-period-ended")
+        got.offer("period_end", parse_date(m.group(1)), "document:cover:quarterly-period-ended")
     if form == "8-K" and (m := _EVENT_DATE.search(cover_text)):
-        dates = [d for d in (_parse_date(x.group(0)) for x in _DATE.finditer(m.group(1))) if d]
+        dates = dates_in(m.group(1))
         if dates:
             got.offer("period_end", min(dates), "document:cover:date-of-earliest-event")
     period_end: date | None = got.values.get("period_end")
@@ -396,7 +381,7 @@ def extract_metadata(doc: ParsedDocument, file_name: str) -> FilingMetadata:
     structural: tuple[int, str] | None = None
     prior_fy_end: date | None = None
     if m := _PRIOR_10K.search(body_text):
-        prior_fy_end = _parse_date(m.group(1))
+        prior_fy_end = parse_date(m.group(1))
     if form in ("10-K", "10-K/A", "20-F", "40-F") and period_end:
         structural = period_end.year, "document:cover:period-end-year"
         got.offer("fiscal_period", "FY", "document:cover:annual-report")
@@ -473,13 +458,16 @@ def _release_quarter(title: str, body_text: str) -> FiscalPeriod | None:
 
 
 def apply_overrides(meta: FilingMetadata, overrides: dict[str, Any], source: str) -> FilingMetadata:
-    """A copy of ``meta`` with ``overrides`` applied; each overridden field's source becomes ``source``.
+    """A copy of ``meta`` with ``overrides`` applied.
+
+    Each overridden field's source becomes ``source``.
 
     Args:
         meta: metadata read from the document.
-        overrides: field -> value (strings are coerced: ``"2023"`` -> 2023, ``"2023-06-30"`` -> date);
-            a ``None`` value clears a field. ``acl`` is accepted (checked to be a list of group
-            names) but not applied: access control belongs to the caller's ``Filing``.
+        overrides: field -> value (strings are coerced: ``"2023"`` -> 2023, ``"2023-06-30"``
+            -> date); a ``None`` value clears a field. ``acl`` is accepted (checked to be a
+            list of group names) but not applied: access control belongs to the caller's
+            ``Filing``.
         source: where the values come from, ``"override"`` or ``"sidecar"``.
 
     Raises:
@@ -511,7 +499,10 @@ def apply_overrides(meta: FilingMetadata, overrides: dict[str, Any], source: str
 
 
 def sidecar_paths(path: Path) -> list[Path]:
-    """The sidecar files that may sit next to ``path`` (``<file>.meta.json``, ``<file>.meta.toml``)."""
+    """The sidecar files that may sit next to ``path``.
+
+    ``<file>.meta.json`` and ``<file>.meta.toml``.
+    """
     return [path.with_name(path.name + ".meta.json"), path.with_name(path.name + ".meta.toml")]
 
 

@@ -46,6 +46,7 @@ from functools import cached_property
 
 import pymupdf
 
+from core.figures import is_amount_cell, is_numeric_cell, is_unit_line, is_year
 from core.records import BBox, TableCell, TableData
 
 logger = logging.getLogger(__name__)
@@ -53,20 +54,9 @@ logger = logging.getLogger(__name__)
 # A word as returned by page.get_text("words"): x0, y0, x1, y1, text, block, line, word.
 WordTuple = tuple[float, float, float, float, str, int, int, int]
 
-_NUMERIC = re.compile(r"^[(\[]?[-\u2013\u2014]?[$\u20ac\u00a3]?\(?\d[\d,]*(\.\d+)?\)?%?[)\]]?\*?$")
-_NIL = {"-", "\u2013", "\u2014", "\u2012", "n/a", "N/A", "NM", "nm", "\u2014%", "\u2014 %"}
-_UNIT_SUFFIX = re.compile(r"(?<=[\d)%])\s*(pts?|bps|bp|x)\.?$", re.I)
-_YEAR = re.compile(r"^(19|20)\d\d$")
 _CURRENCY = {"$", "\u20ac", "\u00a3", "US$"}
 _TRAILERS = {")", "%", ")%", "%)", "pts", "bps"}
 _MIN_BODY_ROWS = 2
-# a line that only states the unit ("(In millions, except per share data)", "($ in millions)"):
-# a header row of the label column, unlike a title that merely ends with the unit
-_UNIT_ONLY = re.compile(
-    r"^\(?\s*((u\.?s\.?\s*)?(\$|dollars|amounts|\u20ac|\u00a3)[^()]{0,30}?)?"
-    r"\b(in\s+)?(millions|thousands|billions)\b[^()]*\)?$",
-    re.I,
-)
 # what the label cell of a column-header row says, if anything ("In Millions", "Years ended")
 _HEADER_LABEL = re.compile(
     r"\b(millions|thousands|billions|dollars|years?|quarters?|months?|"
@@ -85,14 +75,14 @@ class _Segment:
     y1: float
     text: str
 
-    # cached: the gate and the grid ask every segment several times, and is_numeric is regexes
+    # cached: the gate and the grid ask every segment several times, and is_numeric_cell is regexes
     @cached_property
     def numeric(self) -> bool:
-        return is_numeric(self.text)
+        return is_numeric_cell(self.text)
 
     @cached_property
     def amount(self) -> bool:
-        return self.numeric and not _YEAR.match(self.text.strip().strip("*()"))
+        return self.numeric and not is_year(self.text)
 
 
 @dataclass
@@ -131,23 +121,6 @@ class FoundTable:
     data: TableData
     col_x: list[tuple[float, float]]  # x-interval of each final column, for continuation checks
     method: str  # "grid" (word alignment), "lines" (clipped find_tables) or "full" (always mode)
-
-
-def is_numeric(text: str) -> bool:
-    """True for amounts, percentages, years and nil markers ("—")."""
-    t = re.sub(r"(?<=[$(\u20ac\u00a3])\s+|\s+(?=[)%])", "", text.strip())
-    t = _UNIT_SUFFIX.sub("", t)  # "8 pts", "(1)pt", "25 bps", "1.2x"
-    if t.lower() in ("flat", "nm", "n/a", "n.m."):
-        return True
-    if " " in t:  # two values in one cell ("2023 2022") are not one number
-        return False
-    return bool(_NUMERIC.match(t)) or t in _NIL
-
-
-def _is_amount(text: str) -> bool:
-    """Numeric but not a bare year: what makes a row a body row rather than a header."""
-    t = text.strip()
-    return is_numeric(t) and not _YEAR.match(t.strip("*()"))
 
 
 # --------------------------------------------------------------------------- rows and the gate
@@ -313,7 +286,7 @@ def _header_like(row: _Row, value_x0: float) -> bool:
     seg = row.segments[0]
     if seg.x0 >= value_x0 - 20:
         return True
-    return bool(_UNIT_ONLY.match(seg.text.strip()))
+    return is_unit_line(seg.text.strip())
 
 
 def _subheading(row: _Row, value_x0: float) -> bool:
@@ -574,7 +547,7 @@ def build_table(
 
 def _mostly_numeric(texts: list[list[str]], c: int) -> bool:
     values = [r[c] for r in texts if c < len(r) and r[c]]
-    return bool(values) and sum(is_numeric(v) for v in values) >= 0.5 * len(values)
+    return bool(values) and sum(is_numeric_cell(v) for v in values) >= 0.5 * len(values)
 
 
 def _extent(segments: list[_Segment]) -> tuple[float, float, float, float] | None:
@@ -592,7 +565,7 @@ def _header_count(texts: list[list[str]]) -> int:
     """Leading rows with no amounts; the last of them must name a value column."""
     count = 0
     for i, row in enumerate(texts):
-        if any(_is_amount(t) for t in row[1:]) or (row and row[0] and _is_amount(row[0])):
+        if any(is_amount_cell(t) for t in row[1:]) or (row and row[0] and is_amount_cell(row[0])):
             break
         if any(row[1:]):
             count = i + 1
@@ -616,7 +589,7 @@ def _fill_cells(data: TableData, boxes: dict[tuple[int, int], tuple | None] | No
     old = {(cell.row, cell.col): cell.bbox for cell in data.cells}
     cells: list[TableCell] = []
     for r, row in enumerate(data.rows):
-        label = next((t for t in row if t and not is_numeric(t)), "")
+        label = next((t for t in row if t and not is_numeric_cell(t)), "")
         for c, text in enumerate(row):
             if not text:
                 continue

@@ -30,50 +30,24 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core import figures
 from core.errors import ToolError
+from core.figures import MAX_AMOUNT, Amount, AmountError
 from core.records import ToolResult
 from retrieval.tools.base import BaseTool
 
 MAX_EXPRESSION_CHARS = 500
 MAX_NODES = 300
 MAX_EXPONENT = 100.0
-MAX_MAGNITUDE = 1e18  # larger than any amount in a filing; bounds every literal and intermediate
+MAX_MAGNITUDE = MAX_AMOUNT  # bounds every intermediate result as it bounds every literal
 
 
 class CalculatorError(ToolError):
     """The expression is not allowed or cannot be computed; the message says why."""
 
 
-# -- the number formats of filings ----------------------------------------------------------------
+# -- the number formats of filings (read by core.figures) -----------------------------------------
 
-_SCALES = {
-    "thousand": 1e3,
-    "k": 1e3,
-    "million": 1e6,
-    "mn": 1e6,
-    "mm": 1e6,
-    "m": 1e6,
-    "billion": 1e9,
-    "bn": 1e9,
-    "b": 1e9,
-    "trillion": 1e12,
-    "tn": 1e12,
-    "t": 1e12,
-}
-_NUMBER = (
-    r"\d{1,3}(?:,\d{3})+(?!\d|,\d)(?:\.\d+)?|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?"
-)
-_SCALE = r"(?:\s*(?:thousand|million|billion|trillion)s?|(?:bn|mn|mm|tn|k|m|b|t))(?![A-Za-z0-9_])"
-_LITERAL = re.compile(
-    r"(?P<cur1>[$€£]\s*)?"
-    r"(?P<open>(?<![A-Za-z0-9_)\]])\(\s*)?"
-    r"(?P<cur2>[$€£]\s*)?"
-    rf"(?P<num>{_NUMBER})"
-    rf"(?P<scale>{_SCALE})?"
-    r"(?P<pct>\s*%)?"
-    r"(?(open)\s*\))",
-    re.IGNORECASE,
-)
 _TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|\^|[-+*/(),]))")
 
 
@@ -84,46 +58,25 @@ class _Literal:
     text: str  # how the formula shows it
 
 
-def _literal(match: re.Match[str]) -> _Literal:
-    value = float(match["num"].replace(",", ""))
-    if match["scale"]:
-        word = match["scale"].strip().lower()
-        value *= _SCALES.get(word) or _SCALES[word.removesuffix("s")]
-    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
-        raise CalculatorError(
-            f"number {match.group(0).strip()!r} is too large (limit {MAX_MAGNITUDE:g})"
-        )
-    negative = bool(match["open"])
-    percent = bool(match["pct"])
-    shown = _plain(value)
-    if percent:
-        shown += "%"
-        value /= 100.0
-    if negative:
-        value, shown = -value, "-" + shown
-    return _Literal(value, percent, shown)
+def _literal(amount: Amount) -> _Literal:
+    shown = _plain(amount.magnitude) + ("%" if amount.percent else "")
+    return _Literal(amount.value, amount.percent, "-" + shown if amount.negative else shown)
 
 
 def parse_amount(text: str) -> float:
-    """One amount as written in a filing or a question, as a float.
-
-    Handles currency signs, thousands separators, accounting negatives, a leading minus, percent
-    signs and scale words.
+    """One amount as written in a filing or a question (:func:`core.figures.parse_amount`).
 
     Example:
         >>> parse_amount("$1.2 billion"), parse_amount("(3,400)"), parse_amount("12%")
         (1200000000.0, -3400.0, 0.12)
+
+    Raises:
+        CalculatorError: ``text`` is not one amount.
     """
-    cleaned = text.strip()
-    sign = 1.0
-    if cleaned[:1] in "-−–":
-        sign, cleaned = -1.0, cleaned[1:].lstrip()
-    match = _LITERAL.fullmatch(cleaned)
-    if match is None:
-        raise CalculatorError(
-            f"cannot read {text!r} as an amount; write it like 1,234.5, $2.1 billion, (3.4) or 12%"
-        )
-    return sign * _literal(match).value
+    try:
+        return figures.parse_amount(text)
+    except AmountError as exc:
+        raise CalculatorError(str(exc)) from None
 
 
 # -- evaluation ------------------------------------------------------------------------------------
@@ -160,7 +113,10 @@ def pct(a: float, b: float) -> float:
 
 
 def growth(new: float, old: float) -> float:
-    """(new - old) / |old|: 0.1975 means +19.75%; |old| keeps the sign meaningful for a negative base."""
+    """(new - old) / |old|: 0.1975 means +19.75%.
+
+    |old| keeps the sign meaningful for a negative base.
+    """
     return _divide(new - old, abs(old), "growth(new, old): old is zero")
 
 
@@ -234,7 +190,8 @@ class _Evaluator:
             literal = self.literals.get(node.id)
             if literal is None:
                 raise CalculatorError(
-                    f"unknown name {node.id!r}: only numbers and the functions {_ALLOWED} are allowed"
+                    f"unknown name {node.id!r}: only numbers and the functions {_ALLOWED} "
+                    "are allowed"
                 )
             return _Value(literal.value, literal.percent)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -246,7 +203,8 @@ class _Evaluator:
         if isinstance(node, ast.Call):
             return self._call(node)
         raise CalculatorError(
-            f"{type(node).__name__} is not allowed: use numbers, + - * / **, parentheses and {_ALLOWED}"
+            f"{type(node).__name__} is not allowed: use numbers, + - * / **, parentheses "
+            f"and {_ALLOWED}"
         )
 
     def _binop(self, node: ast.BinOp) -> _Value:
@@ -359,12 +317,15 @@ def _tokenize(expression: str) -> tuple[str, dict[str, _Literal]]:
         if expression[pos].isspace():
             pos += 1
             continue
-        match = _LITERAL.match(expression, pos)
-        if match and match.end() > pos:
+        try:
+            amount = figures.match_amount(expression, pos)
+        except AmountError as exc:
+            raise CalculatorError(str(exc)) from None
+        if amount is not None:
             name = f"_n{len(literals)}"
-            literals[name] = _literal(match)
+            literals[name] = _literal(amount)
             out.append(name)
-            pos = match.end()
+            pos = amount.end
             continue
         token = _TOKEN.match(expression, pos)
         if token is None or token.end() == pos:
@@ -423,7 +384,8 @@ class CalculatorInput(BaseModel):
         min_length=1,
         max_length=MAX_EXPRESSION_CHARS,
         description=(
-            "Arithmetic over numbers (1,234.5  $2.1  (3.4) = -3.4  12%  $1.2 billion) with + - * / ** "
+            "Arithmetic over numbers (1,234.5  $2.1  (3.4) = -3.4  12%  $1.2 billion) "
+            "with + - * / ** "
             "and ratio(a,b) pct(a,b) growth(new,old) cagr(end,start,years) margin(part,total) "
             "abs round min max sum avg"
         ),
@@ -445,7 +407,8 @@ class CalculatorTool(BaseTool):
     name = "calculator"
     description = (
         "Evaluate arithmetic on figures from filings: + - * / **, ratio(a,b), pct(a,b), "
-        "growth(new,old), cagr(end,start,years), margin(part,total), abs, round, min, max, sum, avg. "
+        "growth(new,old), cagr(end,start,years), margin(part,total), "
+        "abs, round, min, max, sum, avg. "
         "Accepts 1,234.5, $2.1, (3.4) as -3.4, 12%, $1.2 billion. Percent results are fractions."
     )
     input_model = CalculatorInput

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pymupdf
 import pytest
 
+from core.figures import is_numeric_cell
 from core.records import BBox, TableData
 from ingest.tables import (
     FoundTable,
@@ -12,7 +13,6 @@ from ingest.tables import (
     continue_table,
     extract_tables,
     group_rows,
-    is_numeric,
     table_regions,
     to_markdown,
 )
@@ -78,12 +78,12 @@ def _grid(rows_spec):
 
 @pytest.mark.parametrize("text", ["66,608", "(1,234)", "12.5%", "$4", "\u2014", "2022", "(5)%"])
 def test_numeric_tokens(text: str) -> None:
-    assert is_numeric(text)
+    assert is_numeric_cell(text)
 
 
 @pytest.mark.parametrize("text", ["Revenues", "Item 7.", "10-K", "Q3"])
 def test_non_numeric_tokens(text: str) -> None:
-    assert not is_numeric(text)
+    assert not is_numeric_cell(text)
 
 
 def test_gate_ignores_prose_with_numbers() -> None:
