@@ -266,20 +266,17 @@ class _Sections:
         heading = el.kind in ("heading", "title")
         if not text or len(text) > (200 if heading else 120):
             return False
-        if m := _PART.match(text):
-            if heading or not m.group(2) or m.group(2).isupper():
-                self._push(0, text)
-                return True
-        if m := _ITEM.match(text):
-            # A short line "Item 7. Management's Discussion..." starts a section even when the
-            # parser called it text; a sentence beginning "Item 7 describes ..." does not.
-            if heading or not text.endswith((".", ",")) or len(text) < 60:
-                self._push(1, text)
-                return True
-        if m := _NOTE.match(text):
-            if heading or len(text) < 100:
-                self._push(2, text)
-                return True
+        if (m := _PART.match(text)) and (heading or not m.group(2) or m.group(2).isupper()):
+            self._push(0, text)
+            return True
+        # A short line "Item 7. Management's Discussion..." starts a section even when the parser
+        # called it text; a sentence beginning "Item 7 describes ..." does not.
+        if _ITEM.match(text) and (heading or not text.endswith((".", ",")) or len(text) < 60):
+            self._push(1, text)
+            return True
+        if _NOTE.match(text) and (heading or len(text) < 100):
+            self._push(2, text)
+            return True
         if heading and re.search(r"[A-Za-z]{3}", text):
             self._push(3 + max(0, (el.level or 1) - 1), text)
             return True
@@ -365,7 +362,7 @@ def _split_long(text: str, budget: int, tokens: _Tokens) -> list[tuple[str, int]
 
 
 def _split_words(sentence: str, budget: int, tokens: _Tokens) -> list[tuple[str, int]]:
-    """A sentence longer than the window (a run-on list, a table flattened to text): cut by words."""
+    """A sentence longer than the window (a run-on list, a flattened table): cut by words."""
     words = sentence.split()
     total = max(tokens(sentence), 1)
     step = max(1, int(len(words) * budget / total * 0.9))

@@ -51,7 +51,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from core.dates import MONTHS
+from core.figures import MONTHS
 from core.records import MatchedSpan, SpanKind
 from retrieval.resolver.companies import CompanyIndex, CompanyMatch
 

@@ -189,8 +189,8 @@ def test_growth_between_two_years_goes_through_the_calculator():
     answer = answer_extractively(q, _result(q, [INCOME, MD_A], years=[2022, 2023]))
     assert answer.tool_calls == ["calculator: growth(2255.4, 1883.4) = 19.75%"]
     assert (
-        answer.text
-        == "Total revenues increased 19.75% from 1,883.4 (2022) to 2,255.4 (2023) (in millions) [1][2]."
+        answer.text == "Total revenues increased 19.75% from 1,883.4 (2022) to 2,255.4 (2023) "
+        "(in millions) [1][2]."
     )
     assert [c.col_header for c in answer.citations] == ["2022", "2023"]
     assert _unsupported(answer, [INCOME]) == []
@@ -239,7 +239,8 @@ def test_current_ratio_from_the_balance_sheet():
     answer = answer_extractively(q, _result(q, [INCOME, BALANCE], years=[2023]))
     assert answer.tool_calls == ["calculator: ratio(1120.8, 735.6) = 1.5237"]
     assert answer.text.startswith(
-        "Current ratio was 1.52 in 2023: total current assets 1,120.8 / total current liabilities 735.6"
+        "Current ratio was 1.52 in 2023: total current assets 1,120.8 / "
+        "total current liabilities 735.6"
     )
     assert all(c.chunk_id == "c-balance" for c in answer.citations)
     assert _unsupported(answer, [BALANCE]) == []

@@ -95,7 +95,7 @@ def test_header_scale_applies_to_bare_numbers_after_it() -> None:
 def test_scale_hint_used_only_without_header() -> None:
     [hinted] = extract_numbers("Revenue 1,500", scale_hint=1e3)
     assert hinted.value == 1_500_000
-    [own] = [m for m in extract_numbers("(in millions) Revenue 1,500", scale_hint=1e3)]
+    [own] = list(extract_numbers("(in millions) Revenue 1,500", scale_hint=1e3))
     assert own.value == 1_500e6
 
 

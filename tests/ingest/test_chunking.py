@@ -109,7 +109,10 @@ def test_section_paths_follow_part_item_note_and_headings() -> None:
 
 
 def test_a_sentence_starting_with_item_is_not_a_section() -> None:
-    long = "Item 7 describes our results in detail, and it also covers liquidity, capital resources and more."
+    long = (
+        "Item 7 describes our results in detail, and it also covers liquidity, capital "
+        "resources and more."
+    )
     els = [_text(1, "Item 7. MD&A", kind="heading"), _text(1, long, 1)]
     chunks = chunk_document(_doc(els), _filing(), WordCounter(), max_tokens=64)
     assert [(c.section_path, c.text) for c in chunks] == [(["Item 7. MD&A"], long)]
@@ -190,8 +193,8 @@ def test_table_is_its_own_chunk_with_labels_for_the_embedder() -> None:
     ]
     assert "| Line item 2 | 2,100 | 2,200 |" in table.text
     assert (
-        table.embed_text
-        == "Note 5 — Debt\nDebt maturities\n2023 | 2022 | $ million\nLine item 0; Line item 1; Line item 2"
+        table.embed_text == "Note 5 — Debt\nDebt maturities\n2023 | 2022 | $ million\n"
+        "Line item 0; Line item 1; Line item 2"
     )
     assert table.section_path == ["Note 5 — Debt"]
     assert table.table is not None and table.table.rows[2] == ["Line item 2", "2,100", "2,200"]
@@ -292,9 +295,9 @@ def test_running_headers_page_numbers_toc_and_empty_elements_dropped() -> None:
 
 def test_item_prose_page_is_not_a_toc() -> None:
     prose = " ".join(
-        f"As discussed in Item {i} of this report, our business faced many risks and uncertainties "
-        "that could affect results, liquidity, capital resources and the price of our stock in ways "
-        "that are difficult to predict and may be material to the company."
+        f"As discussed in Item {i} of this report, our business faced many risks and "
+        "uncertainties that could affect results, liquidity, capital resources and the price of "
+        "our stock in ways that are difficult to predict and may be material to the company."
         for i in ["1", "1A", "2", "3", "7", "8"]
     )
     chunks = chunk_document(_doc([_text(1, prose)]), _filing(), WordCounter())

@@ -90,7 +90,8 @@ def test_ten_q_fiscal_year_ending_in_january_uses_prior_ten_k() -> None:
     pages = [
         [
             "FORM 10-Q",
-            "☒ QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934",
+            "☒ QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT "
+            "OF 1934",
             "For the quarterly period ended July 29, 2023",
             "BEST BUY CO., INC. (Exact name of registrant as specified in its charter)",
             Element(kind="table", page_no=1, text="", table=table),
@@ -186,7 +187,8 @@ def test_earnings_release() -> None:
             "Three Months Ended June 30, 2023 net sales were $3.7 billion.",
         ],
         [
-            "Amcor (NYSE: AMCR; ASX: AMC) is a global leader. Fiscal 2024 outlook. Fiscal 2024 guidance."
+            "Amcor (NYSE: AMCR; ASX: AMC) is a global leader. Fiscal 2024 outlook. "
+            "Fiscal 2024 guidance."
         ],
     ]
     meta = extract_metadata(_doc(pages), "r.pdf")
