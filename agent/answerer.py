@@ -39,9 +39,9 @@ class Answerer(Protocol):
         ...
 
 
-def chunk_citation(chunk: Chunk) -> Citation:
-    """A citation of a whole chunk: its first box and the start of its text as the quote."""
-    quote = " ".join(chunk.text.split())[:300]
+def chunk_citation(chunk: Chunk, quote: str | None = None) -> Citation:
+    """A citation of a chunk: its first box, and ``quote`` (default: the start of its text)."""
+    quote = quote if quote is not None else " ".join(chunk.text.split())[:300]
     return Citation(
         doc_id=chunk.doc_id,
         file_name=chunk.file_name,

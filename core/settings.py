@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,6 +79,9 @@ class UsersSettings(BaseModel):
     default_user: str = "local"
 
 
+_REGISTRIES = {"embedder": EMBEDDERS, "rerank": RERANKERS, "llm": ANSWERERS}
+
+
 class Settings(BaseSettings):
     """All configuration; each entry point (a CLI command, the app) reads it once."""
 
@@ -119,20 +122,10 @@ class Settings(BaseSettings):
 
     # Each backend group becomes the options model of the backend it names (core.backends); an
     # unknown name raises UnknownBackendError here, listing the known ones.
-    @field_validator("embedder", mode="before")
+    @field_validator("embedder", "rerank", "llm", mode="before")
     @classmethod
-    def _embedder(cls, value: object) -> object:
-        return EMBEDDERS.parse(value)
-
-    @field_validator("rerank", mode="before")
-    @classmethod
-    def _reranker(cls, value: object) -> object:
-        return RERANKERS.parse(value)
-
-    @field_validator("llm", mode="before")
-    @classmethod
-    def _llm(cls, value: object) -> object:
-        return ANSWERERS.parse(value)
+    def _backend_options(cls, value: object, info: ValidationInfo) -> object:
+        return _REGISTRIES[info.field_name].parse(value)
 
     @field_validator("model_cache", mode="before")
     @classmethod

@@ -51,7 +51,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 import tomllib
 from collections.abc import Callable, Sequence
@@ -63,6 +62,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import ConfigError, MissingDependencyError, ModelNotAvailableError
+from core.models import usable_cores
 from core.records import TrainingExample
 from finetune.training import (
     CHECKPOINTS_DIR,
@@ -356,7 +356,7 @@ class _Trainer:
                 f"fine-tuning needs torch and transformers ({exc}); pip install -e ."
             ) from exc
         threads_before = torch.get_num_threads()
-        threads = self.config.threads or _cores()
+        threads = self.config.threads or usable_cores()
         torch.set_num_threads(threads)
         try:
             return self._run(threads)
@@ -723,10 +723,3 @@ def dataset_fingerprint(examples: Sequence[TrainingExample]) -> str:
         digest.update(example.query.encode())
         digest.update(str(len(example.negatives)).encode())
     return digest.hexdigest()[:16]
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

@@ -237,16 +237,9 @@ class _TorchScorer:
 
 class _OnnxScorer:
     def __init__(self, path: Path, threads: int | None) -> None:
-        import onnxruntime as ort
+        from core.models import cpu_onnx_session
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or _cores()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # Idle pool threads must not spin: the agent shares the cores with retrieval.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = cpu_onnx_session(path, threads)
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
@@ -499,10 +492,3 @@ def _require_onnxruntime() -> None:
             "the cross-encoder's ONNX runtime needs onnxruntime: pip install "
             "'onnxruntime>=1.20,<2' (or construct it with runtime='torch')"
         ) from exc
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import re
 
+from agent.answerer import chunk_citation
 from agent.extractive.arithmetic import (
     CAGR,
     GROWTH,
@@ -56,7 +57,7 @@ from agent.extractive.sentences import best_sentences
 from agent.extractive.tables import best_row, read_table
 from agent.extractive.terms import STOP, WORD, asked_years, tokens
 from core.options import ExtractiveOptions
-from core.records import Answer, Citation, RetrievalResult
+from core.records import Answer, RetrievalResult
 from retrieval.glossary import expand
 
 # "Globex Aerospace's revenue": a possessive proper name, i.e. the company the question is about.
@@ -145,16 +146,7 @@ def answer_extractively(question: str, result: RetrievalResult, max_citations: i
                         )
     if not answered and not draft.statements:
         for _, sentence, chunk in best_sentences(question, result, question_terms, glossary_terms):
-            n = draft.cite(
-                Citation(
-                    doc_id=chunk.doc_id,
-                    file_name=chunk.file_name,
-                    page_no=chunk.page_no,
-                    chunk_id=chunk.chunk_id,
-                    bbox=chunk.bboxes[0] if chunk.bboxes else None,
-                    quote=sentence,
-                )
-            )
+            n = draft.cite(chunk_citation(chunk, quote=sentence))
             if n is None:
                 break
             draft.statements.append((f'"{sentence}" [{n}]', [draft.chunk_evidence(chunk)]))

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.errors import ConfigError, MissingDependencyError
-from core.models import quantize_int8
+from core.models import cpu_onnx_session, quantize_int8, usable_cores
 from core.options import MiniLMOnnxOptions
 from core.settings import Settings
 from retrieval.embedders.base import TextOnlyEmbedder
@@ -181,25 +181,18 @@ def _load_runtime(
     corpus open, or a test session opening many corpora, loads the weights once).
     """
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401 - the session below needs it
     except ImportError as exc:
         raise MissingDependencyError(
             "the minilm-onnx embedder needs onnxruntime: pip install 'onnxruntime>=1.20,<2' "
             "(or set FINRAG_EMBEDDER__NAME=sentence-transformers)"
         ) from exc
     path = ensure_exported(model_dir, cache_dir, quantize=quantize)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or _cores()
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Idle pool threads must not spin: during ingest they share the cores with parse workers.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = cpu_onnx_session(path, threads)
     tokenizer = load_fast_tokenizer(model_dir)
     tokenizer.enable_truncation(max_tokens)
     pad_id = tokenizer.token_to_id("[PAD]")
-    logger.info("minilm-onnx: %s with %d intra-op threads", path, options.intra_op_num_threads)
+    logger.info("minilm-onnx: %s with %d intra-op threads", path, threads or usable_cores())
     return _Runtime(session=session, tokenizer=tokenizer, pad_id=0 if pad_id is None else pad_id)
 
 
@@ -361,10 +354,3 @@ def _cache_name(model: str | None) -> str:
         return PACKAGED_MODEL_NAME
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(model).name or model).strip("-.") or "model"
     return f"{stem}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
