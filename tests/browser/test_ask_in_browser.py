@@ -26,7 +26,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from core.settings import Settings
-from tests.fixtures.corpora import ingest_into as ingest_paths
+from tests.fixtures.corpora import ingest_into
 from ui.cli_ui import streamlit_command
 from ui.page_view import render_path
 
@@ -86,7 +86,7 @@ def server(tmp_path_factory, model_cache, sample_folder) -> Iterator[tuple[str, 
     data_dir = tmp_path_factory.mktemp("browser-corpus")
     settings = Settings(data_dir=data_dir, model_cache=model_cache)
     settings.ingest.workers = 1
-    report = ingest_paths([sample_folder], settings)
+    report = ingest_into([sample_folder], settings)
     assert report.count("ok") == 3, report
     (doc_id,) = [f.doc_id for f in report.files if f.path.endswith("northwind_2023_10k.pdf")]
     cited_render = render_path(settings.renders_dir, doc_id, 6)

@@ -11,7 +11,7 @@ import pytest
 from core.records import Query, SearchFilters
 from retrieval.corpus import Corpus
 from retrieval.search import CorpusSearch
-from tests.fixtures.corpora import ingest_into as ingest_paths
+from tests.fixtures.corpora import ingest_into
 
 
 def _bad_files(folder: Path) -> dict[str, Path]:
@@ -45,7 +45,7 @@ def _search(settings, text: str, **filters) -> list:
 
 def test_batch_lands_good_files_and_reports_bad_ones(settings, sample_folder, tmp_path):
     bad = _bad_files(tmp_path / "bad")
-    report = ingest_paths([sample_folder, *bad.values()], settings)
+    report = ingest_into([sample_folder, *bad.values()], settings)
     by_name = {Path(f.path).name: f for f in report.files}
     for name in ("northwind_2023_10k.pdf", "northwind_2024q2_10q.pdf", "contoso_fy2024_10k.pdf"):
         assert by_name[name].status == "ok", by_name[name]
@@ -68,11 +68,11 @@ def test_batch_lands_good_files_and_reports_bad_ones(settings, sample_folder, tm
 def test_rerun_is_idempotent_and_changed_file_replaces(settings, sample_folder, tmp_path):
     folder = tmp_path / "filings"
     shutil.copytree(sample_folder, folder)
-    first = ingest_paths([folder], settings)
+    first = ingest_into([folder], settings)
     assert first.count("ok") == 3
     with Corpus.open(settings) as ing:
         points = ing.index.count()
-    second = ingest_paths([folder], settings)
+    second = ingest_into([folder], settings)
     assert second.count("skipped-duplicate") == 3 and second.count("ok") == 0
     with Corpus.open(settings) as ing:
         assert ing.index.count() == points
@@ -84,7 +84,7 @@ def test_rerun_is_idempotent_and_changed_file_replaces(settings, sample_folder, 
     doc.save(str(target) + ".new")
     doc.close()
     Path(str(target) + ".new").replace(target)
-    third = ingest_paths([folder], settings)
+    third = ingest_into([folder], settings)
     assert third.count("ok") == 1 and third.count("skipped-duplicate") == 2
     with Corpus.open(settings) as ing:
         docs = ing.catalog.by_source(str(target.resolve()))
@@ -112,7 +112,7 @@ def test_interrupted_run_resumes_without_duplicates(settings, sample_folder, mon
 
     monkeypatch.setattr(Index, "mark_ready", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
-        ingest_paths([sample_folder], settings)
+        ingest_into([sample_folder], settings)
     monkeypatch.setattr(Index, "mark_ready", real_mark_ready)
 
     with Corpus.open(settings) as ing:
@@ -122,14 +122,14 @@ def test_interrupted_run_resumes_without_duplicates(settings, sample_folder, mon
         hidden = pending[0].doc_id
     assert not [h for h in _search(settings, "revenue") if h.chunk.doc_id == hidden]
 
-    resumed = ingest_paths([sample_folder], settings)
+    resumed = ingest_into([sample_folder], settings)
     statuses = sorted(f.status for f in resumed.files)
     assert statuses == ["ok", "ok", "skipped-duplicate"]
     with Corpus.open(settings) as ing:
         total = ing.index.count()
         assert ing.catalog.pending() == []
     clean = settings.model_copy(update={"data_dir": settings.data_dir.parent / "clean"})
-    ingest_paths([sample_folder], clean)
+    ingest_into([sample_folder], clean)
     with Corpus.open(clean) as ing:
         assert ing.index.count() == total
 
@@ -139,7 +139,7 @@ def test_overrides_sidecar_and_acl(settings, sample_folder, tmp_path):
     folder.mkdir()
     shutil.copy(sample_folder / "contoso_fy2024_10k.pdf", folder)
     (folder / "contoso_fy2024_10k.pdf.meta.json").write_text('{"ticker": "CFX"}')
-    report = ingest_paths(
+    report = ingest_into(
         [folder], settings, overrides={"acl": ["finance"], "company": "Contoso Foods Corp."}
     )
     assert report.count("ok") == 1
@@ -163,13 +163,13 @@ def test_overrides_sidecar_and_acl(settings, sample_folder, tmp_path):
 def test_parallel_workers_give_the_same_index(settings, sample_folder):
     parallel = settings.model_copy(deep=True)
     parallel.ingest.workers = 2
-    report = ingest_paths([sample_folder], parallel)
+    report = ingest_into([sample_folder], parallel)
     assert report.count("ok") == 3
     serial = settings.model_copy(
         update={"data_dir": settings.data_dir.parent / "serial"}, deep=True
     )
     serial.ingest.workers = 1
-    ingest_paths([sample_folder], serial)
+    ingest_into([sample_folder], serial)
     with Corpus.open(parallel) as a, Corpus.open(serial) as b:
         assert a.index.count() == b.index.count() > 0
 
@@ -178,10 +178,10 @@ def test_same_overrides_again_skip_new_overrides_update(settings, sample_folder,
     folder = tmp_path / "one"
     folder.mkdir()
     shutil.copy(sample_folder / "northwind_2024q2_10q.pdf", folder)
-    assert ingest_paths([folder], settings, overrides={"acl": ["finance"]}).count("ok") == 1
-    again = ingest_paths([folder], settings, overrides={"acl": ["finance"]})
+    assert ingest_into([folder], settings, overrides={"acl": ["finance"]}).count("ok") == 1
+    again = ingest_into([folder], settings, overrides={"acl": ["finance"]})
     assert again.count("skipped-duplicate") == 1
-    moved = ingest_paths([folder], settings, overrides={"acl": ["finance", "audit"]})
+    moved = ingest_into([folder], settings, overrides={"acl": ["finance", "audit"]})
     assert moved.count("ok") == 1
     with Corpus.open(settings) as ing:
         assert ing.catalog.filings()[0].acl == ["finance", "audit"]
@@ -196,14 +196,14 @@ def test_each_corpus_chunks_with_its_own_embedder_in_one_process(settings, sampl
     from retrieval.embedders.onnx import OnnxMiniLMEmbedder
 
     settings.ingest.workers = 1
-    ingest_paths([sample_folder], settings)  # the packaged MiniLM first
+    ingest_into([sample_folder], settings)  # the packaged MiniLM first
     hashed = settings.model_copy(
         update={
             "data_dir": settings.data_dir.parent / "hashed",
             "embedder": HashEmbedderOptions(max_tokens=110),
         }
     )
-    assert ingest_paths([sample_folder], hashed).count("ok") == 3
+    assert ingest_into([sample_folder], hashed).count("ok") == 3
     with Corpus.open(hashed) as corpus:
         texts = [c.text for c in corpus.index.scroll_chunks() if c.modality in ("text", "table")]
     words = HashEmbedder(hashed.embedder).count_tokens(texts)

@@ -9,7 +9,7 @@ from PIL import Image
 
 from core.records import BBox
 from core.settings import Settings
-from tests.fixtures.corpora import ingest_into as ingest_paths
+from tests.fixtures.corpora import ingest_into
 from ui.page_view import highlight
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
@@ -22,7 +22,7 @@ def corpus(tmp_path_factory, model_cache, sample_folder):
     data_dir = tmp_path_factory.mktemp("app-corpus")
     settings = Settings(data_dir=data_dir, model_cache=model_cache)
     settings.ingest.workers = 1
-    assert ingest_paths([sample_folder], settings).count("ok") == 3
+    assert ingest_into([sample_folder], settings).count("ok") == 3
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FINRAG_DATA_DIR", str(data_dir))
         mp.setenv("FINRAG_MODEL_CACHE", str(model_cache))

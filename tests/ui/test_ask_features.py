@@ -10,7 +10,7 @@ import pytest
 from core.errors import AccessError
 from core.settings import Settings, UsersSettings
 from retrieval.feedback import FeedbackStore
-from tests.fixtures.corpora import ingest_into as ingest_paths
+from tests.fixtures.corpora import ingest_into
 from ui.identity import resolve_user
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
@@ -31,8 +31,8 @@ def corpus(tmp_path_factory, model_cache, sample_folder):
         shutil.copy(pdf, (finance if "contoso" in pdf.name else public) / pdf.name)
     settings = Settings(data_dir=data_dir, model_cache=model_cache)
     settings.ingest.workers = 1
-    assert ingest_paths([public], settings).count("ok") == 2
-    assert ingest_paths([finance], settings, overrides={"acl": ["finance"]}).count("ok") == 1
+    assert ingest_into([public], settings).count("ok") == 2
+    assert ingest_into([finance], settings, overrides={"acl": ["finance"]}).count("ok") == 1
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FINRAG_DATA_DIR", str(data_dir))
         mp.setenv("FINRAG_MODEL_CACHE", str(model_cache))

@@ -414,9 +414,9 @@ def test_evaluate_with_a_missing_set_is_an_error_message(env, tmp_path):
 
 
 def test_company_stage_needs_a_base(env, sample_folder):
-    from tests.fixtures.corpora import ingest_into as ingest_paths
+    from tests.fixtures.corpora import ingest_into
 
-    ingest_paths([sample_folder], env)
+    ingest_into([sample_folder], env)
     at = _app()
     at.radio(key="finetune_stage").set_value("company").run()
     assert any("No finished general job yet" in c.value for c in at.caption)
@@ -473,9 +473,9 @@ def _tiny_base(tmp_path):
 
 def test_start_a_company_job_and_watch_it_finish(env, sample_folder, tmp_path):
     from finetune.jobs import read_job
-    from tests.fixtures.corpora import ingest_into as ingest_paths
+    from tests.fixtures.corpora import ingest_into
 
-    report = ingest_paths([sample_folder], env)
+    report = ingest_into([sample_folder], env)
     assert report.landed == 3
     base = _tiny_base(tmp_path)
     options = tmp_path / "tiny.toml"
