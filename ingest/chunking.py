@@ -51,12 +51,12 @@ from core.records import (
     TableData,
     make_chunk_id,
 )
-from ingest.statements import statement_kind
+from ingest.statements import page_statements, statement_kind
 
 logger = logging.getLogger(__name__)
 
 # Bump when chunk contents or fields change, so cached corpora (evaluation) are rebuilt.
-CHUNK_SCHEMA = 3
+CHUNK_SCHEMA = 4
 
 CountTokens = Callable[[list[str]], list[int]]
 
@@ -663,6 +663,7 @@ def _union(boxes: list[BBox]) -> BBox:
 
 
 def _finish(doc: ParsedDocument, filing: Filing, pending: list[_Pending]) -> list[Chunk]:
+    page_kinds = page_statements(doc.elements)
     ids = [make_chunk_id(doc.doc_id, p.page_no, p.key) for p in pending]
     by_key = {(p.page_no, p.key): cid for p, cid in zip(pending, ids, strict=True)}
     chunks: list[Chunk] = []
@@ -681,7 +682,8 @@ def _finish(doc: ParsedDocument, filing: Filing, pending: list[_Pending]) -> lis
                 prev_id=ids[n - 1] if n > 0 else None,
                 next_id=ids[n + 1] if n + 1 < len(ids) else None,
                 continues_id=by_key.get(p.continues_key) if p.continues_key else None,
-                statement=statement_kind(p.section, p.table.caption if p.table else ""),
+                statement=statement_kind(p.section, p.table.caption if p.table else "")
+                or page_kinds.get(p.page_no),
                 image_path=p.image_path,
                 order=n,
                 **filing.chunk_fields(),
