@@ -76,6 +76,14 @@ _ENTRIES: list[tuple[str, str, tuple[str, ...]]] = [
         ("income",),
     ),
     (r"\brevenues?\b|\bsales\b|top line", "total revenues net sales", ("income",)),
+    (r"\bcogs\b|cost of (goods|products) sold", "cost of sales cost of revenue", ("income",)),
+    (r"operating income|operating profit", "operating income", ("income",)),
+    (r"net (income|earnings)", "net income net earnings", ("income",)),
+    (
+        r"depreciation|amortization|\bd\s*&\s*a\b",
+        "depreciation and amortization",
+        ("cash-flow", "income"),
+    ),
     # liquidity and leverage
     (
         r"quick ratio|acid test",
@@ -93,6 +101,12 @@ _ENTRIES: list[tuple[str, str, tuple[str, ...]]] = [
         ("balance", "cash-flow"),
     ),
     (
+        r"total assets|current (assets|liabilities)|accounts (payable|receivable)|inventor(y|ies)",
+        "balance sheets",
+        ("balance",),
+    ),
+    (r"\bdebt\b|borrowings", "long-term debt short-term borrowings", ("balance",)),
+    (
         r"debt to equity|leverage ratio|debt-to-equity",
         "long-term debt total debt equity borrowings",
         ("balance",),
@@ -104,6 +118,16 @@ _ENTRIES: list[tuple[str, str, tuple[str, ...]]] = [
         ("balance", "income"),
     ),
     (r"inventory turnover", "inventories cost of sales", ("balance", "income")),
+    (
+        r"operating cash flow ratio|cash flows? from operations|operating cash flows?",
+        "net cash provided by operating activities total current liabilities",
+        ("cash-flow", "balance"),
+    ),
+    (
+        r"capital[- ]intensi(ve|ty)",
+        "capital expenditures purchases of property plant and equipment total assets revenues",
+        ("cash-flow", "balance", "income"),
+    ),
     (r"asset turnover", "total assets revenues net sales", ("balance", "income")),
     # cash flow
     (
@@ -118,7 +142,7 @@ _ENTRIES: list[tuple[str, str, tuple[str, ...]]] = [
         ("cash-flow",),
     ),
     (
-        r"dividend payout|dividends? paid",
+        r"dividend payout|dividends? paid|paid dividends|\bdividends\b",
         "dividends paid cash dividends declared per share",
         ("cash-flow",),
     ),
