@@ -24,6 +24,8 @@ ElementKind = Literal["title", "heading", "text", "list", "table", "figure"]
 IngestStatus = Literal["ok", "partial", "failed", "skipped-duplicate"]
 HitSource = Literal["dense", "sparse", "image", "fused", "rerank", "memory", "tool"]
 SpanKind = Literal["company", "ticker", "period", "relative", "date", "form"]
+# The primary financial statements a chunk can belong to (ingest.statements tags them).
+STATEMENTS = ("income", "comprehensive-income", "balance", "cash-flow", "equity")
 M = TypeVar("M", bound=BaseModel)
 
 # Fixed namespace so point ids are stable across machines and releases.

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 
-from core.records import Element, TableData
+from core.records import STATEMENTS, Element, TableData
 
-STATEMENTS = ("income", "comprehensive-income", "balance", "cash-flow", "equity")
+__all__ = ["STATEMENTS", "classify_page", "page_statements", "statement_kind"]
+
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (

@@ -173,3 +173,15 @@ def test_memory_hit_arrives_beside_corpus_evidence(corpus):
         "What was Contoso Foods' free cash flow in fiscal 2024?", acl_groups=["public"]
     )
     assert other.memory == []
+
+
+def test_a_malformed_glossary_entry_is_named(tmp_path):
+    from retrieval.glossary import _load
+
+    bad = tmp_path / "glossary.toml"
+    bad.write_text('[[entry]]\npattern = "ok"\nterms = "x"\n\n[[entry]]\npattern = "(unclosed"\n')
+    with pytest.raises(ValueError, match=r"entry 2 \('\(unclosed'\)"):
+        _load(bad)
+    bad.write_text('[[entry]]\npattern = "x"\nterms = "y"\nstatements = ["p&l"]\n')
+    with pytest.raises(ValueError, match="unknown statements"):
+        _load(bad)
