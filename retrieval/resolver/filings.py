@@ -20,6 +20,9 @@ between finding the evidence and flooding the search:
 * a quarter q of Y: the q filings of fiscal Y; for Q4 then the FY10-K of Y; then the q filing of
   Y+1 (its prior-year quarter column); then the annual report of Y, which covers every quarter of
   the year (quarterly dividends, quarterly data).
+* a named 8-K, or an earnings release the company has none of, for a quarter or year: its 8-Ks
+  dated in that quarter and up to 75 days after it (a release is furnished on an 8-K weeks after
+  the period ends; for a release only the days after count).
 * a filing whose period is unknown (no fiscal year, period end or filing date) cannot be ruled out
   by a period: it is searched with the company's selection, and a note says so.
 * nothing found for a period: the company stays, the period is dropped, and a note says the period
@@ -133,9 +136,61 @@ def _allowed(pool: list[Filing], forms: set[str] | None) -> list[Filing]:
     return pool if forms is None else [f for f in pool if form_family(f.form) in forms]
 
 
+# How long after a period ends its results are released (an 8-K furnishing the release).
+RELEASE_DAYS = 75
+
+
+def _period_end_of(pool: list[Filing], y: int, q: int) -> date | None:
+    """When fiscal quarter ``q`` (4: the year) of ``y`` ends, from the company's dated filings."""
+    refs = [f for f in pool if f.fiscal_year and f.period_end and not _is_event(f)]
+    refs.sort(key=lambda f: (abs(f.fiscal_year - y), 0 if _is_annual(f) else 1))  # type: ignore[operator]
+    for f in refs:
+        if f.fiscal_year == y and (_quarter(f) or 4) == q:
+            return f.period_end
+    if not refs:
+        return None
+    f = refs[0]
+    assert f.period_end is not None and f.fiscal_year is not None
+    shift = (y - f.fiscal_year) * 365.25 + (q - (_quarter(f) or 4)) * QUARTER_DAYS
+    return f.period_end + timedelta(days=round(shift))
+
+
+def _events_for(
+    pool: list[Filing], y: int, q: int, forms: set[str] | None, label: str
+) -> tuple[list[Filing], str | None]:
+    """8-Ks for a period when the question names 8-Ks or a release the company files as one.
+
+    A named 8-K: those dated within the period or the release window after it; a release: those
+    dated in the window after the period's end (the 8-K that furnishes the results).
+    """
+    if not forms or not (forms & EVENT_FORMS or "earnings-release" in forms):
+        return [], None
+    end = _period_end_of(pool, y, q)
+    if end is None:
+        return [], None
+    start = end - timedelta(days=QUARTER_DAYS) if forms & EVENT_FORMS else end
+    stop = end + timedelta(days=RELEASE_DAYS)
+    events = [
+        f
+        for f in pool
+        if form_family(f.form) in EVENT_FORMS
+        and (d := f.period_end or f.filed_at) is not None
+        and start < d <= stop
+    ]
+    return events, (
+        f"{label}: no earnings release in the index; searched the 8-K filed after the period "
+        f"ended {end.isoformat()}"
+        if events and not forms & EVENT_FORMS
+        else None
+    )
+
+
 def _match_year(
     pool: list[Filing], y: int, forms: set[str] | None
 ) -> tuple[list[Filing], str | None]:
+    events, events_note = _events_for(pool, y, 4, forms, f"FY{y}")
+    if events and forms and not forms & EVENT_FORMS and not _allowed(pool, forms):
+        return events, events_note
     pool = _allowed(pool, forms)
     same = [f for f in pool if f.fiscal_year == y and not _is_event(f)]
     full = [f for f in same if _is_full_year(f)]
@@ -176,6 +231,13 @@ def _match_quarters(
     hits = [f for f in quarterly if f.fiscal_year == p.year and _quarter(f) in p.quarters]
     if hits:
         return hits, None
+    events: list[Filing] = []
+    note = None
+    for q in p.quarters:
+        got, note = _events_for(pool, p.year, q, forms, p.label)
+        events += got
+    if events:
+        return events, note
     if 4 in p.quarters:
         annual = [f for f in _allowed(pool, forms) if _is_annual(f) and f.fiscal_year == p.year]
         if annual:
