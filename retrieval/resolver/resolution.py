@@ -8,8 +8,10 @@ silently decided), one sub-question per period or company of a comparison, and t
 read. It never raises on odd input: what it cannot read it leaves unrestricted and says so.
 
 Companies and tickers: see :mod:`retrieval.resolver.companies` (names without legal suffixes,
-possessives, squashed spellings, a strict ticker rule, fuzzy matching only as a reported last
-resort).
+leading words, initialisms, possessives and plurals, squashed spellings, a strict ticker rule,
+fuzzy matching only as a reported last resort). A mention that fits several companies is an
+ambiguity: only its candidates are searched, and those without filings for the period asked are
+dropped when another has some ("Adobe" in FY2015: Adobe Systems, not Adobe Inc.).
 
 Periods, dates and forms: see :mod:`retrieval.resolver.periods` (what the words name).
 
@@ -19,6 +21,10 @@ Conversation: a question that names no company inherits the company (and a named
 most recent earlier question that resolved one; it also inherits that question's periods when it
 names none, or when it starts like a follow-up ("and ...", "what about ...", "how about ...").
 Relative shifts ("and the year before?") apply to the inherited periods.
+
+Scope: "Searched <company> <filings>", each filing with why it stands for a period that is not
+its own ("FY2022 10-K (comparatives for FY2021)", "FY2022 10-K (covers Q2 FY2022)"), read on the
+company's fiscal calendar ("Q2 FY2023 10-Q (period ended 2022-12-31)") or undated.
 
 Filters: ``filters.doc_ids`` lists the selected filings (the strongest filter; a chunk's filing
 fields can be missing, its doc id cannot); the other fields of :class:`SearchFilters` are left
