@@ -12,10 +12,12 @@ read as companies are data (``words.toml`` beside this module).
 
 Entities: filings are merged when they share a CIK, a suffix-free name (``and``/``&`` ignored),
 or a ticker; a filing with no company name is named by its file name's leading words when the
-file name reads like ``NAME_2022_10K.pdf`` or ``name-20221231.htm``. The display name comes from
-the spelling that looks most like a registered name (a legal suffix, then the newest filing,
-then mixed case): "NIKE, Inc ." and "NIKE, Inc." are one entity, shown "Nike"; "THE BOEING
-COMPANY" is shown "Boeing", "CVS HEALTH CORPORATION" "CVS Health".
+file name reads like ``NAME_2022_10K.pdf`` or ``name-20221231.htm`` (those words are an alias of
+every filing's company too). The display name comes from the spelling that looks most like a
+registered name (a legal suffix, then the newest filing, then mixed case), or from the file
+names when the only spelling has no legal suffix and no word in common with them. "NIKE, Inc ."
+and "NIKE, Inc." are one entity, shown "Nike"; "THE BOEING COMPANY" is shown "Boeing", "CVS
+HEALTH CORPORATION" "CVS Health".
 
 Name rules (case-, punctuation- and possessive-insensitive; a mention starts with a capital
 letter or digit unless the question has no capitals at all, so "the target ratio" names no one):
@@ -363,6 +365,17 @@ def _canonical_name(members: list[Filing]) -> str | None:
     return max(newest, key=rank)
 
 
+def _unlike(name: str, file_name: str) -> bool:
+    """A catalog name that reads like no registered name and shares no word with the file name.
+
+    Such a name is text the cover-page reader took by mistake; the file name is shown instead.
+    """
+    if _strip(tokenize(name))[2]:
+        return False
+    key = squash(file_name)
+    return not any(len(t.norm) >= 3 and t.norm in key for t in tokenize(name))
+
+
 class CompanyIndex:
     """Alias and ticker tables for one catalog; the resolver builds one per catalog and keeps it."""
 
@@ -452,10 +465,13 @@ class CompanyIndex:
             if (words := file_words.get(f.doc_id))
         ]
         canonical = _canonical_name(members)
+        file_name = Counter(from_files).most_common(1)[0][0] if from_files else None
+        if canonical and file_name and _unlike(canonical, file_name):
+            canonical = None  # "For the transition period from to" beside COCACOLA_2017_10K.pdf
         if canonical:
             display = _display(canonical, tickers)
-        elif from_files:
-            display = Counter(from_files).most_common(1)[0][0]
+        elif file_name:
+            display = file_name
         else:
             display = tickers[0]
         name_keys: set[str] = set()

@@ -808,6 +808,17 @@ def test_spellings_of_one_company_share_one_canonical_display_name():
     assert CompanyIndex(CATALOG).by_key("cvshealth") is None
     cvs = CompanyIndex([_filing("c", "CVS HEALTH CORPORATION", "CVS", "10-K", 2022, "FY", None)])
     assert cvs.entities[0].display == "CVS Health"
+    # Cover-page text taken for a name, beside a file name that names the company.
+    misread = _f(
+        "or", "For the transition period from to", "10-K", file_name="ORBITAL_2019_10K.pdf"
+    )
+    assert CompanyIndex([misread]).entities[0].display == "Orbital"
+
+
+def test_an_ambiguous_mention_is_one_span_naming_its_candidates():
+    r = resolve("Is Meridian's business seasonal?", FICTION)
+    spans = [(s.kind, s.text, s.value) for s in r.matched_text if s.kind == "company"]
+    assert spans == [("company", "Meridian", "Meridian Foods or Meridian Logistics")]
 
 
 def test_fiscal_calendar_from_the_filings_maps_a_june_year_quarters():
