@@ -33,7 +33,8 @@ letter or digit unless the question has no capitals at all, so "the target ratio
   capitals: "CVS" for CVS Health) and is not followed by another capitalised name word ("Kraft
   Foods" is not Kraft Heinz).
 * initialisms, only when typed in capitals: the first letters of the name's words ("AMD" for
-  Advanced Micro Devices), with "&" kept ("P&G", "J&J") or dropped.
+  Advanced Micro Devices; at least three letters, no finance acronym), or with the "&" ("P&G",
+  "J&J").
 * plurals: "Walmarts", "Lowes" read as "Walmart", "Lowe's".
 * possessives: "Pfizer's", "Adobe's", "Lowe's" are the name.
 
@@ -152,7 +153,7 @@ BUILTIN_ALIASES: dict[str, tuple[str, ...]] = {
 _MARKED_TICKER = re.compile(
     r"\$([A-Za-z]{1,5}(?:\.[A-Za-z])?)\b"
     r"|\b(?:NYSE|NASDAQ|Nasdaq|AMEX|NYSE American|ASX|LSE|TSX)\s*:\s*([A-Za-z]{1,5})\b"
-    r"|\b(?:[Tt]icker|[Ss]ymbol)(?:\s+symbol)?\s*[:=]?\s*\$?([A-Za-z]{1,5})\b"
+    r"|\b(?:[Tt]icker|[Ss]ymbol)\b(?:\s+symbol)?\s*[:=]?\s*\$?([A-Za-z]{1,5})\b"
 )
 # A file name that reads "NAME_2022_10K" or "name-20221231": leading words, then a year.
 _FILE_SPLIT = re.compile(r"[_\-\s.]+")
@@ -259,11 +260,8 @@ def _initialisms(core: list[Token]) -> set[str]:
         "".join("and" if t.norm == "and" else t.norm[0] for t in core),
         "".join(t.norm[0] for t in core if t.norm not in FUNCTION_WORDS),
     }
-    return {
-        i
-        for i in out
-        if len(i) >= 2 and ("and" in i or i.upper() not in TICKER_STOPWORDS) and not i.isdigit()
-    }
+    # Two letters are too often an abbreviation ("GM" gross margin, "AR"); "&" forms are kept.
+    return {i for i in out if "and" in i or (len(i) >= 3 and i.upper() not in TICKER_STOPWORDS)}
 
 
 def file_name_words(file_name: str | None) -> list[str]:
@@ -550,7 +548,7 @@ class CompanyIndex:
         taken = [(m.start, m.end) for m in matches]
         for m in _MARKED_TICKER.finditer(question):
             sym = next(g for g in m.groups() if g)
-            if sym.islower() and sym in COMMON_WORDS:
+            if sym.islower() and (len(sym) < 2 or sym in COMMON_WORDS):
                 continue
             for ent in self._ticker.get(sym.upper(), []):
                 matches.append(

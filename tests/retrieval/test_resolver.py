@@ -517,6 +517,15 @@ FICTION = [
         fiscal_period="FY",
         end=date(2015, 12, 26),
     ),
+    # Two initials that are also a finance abbreviation ("GM": gross margin).
+    _f(
+        "gm-10k-22",
+        "Granite Mobility Inc.",
+        "10-K",
+        fiscal_year=2022,
+        fiscal_period="FY",
+        end=date(2022, 12, 31),
+    ),
     # An "&" name.
     _f(
         "hj-10k-22",
@@ -753,6 +762,8 @@ def test_fictional_company_mentions(question, doc_ids, how):
         "What did Northgate Robotics report in 2022?",  # the words go on as another name
         "What was brta revenue in FY2020?",  # a lowercase word with a vowel, not marked
         "What were American sales in 2022?",
+        "How did GM change in FY2022?",  # gross margin, not Granite Mobility's initials
+        "Which tickers s&p lists grew in FY2022?",
     ],
 )
 def test_ordinary_words_and_other_names_are_not_leading_word_aliases(question):
