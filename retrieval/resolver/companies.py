@@ -471,7 +471,7 @@ class CompanyIndex:
         elif file_name:
             display = file_name
         else:
-            display = tickers[0]
+            display = tickers[0] if tickers else f"CIK {ciks[0]}"
         name_keys: set[str] = set()
         prefixes: set[str] = set()
         initialisms: set[str] = set()
@@ -480,7 +480,7 @@ class CompanyIndex:
             name_keys |= aliases
             prefixes |= _prefixes(core)
             initialisms |= _initialisms(core)
-        key = squash(display) or tickers[0].lower()
+        key = squash(display)
         extras = BUILTIN_ALIASES.get(key, ())
         aliases = set(name_keys) | {squash(extra) for extra in extras}
         # A file name that reads "MICROSOFT_2016_10K" names the company too (file_name_words).

@@ -826,6 +826,16 @@ def test_spellings_of_one_company_share_one_canonical_display_name():
     assert CompanyIndex([misread]).entities[0].display == "Orbital"
 
 
+def test_a_filing_known_only_by_its_cik_is_one_entity():
+    only_cik = [
+        _f("k1", None, "10-K", cik="12345", fiscal_year=2022),
+        _f("k2", None, "8-K", cik="12345"),
+    ]
+    index = CompanyIndex(only_cik)
+    assert [e.display for e in index.entities] == ["CIK 12345"]
+    assert resolve("What is a good margin?", only_cik).doc_ids == []
+
+
 def test_an_ambiguous_mention_is_one_span_naming_its_candidates():
     r = resolve("Is Meridian's business seasonal?", FICTION)
     spans = [(s.kind, s.text, s.value) for s in r.matched_text if s.kind == "company"]
