@@ -190,6 +190,8 @@ class _Ask:
     carry_periods: bool  # the conversation's periods apply unchanged
     # Mentions that fit several companies: the words and their candidates, in text order.
     candidates: list[tuple[str, list[Entity]]] = field(default_factory=list)
+    # How a company was read when the user should know it (a guessed spelling, a candidate).
+    readings: list[str] = field(default_factory=list)
 
     @property
     def targets(self) -> list[Entity | None]:
@@ -246,6 +248,11 @@ def _resolve(
     entities, company_confidence, candidates = _named_companies(parsed, report)
     ask = _inherit(parsed, entities, company_confidence, state, report)
     ask.candidates = candidates
+    ask.readings = [
+        f"'{m.text}' read as {m.entity.display} (close spelling, confidence {m.confidence:.2f})"
+        for m in parsed.matches
+        if m.how == "fuzzy"
+    ]
     per_target = _concretise_periods(parsed, ask, view, state, today, report)
     picked = _select_filings(parsed, ask, per_target, view, report)
     periods = _searched_periods(per_target, picked)
@@ -408,7 +415,12 @@ def _settle_candidates(
             report.ambiguities.append(
                 f"'{text}' fits {len(group)} companies ({names}): searched all of them"
             )
+            ask.readings.append(f"'{text}' fits {len(group)} companies")
         else:
+            others = [e.display for e in group if e not in kept]
+            ask.readings.append(
+                f"'{text}' also fits {', '.join(others)}, with no filing for the period asked"
+            )
             report.ambiguities.append(
                 f"'{text}' fits {len(group)} companies ({names}): searched "
                 + ", ".join(e.display for e in kept)
@@ -604,7 +616,7 @@ def _scope_text(ask: _Ask, picked: _Picked, periods: list[_Period], view: _View)
                 parts.append(f"{prefix}: " + ", ".join(_scope_label(f) for f in mine))
             else:
                 parts.append(f"{prefix} " + ", ".join(_scope_entry(f, picked, view) for f in mine))
-        return "Searched " + "; ".join(parts)
+        return "Searched " + "; ".join(parts + list(dict.fromkeys(ask.readings)))
     listed = ", ".join(f"{_company_shown(f, view)} {_scope_label(f)}" for f in selected[:4])
     more = f" and {len(selected) - 4} more" if len(selected) > 4 else ""
     return f"No company recognised: searched {len(selected)} of {n_all} filings ({listed}{more})"

@@ -777,6 +777,8 @@ def test_fuzzy_spelling_reports_its_confidence():
     assert r.confidence < 0.8
     guess = next(a for a in r.ambiguities if "Castelane" in a)
     assert "Castellane Pharmaceuticals" in guess and "confidence 0.7" in guess
+    assert r.scope.startswith("Searched Castellane Pharmaceuticals FY2021 10-K; 'Castelane")
+    assert "read as Castellane Pharmaceuticals (close spelling, confidence 0.7" in r.scope
 
 
 def test_a_mention_fitting_several_companies_searches_only_the_candidates():
@@ -791,6 +793,10 @@ def test_a_mention_fitting_several_companies_searches_only_the_candidates():
     assert r.doc_ids == ["mf-10k-22"]
     assert r.companies == ["Meridian Foods Inc."]
     assert any("searched Meridian Foods, the only one with filings" in a for a in r.ambiguities)
+    assert r.scope == (
+        "Searched Meridian Foods FY2022 10-K; "
+        "'Meridian' also fits Meridian Logistics, with no filing for the period asked"
+    )
 
 
 def test_a_renamed_registrant_is_found_by_its_new_and_old_name():
