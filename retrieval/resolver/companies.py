@@ -232,7 +232,11 @@ def _key(toks: list[Token]) -> str:
 
 
 def squash(text: str) -> str:
-    return "".join(t.norm for t in tokenize(text))
+    return squash_tokens(tokenize(text))
+
+
+def squash_tokens(toks: list[Token]) -> str:
+    return "".join(t.norm for t in toks)
 
 
 def _prefixes(core: list[Token]) -> set[str]:
@@ -644,42 +648,47 @@ class CompanyIndex:
 
         found: list[CompanyMatch] = []
         notes: list[str] = []
-        used = [False] * len(toks)
-        for n in (3, 2, 1):
-            for i in range(len(toks) - n + 1):
+        i = 0
+        while i < len(toks):
+            # The closest reading of the one to three words starting here (longer on a tie).
+            best: tuple[int, int, str] | None = None
+            for n in (1, 2, 3):
                 span = toks[i : i + n]
-                if any(used[i : i + n]) or not span[0].raw[0].isupper():
-                    continue
+                if len(span) < n or not span[0].raw[0].isupper():
+                    break
                 if any(not t.raw.isalpha() or t.norm in COMMON_WORDS for t in span):
-                    continue
+                    break
+                if any(t.possessive for t in span[:-1]):  # "Acme's R" is not one name
+                    break
                 key = "".join(t.norm for t in span)
                 if len(key) < 6 or key in self._alias or key in self._prefix:
                     continue
-                best = process.extractOne(
+                hit = process.extractOne(
                     key,
                     self._fuzzy_choices,
                     scorer=DamerauLevenshtein.distance,
                     score_cutoff=1 if len(key) < 10 else 2,
                 )
-                if best is None:
-                    continue
-                choice, distance = best[0], best[1]
-                confidence = round(0.8 * (1 - distance / max(len(choice), len(key))), 2)
-                text = question[span[0].start : span[-1].end]
-                ents = list(
-                    dict.fromkeys(self._alias.get(choice, []) + self._prefix.get(choice, []))
+                if hit is not None and (best is None or hit[1] <= best[0]):
+                    best = (hit[1], n, hit[0])
+            if best is None:
+                i += 1
+                continue
+            distance, n, choice = best
+            span = toks[i : i + n]
+            confidence = round(0.8 * (1 - distance / max(len(choice), len(squash_tokens(span)))), 2)
+            text = question[span[0].start : span[-1].end]
+            ents = list(dict.fromkeys(self._alias.get(choice, []) + self._prefix.get(choice, [])))
+            for ent in ents:
+                found.append(
+                    CompanyMatch(ent, span[0].start, span[-1].end, text, "fuzzy", confidence)
                 )
-                for ent in ents:
-                    found.append(
-                        CompanyMatch(ent, span[0].start, span[-1].end, text, "fuzzy", confidence)
-                    )
-                shown = " or ".join(e.display for e in ents)
-                notes.append(
-                    f"read '{text}' as {shown} (close spelling, not an exact match; "
-                    f"confidence {confidence:.2f})"
-                )
-                for j in range(i, i + n):
-                    used[j] = True
+            shown = " or ".join(e.display for e in ents)
+            notes.append(
+                f"read '{text}' as {shown} (close spelling, not an exact match; "
+                f"confidence {confidence:.2f})"
+            )
+            i += n
         return found, notes
 
 

@@ -634,7 +634,9 @@ def _scope_entry(f: Filing, picked: _Picked, view: _View) -> str:
     comparatives: list[str] = []
     for leg in picked.legs:
         p = leg.period
-        if p is None or leg.dated or p.calendar or p == own or f not in leg.filings:
+        if p is None or leg.dated or p.calendar or f not in leg.filings:
+            continue
+        if own is not None and (p.year, p.quarters) == (own.year, own.quarters):
             continue
         if own is None or p.year > own.year:
             continue
