@@ -651,6 +651,8 @@ def _scope_entry(f: Filing, picked: _Picked, view: _View) -> str:
         why.append("covers " + ", ".join(dict.fromkeys(covers)))
     if period_unknown(f):
         why.append(f"{f.file_name}: period unknown")
+    elif form_family(f.form) in EVENT_FORMS and (f.period_end or f.filed_at):
+        why.append(f"dated {(f.period_end or f.filed_at).isoformat()}")  # type: ignore[union-attr]
     if f.doc_id in view.calendar_notes and f.period_end:
         why.append(f"period ended {f.period_end.isoformat()}")
     return _scope_label(f) + (f" ({'; '.join(why)})" if why else "")

@@ -875,7 +875,9 @@ def test_latest_10k_and_the_form_the_question_names():
     ]
     assert fids("What does the Q2 2023 10-Q of Tamarind say about leases?") == ["tm-10q-q2-23"]
     # The 8-K of that quarter: dated within it or in the weeks after it ended.
-    assert fids("What did Tamarind's 8-K for Q2 2023 announce?") == ["tm-8k-jul23"]
+    r = resolve("What did Tamarind's 8-K for Q2 2023 announce?", FICTION)
+    assert r.doc_ids == ["tm-8k-jul23"]
+    assert r.scope == "Searched Tamarind Retail 2023 8-K (dated 2023-07-27)"
     assert fids("What was in Tamarind's 8-K dated July 27, 2023?") == ["tm-8k-jul23"]
     # No form named: both quarterly documents of the quarter, reported.
     r = resolve("Tamarind's Q2 2023 comparable sales?", FICTION)
