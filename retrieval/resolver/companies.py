@@ -32,9 +32,10 @@ letter or digit unless the question has no capitals at all, so "the target ratio
   ("American" alone, "Bank of" are not aliases), is at least 4 letters (3 when typed in
   capitals: "CVS" for CVS Health) and is not followed by another capitalised name word ("Kraft
   Foods" is not Kraft Heinz).
-* initialisms, only when typed in capitals: the first letters of the name's words ("AMD" for
-  Advanced Micro Devices; at least three letters, no finance acronym), or with the "&" ("P&G",
-  "J&J").
+* initialisms, only when typed in capitals (or with a capital inside: "JnJ", "AmEx"): the
+  first letters of the name's words ("AMD" for Advanced Micro Devices; at least three letters,
+  no finance acronym), with the "&" ("P&G", "J&J", "JnJ"), or the first two letters of the
+  first two words ("AMEX" for American Express).
 * plurals: "Walmarts", "Lowes" read as "Walmart", "Lowe's".
 * possessives: "Pfizer's", "Adobe's", "Lowe's" are the name.
 
@@ -256,14 +257,19 @@ def _prefixes(core: list[Token]) -> set[str]:
 
 
 def _initialisms(core: list[Token]) -> set[str]:
-    """'amd' for Advanced Micro Devices; 'pandg' and 'pg' for Procter & Gamble."""
+    """'amd' for Advanced Micro Devices; 'pandg', 'png' for Procter & Gamble; 'amex' for
+    American Express (the first two letters of the first two words)."""
     if len(core) < 2:
         return set()
     out = {
         "".join(t.norm[0] for t in core if t.norm != "and"),
         "".join("and" if t.norm == "and" else t.norm[0] for t in core),
+        "".join("n" if t.norm == "and" else t.norm[0] for t in core),
         "".join(t.norm[0] for t in core if t.norm not in FUNCTION_WORDS),
     }
+    words = [t.norm for t in core if t.norm != "and"]
+    if len(words) >= 2 and all(len(w) >= 3 and w.isalpha() for w in words[:2]):
+        out.add(words[0][:2] + words[1][:2])
     # Two letters are too often an abbreviation ("GM" gross margin, "AR"); "&" forms are kept.
     return {i for i in out if "and" in i or (len(i) >= 3 and i.upper() not in TICKER_STOPWORDS)}
 
@@ -593,7 +599,9 @@ class CompanyIndex:
             if stem in self._prefix and self._prefix_ok(question, toks, i, n, stem):
                 found += [(e, "plural") for e in self._prefix[stem]]
         written_caps = all(t.raw == "&" or (t.raw.isupper() and t.raw.isalpha()) for t in span)
-        if written_caps and key in self._initialism and span[0].raw != "&":
+        camel = n == 1 and span[0].raw.isalpha() and span[0].raw[0].isupper()
+        camel = camel and any(c.isupper() for c in span[0].raw[1:])  # "JnJ", "AmEx"
+        if (written_caps or camel) and key in self._initialism and span[0].raw != "&":
             found += [(e, "initialism") for e in self._initialism[key]]
         seen: set[int] = set()
         out = []

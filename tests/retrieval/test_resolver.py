@@ -734,6 +734,8 @@ def fids(question: str, **kw) -> list[str]:
         # An initialism in capitals; "&" forms and "and".
         ("What was AQD's gross margin in FY2015?", ["aqd-10k-15"], "initialism"),
         ("What did H&J pay in dividends in 2022?", ["hj-10k-22"], "initialism"),
+        ("What did HnJ pay in dividends in 2022?", ["hj-10k-22"], "initialism"),
+        ("Did PAHA fund its capex with debt in 2022?", ["ph-10k-22"], "initialism"),
         ("What did Harlan and Jessop pay in dividends in 2022?", ["hj-10k-22"], "name"),
         # Possessives and plurals.
         ("Were Brightmart's margins stable in FY2020?", ["bm-10k-20"], "name"),
