@@ -259,7 +259,7 @@ def _resolve(
     report.notes.extend(
         view.calendar_notes[f.doc_id] for f in picked.selected if f.doc_id in view.calendar_notes
     )
-    _report_many_owners(parsed, ask, picked, periods, report)
+    _report_many_owners(parsed, ask, picked, periods, report, view)
     scope = _scope_text(ask, picked, periods, view)
     res = Resolution(
         question=question,
@@ -557,12 +557,17 @@ def _forms_shown(ask: _Ask, periods: list[_Period]) -> list[str]:
 
 
 def _report_many_owners(
-    parsed: _Parsed, ask: _Ask, picked: _Picked, periods: list[_Period], report: _Report
+    parsed: _Parsed,
+    ask: _Ask,
+    picked: _Picked,
+    periods: list[_Period],
+    report: _Report,
+    view: _View,
 ) -> None:
     """With no company named, a period or form that selects several companies' filings."""
     if ask.entities or not (periods or ask.form_set or parsed.dates) or not picked.selected:
         return
-    owners = list(dict.fromkeys(f.company or "an unnamed company" for f in picked.selected))
+    owners = list(dict.fromkeys(_company_shown(f, view) for f in picked.selected))
     if len(owners) > 1:
         report.ambiguities.append(
             f"no company named: the period/form matches filings of {len(owners)} companies ("
