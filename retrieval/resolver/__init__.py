@@ -2,7 +2,9 @@
 
 Contract: :func:`resolve` takes a question, the catalog's filings (``Catalog.filings(acl_groups)``)
 and optionally the earlier questions of the conversation, and returns a
-:class:`core.records.Resolution`; it never raises on odd input. The rules live with their step:
+:class:`core.records.Resolution`; it never raises on odd input. :func:`company_index` gives the
+catalog's :class:`~retrieval.resolver.companies.CompanyIndex`, whose ``display_name`` is the one
+name a company is shown by (scope text, the app's filters). The rules live with their step:
 
 * :mod:`retrieval.resolver.companies`: company names, aliases and tickers from the catalog.
 * :mod:`retrieval.resolver.periods`: the periods, dates and forms a question's words name.
@@ -12,12 +14,13 @@ and optionally the earlier questions of the conversation, and returns a
 
 from retrieval.resolver.filings import filing_label, form_family
 from retrieval.resolver.periods import ANNUAL_FORMS, EVENT_FORMS, QUARTERLY_FORMS
-from retrieval.resolver.resolution import resolve
+from retrieval.resolver.resolution import company_index, resolve
 
 __all__ = [
     "ANNUAL_FORMS",
     "EVENT_FORMS",
     "QUARTERLY_FORMS",
+    "company_index",
     "filing_label",
     "form_family",
     "resolve",

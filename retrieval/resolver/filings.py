@@ -16,20 +16,37 @@ between finding the evidence and flooding the search:
   statements); (5) event filings (8-K) dated in Y. A comparative source is named in ``notes``.
   So FY2021 with only an FY2022 10-K in the index searches that 10-K; with its own 10-K it
   searches only that one.
+  Between (3) and (4): the quarterly filings of Y+1, whose balance sheets carry Y's year end.
 * a quarter q of Y: the q filings of fiscal Y; for Q4 then the FY10-K of Y; then the q filing of
-  Y+1 (its prior-year quarter column).
+  Y+1 (its prior-year quarter column); then the annual report of Y, which covers every quarter of
+  the year (quarterly dividends, quarterly data).
+* a named 8-K, or an earnings release the company has none of, for a quarter or year: its 8-Ks
+  dated in that quarter and up to 75 days after it (a release is furnished on an 8-K weeks after
+  the period ends; for a release only the days after count).
+* a filing whose period is unknown (no fiscal year, period end or filing date) cannot be ruled out
+  by a period: it is searched with the company's selection, and a note says so.
 * nothing found for a period: the company stays, the period is dropped, and a note says the period
   is not in the index. With no company the period selects across all companies; with nothing
   recognised the filter is empty and the scope says everything was searched.
+
+Fiscal calendars (:func:`on_fiscal_calendar`) come from a company's own filings: its year end is
+the period end of its annual reports (without one, a quarterly filing's period end plus the
+quarters left), and the way it numbers years (Best Buy's year ending January 2023 is FY2023; a
+year ending in the first days of January belongs to the year before) from the annual reports'
+fiscal years. A quarterly filing's fiscal year and quarter are read from its period end on that
+calendar: a company whose year ends in June files its Q2 FY2023 10-Q for the quarter ended
+December 2022, whatever year the catalog wrote. Without annual reports, a quarter whose year
+would end in December-February keeps the catalog's year (retailers number those years both ways).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from core.records import Filing
-from retrieval.resolver.companies import Entity, fiscal_year_end
+from retrieval.resolver.companies import QUARTER_DAYS, Entity, fiscal_year_end, month_end
 from retrieval.resolver.periods import (
     ANNUAL_FORMS,
     EVENT_FORMS,
@@ -119,9 +136,61 @@ def _allowed(pool: list[Filing], forms: set[str] | None) -> list[Filing]:
     return pool if forms is None else [f for f in pool if form_family(f.form) in forms]
 
 
+# How long after a period ends its results are released (an 8-K furnishing the release).
+RELEASE_DAYS = 75
+
+
+def _period_end_of(pool: list[Filing], y: int, q: int) -> date | None:
+    """When fiscal quarter ``q`` (4: the year) of ``y`` ends, from the company's dated filings."""
+    refs = [f for f in pool if f.fiscal_year and f.period_end and not _is_event(f)]
+    refs.sort(key=lambda f: (abs(f.fiscal_year - y), 0 if _is_annual(f) else 1))  # type: ignore[operator]
+    for f in refs:
+        if f.fiscal_year == y and (_quarter(f) or 4) == q:
+            return f.period_end
+    if not refs:
+        return None
+    f = refs[0]
+    assert f.period_end is not None and f.fiscal_year is not None
+    shift = (y - f.fiscal_year) * 365.25 + (q - (_quarter(f) or 4)) * QUARTER_DAYS
+    return f.period_end + timedelta(days=round(shift))
+
+
+def _events_for(
+    pool: list[Filing], y: int, q: int, forms: set[str] | None, label: str
+) -> tuple[list[Filing], str | None]:
+    """8-Ks for a period when the question names 8-Ks or a release the company files as one.
+
+    A named 8-K: those dated within the period or the release window after it; a release: those
+    dated in the window after the period's end (the 8-K that furnishes the results).
+    """
+    if not forms or not (forms & EVENT_FORMS or "earnings-release" in forms):
+        return [], None
+    end = _period_end_of(pool, y, q)
+    if end is None:
+        return [], None
+    start = end - timedelta(days=QUARTER_DAYS) if forms & EVENT_FORMS else end
+    stop = end + timedelta(days=RELEASE_DAYS)
+    events = [
+        f
+        for f in pool
+        if form_family(f.form) in EVENT_FORMS
+        and (d := f.period_end or f.filed_at) is not None
+        and start < d <= stop
+    ]
+    return events, (
+        f"{label}: no earnings release in the index; searched the 8-K filed after the period "
+        f"ended {end.isoformat()}"
+        if events and not forms & EVENT_FORMS
+        else None
+    )
+
+
 def _match_year(
     pool: list[Filing], y: int, forms: set[str] | None
 ) -> tuple[list[Filing], str | None]:
+    events, events_note = _events_for(pool, y, 4, forms, f"FY{y}")
+    if events and forms and not forms & EVENT_FORMS and not _allowed(pool, forms):
+        return events, events_note
     pool = _allowed(pool, forms)
     same = [f for f in pool if f.fiscal_year == y and not _is_event(f)]
     full = [f for f in same if _is_full_year(f)]
@@ -141,6 +210,14 @@ def _match_year(
         return later, note
     if same:
         return same, None
+    next_quarters = [
+        f for f in pool if f.fiscal_year == y + 1 and _quarter(f) and not _is_full_year(f)
+    ]
+    if next_quarters:
+        return next_quarters, (
+            f"FY{y} has no filing of its own in the index: its year-end balance sheet is the "
+            f"comparative in the {', '.join(filing_label(f) for f in next_quarters)}"
+        )
     later, note = comparatives(2)
     if later:
         return later, note
@@ -154,6 +231,13 @@ def _match_quarters(
     hits = [f for f in quarterly if f.fiscal_year == p.year and _quarter(f) in p.quarters]
     if hits:
         return hits, None
+    events: list[Filing] = []
+    note = None
+    for q in p.quarters:
+        got, note = _events_for(pool, p.year, q, forms, p.label)
+        events += got
+    if events:
+        return events, note
     if 4 in p.quarters:
         annual = [f for f in _allowed(pool, forms) if _is_annual(f) and f.fiscal_year == p.year]
         if annual:
@@ -167,6 +251,12 @@ def _match_quarters(
         return later, (
             f"{p.label} has no filing of its own in the index: it is the prior-year "
             f"quarter in the {', '.join(filing_label(f) for f in later)}"
+        )
+    annual = [f for f in _allowed(pool, forms) if _is_annual(f) and f.fiscal_year == p.year]
+    if annual:
+        return annual, (
+            f"{p.label} has no quarterly filing in the index: the "
+            f"{', '.join(filing_label(f) for f in annual)} covers the whole year"
         )
     return [], None
 
@@ -185,6 +275,94 @@ def _match_date(pool: list[Filing], d: _Date, forms: set[str] | None) -> list[Fi
         for f in pool
         if any(x is not None and abs(x - d.day) <= near for x in (f.period_end, f.filed_at))
     ]
+
+
+def period_unknown(f: Filing) -> bool:
+    """Nothing dates the filing: no fiscal year, period end or filing date."""
+    return f.fiscal_year is None and f.period_end is None and f.filed_at is None
+
+
+def _fy_label(end: date) -> int:
+    """The year a fiscal year ending on ``end`` is named by, by default (see module doc)."""
+    return end.year - 1 if end.month == 1 and end.day <= 7 else end.year
+
+
+def _year_end_on_or_after(d: date, month: int, day: int) -> date:
+    """The first anniversary of (month, day) not more than ten days before ``d``."""
+    for year in (d.year - 1, d.year, d.year + 1):
+        try:
+            end = date(year, month, day)
+        except ValueError:  # 29 February
+            end = date(year, month, 28)
+        if end >= d - timedelta(days=10):
+            return end
+    return date(d.year + 1, month, min(day, 28))
+
+
+def _calendar_reading(
+    f: Filing, year_end: tuple[int, int] | None, offset: int
+) -> tuple[int, int | None, date] | None:
+    """(fiscal year, quarter, year end) of ``f`` on its company's calendar, when it can be read."""
+    d = f.period_end
+    if d is None or form_family(f.form) in EVENT_FORMS:
+        return None
+    if _is_annual(f):
+        if f.fiscal_year is not None or year_end is None:
+            return None
+        return _fy_label(d) + offset, None, d
+    q = _quarter(f)
+    if year_end is not None:
+        end = _year_end_on_or_after(d, *year_end)
+        derived = 4 - round((end - d).days / QUARTER_DAYS)
+        if not 1 <= derived <= 4 or (q is None and form_family(f.form) != "10-Q"):
+            return None
+        return _fy_label(end) + offset, derived, end
+    if q is None:
+        return None
+    end = month_end(d + timedelta(days=QUARTER_DAYS * (4 - q)))
+    if end.month in (12, 1, 2) and f.fiscal_year is not None:
+        return None
+    return _fy_label(end), q, end
+
+
+def on_fiscal_calendar(
+    filings: list[Filing], company: str = "the company"
+) -> tuple[list[Filing], dict[str, str]]:
+    """One company's filings with fiscal year and quarter read on its own fiscal calendar.
+
+    Returns the filings (a copy where the reading differs from the catalog's fields) and, per
+    changed doc id, a note for the user. See the module doc for the rule.
+
+    Example:
+        >>> fixed, notes = on_fiscal_calendar(amcor_filings, "Amcor")  # doctest: +SKIP
+        >>> notes  # doctest: +SKIP
+        {'9f2c...': "Amcor's 10-Q Q2 FY2022 for the period ended 2022-12-31 is its 10-Q Q2 ..."}
+    """
+    annual = [f for f in filings if _is_annual(f) and f.period_end]
+    ends = Counter((f.period_end.month, f.period_end.day) for f in annual if f.period_end)
+    year_end = ends.most_common(1)[0][0] if ends else None
+    offsets = Counter(
+        f.fiscal_year - _fy_label(f.period_end) for f in annual if f.fiscal_year and f.period_end
+    )
+    offset = offsets.most_common(1)[0][0] if offsets else 0
+    out: list[Filing] = []
+    notes: dict[str, str] = {}
+    for f in filings:
+        reading = _calendar_reading(f, year_end, offset)
+        if reading is None or reading[:2] == (f.fiscal_year, _quarter(f) or None):
+            out.append(f)
+            continue
+        fy, q, end = reading
+        update: dict = {"fiscal_year": fy}
+        if q is not None:
+            update["fiscal_period"] = f"Q{q}"
+        fixed = f.model_copy(update=update)
+        out.append(fixed)
+        notes[f.doc_id] = (
+            f"{company}'s {filing_label(f)} for the period ended {f.period_end} is its "
+            f"{filing_label(fixed)}: {company}'s fiscal year ends in {end:%B}"
+        )
+    return out, notes
 
 
 def _calendar_years(ent: Entity | None, y: int) -> tuple[list[int], str | None]:

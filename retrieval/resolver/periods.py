@@ -429,12 +429,15 @@ def _parse(q: str, companies: CompanyIndex) -> _Parsed:
     """Everything :func:`retrieval.resolver.resolution.resolve` reads in one question."""
     out = _Parsed()
     out.matches, out.company_notes = companies.find(q)
+    # One span per mention; a mention that fits several companies names them all.
+    by_span: dict[tuple[int, int], list[CompanyMatch]] = {}
     for cm in out.matches:
-        kind: SpanKind = "ticker" if cm.how.startswith("ticker") else "company"
+        by_span.setdefault((cm.start, cm.end), []).append(cm)
+    for (start, end), cms in by_span.items():
+        kind: SpanKind = "ticker" if cms[0].how.startswith("ticker") else "company"
+        shown = " or ".join(dict.fromkeys(cm.entity.display for cm in cms))
         out.spans.append(
-            MatchedSpan(
-                start=cm.start, end=cm.end, text=cm.text, kind=kind, value=cm.entity.display
-            )
+            MatchedSpan(start=start, end=end, text=cms[0].text, kind=kind, value=shown)
         )
     _parse_forms(q, out)
     _parse_periods(q, out)

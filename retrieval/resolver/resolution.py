@@ -8,8 +8,10 @@ silently decided), one sub-question per period or company of a comparison, and t
 read. It never raises on odd input: what it cannot read it leaves unrestricted and says so.
 
 Companies and tickers: see :mod:`retrieval.resolver.companies` (names without legal suffixes,
-possessives, squashed spellings, a strict ticker rule, fuzzy matching only as a reported last
-resort).
+leading words, initialisms, possessives and plurals, squashed spellings, a strict ticker rule,
+fuzzy matching only as a reported last resort). A mention that fits several companies is an
+ambiguity: only its candidates are searched, and those without filings for the period asked are
+dropped when another has some ("Adobe" in FY2015: Adobe Systems, not Adobe Inc.).
 
 Periods, dates and forms: see :mod:`retrieval.resolver.periods` (what the words name).
 
@@ -19,6 +21,10 @@ Conversation: a question that names no company inherits the company (and a named
 most recent earlier question that resolved one; it also inherits that question's periods when it
 names none, or when it starts like a follow-up ("and ...", "what about ...", "how about ...").
 Relative shifts ("and the year before?") apply to the inherited periods.
+
+Scope: "Searched <company> <filings>", each filing with why it stands for a period that is not
+its own ("FY2022 10-K (comparatives for FY2021)", "FY2022 10-K (covers Q2 FY2022)"), read on the
+company's fiscal calendar ("Q2 FY2023 10-Q (period ended 2022-12-31)") or undated.
 
 Filters: ``filters.doc_ids`` lists the selected filings (the strongest filter; a chunk's filing
 fields can be missing, its doc id cannot); the other fields of :class:`SearchFilters` are left
@@ -53,6 +59,9 @@ from retrieval.resolver.filings import (
     _select,
     _unique,
     filing_label,
+    form_family,
+    on_fiscal_calendar,
+    period_unknown,
 )
 from retrieval.resolver.periods import (
     _FORM_SHOWN,
@@ -77,10 +86,16 @@ HISTORY_TURNS = 8
 
 @dataclass(frozen=True)
 class _View:
-    """A catalog's filings and the company index built from them (never changed once built)."""
+    """A catalog's filings and the company index built from them (never changed once built).
+
+    ``filings`` (and each entity's) are read on their company's fiscal calendar
+    (:func:`~retrieval.resolver.filings.on_fiscal_calendar`); ``calendar_notes`` says, per doc id,
+    where that reading differs from the catalog.
+    """
 
     filings: list[Filing]
     companies: CompanyIndex
+    calendar_notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,7 +132,29 @@ def _view(filings: list[Filing]) -> _View:
 @lru_cache(maxsize=8)
 def _built_view(catalog: _Catalog) -> _View:
     filings = list(catalog.filings)
-    return _View(filings, CompanyIndex(filings))
+    companies = CompanyIndex(filings)
+    read: dict[str, Filing] = {}
+    notes: dict[str, str] = {}
+    for ent in companies.entities:
+        fixed, why = on_fiscal_calendar(ent.filings, ent.display)
+        ent.filings = fixed
+        read.update((f.doc_id, f) for f in fixed)
+        notes.update(why)
+    return _View([read.get(f.doc_id, f) for f in filings], companies, notes)
+
+
+def company_index(filings: list[Filing]) -> CompanyIndex:
+    """The company index of a catalog (built once per catalog contents, then cached).
+
+    The app's scope filter and the resolver's scope text name companies through it, so one
+    company has one display name everywhere.
+
+    Example:
+        >>> index = company_index(catalog.filings())  # doctest: +SKIP
+        >>> sorted({index.display_name(f) for f in catalog.filings()})  # doctest: +SKIP
+        ['Amcor', 'Boeing', 'Nike']
+    """
+    return _view(filings).companies
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,6 +188,10 @@ class _Ask:
     forms: list[str]  # as the question (or the conversation) names them: "annual", "10-Q"
     form_set: set[str] | None  # the catalog form families those accept; None: any form
     carry_periods: bool  # the conversation's periods apply unchanged
+    # Mentions that fit several companies: the words and their candidates, in text order.
+    candidates: list[tuple[str, list[Entity]]] = field(default_factory=list)
+    # How a company was read when the user should know it (a guessed spelling, a candidate).
+    readings: list[str] = field(default_factory=list)
 
     @property
     def targets(self) -> list[Entity | None]:
@@ -204,16 +245,26 @@ def _resolve(
     """One question after the conversation so far: its resolution and the state after it."""
     parsed = _parse(question, view.companies)
     report = _Report()
-    entities, company_confidence = _named_companies(parsed, report)
+    entities, company_confidence, candidates = _named_companies(parsed, report)
     ask = _inherit(parsed, entities, company_confidence, state, report)
+    ask.candidates = candidates
+    ask.readings = [
+        f"'{m.text}' read as {m.entity.display} (close spelling, confidence {m.confidence:.2f})"
+        for m in parsed.matches
+        if m.how == "fuzzy"
+    ]
     per_target = _concretise_periods(parsed, ask, view, state, today, report)
     picked = _select_filings(parsed, ask, per_target, view, report)
     periods = _searched_periods(per_target, picked)
-    _report_many_owners(parsed, ask, picked, periods, report)
+    report.notes.extend(
+        view.calendar_notes[f.doc_id] for f in picked.selected if f.doc_id in view.calendar_notes
+    )
+    _report_many_owners(parsed, ask, picked, periods, report, view)
     scope = _scope_text(ask, picked, periods, view)
     res = Resolution(
         question=question,
-        companies=[n for e in ask.entities for n in e.names],
+        # Catalog spellings; a company known only by ticker or file name gives its display name.
+        companies=[n for e in ask.entities for n in (e.names or [e.display])],
         tickers=[t for e in ask.entities for t in e.tickers],
         doc_ids=[f.doc_id for f in picked.selected],
         fiscal_years=_fiscal_years(periods, ask),
@@ -237,8 +288,11 @@ def _resolve(
     return res, _next_state(parsed, ask, per_target, state, report)
 
 
-def _named_companies(parsed: _Parsed, report: _Report) -> tuple[list[Entity], float]:
-    """The companies the question names, and the confidence of the weakest reading."""
+def _named_companies(
+    parsed: _Parsed, report: _Report
+) -> tuple[list[Entity], float, list[tuple[str, list[Entity]]]]:
+    """The companies the question names, the weakest reading's confidence, and the mentions that
+    fit several companies (reported once the filings are picked: a period may settle them)."""
     if any(m.how == "fuzzy" for m in parsed.matches):
         # A guessed spelling is for the user to confirm, not a plain note.
         report.ambiguities.extend(parsed.company_notes)
@@ -246,17 +300,19 @@ def _named_companies(parsed: _Parsed, report: _Report) -> tuple[list[Entity], fl
         report.notes.extend(parsed.company_notes)
     entities: list[Entity] = list(dict.fromkeys(m.entity for m in parsed.matches))
     confidence = min((m.confidence for m in parsed.matches), default=0.0)
-    tickers_seen: dict[str, list[Entity]] = {}
+    by_span: dict[tuple[int, int], list[Entity]] = {}
+    texts: dict[tuple[int, int], str] = {}
     for m in parsed.matches:
-        if m.how.startswith("ticker"):
-            tickers_seen.setdefault(m.text, []).append(m.entity)
-    for text, ents in tickers_seen.items():
-        if len(set(ents)) > 1:
-            report.ambiguities.append(
-                f"'{text}' is the ticker of {len(set(ents))} companies: "
-                + ", ".join(e.display for e in dict.fromkeys(ents))
-            )
-    return entities, confidence
+        by_span.setdefault((m.start, m.end), []).append(m.entity)
+        texts[(m.start, m.end)] = m.text
+    candidates = [
+        (texts[span], list(dict.fromkeys(ents)))
+        for span, ents in by_span.items()
+        if len(set(ents)) > 1
+    ]
+    if candidates:
+        confidence = min(confidence, 0.6)
+    return entities, confidence, candidates
 
 
 def _inherit(
@@ -312,20 +368,70 @@ def _select_filings(
     view: _View,
     report: _Report,
 ) -> _Picked:
-    """Per company, the filings of its periods and dates, else of its named forms, else all."""
-    picked = _Picked()
+    """Per company, the filings of its periods and dates, else of its named forms, else all.
+
+    The candidates of an ambiguous mention ("Adobe": Adobe Inc. or Adobe Systems) that have no
+    filing for the question's periods are dropped when another candidate has one; the ambiguity
+    is reported with what was searched.
+    """
+    picks: dict[Entity | None, tuple[_Picked, _Report]] = {}
     for ent in ask.targets:
+        one, said = _Picked(), _Report()
         pool = ent.filings if ent else view.filings
         if per_target[ent] or parsed.dates:
-            _pick_periods(ent, pool, per_target[ent], parsed, ask, report, picked)
+            _pick_periods(ent, pool, per_target[ent], parsed, ask, said, one)
         elif ent is not None:
-            _pick_company(ent, pool, ask, report, picked)
+            _pick_company(ent, pool, ask, said, one)
         elif ask.form_set:
             got = _unique(_allowed(pool, ask.form_set))
-            picked.selected.extend(got)
-            picked.legs.append(_Leg(None, None, got))
+            one.selected.extend(got)
+            one.legs.append(_Leg(None, None, got))
+        picks[ent] = (one, said)
+    _settle_candidates(ask, picks, report)
+    picked = _Picked()
+    for ent in ask.targets:
+        one, said = picks[ent]
+        picked.legs.extend(one.legs)
+        picked.selected.extend(one.selected)
+        picked.dropped_period.extend(one.dropped_period)
+        report.notes.extend(said.notes)
+        report.ambiguities.extend(said.ambiguities)
     picked.selected = _unique(picked.selected)
     return picked
+
+
+def _settle_candidates(
+    ask: _Ask, picks: dict[Entity | None, tuple[_Picked, _Report]], report: _Report
+) -> None:
+    """Drop candidates without filings for the period when others have some; report each mention."""
+    named_alone = {e for e in ask.entities if not any(e in group for _, group in ask.candidates)}
+    dropped: set[Entity] = set()
+    for text, group in ask.candidates:
+        found = [e for e in group if e in picks and not picks[e][0].dropped_period]
+        kept = found if found and len(found) < len(group) else group
+        dropped |= {e for e in group if e not in kept and e not in named_alone}
+        names = ", ".join(e.display for e in group)
+        if kept is group:
+            report.ambiguities.append(
+                f"'{text}' fits {len(group)} companies ({names}): searched all of them"
+            )
+            ask.readings.append(f"'{text}' fits {len(group)} companies")
+        else:
+            others = [e.display for e in group if e not in kept]
+            ask.readings.append(
+                f"'{text}' also fits {', '.join(others)}, with no filing for the period asked"
+            )
+            report.ambiguities.append(
+                f"'{text}' fits {len(group)} companies ({names}): searched "
+                + ", ".join(e.display for e in kept)
+                + ", the only one"
+                + ("s" if len(kept) > 1 else "")
+                + " with filings for the period asked"
+            )
+    if dropped:
+        ask.entities = [e for e in ask.entities if e not in dropped]
+        for e in dropped:
+            picks.pop(e, None)
 
 
 def _pick_periods(
@@ -353,6 +459,23 @@ def _pick_periods(
         fallback = _allowed(pool, ask.form_set) or pool
         got = _unique(fallback)
         picked.dropped_period.append(ent.display)
+    elif ent is not None:
+        # A filing nothing dates cannot be ruled out by the period.
+        undated = [
+            f
+            for f in pool
+            if period_unknown(f)
+            and f.doc_id not in {g.doc_id for g in got}
+            and (ask.form_set is None or not f.form or form_family(f.form) in ask.form_set)
+        ]
+        if undated:
+            got = _unique(got + undated)
+            picked.legs.append(_Leg(ent, None, undated))
+            report.notes.append(
+                f"{len(undated)} {ent.display} filing{'s' if len(undated) > 1 else ''} "
+                f"with no known period ({', '.join(f.file_name for f in undated)}): "
+                "searched too"
+            )
     picked.selected.extend(got)
     for leg in ent_legs:
         if leg.period is not None and len(leg.filings) > 1 and ent is not None:
@@ -434,12 +557,17 @@ def _forms_shown(ask: _Ask, periods: list[_Period]) -> list[str]:
 
 
 def _report_many_owners(
-    parsed: _Parsed, ask: _Ask, picked: _Picked, periods: list[_Period], report: _Report
+    parsed: _Parsed,
+    ask: _Ask,
+    picked: _Picked,
+    periods: list[_Period],
+    report: _Report,
+    view: _View,
 ) -> None:
     """With no company named, a period or form that selects several companies' filings."""
     if ask.entities or not (periods or ask.form_set or parsed.dates) or not picked.selected:
         return
-    owners = list(dict.fromkeys(f.company or "an unnamed company" for f in picked.selected))
+    owners = list(dict.fromkeys(_company_shown(f, view) for f in picked.selected))
     if len(owners) > 1:
         report.ambiguities.append(
             f"no company named: the period/form matches filings of {len(owners)} companies ("
@@ -492,18 +620,51 @@ def _scope_text(ask: _Ask, picked: _Picked, periods: list[_Period], view: _View)
             if ent.display in dropped_period:
                 parts.append(f"{prefix}: " + ", ".join(_scope_label(f) for f in mine))
             else:
-                parts.append(f"{prefix} " + ", ".join(_scope_label(f) for f in mine))
-        return "Searched " + "; ".join(parts)
+                parts.append(f"{prefix} " + ", ".join(_scope_entry(f, picked, view) for f in mine))
+        return "Searched " + "; ".join(parts + list(dict.fromkeys(ask.readings)))
     listed = ", ".join(f"{_company_shown(f, view)} {_scope_label(f)}" for f in selected[:4])
     more = f" and {len(selected) - 4} more" if len(selected) > 4 else ""
     return f"No company recognised: searched {len(selected)} of {n_all} filings ({listed}{more})"
 
 
+def _scope_entry(f: Filing, picked: _Picked, view: _View) -> str:
+    """'FY2022 10-K', with why when it stands for other periods: 'FY2022 10-K (covers Q2 FY2022)'.
+
+    A filing picked for a period it is not ("comparatives for FY2021": the prior-year columns of a
+    later report; "covers Q2 FY2022": a year's annual report for one of its quarters), a filing
+    whose period is unknown, and a filing read on its company's fiscal calendar say so.
+    """
+    own = _filing_period(f)
+    covers: list[str] = []
+    comparatives: list[str] = []
+    for leg in picked.legs:
+        p = leg.period
+        if p is None or leg.dated or p.calendar or f not in leg.filings:
+            continue
+        if own is not None and (p.year, p.quarters) == (own.year, own.quarters):
+            continue
+        if own is None or p.year > own.year:
+            continue
+        if p.year < own.year:
+            comparatives.append(p.label)
+        elif not own.quarters:
+            covers.append(p.label)
+    why = []
+    if comparatives:
+        why.append("comparatives for " + ", ".join(dict.fromkeys(comparatives)))
+    if covers:
+        why.append("covers " + ", ".join(dict.fromkeys(covers)))
+    if period_unknown(f):
+        why.append(f"{f.file_name}: period unknown")
+    elif form_family(f.form) in EVENT_FORMS and (f.period_end or f.filed_at):
+        why.append(f"dated {(f.period_end or f.filed_at).isoformat()}")  # type: ignore[union-attr]
+    if f.doc_id in view.calendar_notes and f.period_end:
+        why.append(f"period ended {f.period_end.isoformat()}")
+    return _scope_label(f) + (f" ({'; '.join(why)})" if why else "")
+
+
 def _company_shown(f: Filing, view: _View) -> str:
-    for e in view.companies.entities:
-        if f.doc_id in e.doc_ids:
-            return e.display
-    return f.company or "unknown company"
+    return view.companies.display_name(f) or "unknown company"
 
 
 def _sub_questions(question: str, parsed: _Parsed, ask: _Ask, picked: _Picked) -> list[SubQuestion]:

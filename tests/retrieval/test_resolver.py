@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from core.records import Filing
-from retrieval.resolver import filing_label, resolve
+from retrieval.resolver import company_index, filing_label, resolve
 from retrieval.resolver.companies import CompanyIndex, name_aliases
 
 
@@ -447,4 +447,491 @@ def test_under_five_ms_per_question_on_100_filings():
             resolve(q, catalog, history=["What was Boeing's revenue in FY2022?"])
             n += 1
     per_question = (time.process_time() - start) / n
+    assert per_question < 0.005, f"{per_question * 1000:.2f} ms per question"
+
+
+# ---------------------------------------------------------------- fictional multi-filing catalog
+# Several filings per company, side by side, as a real corpus holds them. Every company is made up.
+
+
+def _f(doc_id: str, company: str | None, form: str | None, **kw) -> Filing:
+    end = kw.pop("end", None)
+    return Filing(
+        doc_id=doc_id,
+        source_path=f"/data/{doc_id}.pdf",
+        file_name=kw.pop("file_name", f"{doc_id}.pdf"),
+        company=company,
+        form=form,
+        period_end=end,
+        filed_at=kw.pop("filed", end),
+        **kw,
+    )
+
+
+FICTION = [
+    # Leading words; several annual reports; an 8-K but no earnings release.
+    _f(
+        "ng-10k-21",
+        "NORTHGATE AEROSPACE CORPORATION",
+        "10-K",
+        ticker="NGAX",
+        fiscal_year=2021,
+        fiscal_period="FY",
+        end=date(2021, 12, 31),
+    ),
+    _f(
+        "ng-10k-22",
+        "Northgate Aerospace Corporation",
+        "10-K",
+        ticker="NGAX",
+        fiscal_year=2022,
+        fiscal_period="FY",
+        end=date(2022, 12, 31),
+    ),
+    _f(
+        "ng-10k-23",
+        "Northgate Aerospace Corp.",
+        "10-K",
+        ticker="NGAX",
+        fiscal_year=2023,
+        fiscal_period="FY",
+        end=date(2023, 12, 31),
+    ),
+    _f("ng-8k-24", "Northgate Aerospace Corporation", "8-K", ticker="NGAX", end=date(2024, 2, 1)),
+    # A generic first word: "Pacific" alone is no alias, "Pacific Harbor" is.
+    _f(
+        "ph-10k-22",
+        "Pacific Harbor Works Company, Inc.",
+        "10-K",
+        ticker="PHWX",
+        fiscal_year=2022,
+        fiscal_period="FY",
+        end=date(2022, 12, 31),
+    ),
+    # An initialism.
+    _f(
+        "aqd-10k-15",
+        "Advanced Quantum Devices, Inc.",
+        "10-K",
+        fiscal_year=2015,
+        fiscal_period="FY",
+        end=date(2015, 12, 26),
+    ),
+    # Two initials that are also a finance abbreviation ("GM": gross margin).
+    _f(
+        "gm-10k-22",
+        "Granite Mobility Inc.",
+        "10-K",
+        fiscal_year=2022,
+        fiscal_period="FY",
+        end=date(2022, 12, 31),
+    ),
+    # An "&" name.
+    _f(
+        "hj-10k-22",
+        "Harlan & Jessop Inc.",
+        "10-K",
+        ticker="HJX",
+        fiscal_year=2022,
+        fiscal_period="FY",
+        end=date(2022, 12, 31),
+    ),
+    # Possessives and plurals; a lowercase ticker with a vowel needs a marker.
+    _f(
+        "bm-10k-20",
+        "Brightmart Inc.",
+        "10-K",
+        ticker="BRTA",
+        fiscal_year=2020,
+        fiscal_period="FY",
+        end=date(2020, 1, 31),
+    ),
+    # A misspelling target.
+    _f(
+        "cp-10k-21",
+        "Castellane Pharmaceuticals plc",
+        "10-K",
+        ticker="CSTP",
+        fiscal_year=2021,
+        fiscal_period="FY",
+        end=date(2021, 12, 31),
+    ),
+    # Two companies one word fits; a period settles which.
+    _f(
+        "mf-10k-22",
+        "Meridian Foods Inc.",
+        "10-K",
+        ticker="MDFX",
+        fiscal_year=2022,
+        fiscal_period="FY",
+        end=date(2022, 12, 31),
+    ),
+    _f(
+        "ml-10k-19",
+        "Meridian Logistics Corp.",
+        "10-K",
+        ticker="MDLX",
+        fiscal_year=2019,
+        fiscal_period="FY",
+        end=date(2019, 12, 31),
+    ),
+    # A renamed registrant: an exact name for one, leading words of the other.
+    _f(
+        "cv-10k-16",
+        "CORVID SYSTEMS INCORPORATED",
+        "10-K",
+        fiscal_year=2016,
+        fiscal_period="FY",
+        end=date(2016, 12, 2),
+    ),
+    _f(
+        "cv-10k-22",
+        "CORVID INC.",
+        "10-K",
+        ticker="CRVD",
+        fiscal_year=2022,
+        fiscal_period="FY",
+        end=date(2022, 12, 2),
+    ),
+    # Spelling variants of one company, and a CIK joining a renamed one.
+    _f(
+        "zp-10k-18",
+        "ZENITH PARTS, Inc .",
+        "10-K",
+        fiscal_year=2018,
+        fiscal_period="FY",
+        end=date(2018, 5, 31),
+    ),
+    _f(
+        "zp-10k-19",
+        "Zenith Parts, Inc.",
+        "10-K",
+        ticker="ZNPT",
+        fiscal_year=2019,
+        fiscal_period="FY",
+        end=date(2019, 5, 31),
+    ),
+    _f(
+        "ol-10k-17",
+        "Olden Widget Corp",
+        "10-K",
+        cik="0000777001",
+        fiscal_year=2017,
+        fiscal_period="FY",
+        end=date(2017, 12, 31),
+    ),
+    _f(
+        "ol-10k-21",
+        "Lumen Widget Inc.",
+        "10-K",
+        cik="777001",
+        fiscal_year=2021,
+        fiscal_period="FY",
+        end=date(2021, 12, 31),
+    ),
+    # A June year end; the catalog wrote the calendar year of each 10-Q's period end.
+    _f(
+        "hv-10k-23",
+        "Harborview Packaging plc",
+        "10-K",
+        ticker="HVPK",
+        fiscal_year=2023,
+        fiscal_period="FY",
+        end=date(2023, 6, 30),
+    ),
+    _f(
+        "hv-10q-dec22",
+        "Harborview Packaging plc",
+        "10-Q",
+        ticker="HVPK",
+        fiscal_year=2022,
+        fiscal_period="Q2",
+        end=date(2022, 12, 31),
+    ),
+    _f(
+        "hv-10q-sep23",
+        "Harborview Packaging plc",
+        "10-Q",
+        ticker="HVPK",
+        fiscal_year=2023,
+        fiscal_period="Q1",
+        end=date(2023, 9, 30),
+    ),
+    # A quarter's 10-Q, earnings release and 8-K side by side.
+    _f(
+        "tm-10k-22",
+        "Tamarind Retail Group, Inc.",
+        "10-K",
+        ticker="TMRX",
+        fiscal_year=2022,
+        fiscal_period="FY",
+        end=date(2022, 12, 31),
+    ),
+    _f(
+        "tm-10q-q2-23",
+        "Tamarind Retail Group, Inc.",
+        "10-Q",
+        ticker="TMRX",
+        fiscal_year=2023,
+        fiscal_period="Q2",
+        end=date(2023, 6, 30),
+    ),
+    _f(
+        "tm-er-q2-23",
+        "Tamarind Retail Group, Inc.",
+        "earnings-release",
+        ticker="TMRX",
+        fiscal_year=2023,
+        fiscal_period="Q2",
+        end=date(2023, 6, 30),
+    ),
+    _f("tm-8k-jul23", "Tamarind Retail Group, Inc.", "8-K", ticker="TMRX", end=date(2023, 7, 27)),
+    _f("tm-8k-mar23", "Tamarind Retail Group, Inc.", "8-K", ticker="TMRX", end=date(2023, 3, 10)),
+    # Only quarterly filings, a vowel-less ticker, and a filing nothing dates.
+    _f(
+        "ql-10q-q1-23",
+        "Quillon Foods Inc.",
+        "10-Q",
+        ticker="QLFD",
+        fiscal_year=2023,
+        fiscal_period="Q1",
+        end=date(2023, 3, 31),
+    ),
+    _f("ql-undated", None, None, ticker="QLFD"),
+    # No company name in the catalog: the file name names it.
+    _f(
+        "ws-10k-16",
+        None,
+        "10-K",
+        fiscal_year=2016,
+        fiscal_period="FY",
+        end=date(2016, 6, 30),
+        file_name="WESTRIDGE_2016_10K.pdf",
+    ),
+    _f(
+        "ws-10k-23",
+        None,
+        "10-K",
+        ticker="WSTR",
+        fiscal_year=2023,
+        fiscal_period="FY",
+        end=date(2023, 6, 30),
+        file_name="WESTRIDGE_2023_10K.pdf",
+    ),
+]
+
+
+def fids(question: str, **kw) -> list[str]:
+    return resolve(question, FICTION, **kw).doc_ids
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_ids", "how"),
+    [
+        # Leading words of the registered name.
+        ("What was Northgate's backlog in FY2022?", ["ng-10k-22"], "prefix"),
+        ("How did Pacific Harbor fund its capex in 2022?", ["ph-10k-22"], "prefix"),
+        # An initialism in capitals; "&" forms and "and".
+        ("What was AQD's gross margin in FY2015?", ["aqd-10k-15"], "initialism"),
+        ("What did H&J pay in dividends in 2022?", ["hj-10k-22"], "initialism"),
+        ("What did HnJ pay in dividends in 2022?", ["hj-10k-22"], "initialism"),
+        ("Did PAHA fund its capex with debt in 2022?", ["ph-10k-22"], "initialism"),
+        ("What did Harlan and Jessop pay in dividends in 2022?", ["hj-10k-22"], "name"),
+        # Possessives and plurals.
+        ("Were Brightmart's margins stable in FY2020?", ["bm-10k-20"], "name"),
+        ("Did Brightmarts inventory grow in FY2020?", ["bm-10k-20"], "plural"),
+        # Tickers: marked in any case, vowel-less in lowercase, with a capital inside.
+        ("What is the FY2020 revenue of ticker: brta?", ["bm-10k-20"], "ticker-marked"),
+        ("Revenue of $brta in FY2020?", ["bm-10k-20"], "ticker-marked"),
+        ("How much cash did qlfd hold in Q1 2023?", ["ql-undated", "ql-10q-q1-23"], "ticker"),
+        # A company the catalog knows only by its file names.
+        ("What was Westridge's debt in FY2023?", ["ws-10k-23"], "alias"),
+    ],
+)
+def test_fictional_company_mentions(question, doc_ids, how):
+    r = resolve(question, FICTION)
+    assert r.doc_ids == doc_ids, r.scope
+    hows = {
+        m.how for m in CompanyIndex(FICTION).find(question)[0] if m.entity.doc_ids & set(doc_ids)
+    }
+    assert how in hows
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How did Pacific revenue grow in 2022?",  # a generic first word alone
+        "What did Northgate Robotics report in 2022?",  # the words go on as another name
+        "What was brta revenue in FY2020?",  # a lowercase word with a vowel, not marked
+        "What were American sales in 2022?",
+        "How did GM change in FY2022?",  # gross margin, not Granite Mobility's initials
+        "Which tickers s&p lists grew in FY2022?",
+    ],
+)
+def test_ordinary_words_and_other_names_are_not_leading_word_aliases(question):
+    r = resolve(question, FICTION)
+    assert r.companies == [], r.companies
+
+
+def test_fuzzy_spelling_reports_its_confidence():
+    r = resolve("What was Castelane Pharmaceuticals' R&D spend in 2021?", FICTION)
+    assert r.doc_ids == ["cp-10k-21"]
+    assert r.confidence < 0.8
+    guess = next(a for a in r.ambiguities if "Castelane" in a)
+    assert "Castellane Pharmaceuticals" in guess and "confidence 0.7" in guess
+    assert r.scope.startswith("Searched Castellane Pharmaceuticals FY2021 10-K; 'Castelane")
+    assert "read as Castellane Pharmaceuticals (close spelling, confidence 0.7" in r.scope
+
+
+def test_a_mention_fitting_several_companies_searches_only_the_candidates():
+    r = resolve("Is Meridian's business seasonal?", FICTION)
+    assert sorted(r.doc_ids) == ["mf-10k-22", "ml-10k-19"]
+    assert any(
+        "'Meridian' fits 2 companies (Meridian Foods, Meridian Logistics)" in a
+        for a in r.ambiguities
+    )
+    # The period settles it: only Meridian Foods has FY2022.
+    r = resolve("What was Meridian's revenue in FY2022?", FICTION)
+    assert r.doc_ids == ["mf-10k-22"]
+    assert r.companies == ["Meridian Foods Inc."]
+    assert any("searched Meridian Foods, the only one with filings" in a for a in r.ambiguities)
+    assert r.scope == (
+        "Searched Meridian Foods FY2022 10-K; "
+        "'Meridian' also fits Meridian Logistics, with no filing for the period asked"
+    )
+
+
+def test_a_renamed_registrant_is_found_by_its_new_and_old_name():
+    assert fids("What was Corvid's operating margin in FY2016?") == ["cv-10k-16"]
+    assert fids("What was Corvid's operating margin in FY2022?") == ["cv-10k-22"]
+    r = resolve("Does Corvid have a moat?", FICTION)
+    assert sorted(r.doc_ids) == ["cv-10k-16", "cv-10k-22"]
+    assert any("fits 2 companies" in a for a in r.ambiguities)
+
+
+def test_spellings_of_one_company_share_one_canonical_display_name():
+    index = company_index(FICTION)
+    by_id = {f.doc_id: f for f in FICTION}
+    assert {index.display_name(by_id[d]) for d in ("zp-10k-18", "zp-10k-19")} == {"Zenith Parts"}
+    # Merged by CIK across a rename; shown by the newest registered name.
+    olden = index.entity_of("ol-10k-17")
+    assert olden is index.entity_of("ol-10k-21")
+    assert olden.display == "Lumen Widget"
+    # All capitals become title case; a name's own acronyms stay.
+    assert index.display_name(by_id["ng-10k-21"]) == "Northgate Aerospace"
+    assert index.display_name(by_id["ws-10k-16"]) == "Westridge"
+    assert index.entity_of("ws-10k-16") is index.entity_of("ws-10k-23")
+    r = resolve("Zenith Parts revenue in FY2019 vs FY2018?", FICTION)
+    assert r.scope == "Searched Zenith Parts FY2018 10-K, FY2019 10-K"
+    assert sorted(r.companies) == ["ZENITH PARTS, Inc .", "Zenith Parts, Inc."]
+    assert CompanyIndex(CATALOG).by_key("cvshealth") is None
+    cvs = CompanyIndex([_filing("c", "CVS HEALTH CORPORATION", "CVS", "10-K", 2022, "FY", None)])
+    assert cvs.entities[0].display == "CVS Health"
+    # Cover-page text taken for a name, beside a file name that names the company.
+    misread = _f(
+        "or", "For the transition period from to", "10-K", file_name="ORBITAL_2019_10K.pdf"
+    )
+    assert CompanyIndex([misread]).entities[0].display == "Orbital"
+
+
+def test_a_filing_known_only_by_its_cik_is_one_entity():
+    only_cik = [
+        _f("k1", None, "10-K", cik="12345", fiscal_year=2022),
+        _f("k2", None, "8-K", cik="12345"),
+    ]
+    index = CompanyIndex(only_cik)
+    assert [e.display for e in index.entities] == ["CIK 12345"]
+    assert resolve("What is a good margin?", only_cik).doc_ids == []
+
+
+def test_an_ambiguous_mention_is_one_span_naming_its_candidates():
+    r = resolve("Is Meridian's business seasonal?", FICTION)
+    spans = [(s.kind, s.text, s.value) for s in r.matched_text if s.kind == "company"]
+    assert spans == [("company", "Meridian", "Meridian Foods or Meridian Logistics")]
+
+
+def test_fiscal_calendar_from_the_filings_maps_a_june_year_quarters():
+    # Harborview's year ends in June: the quarter ended December 2022 is Q2 FY2023.
+    for question in (
+        "What was Harborview's restructuring liability as of Q2 FY2023?",
+        "Harborview FY2023Q2 net debt?",
+        "What did Harborview report in Q2 of FY2023?",
+    ):
+        r = resolve(question, FICTION)
+        assert r.doc_ids == ["hv-10q-dec22"], (question, r.scope)
+    assert r.scope == "Searched Harborview Packaging Q2 FY2023 10-Q (period ended 2022-12-31)"
+    assert any("fiscal year ends in June" in n for n in r.notes)
+    assert fids("Harborview's cash in Q1 FY2024?") == ["hv-10q-sep23"]
+    # Q2 FY2022 is no longer that 10-Q's own quarter but its prior-year comparative.
+    r = resolve("Harborview's cash in Q2 FY2022?", FICTION)
+    assert r.scope == (
+        "Searched Harborview Packaging Q2 FY2023 10-Q "
+        "(comparatives for Q2 FY2022; period ended 2022-12-31)"
+    )
+
+
+def test_latest_10k_and_the_form_the_question_names():
+    assert fids("What risks does Northgate list in its latest 10-K?") == ["ng-10k-23"]
+    assert fids("What did Tamarind's Q2 2023 earnings release say about margins?") == [
+        "tm-er-q2-23"
+    ]
+    assert fids("What does the Q2 2023 10-Q of Tamarind say about leases?") == ["tm-10q-q2-23"]
+    # The 8-K of that quarter: dated within it or in the weeks after it ended.
+    r = resolve("What did Tamarind's 8-K for Q2 2023 announce?", FICTION)
+    assert r.doc_ids == ["tm-8k-jul23"]
+    assert r.scope == "Searched Tamarind Retail 2023 8-K (dated 2023-07-27)"
+    assert fids("What was in Tamarind's 8-K dated July 27, 2023?") == ["tm-8k-jul23"]
+    # No form named: both quarterly documents of the quarter, reported.
+    r = resolve("Tamarind's Q2 2023 comparable sales?", FICTION)
+    assert r.doc_ids == ["tm-10q-q2-23", "tm-er-q2-23"]
+    assert any("matches 2 filings" in a for a in r.ambiguities)
+    # A release asked of a company that files none: the 8-K furnished after the year ended.
+    r = resolve("What did Northgate's FY2023 earnings release say about guidance?", FICTION)
+    assert r.doc_ids == ["ng-8k-24"]
+    assert any("no earnings release" in n for n in r.notes)
+
+
+def test_a_period_between_filings_goes_to_the_filing_that_reports_it():
+    # A later 10-Q's comparative quarter.
+    r = resolve("Tamarind's Q2 2022 revenue?", FICTION)
+    assert r.doc_ids == ["tm-10q-q2-23", "tm-er-q2-23"]
+    assert "comparatives for Q2 FY2022" in r.scope
+    # A 10-K's prior year.
+    r = resolve("Tamarind's FY2021 revenue?", FICTION)
+    assert r.doc_ids == ["tm-10k-22"]
+    assert r.scope == "Searched Tamarind Retail FY2022 10-K (comparatives for FY2021)"
+    # A quarter with no quarterly filing: that year's 10-K covers it.
+    r = resolve("Did Northgate pay a dividend in Q2 of FY2022?", FICTION)
+    assert r.doc_ids == ["ng-10k-22"]
+    assert r.scope == "Searched Northgate Aerospace FY2022 10-K (covers Q2 FY2022)"
+    # A year with only the next year's 10-Qs: their balance sheets carry its year end.
+    r = resolve("What were Quillon's FY2022 year-end inventories?", FICTION)
+    assert "ql-10q-q1-23" in r.doc_ids
+    assert any("year-end balance sheet" in n for n in r.notes)
+
+
+def test_a_filing_nothing_dates_is_searched_with_the_company_selection():
+    r = resolve("What was Quillon's revenue in Q1 2023?", FICTION)
+    assert r.doc_ids == ["ql-undated", "ql-10q-q1-23"]
+    assert any("no known period" in n for n in r.notes)
+    assert "period unknown" in r.scope
+
+
+def test_resolving_the_fictional_catalog_is_fast():
+    questions = [
+        "What was Northgate's backlog in FY2022?",
+        "What was Castelane Pharmaceuticals' R&D spend in 2021?",
+        "What was Harborview's restructuring liability as of Q2 FY2023?",
+        "Is Meridian's business seasonal?",
+        "What is a reasonable gross margin for a retailer?",
+    ]
+    catalog = FICTION * 1 + [
+        f.model_copy(update={"doc_id": f"{f.doc_id}-copy{i}"}) for i in range(2) for f in FICTION
+    ]
+    resolve(questions[0], catalog)
+    start = time.process_time()
+    for _ in range(20):
+        for q in questions:
+            resolve(q, catalog)
+    per_question = (time.process_time() - start) / (20 * len(questions))
     assert per_question < 0.005, f"{per_question * 1000:.2f} ms per question"

@@ -135,9 +135,27 @@ def render() -> None:
 
 
 def _scope_filters(filings: list) -> SearchFilters | None:
-    """The sidebar filters; None while they hold what the resolver chose (it decides again)."""
+    """The sidebar filters; None while they hold what the resolver chose (it decides again).
+
+    Companies are offered by their one display name (``company_index``: "NIKE, Inc." and "NIKE,
+    Inc ." are one "Nike", as in the resolver's scope text); a choice restricts to every catalog
+    spelling of it, or to its filings when some have no company name.
+    """
+    from retrieval.resolver import company_index
+
     ss = st.session_state
-    companies = sorted({f.company for f in filings if f.company})
+    index = company_index(filings)
+    shown = {f.doc_id: index.display_name(f) for f in filings}
+    # The resolver's prefill names catalog spellings: read them as display names.
+    by_spelling = {f.company: shown[f.doc_id] for f in filings if f.company and shown[f.doc_id]}
+
+    def displayed(values: list) -> list:
+        return list(dict.fromkeys(by_spelling.get(v, v) for v in values))
+
+    ss["scope_companies"] = displayed(ss.get("scope_companies", []))
+    if ss.get("scope_auto") is not None:
+        ss["scope_auto"] = (displayed(ss["scope_auto"][0]), *ss["scope_auto"][1:])
+    companies = sorted({n for n in shown.values() if n})
     years = sorted({f.fiscal_year for f in filings if f.fiscal_year}, reverse=True)
     forms = sorted({f.form for f in filings if f.form})
     for key, options in zip(SCOPE_KEYS, (companies, years, forms), strict=True):
@@ -170,7 +188,13 @@ def _scope_filters(filings: list) -> SearchFilters | None:
     if not any(chosen) or not edited:
         return None
     companies_, years_, forms_ = chosen
-    return SearchFilters(companies=list(companies_), fiscal_years=list(years_), forms=list(forms_))
+    mine = [f for f in filings if shown[f.doc_id] in set(companies_)]
+    by_company: dict = (
+        {"companies": sorted({f.company for f in mine})}
+        if all(f.company for f in mine)
+        else {"doc_ids": [f.doc_id for f in mine]}
+    )
+    return SearchFilters(**by_company, fiscal_years=list(years_), forms=list(forms_))
 
 
 def _resolved_scope(resolution, filings: list) -> tuple[list, list, list]:
