@@ -56,6 +56,7 @@ RULE_CONFIDENCE: dict[str, float] = {
     "exchange-colon": 0.75,  # "(NYSE: MGM)"
     "cik": 0.9,
     "file-number": 0.9,
+    "file-number-caption": 0.8,  # "(Commission File Number)" under a row of values
     # dates
     "fiscal-year-ended": 0.95,  # "For the fiscal year ended June 30, 2023"
     "quarterly-period-ended": 0.95,
@@ -491,16 +492,42 @@ def ticker_clues(doc: ParsedDocument, lines: list[Line], release: bool) -> list[
 
 
 def identifier_clues(lines: list[Line]) -> list[Clue]:
-    """CIK and SEC file number ("Commission File Number 001-38932") from the cover."""
+    """CIK and SEC file number from the cover: "Commission File Number 001-38932", or a
+    "(Commission File Number)" caption under a row of values ("Jersey 001-38932 98-1455367")."""
     out: list[Clue] = []
-    for line in lines:
-        if line.page > COVER_PAGES:
-            break
+    cover = [ln for ln in lines if ln.page <= COVER_PAGES]
+    for line in cover:
         if m := _CIK.search(line.text):
             out.append(Clue.of("cik", m[1].zfill(10), "cik", line, m.group(0)))
         if m := _FILE_NUMBER.search(line.text):
             out.append(Clue.of("file_number", m[1] or m[2], "file-number", line, m.group(0)))
+        elif line.bbox is not None and _FILE_NUMBER_CAPTION.search(line.text):
+            out += _file_number_over(cover, line)
     return out
+
+
+_FILE_NUMBER_CAPTION = re.compile(r"\(\s*commission\s+file\s+(?:number|no\.?)\s*\)", re.I)
+# SEC file numbers: "1-442", "0-20355", "001-38932". Not IRS numbers (two digits, a dash, seven)
+# nor a telephone number's "720-3700" (three digits, then four).
+_FILE_NUMBER_TOKEN = re.compile(r"(?<![\d)-])(\d{1,2}-\d{3,6}|\d{3}-\d{5,6})(?![\d-])")
+
+
+def _file_number_over(cover: list[Line], caption: Line, reach: float = 30.0) -> list[Clue]:
+    """The one file-number-shaped value on the caption's own line or just above it."""
+    assert caption.bbox is not None
+    near = [
+        ln
+        for ln in cover
+        if ln.page == caption.page
+        and ln.bbox is not None
+        and caption.bbox.y0 - reach <= ln.bbox.y0 <= caption.bbox.y0 + 2
+    ]
+    found = {(m[1], ln) for ln in near for m in _FILE_NUMBER_TOKEN.finditer(ln.text)}
+    values = {value for value, _ in found}
+    if len(values) != 1:
+        return []
+    value, line = min(found, key=lambda f: f[1].index)
+    return [Clue.of("file_number", value, "file-number-caption", line, value)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,7 +616,7 @@ _FULL_YEAR = re.compile(
 )
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 _DATELINE = re.compile(
-    rf"^(?P<place>[^.;]{{0,80}}?)(?P<date>{DATE})\s*(?:/\s*PR\s?Newswire\s*/)?\s*[-–—]+\s*"
+    rf"^(?P<place>[^;]{{0,80}}?)(?P<date>{DATE})\s*(?:/\s*PR\s?Newswire\s*/)?\s*[-–—]+\s*"
     r"(?:\(?[A-Z ]*WIRE\)?\s*[-–—]+\s*)?(?P<rest>.+)$",
     re.I,
 )

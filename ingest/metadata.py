@@ -167,6 +167,12 @@ def decide(field: str, clues: list[Clue]) -> Clue | None:
     runner_up = _support(ranked[1]) if len(ranked) > 1 else 0.0
     confidence = max(0.0, _support(ranked[0]) - 0.5 * runner_up)
     top = ranked[0][0]
+    if field == "company":
+        # Agreeing names differ in how much they print ("Acme" in a headline, "Acme Corp." in
+        # the dateline): keep the fullest one a strong reading gives, so that every filing of a
+        # company carries the same registered name.
+        strong = [c for c in ranked[0] if c.confidence >= 0.6] or [top]
+        top = max(strong, key=lambda c: (len(fm.name_key(c.value)), len(c.value), c.confidence))
     rules = "+".join(dict.fromkeys(c.rule for c in ranked[0]))
     if len(ranked) > 1:
         logger.info(
