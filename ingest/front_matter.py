@@ -328,7 +328,7 @@ _BLOCK_START = re.compile(
 )
 _BLOCK_END = re.compile(
     r"^\(|\((?:state|i\.?\s?r\.?\s?s|address|exact\s+name)|incorporation|identification|"
-    r"securities\s+registered",
+    r"securities\s+registered|indicate\s+by\s+check\s+mark",
     re.I,
 )
 
@@ -339,15 +339,23 @@ def identity_block_clues(lines: list[Line]) -> list[Clue]:
     For covers that print no "(Exact name of registrant ...)" caption: the registrant's name is
     set large between the report wording / commission file number and the incorporation line.
     """
-    page1 = [ln for ln in lines if ln.page == 1]
-    starts = [k for k, ln in enumerate(page1) if _BLOCK_START.search(ln.text)]
-    if not starts:
-        return []
-    block: list[Line] = []
-    for line in page1[starts[-1] + 1 :]:
-        if _BLOCK_END.search(line.text):
+    block: list[Line] | None = None  # None until the block starts
+    end: Line | None = None
+    for line in (ln for ln in lines if ln.page == 1):
+        if _BLOCK_START.search(line.text):
+            block = []  # the block starts after the last report / file-number line
+        elif block is not None and _BLOCK_END.search(line.text):
+            end = line
             break
-        block.append(line)
+        elif block is not None:
+            block.append(line)
+    if not block:
+        return []
+    if end is not None and end.bbox is not None and not _EXACT_NAME.search(end.text):
+        # The state of incorporation is printed just over (or beside) its caption: a value of the
+        # caption row, not the name ("Delaware" over "(State or other jurisdiction ...)").
+        top = end.bbox.y0
+        block = [ln for ln in block if ln.bbox is None or ln.bbox.y1 < top - 4]
     names = [ln for ln in block if looks_like_name(tidy_name(ln.text))]
     if not names:
         return []

@@ -626,3 +626,23 @@ def test_catalog_rows_without_evidence_still_load() -> None:
     again = Filing.model_validate_json(filing.model_dump_json())
     assert again.metadata_evidence["company"].rule == "registrant-caption"
     assert again == filing
+
+
+def test_captionless_logo_cover_does_not_take_the_state_for_the_name() -> None:
+    # No caption and the name only in a logo: the block between the file number and the
+    # incorporation caption holds the state of incorporation, printed over its caption.
+    doc = _laid_out(
+        *_cover_top("For the fiscal year ended December 31, 2019"),
+        _at("Commission File Number 001-00003", 243, 212, 352, 221),
+        _at("Delaware", 156, 278, 182, 286, "heading"),
+        _at("(State or other jurisdiction of incorporation or organization)", 90, 286, 247, 294),
+        _at("12-3456789 (I.R.S. Employer Identification No.)", 372, 278, 467, 294),
+        *[
+            _at("Delaware law governs us. Delaware courts hear claims.", 50, 100, 560, 120, page=2)
+            for _ in range(2)
+        ],
+        pages=2,
+    )
+    meta = extract_metadata(doc, "logo.pdf")
+    assert meta.company is None
+    assert (meta.form, meta.fiscal_year) == ("10-K", 2019)
