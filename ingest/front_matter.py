@@ -801,6 +801,13 @@ def snap_to_month_end(d: date) -> tuple[int, int]:
     """(year, month) of the month a period really closes: 52/53-week years end on a weekday near
     a month end, so a date in the first week of a month closes the month before (a year ending
     "January 1, 2023" is the 2022 year)."""
-    if d.day <= 7:
-        return (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
-    return d.year, d.month
+    month = closing_month(d.month, d.day)
+    return (d.year - 1 if month > d.month else d.year), month
+
+
+def closing_month(month: int, day: int) -> int:
+    """The month a period ending on ``month``/``day`` closes (see :func:`snap_to_month_end`);
+    day 0 means the day is not known."""
+    if 1 <= day <= 7:
+        return month - 1 if month > 1 else 12
+    return month

@@ -13,8 +13,8 @@ How values are decided: the readers of :mod:`ingest.front_matter` return clues (
 with its rule's confidence); clues of a field that agree (the same value; for names, one name's
 words beginning the other's) add up as independent evidence, 1 - prod(1 - c) over their rules, and
 a disagreeing runner-up takes half its own support off the winner. A single weak clue (how the
-body names the company, "X AND SUBSIDIARIES") is below the threshold on purpose; two that agree
-are enough.
+body names the company, "X AND SUBSIDIARIES") is below the threshold on purpose: it counts once
+another reading agrees, if only the name recurring in the text.
 
 Fields:
 
@@ -202,11 +202,8 @@ def _both(a: float, b: float) -> float:
 
 
 def _fye_month(value: tuple[int, int]) -> int:
-    """The month a fiscal year closes, from its (month, day) end; day 0 means unknown."""
-    month, day = value
-    if 1 <= day <= 7:  # a 52/53-week year ending on the first days of a month closes the one before
-        return month - 1 if month > 1 else 12
-    return month
+    """The month a fiscal year closes, from its (month, day) end."""
+    return fm.closing_month(*value)
 
 
 def _quarter_of(period_month: int, fye_month: int) -> int | None:
