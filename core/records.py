@@ -155,8 +155,28 @@ class ParsedDocument(Record):
     timings: dict[str, float] = Field(default_factory=dict)  # seconds per parse stage
 
 
+class FieldEvidence(Record):
+    """Where one metadata value was read, and how sure the reading is.
+
+    ``element`` indexes :attr:`ParsedDocument.elements` (the ``e<index>`` of chunk ids), so a UI
+    can show the exact line; ``text`` quotes it (shortened). ``confidence`` is in [0, 1]; values
+    read below the extractor's threshold are not kept at all.
+    """
+
+    rule: str  # the reading rule, e.g. "registrant-caption", "fiscal-calendar"
+    confidence: float = Field(ge=0.0, le=1.0)
+    page: int | None = None
+    element: int | None = None
+    text: str = ""
+
+
 class Filing(Record):
-    """One ingested file and what is known about it. Unknown fields stay ``None``."""
+    """One ingested file and what is known about it. Unknown fields stay ``None``.
+
+    ``metadata_source`` says where each set field came from (``document``, ``override`` or
+    ``sidecar``); ``metadata_evidence`` holds, for the fields read from the document, where and
+    how surely (catalog rows written before it existed load with it empty).
+    """
 
     doc_id: str
     source_path: str
@@ -169,7 +189,8 @@ class Filing(Record):
     fiscal_year: int | None = None
     fiscal_period: str | None = None  # FY, Q1..Q4
     period_end: date | None = None
-    filed_at: date | None = None
+    filed_at: date | None = None  # for an earnings release: the release date
+    file_number: str | None = None  # SEC file number (001-38932): the registrant's, across renames
     page_count: int = 0
     chunk_count: int = 0
     acl: list[str] = Field(default_factory=lambda: ["public"])
@@ -178,6 +199,7 @@ class Filing(Record):
     metadata_source: dict[str, str] = Field(
         default_factory=dict
     )  # field -> document|override|sidecar
+    metadata_evidence: dict[str, FieldEvidence] = Field(default_factory=dict)
 
     def chunk_fields(self) -> dict:
         """The filing fields every :class:`Chunk` of this filing carries for filtering."""

@@ -1,43 +1,53 @@
 """Filing metadata read from the document itself, with user overrides on top.
 
 Contract: :func:`extract_metadata` takes a :class:`~core.records.ParsedDocument` and returns a
-:class:`FilingMetadata` whose every set field names where it came from in ``sources``
-(``"document"``, or the ``source`` given to :func:`apply_overrides`, e.g. ``"override"``,
-``"sidecar"``: the vocabulary of ``Filing.metadata_source``) and, for document values, the rule and
-page in ``evidence`` (``"p1:registrant-name"``).
-Unknown stays ``None``: nothing is guessed from the file name, because a wrong company or year
-silently mis-filters every later search, while ``None`` only widens it. When the cover page and the
-body disagree, the cover page wins and the conflict is logged.
+:class:`FilingMetadata`. Every set field names where it came from in ``sources`` (``"document"``,
+or the ``source`` given to :func:`apply_overrides`, e.g. ``"override"``, ``"sidecar"``: the
+vocabulary of ``Filing.metadata_source``) and, for document values, a
+:class:`~core.records.FieldEvidence` in ``evidence``: the rule, the page and element it was read
+from, the words, and a confidence in [0, 1]. A value whose confidence is below ``min_confidence``
+is not kept: a wrong company or year silently mis-filters every later search, while ``None`` only
+widens it. Nothing is guessed from the file name.
 
-Rules, in order of trust:
+How values are decided: the readers of :mod:`ingest.front_matter` return clues (one reading each,
+with its rule's confidence); clues of a field that agree (the same value; for names, one name's
+words beginning the other's) add up as independent evidence, 1 - prod(1 - c) over their rules, and
+a disagreeing runner-up takes half its own support off the winner. A single weak clue (how the
+body names the company, "X AND SUBSIDIARIES") is below the threshold on purpose: it counts once
+another reading agrees, if only the name recurring in the text.
 
-* company: the line before "(Exact name of registrant as specified in its charter)" on SEC covers;
-  for a press release, the subject of the title's "X reports ... results".
-* ticker: the "Trading Symbol(s)" column on the cover (the symbol right before the exchange name),
-  else "(NYSE: XYZ)" / "NASDAQ: XYZ" wording.
-* form: "FORM 10-K" etc. on the cover, else the cover's report wording ("QUARTERLY REPORT PURSUANT
-  TO SECTION 13", "CURRENT REPORT"), else press-release wording ("reports ... results") as
-  ``earnings-release``.
-* period_end: "For the fiscal year ended <date>", "For the quarterly period ended <date>", for an
-  8-K the date of the earliest event reported.
-* fiscal_year is the year in which the fiscal year ends (Best Buy's year ending 28 Jan 2023 is
-  fiscal 2023). The structural value comes from the dates: a 10-K's period end year; a 10-Q's prior
-  fiscal year end (its "Form 10-K for the fiscal year ended <date>" reference) plus one. The
-  document's own most frequent "fiscal YYYY" label is preferred when it is that value or one less
-  (retailers such as Target name a year by its start), otherwise the structural value is kept and
-  the disagreement logged. Without dates, only an unambiguous label is used. 8-Ks get none: an
-  event has a date, not a fiscal period.
-* fiscal_period: ``FY`` for annual reports; a 10-Q's quarter from the months since the prior
-  fiscal year end, else from its statement headers (nine months -> Q3, six months -> Q2, only three
-  months -> Q1); a release's quarter from "fourth quarter" / "Q4" wording, and a release that
-  reports a whole fiscal year with its last quarter is ``Q4`` (it is a quarterly document; the
-  10-K is the ``FY`` one).
+Fields:
+
+* company, ticker, cik, file_number, form, period_end: see :mod:`ingest.front_matter`.
+* fiscal_year is the year in which the fiscal year ends (a year ending 28 Jan 2023 is fiscal 2023;
+  a 52/53-week year ending in the first week of January belongs to the year before), unless the
+  document itself names its years by their start: a year ending in January-March whose "fiscal
+  YYYY" label is one less (retailers such as Target) takes the label. Per form:
+
+  - 10-K: the year of the cover's period end, checked against the document's leading "fiscal
+    YYYY" label;
+  - 10-Q: from the company's fiscal calendar as the document prints it: the fiscal-year-end month
+    (the last 10-K's "fiscal year ended <date>", "our fiscal year ends ...", else the period end
+    less the quarters its statement headers count) and the quarter's period end; a quarter label
+    ("second quarter of fiscal 2023") confirms it;
+  - 8-K: the calendar year of the Date of Report (FinanceBench's convention: an 8-K reports an
+    event, which has a date, not a fiscal period);
+  - earnings release: the year its headline announces ("Fourth Quarter and Full Year 2022",
+    "Fiscal 2023", "Q2 FY24").
+
+* fiscal_period: ``FY`` for annual reports; a 10-Q's quarter from the months since the fiscal
+  year end, else from its statement headers (nine months -> Q3); a release's quarter from its
+  headline ("fourth quarter", "Q4"), and a release of a whole year is ``Q4`` (it is a quarterly
+  document; the 10-K is the ``FY`` one). None for an 8-K.
+* filed_at: an earnings release's dateline date. Cover pages do not print the filing date.
 
 Overrides (command-line flags, a ``<file>.meta.json`` / ``<file>.meta.toml`` sidecar) are applied
 with :func:`apply_overrides`; unknown keys raise :class:`~core.errors.ConfigError`.
 
 Example:
     >>> meta = extract_metadata(parsed, "acme-10k.pdf")
+    >>> meta.evidence["company"].rule, meta.evidence["company"].page
+    ('registrant-caption', 1)
     >>> meta = apply_overrides(meta, load_sidecar(Path("acme-10k.pdf")), "sidecar")
     >>> filing = Filing(doc_id=parsed.doc_id, source_path=parsed.path, file_name="acme-10k.pdf",
     ...                 **meta.filing_fields())
@@ -47,9 +57,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import math
 import tomllib
-import unicodedata
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -58,40 +67,46 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import ConfigError
-from core.figures import DATE, dates_in, parse_date
-from core.records import Element, ParsedDocument
+from core.records import FieldEvidence, ParsedDocument
+from ingest import front_matter as fm
+from ingest.front_matter import Clue, Line
 
 logger = logging.getLogger(__name__)
 
 FiscalPeriod = Literal["FY", "Q1", "Q2", "Q3", "Q4"]
 
-COVER_PAGES = 2  # SEC cover pages fit on one page, sometimes spilling onto the next
-BODY_PAGES = 15  # enough for the 10-K reference and the statement headers of a 10-Q
+MIN_CONFIDENCE = 0.5  # below this a value is left unset (see the module docstring)
+_ANNUAL_FORMS = ("10-K", "10-K/A", "20-F", "40-F")
+_QUARTERLY_FORMS = ("10-Q", "10-Q/A")
+_QUOTE_CHARS = 160  # evidence quotes stay short so catalog rows stay readable
 
 
 class FilingMetadata(BaseModel):
-    """What is known about a filing; ``sources`` maps each set field to where it came from."""
+    """What is known about a filing; ``sources`` maps each set field to where it came from and
+    ``evidence`` each field read from the document to where and how surely."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     company: str | None = None
     ticker: str | None = None
     cik: str | None = None
+    file_number: str | None = None
     form: str | None = None
     fiscal_year: int | None = Field(default=None, ge=1900, le=2200)
     fiscal_period: FiscalPeriod | None = None
     period_end: date | None = None
     filed_at: date | None = None
     sources: dict[str, str] = Field(default_factory=dict)  # field -> document | override | sidecar
-    evidence: dict[str, str] = Field(default_factory=dict)  # field -> rule and page, for debugging
+    evidence: dict[str, FieldEvidence] = Field(default_factory=dict)
 
     def filing_fields(self) -> dict[str, Any]:
         """Keyword arguments for :class:`~core.records.Filing`.
 
-        ``sources`` becomes ``metadata_source``.
+        ``sources`` becomes ``metadata_source`` and ``evidence`` ``metadata_evidence``.
         """
         data = self.model_dump(exclude={"sources", "evidence"})
         data["metadata_source"] = dict(self.sources)
+        data["metadata_evidence"] = {k: v.model_copy() for k, v in self.evidence.items()}
         return data
 
 
@@ -115,342 +130,287 @@ def _check_keys(data: dict[str, Any], where: object) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# patterns
-
-_FORM_HEADING = re.compile(r"\bFORM\s+(10-K|10-Q|8-K|20-F|40-F|6-K)(?:\s*/\s*(A))?\b")
-_REPORT_KIND = [
-    (re.compile(r"QUARTERLY\s+REPORT\s+PURSUANT\s+TO\s+SECTION\s+13", re.I), "10-Q"),
-    (re.compile(r"CURRENT\s+REPORT\s+PURSUANT\s+TO\s+SECTION\s+13", re.I), "8-K"),
-    (re.compile(r"\bCURRENT\s+REPORT\b"), "8-K"),
-    (re.compile(r"ANNUAL\s+REPORT\s+PURSUANT\s+TO\s+SECTION\s+13", re.I), "10-K"),
-]
-_RELEASE_TITLE = re.compile(
-    r"^(?:[A-Z][A-Za-z]*\s+\d{1,2},\s+\d{4}\s*[-–—]\s*)?"  # "MAY 1, 2023 - " datelines
-    r"(?P<name>[A-Z][\w.&'’,\- ]{1,60}?)\s+"
-    r"(?:(?:today|has)\s+)?(?:reports?|reported|announces?|announced|posts?|delivers?)\b"
-    r"(?P<rest>.*\b(?:results?|earnings)\b.*)$",
-    re.I,
-)
-_EXACT_NAME = re.compile(r"\(\s*exact\s+name\s+of\s+(?:the\s+)?registrant", re.I)
-_NAME_NOISE = re.compile(
-    r"(commission\s+file\s+(?:number|no\.?)\s*:?\s*[\d-]+|_{2,}|-{3,}|\(mark one\))", re.I
-)
-_EXCHANGE = (
-    r"(?:The\s+)?(?:New\s+York\s+Stock\s+Exchange|NYSE|Nasdaq|NASDAQ|"
-    r"Chicago\s+Stock\s+Exchange|Cboe|CBOE|NYSE\s+American)"
-)
-_SYMBOL_BEFORE_EXCHANGE = re.compile(rf"(?<![\w$.])([A-Z]{{1,5}}(?:\.[A-Z])?)\s+{_EXCHANGE}")
-_NOT_TICKERS = {"LLC", "INC", "PLC", "NV", "SA", "AG", "LP", "THE", "AND", "OF", "NA", "N", "A"}
-_EXCHANGE_COLON = re.compile(
-    r"\b(?:NYSE|NASDAQ|Nasdaq|NYSE\s+American)\s*:\s*([A-Z]{1,5}(?:\.[A-Z])?)\b"
-)
-_CIK = re.compile(
-    r"\b(?:CIK|Central\s+Index\s+Key)(?:\s+(?:No\.?|Number))?\s*[:#]?\s*(\d{4,10})\b", re.I
-)
-_FY_ENDED = re.compile(rf"for\s+the\s+fiscal\s+year\s+ended\s*:?\s*({DATE})", re.I)
-_Q_ENDED = re.compile(rf"for\s+the\s+quarterly\s+period\s+ended\s*:?\s*({DATE})", re.I)
-_EVENT_DATE = re.compile(
-    rf"date\s+of\s+report\s*\(\s*date\s+of\s+earliest\s+event\s+reported\s*\)\s*:?\s*"
-    rf"((?:\(?\s*{DATE}\s*\)?\s*)+)",
-    re.I,
-)
-_PRIOR_10K = re.compile(rf"form\s+10-K\s+for\s+the\s+(?:fiscal\s+)?year\s+ended\s+({DATE})", re.I)
-_FISCAL_LABEL = re.compile(r"\bfiscal\s+(?:year\s+)?(20\d{2}|19\d{2})\b", re.I)
-_FY_SHORT = re.compile(r"\bFY\s?'?(\d{2}|20\d{2})\b")
-_QUARTER_WORD = re.compile(
-    r"\b(first|second|third|fourth)[\s-]+quarter(?:\s+(?:of\s+)?(?:fiscal\s+(?:year\s+)?)?(20\d{2}))?",
-    re.I,
-)
-_Q_SHORT = re.compile(r"\bQ([1-4])\s*(?:FY\s?'?|fiscal\s+)?(\d{2}|20\d{2})?\b")
-_YTD = re.compile(r"\b(nine|six|three)\s+months\s+ended|\b(39|26|13)\s+weeks\s+ended", re.I)
-_ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+# weighing clues
 
 
-class _Collector:
-    """Sets a field once, logging later conflicting candidates instead of overwriting."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-        self.sources: dict[str, str] = {}
-
-    def offer(self, field: str, value: Any, source: str) -> None:
-        if value is None:
-            return
-        if field not in self.values:
-            self.values[field] = value
-            self.sources[field] = source
-        elif self.values[field] != value:
-            logger.info(
-                "metadata %s: keeping %r (%s) over %r (%s)",
-                field,
-                self.values[field],
-                self.sources[field],
-                value,
-                source,
-            )
+def _agree(field: str, a: Any, b: Any) -> bool:
+    if field == "company":
+        return fm.same_name(a, b)
+    if field == "fiscal_year_end":
+        return _fye_month(a) == _fye_month(b)
+    return a == b
 
 
-def _clean(text: str) -> str:
-    # NFKC undoes ligatures ("ﬁscal") and odd spaces that PDF text layers are full of.
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+def _support(group: list[Clue]) -> float:
+    """Noisy-OR over the group's rules; repeats of one rule are one reading, not several."""
+    best: dict[str, float] = {}
+    for clue in group:
+        best[clue.rule] = max(best.get(clue.rule, 0.0), clue.confidence)
+    return 1.0 - math.prod(1.0 - c for c in best.values())
 
 
-def _element_text(el: Element) -> str:
-    if el.table is not None:
-        rows = el.table.header_rows + el.table.rows
-        return "\n".join(" ".join(c for c in row if c) for row in rows) or el.text
-    return el.text
+def decide(field: str, clues: list[Clue]) -> Clue | None:
+    """The best-supported value of ``field`` among ``clues``, as one clue whose ``rule`` lists
+    the agreeing rules ("registrant-caption+identity-block") and whose ``confidence`` is the
+    combined support less half the best disagreeing value's; None when there is no clue."""
+    groups: list[list[Clue]] = []
+    for clue in sorted((c for c in clues if c.field == field), key=lambda c: -c.confidence):
+        for group in groups:
+            if _agree(field, group[0].value, clue.value):
+                group.append(clue)
+                break
+        else:
+            groups.append([clue])
+    if not groups:
+        return None
+    ranked = sorted(groups, key=_support, reverse=True)
+    runner_up = _support(ranked[1]) if len(ranked) > 1 else 0.0
+    confidence = max(0.0, _support(ranked[0]) - 0.5 * runner_up)
+    top = ranked[0][0]
+    if field == "company":
+        # Agreeing names differ in how much they print ("Acme" in a headline, "Acme Corp." in
+        # the dateline): keep the fullest one a strong reading gives, so that every filing of a
+        # company carries the same registered name.
+        strong = [c for c in ranked[0] if c.confidence >= 0.6] or [top]
+        top = max(strong, key=lambda c: (len(fm.name_key(c.value)), len(c.value), c.confidence))
+    rules = "+".join(dict.fromkeys(c.rule for c in ranked[0]))
+    if len(ranked) > 1:
+        logger.info(
+            "metadata %s: %r (%s) over %r (%s)",
+            field,
+            top.value,
+            rules,
+            ranked[1][0].value,
+            ranked[1][0].rule,
+        )
+    return Clue(field, top.value, rules, round(confidence, 3), top.line, top.quote)
 
 
-def _lines(doc: ParsedDocument, max_page: int) -> list[tuple[int, str]]:
-    return [
-        (el.page_no, _clean(_element_text(el)))
-        for el in doc.elements
-        if el.page_no <= max_page and _element_text(el).strip()
-    ]
+def _derived(field: str, value: Any, rule: str, confidence: float, basis: Clue | None) -> Clue:
+    """A value computed from other readings: it quotes the reading it rests on."""
+    line, quote = (basis.line, basis.quote) if basis else (None, "")
+    return Clue(field, value, rule, round(confidence, 3), line, quote)
+
+
+def _both(a: float, b: float) -> float:
+    """Two independent readings that agree."""
+    return 1.0 - (1.0 - a) * (1.0 - b)
 
 
 # ---------------------------------------------------------------------------------------------
-# field extractors
+# fiscal calendar
 
 
-def _company_from_cover(lines: list[tuple[int, str]]) -> tuple[str, int] | None:
-    for i, (page, text) in enumerate(lines):
-        m = _EXACT_NAME.search(text)
-        if not m:
-            continue
-        before = text[: m.start()]
-        # The name is the last non-noise piece before the caption, in this element or the ones
-        # above.
-        pieces = [before] + [lines[j][1] for j in range(i - 1, max(-1, i - 4), -1)]
-        for piece in pieces:
-            for part in reversed(_NAME_NOISE.split(piece)):
-                if part is None:
-                    continue
-                name = _clean(part).strip(" ,;:")
-                if name and not _NAME_NOISE.fullmatch(name) and re.search(r"[A-Za-z]{2}", name):
-                    return name, page
-    return None
+def _fye_month(value: tuple[int, int]) -> int:
+    """The month a fiscal year closes, from its (month, day) end."""
+    return fm.closing_month(*value)
 
 
-def _ticker_from_table(doc: ParsedDocument) -> tuple[str, int] | None:
-    for el in doc.elements:
-        if el.page_no > COVER_PAGES or el.table is None:
-            continue
-        for header in el.table.header_rows:
-            for col, cell in enumerate(header):
-                if "trading symbol" in cell.lower() and el.table.rows:
-                    value = el.table.rows[0][col].strip() if col < len(el.table.rows[0]) else ""
-                    if re.fullmatch(r"[A-Z]{1,5}(?:\.[A-Z])?", value):
-                        return value, el.page_no
-    return None
+def _quarter_of(period_month: int, fye_month: int) -> int | None:
+    quarter = ((period_month - fye_month) % 12) / 3
+    return (
+        round(quarter)
+        if abs(quarter - round(quarter)) < 0.34 and 1 <= round(quarter) <= 3
+        else None
+    )
 
 
-def _ticker_from_text(lines: list[tuple[int, str]]) -> tuple[str, int, str] | None:
-    # Only look past "Section 12(b)" so that a name like "AMCOR PLC" above is not mistaken.
-    started = False
-    for page, text in lines:
-        if re.search(r"section\s+12\s*\(b\)|trading\s+symbol", text, re.I):
-            started = True
-        if not started:
-            continue
-        for m in _SYMBOL_BEFORE_EXCHANGE.finditer(text):
-            if m.group(1) not in _NOT_TICKERS:
-                return m.group(1), page, "trading-symbol"
-        if re.search(r"section\s+12\s*\(g\)|indicate\s+by\s+check\s+mark", text, re.I):
-            started = False
-    for page, text in lines:
-        m = _EXCHANGE_COLON.search(text)
-        if m:
-            return m.group(1), page, "exchange-colon"
-    return None
+def _annual_year(period_end: Clue | None, lines: list[Line], file_name: str) -> Clue | None:
+    label = fm.leading_fiscal_label(lines)
+    if period_end is None:
+        if label is None:
+            return None
+        return _derived("fiscal_year", label.value, "fiscal-label", 0.6, label)
+    year, month = fm.snap_to_month_end(period_end.value)
+    if label is not None and label.value == year:
+        conf = _both(period_end.confidence, label.confidence)
+        return _derived("fiscal_year", year, "period-end+fiscal-label", conf, period_end)
+    if label is not None and label.value == year - 1 and month <= 3:
+        # The year is named by its start: most of it lies in the previous calendar year.
+        conf = min(period_end.confidence, _both(label.confidence, 0.5))
+        return _derived("fiscal_year", year - 1, "fiscal-label-start-year", conf, label)
+    if label is not None:
+        logger.info(
+            "%s: fiscal label %d disagrees with the period end (%d); kept the dates",
+            file_name,
+            label.value,
+            year,
+        )
+    return _derived("fiscal_year", year, "period-end", period_end.confidence, period_end)
 
 
-def _form(lines: list[tuple[int, str]]) -> tuple[str, int, str] | None:
-    for page, text in lines:
-        if page > COVER_PAGES:
-            break
-        m = _FORM_HEADING.search(text)
-        if m:
-            return m.group(1) + ("/A" if m.group(2) else ""), page, "form-heading"
-    for pattern, form in _REPORT_KIND:
-        for page, text in lines:
-            if page <= COVER_PAGES and pattern.search(text):
-                return form, page, "report-wording"
-    return None
+def _quarterly(
+    period_end: Clue | None, lines: list[Line], file_name: str
+) -> tuple[Clue | None, Clue | None]:
+    """(fiscal_year, fiscal_period) of a 10-Q from the fiscal calendar the document prints."""
+    fye = decide("fiscal_year_end", fm.fiscal_year_end_clues(lines))
+    headers = fm.statement_quarter(lines)
+    year_clue: Clue | None = None
+    quarter_clue: Clue | None = None
+    if period_end is not None:
+        period_year, period_month = fm.snap_to_month_end(period_end.value)
+        basis: Clue | None = None
+        if fye is not None and (q := _quarter_of(period_month, _fye_month(fye.value))):
+            basis, rule, quarter, fye_month = fye, "fiscal-calendar", q, _fye_month(fye.value)
+            confidence = min(period_end.confidence, fye.confidence)
+            if headers is not None and headers.value == quarter:
+                confidence = _both(confidence, headers.confidence)
+            elif headers is not None:
+                confidence -= 0.5 * headers.confidence
+        elif headers is not None:
+            # No fiscal-year end printed: it is the period end less the quarters counted.
+            basis, rule, quarter = headers, "statement-headers", headers.value
+            fye_month = (period_month - 3 * quarter - 1) % 12 + 1
+            confidence = 0.9 * min(period_end.confidence, headers.confidence)
+        if basis is not None:
+            year = period_year + (1 if fye_month < period_month else 0)
+            year_clue = _derived("fiscal_year", year, rule, confidence, basis)
+            quarter_clue = _derived("fiscal_period", f"Q{quarter}", rule, confidence, basis)
+    elif headers is not None:
+        quarter_clue = _derived(
+            "fiscal_period", f"Q{headers.value}", "statement-headers", 0.7, headers
+        )
+    if quarter_clue is not None:
+        year_clue = _with_quarter_label(
+            year_clue, int(quarter_clue.value[1]), fye, lines, file_name
+        )
+    return year_clue, quarter_clue
 
 
-def _release_title(lines: list[tuple[int, str]]) -> tuple[re.Match[str], int] | None:
-    for page, text in lines[:12]:
-        if page > 1:
-            break
-        m = _RELEASE_TITLE.match(text)
-        if m:
-            return m, page
-    return None
+def _with_quarter_label(
+    year_clue: Clue | None, quarter: int, fye: Clue | None, lines: list[Line], file_name: str
+) -> Clue | None:
+    """Check (or, without dates, supply) the fiscal year with the document's own name for this
+    quarter's year: "second quarter of fiscal 2023". Labels of other quarters are not read: a
+    report names past quarters ("the fourth quarter of fiscal 2022") as often as its own."""
+    labels = [(y, line, words) for q, y, line, words in fm.quarter_labels(lines) if q == quarter]
+    if not labels:
+        return year_clue
+    counts = Counter(y for y, _, _ in labels)
+    label = max(counts, key=lambda y: (counts[y], y))
+    line, words = next((ln, w) for y, ln, w in labels if y == label)
+    basis = Clue.of("fiscal_year", label, "quarter-label", line, words)
+    if year_clue is None:
+        return _derived("fiscal_year", label, "quarter-label", 0.7, basis)
+    if label == year_clue.value:
+        confidence = _both(year_clue.confidence, basis.confidence)
+        return _derived(
+            "fiscal_year", label, f"{year_clue.rule}+quarter-label", confidence, year_clue
+        )
+    if label == year_clue.value - 1 and fye is not None and _fye_month(fye.value) <= 3:
+        # The year is named by its start: most of it lies in the previous calendar year.
+        return _derived(
+            "fiscal_year", label, "quarter-label-start-year", year_clue.confidence, basis
+        )
+    logger.info(
+        "%s: quarter label %d disagrees with the fiscal calendar (%d); kept the calendar",
+        file_name,
+        label,
+        year_clue.value,
+    )
+    return year_clue
 
 
-def _fiscal_label(text: str) -> int | None:
-    """The most frequent "fiscal YYYY" label, when it clearly leads."""
-    counts = Counter(int(y) for y in _FISCAL_LABEL.findall(text))
-    for y in _FY_SHORT.findall(text):
-        counts[int(y) + 2000 if len(y) == 2 else int(y)] += 1
-    if not counts:
-        return None
-    (top, n), *rest = counts.most_common(2) + [(None, 0)]
-    return top if n > rest[0][1] else None
+# ---------------------------------------------------------------------------------------------
+# extraction
 
 
-def _quarter_from_headers(text: str) -> int | None:
-    kinds = {(m.group(1) or m.group(2)).lower() for m in _YTD.finditer(text)}
-    if kinds & {"nine", "39"}:
-        return 3
-    if kinds & {"six", "26"}:
-        return 2
-    if kinds & {"three", "13"}:
-        return 1
-    return None
-
-
-def extract_metadata(doc: ParsedDocument, file_name: str) -> FilingMetadata:
-    """Read company, ticker, CIK, form, fiscal year/period and period end from the document.
+def extract_metadata(
+    doc: ParsedDocument, file_name: str, min_confidence: float = MIN_CONFIDENCE
+) -> FilingMetadata:
+    """Read company, ticker, CIK, file number, form, fiscal year/period, period end and release
+    date from the document's first pages.
 
     Args:
-        doc: the parsed document (cover page and first pages are read).
+        doc: the parsed document (its first :data:`~ingest.front_matter.BODY_PAGES` pages are
+            read).
         file_name: used only in log messages; it never supplies a value.
+        min_confidence: values read less surely than this are left ``None``.
 
     Returns:
-        The metadata; ``sources`` says ``"document"`` for every set field and ``evidence`` names
-        the rule and page behind it.
+        The metadata; ``sources`` says ``"document"`` for every set field and ``evidence`` holds
+        the rule, page, element, words and confidence behind it.
     """
-    cover = _lines(doc, COVER_PAGES)
-    body = _lines(doc, BODY_PAGES)
-    cover_text = "\n".join(t for _, t in cover)
-    body_text = "\n".join(t for _, t in body)
-    got = _Collector()
+    lines = fm.front_lines(doc)
+    clues: list[Clue] = fm.form_clues(lines)
+    release = [] if clues else fm.release_clues(lines)
+    clues += release
+    form_clue = decide("form", clues)
+    form = form_clue.value if form_clue else None
+    is_release = form == "earnings-release"
 
-    found = _form(cover)
-    release = _release_title(cover)
-    if found:
-        got.offer("form", found[0], f"document:p{found[1]}:{found[2]}")
-    elif release:
-        got.offer("form", "earnings-release", f"document:p{release[1]}:release-title")
-    form = got.values.get("form")
+    clues += fm.registrant_clues(lines) + fm.identity_block_clues(lines)
+    clues += fm.self_name_clues(lines)
+    names = list(dict.fromkeys(c.value for c in clues if c.field == "company"))
+    clues += fm.mention_clues(lines, names)
+    clues += fm.ticker_clues(doc, lines, release=is_release)
+    clues += fm.identifier_clues(lines)
+    if form == "8-K":
+        clues += fm.report_date_clues(lines)
+    elif not is_release:
+        clues += fm.period_end_clues(lines, form)
 
-    named = _company_from_cover(cover)
-    if named:
-        got.offer("company", named[0], f"document:p{named[1]}:registrant-name")
-    if release:
-        got.offer(
-            "company", _clean(release[0].group("name")), f"document:p{release[1]}:release-title"
-        )
+    decided: dict[str, Clue] = {"form": form_clue} if form_clue else {}
+    for field in ("company", "ticker", "cik", "file_number", "period_end", "filed_at"):
+        if (clue := decide(field, clues)) is not None:
+            decided[field] = clue
+    period_end = decided.get("period_end")
 
-    tick = _ticker_from_table(doc)
-    if tick:
-        got.offer("ticker", tick[0], f"document:p{tick[1]}:trading-symbol-table")
-    text_tick = _ticker_from_text(cover if form != "earnings-release" else body)
-    if text_tick:
-        got.offer("ticker", text_tick[0], f"document:p{text_tick[1]}:{text_tick[2]}")
-
-    m = _CIK.search(cover_text)
-    if m:
-        got.offer("cik", m.group(1).zfill(10), "document:cover:cik")
-
-    # period end
-    if form not in ("10-Q", "10-Q/A", "8-K"):
-        # "Form 10-K for the fiscal year ended" may be a reference to another report; a bare
-        # "For the fiscal year ended" line is the cover's own.
-        ended = list(_FY_ENDED.finditer(cover_text))
-        own = [
-            m
-            for m in ended
-            if not re.search(r"10-K\s*$", cover_text[max(0, m.start() - 8) : m.start()])
-        ]
-        if m := (own or ended or [None])[0]:
-            got.offer("period_end", parse_date(m.group(1)), "document:cover:fiscal-year-ended")
-    if form != "8-K" and (m := _Q_ENDED.search(cover_text)):
-        got.offer("period_end", parse_date(m.group(1)), "document:cover:quarterly-period-ended")
-    if form == "8-K" and (m := _EVENT_DATE.search(cover_text)):
-        dates = dates_in(m.group(1))
-        if dates:
-            got.offer("period_end", min(dates), "document:cover:date-of-earliest-event")
-    period_end: date | None = got.values.get("period_end")
-
-    # fiscal year and period
-    label = _fiscal_label(body_text)
-    structural: tuple[int, str] | None = None
-    prior_fy_end: date | None = None
-    if m := _PRIOR_10K.search(body_text):
-        prior_fy_end = parse_date(m.group(1))
-    if form in ("10-K", "10-K/A", "20-F", "40-F") and period_end:
-        structural = period_end.year, "document:cover:period-end-year"
-        got.offer("fiscal_period", "FY", "document:cover:annual-report")
-    elif form in ("10-Q", "10-Q/A") and period_end:
-        if prior_fy_end and 0 < (period_end - prior_fy_end).days < 366:
-            structural = prior_fy_end.year + 1, "document:prior-10-K-fiscal-year-end"
-            quarter = round((period_end - prior_fy_end).days / 91.3)
-            if 1 <= quarter <= 3:
-                got.offer("fiscal_period", f"Q{quarter}", "document:months-since-fiscal-year-end")
-        if (q := _quarter_from_headers(body_text)) is not None:
-            got.offer("fiscal_period", f"Q{q}", "document:statement-headers")
-        quarter = got.values.get("fiscal_period")
-        # "Revenue for the second quarter of 2024": the company's own name for this quarter's year.
-        for m in _QUARTER_WORD.finditer(body_text):
-            if m.group(2) and f"Q{_ORDINAL[m.group(1).lower()]}" == quarter:
-                label = int(m.group(2))
-                break
-    elif form == "earnings-release" and release:
-        title = release[0].group(0)
-        if (q := _release_quarter(title, body_text)) is not None:
-            got.offer("fiscal_period", q, f"document:p{release[1]}:release-wording")
-        # The first label in the title is the period reported ("fiscal 2023 results and
-        # provides outlook for fiscal 2024").
-        if m := (_FISCAL_LABEL.search(title) or _FY_SHORT.search(title)):
-            y = int(m.group(1))
-            got.offer(
-                "fiscal_year", y + 2000 if y < 100 else y, f"document:p{release[1]}:release-title"
+    year: Clue | None = None
+    period: Clue | None = None
+    if form in _ANNUAL_FORMS:
+        year = _annual_year(period_end, lines, file_name)
+        period = _derived("fiscal_period", "FY", "annual-report", form_clue.confidence, form_clue)  # type: ignore[union-attr]
+    elif form in _QUARTERLY_FORMS:
+        year, period = _quarterly(period_end, lines, file_name)
+    elif form == "8-K":
+        report = decide("report_date", clues) or period_end
+        if report is not None:
+            year = _derived(
+                "fiscal_year", report.value.year, "date-of-report-year", report.confidence, report
             )
+    elif is_release:
+        year = decide("fiscal_year", clues)
+        period = decide("fiscal_period", clues)
+    if year is not None:
+        decided["fiscal_year"] = year
+    if period is not None:
+        decided["fiscal_period"] = period
 
-    if form != "8-K":
-        if structural and label is not None and label in (structural[0], structural[0] - 1):
-            got.offer("fiscal_year", label, "document:fiscal-label")
-        if structural:
-            got.offer("fiscal_year", structural[0], structural[1])
-        elif label is not None:
-            got.offer("fiscal_year", label, "document:fiscal-label")
-        if structural and label is not None and label not in (structural[0], structural[0] - 1):
+    values: dict[str, Any] = {}
+    evidence: dict[str, FieldEvidence] = {}
+    for field, clue in decided.items():
+        if clue.confidence < min_confidence:
             logger.info(
-                "%s: fiscal label %d disagrees with dates (%d); kept the dates",
+                "%s: metadata %s %r read by %s at confidence %.2f < %.2f; left unset",
                 file_name,
-                label,
-                structural[0],
+                field,
+                clue.value,
+                clue.rule,
+                clue.confidence,
+                min_confidence,
             )
-
-    meta = FilingMetadata(
-        **got.values,
-        sources=dict.fromkeys(got.sources, "document"),
-        evidence={k: v.removeprefix("document:") for k, v in got.sources.items()},
-    )
-    missing = [
-        f for f in ("company", "form", "fiscal_year", "period_end") if getattr(meta, f) is None
-    ]
+            continue
+        values[field] = clue.value
+        evidence[field] = _evidence(clue)
+    meta = FilingMetadata(**values, sources=dict.fromkeys(values, "document"), evidence=evidence)
+    missing = [f for f in ("company", "form", "fiscal_year") if getattr(meta, f) is None]
     if missing:
         logger.info("%s: metadata not found in the document: %s", file_name, ", ".join(missing))
     return meta
 
 
-def _release_quarter(title: str, body_text: str) -> FiscalPeriod | None:
-    for text in (title, body_text[:4000]):
-        if m := _QUARTER_WORD.search(text):
-            return f"Q{_ORDINAL[m.group(1).lower()]}"  # type: ignore[return-value]
-        if m := _Q_SHORT.search(text):
-            return f"Q{m.group(1)}"  # type: ignore[return-value]
-    # A full-year release also reports the last quarter of that year.
-    if re.search(r"\b(?:fiscal|full[\s-]year)\b", title, re.I) and re.search(
-        r"three\s+months\s+ended|\bquarter\b", body_text, re.I
-    ):
-        return "Q4"
-    return None
+def _evidence(clue: Clue) -> FieldEvidence:
+    text = clue.quote or (clue.line.text if clue.line else "")
+    if len(text) > _QUOTE_CHARS:
+        text = text[: _QUOTE_CHARS - 1].rstrip() + "…"
+    return FieldEvidence(
+        rule=clue.rule,
+        confidence=min(1.0, max(0.0, clue.confidence)),
+        page=clue.line.page if clue.line else None,
+        element=clue.line.index if clue.line else None,
+        text=text,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -79,7 +79,16 @@ class RapidOcrEngine:
         lines = []
         for line_words in getattr(result, "word_results", None) or ():
             words = []
-            for text, score, quad in line_words:
+            for word in line_words:
+                # When detection finds nothing, RapidOCR 3 answers ``(("", 1.0, None),)``: a
+                # bare (text, score, box) triple where a line of such triples belongs, so the
+                # "words" are a string, a float and None. Keep only well-formed words with text
+                # and a box.
+                if not (isinstance(word, (tuple, list)) and len(word) == 3):
+                    continue
+                text, score, quad = word
+                if not (isinstance(text, str) and text.strip() and quad is not None):
+                    continue
                 xs = [p[0] for p in quad]
                 ys = [p[1] for p in quad]
                 words.append((text, (min(xs), min(ys), max(xs), max(ys)), float(score)))

@@ -128,17 +128,9 @@ def prepare_file(
         source_path=str(path.resolve()),
         file_name=path.name,
         format=parsed.format,
-        company=meta.company,
-        ticker=meta.ticker,
-        cik=meta.cik,
-        form=meta.form,
-        fiscal_year=meta.fiscal_year,
-        fiscal_period=meta.fiscal_period,
-        period_end=meta.period_end,
-        filed_at=meta.filed_at,
         page_count=parsed.page_count,
         acl=list(acl),  # type: ignore[arg-type]
-        metadata_source=dict(meta.sources),
+        **meta.filing_fields(),  # the metadata fields, their sources and evidence
     )
     timings["metadata"] = time.process_time() - started
 

@@ -141,7 +141,10 @@ def group_rows(words: Sequence[WordTuple]) -> list[_Row]:
         row.segments.append(_Segment(x0, y0, x1, y1, text))  # one word for now
     for row in rows:
         row.segments = _segment(sorted(row.segments, key=lambda s: s.x0), row.y1 - row.y0)
-    return rows
+    # A row of nothing but currency signs (a "$" set on its own baseline, above or below its
+    # figure) has no segment left once the sign is glued away; every caller reads
+    # ``segments[0]``, so such a row is dropped here rather than guarded everywhere.
+    return [row for row in rows if row.segments]
 
 
 def _segment(words: list[_Segment], height: float) -> list[_Segment]:

@@ -82,3 +82,24 @@ def test_missing_tesseract_names_the_package(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(MissingDependencyError, match="apt-get install tesseract-ocr"):
         ocr.TesseractEngine()
+
+
+class _NothingFound:
+    """What RapidOCR 3 returns when detection finds no text: one bare (text, score, box)."""
+
+    word_results = (("", 1.0, None),)
+
+
+def test_rapidocr_empty_answer_is_no_lines() -> None:
+    engine = object.__new__(ocr.RapidOcrEngine)  # no model load: only the answer's parsing
+    engine._engine = lambda png, **kwargs: _NothingFound()
+    assert engine.recognize(b"png") == []
+
+
+def test_a_page_with_only_a_blank_image_is_not_a_page_failure(tmp_path: Path) -> None:
+    # Regression: a logo-only page at the back of a 10-K failed with "not enough values to
+    # unpack" because RapidOCR's empty answer is not a list of lines.
+    path = filings.make_blank_image_page_pdf(tmp_path / "blank.pdf")
+    doc = PdfParser(IngestSettings(ocr="rapidocr", figures=False)).parse(path, "b", None)
+    assert not [w for w in doc.warnings if "could not be parsed" in w]
+    assert [p.page_no for p in doc.pages] == [1, 2] and doc.pages[1].ocr_used

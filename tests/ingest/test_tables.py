@@ -296,3 +296,17 @@ def test_prose_between_tables_ends_the_region() -> None:
     ]
     regions = table_regions(group_rows(_words(spec)))
     assert len(regions) == 2
+
+
+def test_a_lone_currency_sign_row_does_not_break_the_page(tmp_path) -> None:
+    # Regression: a "$" on a baseline of its own became a row with no cells and crashed
+    # extract_tables with "list index out of range" (held-out filing).
+    from core.settings import IngestSettings
+    from ingest.pdf import PdfParser
+    from tests.fixtures import filings
+
+    path = filings.make_lone_dollar_row_pdf(tmp_path / "dollar.pdf")
+    doc = PdfParser(IngestSettings(ocr="none", figures=False)).parse(path, "d", None)
+    assert doc.warnings == []
+    (table,) = [e.table for e in doc.elements if e.table is not None]
+    assert [table.header_rows[0], *table.rows] == filings.LONE_DOLLAR_ROWS
