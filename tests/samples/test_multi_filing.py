@@ -45,19 +45,31 @@ def test_same_data_same_bytes(corpus_folder, tmp_path) -> None:
     )
 
 
-def test_ingested_filings_read_their_own_metadata(corpus_folder, settings) -> None:
+@pytest.fixture(scope="module")
+def ingested(corpus_folder, model_cache, tmp_path_factory):
+    """The corpus ingested once (hash embedder, no page images): its report and open corpus."""
     from core.options import HashEmbedderOptions
+    from core.settings import Settings
     from ingest.pipeline import Ingestor
     from retrieval.corpus import Corpus
 
-    folder, filings = corpus_folder
-    settings.embedder = HashEmbedderOptions()
+    folder, _ = corpus_folder
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("multi_filing_data"),
+        model_cache=model_cache,
+        embedder=HashEmbedderOptions(),
+    )
     settings.ingest.render_pages = False
     settings.ingest.figures = False
     settings.ingest.workers = 1
     with Corpus.open(settings) as corpus:
-        report = Ingestor(corpus).ingest([folder])
-        catalog = {f.file_name: f for f in corpus.filings()}
+        yield Ingestor(corpus).ingest([folder]), corpus
+
+
+def test_ingested_filings_read_their_own_metadata(corpus_folder, ingested) -> None:
+    _, filings = corpus_folder
+    report, corpus = ingested
+    catalog = {f.file_name: f for f in corpus.filings()}
     assert [f.status for f in report.files] == ["ok"] * len(filings)
     assert not [w for f in report.files for w in f.errors]
     wrong = []
@@ -75,3 +87,79 @@ def test_ingested_filings_read_their_own_metadata(corpus_folder, settings) -> No
     assert {catalog[f.file_name].file_number for f in filings if f.form != "earnings-release"} == {
         "001-41872"
     }
+
+
+# Questions as analysts write them, against the metadata the ingest read (not the generator's):
+# the filings the resolver must select, and words the scope must say about the choice.
+SELECTIONS = [
+    (
+        "What were Tailspin's net sales in Q2 of FY2024?",
+        {"tailspin_2024q2_10q.pdf", "tailspin_2024q2_earnings.pdf"},
+        ["Q2 FY2024"],
+    ),
+    (
+        "TSOG revenue FY2025Q1 earnings release",
+        {"tailspin_2025q1_earnings.pdf"},
+        ["Q1 FY2025 earnings release"],
+    ),
+    (
+        "What did Tailspin Outdoor report as net income in its latest 10-K?",
+        {"tailspin_2025_10k.pdf"},
+        ["FY2025 10-K"],
+    ),
+    (
+        "Tailspin Outdoor Gear operating income for fiscal 2024 in the annual report",
+        {"tailspin_2024_10k.pdf"},
+        ["FY2024 10-K"],
+    ),
+    (
+        "What did Tailspin announce in the 8-K dated August 6, 2024?",
+        {"tailspin_8k_2024-08-06.pdf"},
+        ["8-K"],
+    ),
+    (
+        # a June year: the quarter ended March 31, 2025 is the third of fiscal 2025
+        "Tailspin net sales for the quarter ended March 31, 2025",
+        {"tailspin_2025q3_10q.pdf", "tailspin_2025q3_earnings.pdf"},
+        ["Q3 FY2025"],
+    ),
+    (
+        # no filing of its own: the next 10-K reports it as the prior year
+        "Tailspin gross profit in FY2023",
+        {"tailspin_2024_10k.pdf"},
+        ["comparatives for FY2023"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "expected", "said"), SELECTIONS)
+def test_the_resolver_selects_the_filing_that_reports_the_period(
+    ingested, question, expected, said
+) -> None:
+    from retrieval.resolver import resolve
+
+    _, corpus = ingested
+    catalog = corpus.filings()
+    names = {f.doc_id: f.file_name for f in catalog}
+    resolution = resolve(question, catalog)
+    assert {names[d] for d in resolution.doc_ids} == expected, resolution.scope
+    assert all(words in resolution.scope for words in said), resolution.scope
+
+
+def test_search_reads_only_the_selected_filings(ingested) -> None:
+    from retrieval.retriever import Retriever
+
+    _, corpus = ingested
+    names = {f.doc_id: f.file_name for f in corpus.filings()}
+    result = Retriever(corpus).retrieve(
+        "What were Tailspin's net sales in Q2 of FY2024?",
+        acl_groups=["public"],
+        use_memory=False,
+        use_tools=False,
+    )
+    assert result.pages
+    assert {names[p.doc_id] for p in result.pages} <= {
+        "tailspin_2024q2_10q.pdf",
+        "tailspin_2024q2_earnings.pdf",
+    }
+    assert "Q2 FY2024" in result.resolution.scope
