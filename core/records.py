@@ -373,6 +373,80 @@ class TrainingExample(Record):
     source: TrainingSource
 
 
+PeriodType = Literal["instant", "duration"]
+
+
+class Fact(Record):
+    """One reported figure, read at ingest: a statement or numeric-table cell, or an iXBRL tag.
+
+    ``value`` is the figure in its unit (scale and sign applied: "(1,234)" in a "(in millions)"
+    table is -1.234e9); ``text`` is the cell as printed and ``scale`` the factor the caption gave.
+    ``line_item`` is the row label as printed, ``path`` the section rows above it (e.g.
+    ``["Assets", "Current assets"]``), ``concept`` the standard concept it maps to
+    (``core/concepts.toml``), or ``None`` when no concept fits. A duration fact has
+    ``period_start``/``months``; an instant fact only ``period_end``. Filing fields are copied so
+    that facts filter and obey the filing's ACL without a join.
+    """
+
+    fact_id: str  # deterministic: re-ingesting a filing gives the same ids
+    doc_id: str
+    page_no: int
+    chunk_id: str | None = None
+    bbox: BBox | None = None
+    statement: str | None = None  # income | balance | cash-flow | equity | None (another table)
+    table_caption: str = ""
+    line_item: str
+    path: list[str] = Field(default_factory=list)
+    concept: str | None = None
+    column: str = ""  # the column header as printed
+    period_type: PeriodType | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    months: int | None = None
+    fiscal_year: int | None = None
+    fiscal_period: str | None = None  # FY, Q1..Q4
+    value: float
+    scale: float = 1.0
+    unit: str = "USD"  # USD | shares | USD/share | percent | pure | ...
+    text: str = ""
+    source: Literal["table", "ixbrl"] = "table"
+    # filing fields, copied for filters
+    file_name: str = ""
+    company: str | None = None
+    ticker: str | None = None
+    form: str | None = None
+    acl: list[str] = Field(default_factory=lambda: ["public"])
+
+
+class CalculationInput(Record):
+    """One figure a calculation used, with where it was read."""
+
+    name: str  # the concept or term, e.g. "revenue"
+    period: str = ""  # "FY2019", "Q2 FY2024", "2019-12-31"
+    value: float
+    unit: str = "USD"
+    fact_id: str | None = None
+    doc_id: str = ""
+    file_name: str = ""
+    page_no: int | None = None
+    bbox: BBox | None = None
+    quote: str = ""  # "Property and equipment, net | December 31, 2019: 253"
+
+
+class Calculation(Record):
+    """A metric computed from reported figures: the formula, every input cited, the result."""
+
+    metric: str  # "fixed asset turnover"
+    formula: str  # "revenue / average(ppe_net)"
+    inputs: list[CalculationInput] = Field(default_factory=list)
+    result: float | None = None
+    unit: str = "ratio"  # ratio | percent | USD | days | ...
+    text: str = ""  # the result as the answer states it: "24.26", "$4.2 billion", "22.9%"
+    judgement: str | None = None  # "Yes" / "No" for judgement questions
+    rule: str = ""  # the judgement's rule: "quick ratio >= 1.0"
+    missing: list[str] = Field(default_factory=list)  # inputs not found, and where it looked
+
+
 class Answer(Record):
     text: str
     citations: list[Citation] = Field(default_factory=list)
@@ -380,6 +454,7 @@ class Answer(Record):
     tool_calls: list[str] = Field(default_factory=list)
     abstained: bool = False
     scope: str = ""  # what was searched, stated on abstention
+    calculations: list[Calculation] = Field(default_factory=list)
 
 
 class FileReport(Record):
