@@ -3,16 +3,28 @@
 Every question goes through the agent (:class:`agent.graph.Agent`) against the set's shared corpus
 (the same cached corpus as ``finrag eval retrieval``), each in its own thread. Scored:
 
-* ``numeric_correct``: over questions whose gold answer states a figure (amount or percent), the
-  share whose answer contains a figure within 1 % of one of the gold figures, or equal to it at the
-  precision the gold answer states (gold "39%" accepts 38.8 %). Judgement questions ("Is X capital
-  intensive?") have no figure to match and are counted apart (``n_numeric``).
+* ``numeric_correct``: over questions whose gold answer states a figure and is no Yes/No verdict
+  (``n_numeric``), the share whose answer states the gold's first figure at the gold's printed
+  precision or within 1 % relative, in the unit the question asks for
+  (:func:`evaluation.scoring.numeric_correct` has the rules: scales, percent vs ratio, the
+  answer's calculations before its text).
+* ``yes_no_agreement``: over questions whose gold answer begins with "Yes" or "No"
+  (``n_yes_no``), the share whose answer gives the same verdict first.
 * ``citation_precision``: cited pages that are gold evidence pages, over all cited pages;
   ``citation_recall``: gold pages cited, averaged over questions.
 * ``abstention_rate``.
 * ``unsupported_figure_rate``: figures in the final answers that no cited evidence (chunk or tool
   result) supports, re-checked with :mod:`agent.verify` -- the grounding promise, which must be 0.
-* ``p50_ms`` / ``p95_ms``: wall time of one ``ask`` after one warm-up question.
+* ``p50_ms`` / ``p95_ms``: wall time of one ``ask`` after one warm-up question (the target is
+  p50 < 1 s, p95 < 2 s).
+* ``by_question_type``: the same per FinanceBench ``question_type`` (metrics-generated,
+  domain-relevant, novel-generated; "unknown" when the set has none) -- ``n``, ``n_numeric``,
+  ``numeric_correct``, ``n_yes_no``, ``yes_no_agreement``, ``citation_recall``,
+  ``abstention_rate``, ``p50_ms``, ``p95_ms`` -- plus an ``"all numeric"`` row over every question
+  with a figure to match, whatever its type.
+
+A rate with nothing to score is ``null``. Abstaining on a question with a gold figure or verdict
+counts as wrong.
 """
 
 from __future__ import annotations
@@ -25,40 +37,8 @@ from pathlib import Path
 from core.settings import Settings
 from evaluation.metrics import latency_summary
 from evaluation.run_retrieval import corpus_settings, ensure_ingested
+from evaluation.scoring import numeric_correct, summarize, yes_no_agrees
 from evaluation.sets import load_set
-
-
-def _figures(text: str) -> list:
-    from agent.verify import extract_numbers
-
-    return [m for m in extract_numbers(text) if m.kind in ("amount", "percent", "number")]
-
-
-def _close(ours: float, gold: float, decimals: int) -> bool:
-    if gold == 0:
-        return abs(ours) < 1e-9
-    if abs(ours - gold) <= 0.01 * abs(gold):
-        return True
-    return round(ours, max(decimals, 0)) == round(gold, max(decimals, 0))
-
-
-def numeric_match(answer: str, gold: str) -> bool | None:
-    """True/False when the gold answer states a figure; None for judgement answers."""
-    gold_figures = [m for m in _figures(gold) if m.kind in ("amount", "percent")]
-    if not gold_figures:
-        return None
-    ours = _figures(answer)
-    for g in gold_figures:
-        for o in ours:
-            if o.percent != g.percent:
-                continue
-            # Compare in the answer's own scale and unscaled: "$66.6 billion" vs "66,608 million".
-            candidates = {(o.value, g.value), (o.number, g.number)}
-            if any(
-                _close(a, b, g.decimals) for a, b in candidates if a is not None and b is not None
-            ):
-                return True
-    return False
 
 
 def eval_answers(
@@ -106,10 +86,10 @@ def eval_answers(
                     "question": q.question,
                     "answer": answer.text,
                     "gold": q.answer,
+                    "question_type": q.question_type,
                     "abstained": answer.abstained,
-                    "numeric": None
-                    if answer.abstained and q.answer is None
-                    else numeric_match(answer.text, q.answer or ""),
+                    "numeric": numeric_correct(answer, q.answer or "", q.question),
+                    "yes_no": yes_no_agrees(answer, q.answer or ""),
                     "cited_pages": sorted(p for _, p in cited),
                     "gold_pages": q.evidence_pages,
                     "cited_gold": len(cited & gold_pages),
@@ -124,6 +104,7 @@ def eval_answers(
                 progress(len(rows), len(questions))
 
     numeric = [r for r in rows if r["numeric"] is not None]
+    yes_no = [r for r in rows if r["yes_no"] is not None]
     n_cited = sum(r["n_cited"] for r in rows)
     figures = sum(r["figures"] for r in rows)
     return {
@@ -135,6 +116,10 @@ def eval_answers(
         "numeric_correct": round(sum(bool(r["numeric"]) for r in numeric) / len(numeric), 4)
         if numeric
         else None,
+        "n_yes_no": len(yes_no),
+        "yes_no_agreement": round(sum(bool(r["yes_no"]) for r in yes_no) / len(yes_no), 4)
+        if yes_no
+        else None,
         "citation_precision": round(sum(r["cited_gold"] for r in rows) / n_cited, 4)
         if n_cited
         else 0.0,
@@ -145,6 +130,7 @@ def eval_answers(
         if figures
         else 0.0,
         **{k: round(v, 1) for k, v in latency_summary(latencies).items()},
+        "by_question_type": summarize(rows),
         "questions": rows,
     }
 
@@ -163,6 +149,7 @@ def format_answers(result: dict) -> str:
     )
     for col in (
         "numeric correct",
+        "yes/no agreement",
         "citation precision",
         "citation recall",
         "abstention",
@@ -171,9 +158,9 @@ def format_answers(result: dict) -> str:
         "p95 ms",
     ):
         summary.add_column(col, justify="right")
-    nc = result["numeric_correct"]
     summary.add_row(
-        f"{nc:.3f} of {result['n_numeric']}" if nc is not None else "-",
+        _of(result["numeric_correct"], result["n_numeric"]),
+        _of(result.get("yes_no_agreement"), result.get("n_yes_no", 0)),
         f"{result['citation_precision']:.3f}",
         f"{result['citation_recall']:.3f}",
         f"{result['abstention_rate']:.3f}",
@@ -182,13 +169,58 @@ def format_answers(result: dict) -> str:
         f"{result['p95_ms']:.0f}",
     )
     console.print(summary)
+    by_type = Table(title="Per question type")
+    for col in (
+        "question type",
+        "questions",
+        "numeric correct",
+        "yes/no agreement",
+        "citation recall",
+        "abstention",
+        "p50 ms",
+        "p95 ms",
+    ):
+        by_type.add_column(col, justify="left" if col == "question type" else "right")
+    for name, row in result.get("by_question_type", {}).items():
+        by_type.add_row(
+            name,
+            str(row["n"]),
+            _of(row["numeric_correct"], row["n_numeric"]),
+            _of(row["yes_no_agreement"], row["n_yes_no"]),
+            _rate(row["citation_recall"]),
+            _rate(row["abstention_rate"]),
+            _ms(row["p50_ms"]),
+            _ms(row["p95_ms"]),
+        )
+    console.print(by_type)
     detail = Table(title="Per question")
-    for col in ("id", "numeric", "cited pages", "gold pages", "answer"):
+    for col in ("id", "type", "numeric", "yes/no", "cited pages", "gold pages", "answer"):
         detail.add_column(col, overflow="fold")
     for r in result["questions"]:
-        mark = "-" if r["numeric"] is None else ("yes" if r["numeric"] else "no")
         detail.add_row(
-            r["id"][-5:], mark, str(r["cited_pages"]), str(r["gold_pages"]), r["answer"][:160]
+            r["id"][-5:],
+            r.get("question_type") or "-",
+            _mark(r["numeric"]),
+            _mark(r.get("yes_no")),
+            str(r["cited_pages"]),
+            str(r["gold_pages"]),
+            r["answer"][:160],
         )
     console.print(detail)
     return buffer.getvalue()
+
+
+def _of(rate: float | None, n: int) -> str:
+    return f"{rate:.3f} of {n}" if rate is not None else "-"
+
+
+def _rate(rate: float | None) -> str:
+    return f"{rate:.3f}" if rate is not None else "-"
+
+
+def _ms(ms: float | None) -> str:
+    return f"{ms:.0f}" if ms is not None else "-"
+
+
+def _mark(scored: bool | None) -> str:
+    return "-" if scored is None else ("yes" if scored else "no")

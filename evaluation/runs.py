@@ -54,6 +54,8 @@ METRICS: dict[str, tuple[tuple[str, str], ...]] = {
         ("questions", "n"),
         ("questions with a figure", "n_numeric"),
         ("numeric correct", "numeric_correct"),
+        ("questions with a yes/no", "n_yes_no"),
+        ("yes/no agreement", "yes_no_agreement"),
         ("citation precision", "citation_precision"),
         ("citation recall", "citation_recall"),
         ("abstention rate", "abstention_rate"),

@@ -14,6 +14,7 @@ from evaluation.runs import compare, list_runs, load_run, recall_curve, runs_dir
 from tests.fixtures.sample_set import write_sample_set
 from ui.views.evaluate import (
     answer_misses,
+    answer_types,
     comparison_table,
     curve_rows,
     retrieval_metrics,
@@ -160,6 +161,33 @@ def test_page_tables_round_readably():
     assert [(r["id"], r["numeric"], r["cited pages"], r["ms"]) for r in rows] == [
         ("wrong", "wrong", "6, 7", 813)
     ]
+
+
+def test_answer_tables_read_yes_no_and_question_types():
+    base = {"abstained": False, "recall": 1.0, "unsupported": 0, "question": "?"}
+    rows = answer_misses(
+        {
+            "questions": [
+                {**base, "id": "agrees", "numeric": None, "yes_no": True},
+                {**base, "id": "disagrees", "numeric": None, "yes_no": False},
+                {**base, "id": "unscored", "numeric": None, "yes_no": None},
+            ]
+        }
+    )
+    assert [(r["id"], r["yes/no"]) for r in rows] == [("disagrees", "disagrees"), ("unscored", "-")]
+    types = answer_types(
+        {
+            "by_question_type": {
+                "metrics-generated": {"n": 2, "n_numeric": 2, "numeric_correct": 0.5},
+                "all numeric": {"n": 2, "n_numeric": 2, "numeric_correct": 0.5, "p50_ms": 80.4},
+            }
+        }
+    )
+    assert [(t["question type"], t["numeric correct"], t["p50 ms"]) for t in types] == [
+        ("metrics-generated", 0.5, None),
+        ("all numeric", 0.5, 80),
+    ]
+    assert answer_types({"n": 1}) == []  # runs saved before the per-type table
 
 
 # --- the page ------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ only one object per process may hold). While it runs, a fragment redraws its sta
 the CLI does) and the page reruns once to show it.
 
 Below, any saved run of the chosen kind can be shown: its metrics (shared index and filing given
-for retrieval; numeric correctness, citations, abstention, unsupported figures and latency for
-answers), its Recall@k curve and its per-question misses. "Compare runs" puts several runs of one
+for retrieval; numeric correctness, yes/no agreement, citations, abstention, unsupported figures
+and latency for answers, and the same per question type), its Recall@k curve and its per-question
+misses. "Compare runs" puts several runs of one
 kind side by side with deltas against the first one picked, and overlays their Recall@k curves.
 Rates show three decimals, latencies whole milliseconds. Every failure is an ``st.error`` message,
 never a traceback.
@@ -143,6 +144,8 @@ def answer_metrics(result: dict) -> list[dict]:
             "questions": result.get("n"),
             "numeric correct": _rate(result.get("numeric_correct")),
             "of (with a figure)": result.get("n_numeric"),
+            "yes/no agreement": _rate(result.get("yes_no_agreement")),
+            "of (yes/no)": result.get("n_yes_no"),
             "citation precision": _rate(result.get("citation_precision")),
             "citation recall": _rate(result.get("citation_recall")),
             "abstention": _rate(result.get("abstention_rate")),
@@ -150,6 +153,26 @@ def answer_metrics(result: dict) -> list[dict]:
             "p50 ms": _ms(result.get("p50_ms")),
             "p95 ms": _ms(result.get("p95_ms")),
         }
+    ]
+
+
+def answer_types(result: dict) -> list[dict]:
+    """One row per FinanceBench question type, then the "all numeric" row (runs before issue 13
+    have none)."""
+    return [
+        {
+            "question type": name,
+            "questions": row.get("n"),
+            "numeric correct": _rate(row.get("numeric_correct")),
+            "of (with a figure)": row.get("n_numeric"),
+            "yes/no agreement": _rate(row.get("yes_no_agreement")),
+            "of (yes/no)": row.get("n_yes_no"),
+            "citation recall": _rate(row.get("citation_recall")),
+            "abstention": _rate(row.get("abstention_rate")),
+            "p50 ms": _ms(row.get("p50_ms")),
+            "p95 ms": _ms(row.get("p95_ms")),
+        }
+        for name, row in result.get("by_question_type", {}).items()
     ]
 
 
@@ -175,7 +198,8 @@ def answer_misses(result: dict) -> list[dict]:
     figures."""
     rows = []
     for q in result.get("questions", []):
-        right = q.get("numeric") is True and not q.get("abstained")
+        scored = [q.get(k) for k in ("numeric", "yes_no") if q.get(k) is not None]
+        right = bool(scored) and all(scored) and not q.get("abstained")
         if right and q.get("recall", 0) >= 1 and not q.get("unsupported"):
             continue
         rows.append(
@@ -185,6 +209,7 @@ def answer_misses(result: dict) -> list[dict]:
                 "answer": q.get("answer"),
                 "gold": q.get("gold"),
                 "numeric": {True: "correct", False: "wrong", None: "-"}[q.get("numeric")],
+                "yes/no": {True: "agrees", False: "disagrees", None: "-"}[q.get("yes_no")],
                 "abstained": bool(q.get("abstained")),
                 "cited pages": ", ".join(str(p) for p in q.get("cited_pages", [])),
                 "gold pages": ", ".join(str(p) for p in q.get("gold_pages", [])),
@@ -372,6 +397,10 @@ def _results(kind: RunKind, runs: list[RunRecord]) -> None:
         )
         if misses:
             _table(misses)
+        types = answer_types(result)
+        if types:
+            st.markdown("**Per question type**")
+            _table(types)
 
 
 def _compare(kind: RunKind, runs: list[RunRecord]) -> None:
