@@ -10,7 +10,7 @@ from PIL import Image
 from core.records import BBox
 from core.settings import Settings
 from tests.fixtures.corpora import ingest_into
-from ui.page_view import highlight
+from ui.page_view import MAX_ZOOM_PIXELS, ZOOM_DPI, cited_region, highlight
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 Q_2023 = "What was Northwind Robotics' total revenue in fiscal 2023?"
@@ -54,7 +54,9 @@ def test_answer_cites_the_page_and_shows_it_highlighted(corpus):
 
     next(b for b in at.button if b.label == CITE).click().run()
     assert not at.exception
-    assert len(at.image) == 1
+    # the cited region zoomed from the PDF, and the whole page in an expander
+    assert len(at.image) == 2
+    assert any(e.label == "Full page 6" for e in at.expander)
     assert any(md.value.startswith("> ") and "2,255.4" in md.value for md in at.markdown)
     assert any("Column: 2023" in c.value for c in at.caption)
     assert any("northwind_2023_10k.pdf, page 6" in h.value for h in at.subheader)
@@ -95,6 +97,43 @@ def test_highlight_tints_inside_the_box_only(tmp_path):
     for outside in [(10, 10), (49 - 3, 150), (75, 97 - 3), (153, 150), (75, 203), (199, 299)]:
         assert out.getpixel(outside) == (255, 255, 255), outside
     assert highlight(path, None, dpi=100).getpixel((75, 150)) == (255, 255, 255)
+
+
+def _pdf(path: Path, width: float = 612, height: float = 792) -> Path:
+    import pymupdf
+
+    with pymupdf.open() as doc:
+        page = doc.new_page(width=width, height=height)
+        page.insert_text((72, 300), "Total net sales            2,255.4", fontsize=10)
+        doc.save(path)
+    return path
+
+
+def test_cited_region_is_the_cell_across_the_page_at_a_readable_resolution(tmp_path):
+    cell = BBox(x0=190, y0=290, x1=240, y1=302)
+    image = cited_region(_pdf(tmp_path / "f.pdf"), None, 1, cell, render_dpi=100)
+    scale = ZOOM_DPI / 72
+    assert image is not None
+    assert image.width == pytest.approx(612 * scale, abs=2)  # the row's label stays in view
+    assert image.height < 100 * scale  # a strip around the row, not the page
+    top = 290 - 36  # two context margins above the box
+    inside = image.getpixel((round(215 * scale), round((296 - top) * scale)))
+    assert inside[2] < inside[0]  # tinted
+    assert image.getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_cited_region_falls_back_to_the_render_and_never_builds_a_pixel_bomb(tmp_path):
+    render = tmp_path / "p1.png"
+    Image.new("L", (850, 1100), 255).save(render)  # 612 x 792 pt at 100 dpi
+    cell = BBox(x0=190, y0=290, x1=240, y1=302)
+    crop = cited_region(tmp_path / "gone.pdf", render, 1, cell, render_dpi=100)
+    assert crop is not None and crop.width == 850 and crop.height < 100
+    assert cited_region(None, None, 1, cell, render_dpi=100) is None
+    # a whole 14,000-pt page cited: rendered at a lower resolution, not 378 megapixels
+    huge = _pdf(tmp_path / "huge.pdf", width=14_000, height=14_000)
+    whole = BBox(x0=0, y0=0, x1=14_000, y1=14_000)
+    image = cited_region(huge, None, 1, whole, render_dpi=100)
+    assert image is not None and image.width * image.height <= MAX_ZOOM_PIXELS * 1.05
 
 
 def test_ui_command_runs_streamlit_headless(monkeypatch):

@@ -128,7 +128,7 @@ def render() -> None:
             ss["scope_pending"] = _resolved_scope(turn.resolution, filings)
         st.rerun()
     with viewer:
-        _show_citation(settings, user)
+        _show_citation(settings, user, {f.doc_id: f for f in filings})
 
 
 # -- scope filters --------------------------------------------------------------------------------
@@ -429,8 +429,12 @@ def _show_evidence(turn: Turn) -> None:
         st.caption("Timings: " + ", ".join(steps))
 
 
-def _show_citation(settings: Settings, user: User) -> None:
-    from ui.page_view import highlighted_page, render_path
+def _show_citation(settings: Settings, user: User, filings: dict) -> None:
+    """The selected citation: its quote, the cited region zoomed, the full page a click away.
+
+    ``filings`` maps doc ids to the filings the user may read (the PDF a region renders from).
+    """
+    from ui.page_view import cited_region_cached, highlighted_page, render_path
 
     selected = st.session_state["selected"]
     turns = st.session_state["turns"]
@@ -453,10 +457,21 @@ def _show_citation(settings: Settings, user: User) -> None:
     ):
         _store_feedback(settings, user, turn_index, turn, wrong_citation=flag)
     path = render_path(settings.renders_dir, citation.doc_id, citation.page_no)
+    box = citation.bbox
+    if box is not None:
+        filing = filings.get(citation.doc_id)
+        region = cited_region_cached(
+            filing.source_path if filing else None,
+            str(path) if path.exists() else None,
+            citation.page_no,
+            (box.x0, box.y0, box.x1, box.y1),
+            settings.ingest.render_dpi,
+        )
+        if region is not None:
+            st.image(region, width="stretch", caption="The cited region")
     if not path.exists():
         st.info("No render of this page (ingested with `ingest.render_pages = false`).")
         return
-    box = citation.bbox
     try:
         image = highlighted_page(
             str(path), (box.x0, box.y0, box.x1, box.y1) if box else None, settings.ingest.render_dpi
@@ -464,4 +479,8 @@ def _show_citation(settings: Settings, user: User) -> None:
     except OSError as exc:
         st.error(f"Could not read the page render {path}: {exc}")
         return
-    st.image(image, width="stretch")
+    if box is None:
+        st.image(image, width="stretch")
+        return
+    with st.expander(f"Full page {citation.page_no}"):
+        st.image(image, width="stretch")
