@@ -141,6 +141,28 @@ class Evidence(BaseModel):
         return cls(id=id or f"tool:{result.tool}", text=text, percent=data.get("percent") is True)
 
 
+def _plain_number(value: float) -> str:
+    return f"{value:.10f}".rstrip("0").rstrip(".") or "0"
+
+
+def calculation_evidence(calculation: Any, id: str | None = None) -> Evidence:
+    """A :class:`core.records.Calculation`: its result, its rule and every input it used.
+
+    The result is written as stated ("24.26", "22.9%") and as a number in its unit; inputs are
+    written in full units (a fact of $6,489 million as 6489000000), so an answer may state them
+    at any coarser scale. Figures in the formula and the judgement rule (365, 1.0) count too.
+    """
+    lines = [f"{calculation.metric}: {calculation.text}", f"formula: {calculation.formula}"]
+    if calculation.rule:
+        lines.append(f"rule: {calculation.rule}")
+    if calculation.result is not None:
+        suffix = "%" if calculation.unit == "percent" else ""
+        lines.append(f"result: {_plain_number(calculation.result)}{suffix}")
+    for item in calculation.inputs:
+        lines.append(f"{item.name} {item.period}: {_plain_number(item.value)}")
+    return Evidence(id=id or f"calc:{calculation.metric}", text="\n".join(lines))
+
+
 class FigureCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -292,18 +314,29 @@ def _candidates(
     return pairs
 
 
-def _unit(answer: NumberMention, basis: str) -> float:
+def _unit(answer: NumberMention, basis: str, found: NumberMention | None = None) -> float:
     step = 10.0**-answer.decimals
     if answer.percent or basis == "as written":
         return step
-    return step * answer.scale
+    unit = step * answer.scale
+    if found is not None and answer.decimals == 0 and answer.number:
+        # An amount written in full ("$4,200,000,000") claims no precision in its trailing zeros
+        # beyond what the evidence holds ("4,200" in millions, "4.2 billion"): round to the
+        # coarser of the two, but never coarser than the answer's own last non-zero digit.
+        zeros = len(str(int(answer.number))) - len(str(int(answer.number)).rstrip("0"))
+        evidence_unit = 10.0**-found.decimals * (found.scale or 1.0)
+        unit = max(unit, min(10.0**zeros * answer.scale, evidence_unit))
+    return unit
 
 
 def _rounds_to(answer: float, evidence: float, unit: float) -> bool:
     """Whether ``evidence`` rounded (half away from zero) to ``unit`` gives ``answer``."""
     gap = abs(abs(answer) - abs(evidence))
     half = 0.5 * unit
-    eps = 1e-9 * max(unit, abs(evidence))  # float noise, e.g. 19.75 - 19.7 = 0.0500000000000007
+    # Float noise (19.75 - 19.7 = 0.0500000000000007) grows with the magnitude, but must stay
+    # well below half a unit: at 4.2e9 with unit 1, 1e-9 * 4.2e9 = 4.2 > 0.5 rejected even an
+    # exact match ("no evidence figure rounds to '$4,200,000,000'; nearest is '$4,200,000,000'").
+    eps = min(1e-9 * max(unit, abs(evidence)), 0.01 * unit)
     if gap < half - eps:
         return True
     # A tie (19.75 at one decimal) rounds away from zero: to 19.8, not 19.7.
@@ -331,7 +364,7 @@ def _check(
                 continue
             for a_val, e_val, basis in _candidates(answer, found, item.percent):
                 gap = abs(a_val - e_val)
-                if _rounds_to(a_val, e_val, _unit(answer, basis)):
+                if _rounds_to(a_val, e_val, _unit(answer, basis, found)):
                     if _sign_conflict(answer, found):
                         sign_miss = sign_miss or (found.text, item.id)
                         continue
@@ -442,6 +475,7 @@ def remove_unsupported(answer_text: str, verification: Verification) -> str:
 __all__ = [
     "Evidence",
     "FigureCheck",
+    "calculation_evidence",
     "NumberMention",
     "Verification",
     "VerifyError",

@@ -255,3 +255,59 @@ def test_citation_markers_are_not_figures():
         "Revenue was 2,255.4 [1].", [Evidence(id="c1", text="Total revenue 2,255.4")]
     )
     assert check.all_supported and len(check.figures) == 1
+
+
+# -- amounts written in full, scale words and captions (the "$4,200,000,000" regression) ---------
+
+
+@pytest.mark.parametrize(
+    ("answer", "evidence"),
+    [
+        ("$4,200,000,000", "Revenue $4,200,000,000"),  # exact, large: float tolerance was > 0.5
+        ("$4,200,000,000", "(in millions)\nRevenue 4,200"),
+        ("$4,200,000,000", "Revenue was 4.2 billion"),
+        ("$4,200,000,000", "(in thousands)\nRevenue 4,200,000"),
+        ("$4.2 billion", "(in millions)\nRevenue 4,200"),
+        ("$4.2bn", "(in thousands)\nRevenue 4,200,000"),
+        ("$4,200mm", "(in millions)\nRevenue 4,200"),
+        ("$4,200 million", "Revenue was $4.2 billion"),
+        ("4,200 thousand", "(in thousands)\nRevenue 4,200"),
+        ("22.9%", "margin 22.94%"),
+    ],
+)
+def test_amounts_in_full_and_scaled_are_supported(answer, evidence):
+    result = verify_answer(f"Revenue was {answer}.", [Evidence(id="e", text=evidence)])
+    assert result.unsupported == [], result.unsupported[0].reason
+
+
+@pytest.mark.parametrize(
+    ("answer", "evidence"),
+    [
+        ("$4,000,000,000", "(in millions)\nRevenue 4,200"),  # trailing zeros are not a licence
+        ("$4,210,000,000", "Revenue was 4.2 billion"),  # more precision than the evidence
+        ("$66,680 million", "(in millions)\nRevenue 66,608"),
+        ("23.9%", "margin 22.94%"),
+    ],
+)
+def test_wrong_or_overprecise_amounts_stay_unsupported(answer, evidence):
+    result = verify_answer(f"Revenue was {answer}.", [Evidence(id="e", text=evidence)])
+    assert len(result.unsupported) == 1
+
+
+def test_a_calculation_is_evidence_for_its_result_and_inputs():
+    from agent.verify import calculation_evidence
+    from core.records import Calculation, CalculationInput
+
+    calc = Calculation(
+        metric="fixed asset turnover",
+        formula="revenue / avg(ppe_net)",
+        inputs=[
+            CalculationInput(name="revenue", period="FY2019", value=6.489e9),
+            CalculationInput(name="ppe_net", period="FY2019", value=2.53e8),
+        ],
+        result=24.2579,
+        text="24.26",
+    )
+    text = "The FY2019 fixed asset turnover is 24.26: revenue $6,489 million, PP&E $253 million."
+    assert verify_answer(text, [calculation_evidence(calc)]).unsupported == []
+    assert verify_answer("It is 24.31.", [calculation_evidence(calc)]).unsupported
