@@ -143,20 +143,21 @@ def concept_of(
     if not text:
         return None
     section = normalise(path[-1]) if path else ""
-    if text in _GENERIC or (section and len(text.split()) <= 2 and text.startswith("total")):
-        # "Total" / "Diluted" / "Total current" say what they are only with their section
-        if not section:
-            return None
-        words = text.replace("total", "").strip()
-        candidates = (
-            [f"total {section}"] if text.startswith("total") and not words else []
-        ) + [f"{section} {text}", f"{text} {section}"]
-        for candidate in candidates:
-            found = _match(candidate, statement)
-            if found:
-                return found
+    short_total = len(text.split()) <= 2 and text.startswith("total")  # "Total current"
+    if text not in _GENERIC:
+        found = _match(text, statement)
+        if found or not (section and short_total):
+            return found
+    if not section:
         return None
-    return _match(text, statement)
+    # "Total" / "Diluted" say what they are only with their section
+    candidates = [f"total {section}"] if text in ("total", "totals") else []
+    candidates += [f"{section} {text}", f"{text} {section}"]
+    for candidate in candidates:
+        found = _match(candidate, statement)
+        if found:
+            return found
+    return None
 
 
 def concept_of_xbrl(name: str) -> str | None:
