@@ -146,6 +146,10 @@ class Settings(BaseSettings):
         return self.data_dir / "catalog.sqlite"
 
     @property
+    def facts_path(self) -> Path:
+        return self.data_dir / "facts.sqlite"
+
+    @property
     def feedback_path(self) -> Path:
         return self.data_dir / "feedback.sqlite"
 

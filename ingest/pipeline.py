@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from core.errors import FinragError, IngestError
-from core.records import Chunk, FileReport, Filing, IngestReport, Page, sha256_file
+from core.records import Chunk, Fact, FileReport, Filing, IngestReport, Page, sha256_file
 from core.settings import Settings
 from ingest.base import EXTENSIONS, format_of, parser_for
 
@@ -50,6 +50,7 @@ class PreparedFile(BaseModel):
     filing: Filing
     pages: list[Page]
     chunks: list[Chunk]
+    facts: list[Fact] = []
     warnings: list[str]
     timings: dict[str, float]
 
@@ -104,6 +105,7 @@ def prepare_file(
     ``count_tokens`` is the corpus embedder's, so chunks fit its window.
     """
     from ingest.chunking import chunk_document
+    from ingest.facts import facts_from_chunks, facts_from_ixbrl
     from ingest.metadata import apply_overrides, extract_metadata, load_sidecar
 
     timings: dict[str, float] = {}
@@ -143,8 +145,19 @@ def prepare_file(
     )
     timings["chunk"] = time.process_time() - started
     filing.chunk_count = len(chunks)
+
+    started = time.process_time()
+    facts = facts_from_chunks(filing, chunks)
+    if parsed.format == "html":
+        facts += facts_from_ixbrl(filing, path)
+    timings["facts"] = time.process_time() - started
     return PreparedFile(
-        filing=filing, pages=parsed.pages, chunks=chunks, warnings=parsed.warnings, timings=timings
+        filing=filing,
+        pages=parsed.pages,
+        chunks=chunks,
+        facts=facts,
+        warnings=parsed.warnings,
+        timings=timings,
     )
 
 
@@ -287,6 +300,7 @@ class Ingestor:
                     raise
                 log.error("indexing %s failed", path, exc_info=True)
                 self.index.delete_doc(doc_id)
+                self.corpus.facts.delete(doc_id)
                 self.catalog.delete(doc_id)
                 file_report = FileReport(
                     path=str(path), status="failed", doc_id=doc_id, reason=f"indexing failed: {exc}"
@@ -325,6 +339,7 @@ class Ingestor:
         for filing in self.catalog.pending():
             log.warning("removing half-written filing %s from an interrupted run", filing.file_name)
             self.index.delete_doc(filing.doc_id)
+            self.corpus.facts.delete(filing.doc_id)
             self.catalog.delete(filing.doc_id)
 
     def _prepare_all(
@@ -404,6 +419,9 @@ class Ingestor:
         self._store_page_images(prepared)
         self.index.mark_ready(filing.doc_id)
         stage["index"] += time.process_time() - t0
+        # written before the filing turns searchable: a crash before that point leaves it
+        # pending, and the re-run's delete + replace never duplicates a fact
+        self.corpus.facts.replace(filing.doc_id, prepared.facts)
 
         status = "partial" if prepared.warnings else "ok"
         filing.status = status  # type: ignore[assignment]
@@ -412,6 +430,7 @@ class Ingestor:
         for old in replaced:
             log.info("replacing %s (file changed)", old.doc_id[:12])
             self.index.delete_doc(old.doc_id)
+            self.corpus.facts.delete(old.doc_id)
             self.catalog.delete(old.doc_id)
         reason = "; ".join(prepared.warnings[:3]) + (" ..." if len(prepared.warnings) > 3 else "")
         return FileReport(

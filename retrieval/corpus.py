@@ -8,6 +8,7 @@ Contract: :meth:`Corpus.open` opens (creating what is missing) the corpus that
 * ``memory_index``: the memory-bank collection (:class:`~retrieval.index.MemoryIndex`);
 * ``catalog``: the filings and their ingest state (:class:`~retrieval.catalog.Catalog`);
 * ``feedback``: analysts' answer feedback (:class:`~retrieval.feedback.FeedbackStore`);
+* ``facts``: the statement facts read at ingest (:class:`~retrieval.facts.FactStore`);
 * ``embedder``: the dense model of ``settings.embedder`` (built here, weights loaded on first use)
   and ``sparse``, the BM25 term encoder.
 
@@ -35,6 +36,7 @@ from core.settings import Settings
 if TYPE_CHECKING:
     from retrieval.catalog import Catalog
     from retrieval.embedders.base import Embedder
+    from retrieval.facts import FactStore
     from retrieval.feedback import FeedbackStore
     from retrieval.index import Index, MemoryIndex
     from retrieval.sparse import Bm25Encoder
@@ -57,6 +59,7 @@ class Corpus:
         memory_index: MemoryIndex,
         catalog: Catalog,
         feedback: FeedbackStore,
+        facts: FactStore,
         embedder: Embedder,
         sparse: Bm25Encoder,
     ) -> None:
@@ -65,6 +68,7 @@ class Corpus:
         self.memory_index = memory_index
         self.catalog = catalog
         self.feedback = feedback
+        self.facts = facts
         self.embedder = embedder
         self.sparse = sparse
         self.closed = False
@@ -79,6 +83,7 @@ class Corpus:
         """
         from retrieval.catalog import Catalog
         from retrieval.embedders.base import build_embedder
+        from retrieval.facts import FactStore
         from retrieval.feedback import FeedbackStore
         from retrieval.index import Index, MemoryIndex
         from retrieval.sparse import Bm25Encoder
@@ -94,6 +99,8 @@ class Corpus:
             opened.append(catalog)
             feedback = FeedbackStore(settings.feedback_path)
             opened.append(feedback)
+            facts = FactStore(settings.facts_path)
+            opened.append(facts)
         except BaseException:
             for part in reversed(opened):  # a half-opened corpus must not keep the folder lock
                 part.close()
@@ -105,6 +112,7 @@ class Corpus:
             memory_index=memory_index,
             catalog=catalog,
             feedback=feedback,
+            facts=facts,
             embedder=build_embedder(settings),
             sparse=Bm25Encoder(),
         )
@@ -114,7 +122,7 @@ class Corpus:
         if self.closed:
             return
         self.closed = True
-        for part in (self.feedback, self.catalog, self.memory_index, self.index):
+        for part in (self.facts, self.feedback, self.catalog, self.memory_index, self.index):
             try:
                 part.close()
             except Exception:  # one part failing to close must not keep the others open

@@ -201,6 +201,55 @@ def _hit_json(hit) -> dict:
 
 @app.command()
 @readable_errors
+def facts(
+    company: Annotated[list[str], typer.Option(help="Company name or part of it (repeatable).")],
+    concept: Annotated[
+        list[str] | None, typer.Option(help="Standard concept, e.g. revenue, ppe_net (repeatable).")
+    ] = None,
+    year: Annotated[list[int] | None, typer.Option(help="Fiscal year (repeatable).")] = None,
+    form: Annotated[list[str] | None, typer.Option(help="Form type (repeatable).")] = None,
+    groups: Annotated[
+        list[str] | None, typer.Option(help="Your ACL groups (default: settings.default_acl).")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Statement facts read at ingest: figures with their concept, period, unit and page."""
+    from ui.commands import fact_rows, query_facts
+
+    settings = load_settings()
+    found = query_facts(
+        settings, groups or settings.default_acl, company, concept or [], year or [], form or []
+    )
+    rows = fact_rows(found)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        typer.echo("no facts (is the company ingested and readable by your groups?)")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Facts for {', '.join(company)} ({len(rows)})")
+    for col in ("concept", "line item", "FY", "period", "end", "value", "unit", "file", "page"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["concept"] or "-",
+            r["line_item"][:50],
+            str(r["fiscal_year"] or "?"),
+            r["fiscal_period"] or "?",
+            str(r["period_end"] or "?"),
+            f"{r['value']:,.4g}" if r["unit"] == "USD/share" else f"{r['value']:,.0f}",
+            r["unit"],
+            r["file_name"],
+            str(r["page_no"]),
+        )
+    Console().print(table)
+
+
+@app.command()
+@readable_errors
 def filings(as_json: Json = False) -> None:
     """List the catalog of ingested filings."""
     from retrieval.catalog import Catalog

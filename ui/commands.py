@@ -19,6 +19,7 @@ import typer
 from core.errors import FinragError
 
 if TYPE_CHECKING:
+    from core.records import Fact
     from core.settings import Settings
     from retrieval.corpus import Corpus
 
@@ -57,3 +58,57 @@ def readable_errors(command: Callable[..., None]) -> Callable[..., None]:
             raise typer.Exit(130) from None
 
     return run
+
+
+def query_facts(
+    settings: Settings,
+    acl_groups: list[str],
+    companies: list[str],
+    concepts: list[str],
+    years: list[int],
+    forms: list[str],
+) -> list[Fact]:
+    """Facts the groups may read, from the fact store alone (works while an ingest runs)."""
+    from retrieval.facts import FactStore
+
+    if not settings.facts_path.exists():
+        return []
+    store = FactStore(settings.facts_path)
+    try:
+        found = store.query(
+            acl_groups=acl_groups,
+            companies=companies or None,
+            concepts=concepts or None,
+            fiscal_years=years or None,
+        )
+    finally:
+        store.close()
+    wanted = {f.lower() for f in forms}
+    return [f for f in found if not wanted or (f.form or "").lower() in wanted]
+
+
+def fact_rows(facts: list[Fact]) -> list[dict]:
+    """Facts as the rows ``finrag facts`` prints (and ``--json`` emits)."""
+    return [
+        {
+            "concept": f.concept,
+            "line_item": f.line_item,
+            "path": f.path,
+            "statement": f.statement,
+            "fiscal_year": f.fiscal_year,
+            "fiscal_period": f.fiscal_period,
+            "period_type": f.period_type,
+            "period_end": f.period_end,
+            "months": f.months,
+            "value": f.value,
+            "unit": f.unit,
+            "text": f.text,
+            "company": f.company,
+            "form": f.form,
+            "file_name": f.file_name,
+            "doc_id": f.doc_id,
+            "page_no": f.page_no,
+            "fact_id": f.fact_id,
+        }
+        for f in facts
+    ]

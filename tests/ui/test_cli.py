@@ -78,3 +78,41 @@ def test_demo_answers_the_sample_questions_with_citations(settings):
     assert "[1] northwind_2023_10k.pdf p.6: Total revenue | 2023: 2,255.4" in result.output
     assert "$418 million in fiscal 2024" in result.output
     assert "Supply chain disruptions could harm our business." in result.output
+
+
+def test_facts_command_honours_acl_groups(settings):
+    from datetime import date
+
+    from core.records import Fact
+    from retrieval.facts import FactStore
+
+    store = FactStore(settings.facts_path)
+    fact = Fact(
+        fact_id="f1",
+        doc_id="d1",
+        page_no=4,
+        line_item="Total net sales",
+        concept="revenue",
+        period_type="duration",
+        period_end=date(2024, 6, 30),
+        months=12,
+        fiscal_year=2024,
+        fiscal_period="FY",
+        value=1.65e9,
+        company="Tailspin Outdoor Gear, Inc.",
+        form="10-K",
+        file_name="tsog.pdf",
+        acl=["analysts"],
+    )
+    store.replace("d1", [fact])
+    store.close()
+    env = _env(settings)
+    args = ["facts", "--company", "tailspin", "--concept", "revenue", "--year", "2024"]
+    result = runner.invoke(app, [*args, "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []  # default groups cannot read it
+    result = runner.invoke(app, [*args, "--groups", "analysts", "--json"], env=env)
+    rows = json.loads(result.stdout)
+    assert [(r["concept"], r["value"], r["page_no"]) for r in rows] == [("revenue", 1.65e9, 4)]
+    result = runner.invoke(app, [*args, "--groups", "analysts", "--form", "10-K"], env=env)
+    assert result.exit_code == 0 and "Facts for tailspin (1)" in result.stdout

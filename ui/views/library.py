@@ -160,6 +160,7 @@ def delete_filing(corpus: Corpus, doc_id: str) -> None:
     """Remove a filing: its index points, its catalog row and its page renders."""
     if corpus.index.exists():
         corpus.index.delete_doc(doc_id)
+    corpus.facts.delete(doc_id)
     corpus.catalog.delete(doc_id)
     shutil.rmtree(corpus.settings.renders_dir / doc_id, ignore_errors=True)
 
