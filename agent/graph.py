@@ -1,13 +1,14 @@
 """The answering agent: a LangGraph graph, its SQLite checkpointer and a small facade.
 
 Contract: :func:`build_graph` wires the stages as nodes, START -> resolve -> memory -> tools ->
-retrieve -> rerank -> answer -> verify -> respond -> END, over :class:`~agent.state.AgentState`
-with :class:`~agent.state.AgentContext` as ``context_schema`` (:mod:`agent.nodes` says what each
-does). :class:`Agent` is built over an open :class:`~retrieval.corpus.Corpus`; it owns the
-reranker, the answerer and the checkpointer, a real SQLite file at
-``data_dir / "conversations.sqlite"``: a thread id names a conversation, and a later turn on the
-same thread (even from a new process) receives the earlier questions as ``history``, so "and the
-year before?" resolves against them. The corpus stays its opener's to close.
+retrieve -> rerank -> calculate -> answer -> verify -> respond -> END, over
+:class:`~agent.state.AgentState` with :class:`~agent.state.AgentContext` as ``context_schema``
+(:mod:`agent.nodes` says what each does). :class:`Agent` is built over an open
+:class:`~retrieval.corpus.Corpus`; it owns the reranker, the answerer and the checkpointer, a real
+SQLite file at ``data_dir / "conversations.sqlite"``: a thread id names a conversation, and a
+later turn on the same thread (even from a new process) receives the earlier questions as
+``history``, so "and the year before?" resolves against them. The corpus stays its opener's to
+close; its fact store feeds the ``calculate`` node.
 
 Example:
     >>> agent = Agent(corpus)  # doctest: +SKIP
@@ -46,7 +47,17 @@ log = logging.getLogger(__name__)
 CONVERSATIONS_FILE = "conversations.sqlite"
 
 
-STAGES = ("resolve", "memory", "tools", "retrieve", "rerank", "answer", "verify", "respond")
+STAGES = (
+    "resolve",
+    "memory",
+    "tools",
+    "retrieve",
+    "rerank",
+    "calculate",
+    "answer",
+    "verify",
+    "respond",
+)
 
 
 def build_graph(checkpointer: Any = None):
@@ -120,6 +131,7 @@ class Agent:
             retriever=self.retriever,
             reranker=build_reranker(self.settings),
             answerer=ANSWERERS.create(self.settings.llm.name, settings=self.settings.llm),
+            facts=corpus.facts,
         )
         self.db_path = corpus.data_dir / CONVERSATIONS_FILE
         self.checkpointer = sqlite_checkpointer(self.db_path)

@@ -12,7 +12,12 @@ with one or more progress ``events`` and its ``timings_ms``. A turn runs them in
 * :func:`retrieve`: the corpus search, once per turn, within the resolution's filings (or the
   caller's explicit filters), assembled with the memory and tool results into ``retrieval``.
 * :func:`rerank`: the reranker serving the question's company over the corpus hits.
-* :func:`answer`: the configured :class:`~agent.answerer.Answerer` (extractive by default).
+* :func:`calculate`: a figure question (a metric, a ratio, a line item, a yes/no judgement on
+  figures) answered from the corpus's statement facts by :func:`agent.figures.answer_from_facts`,
+  every input cited; None when the question is not one or there is no fact store.
+* :func:`answer`: a computed answer when ``calculate`` found every input; otherwise the
+  configured :class:`~agent.answerer.Answerer` (extractive by default), and when that abstains
+  too, the abstention names the inputs the figure engine could not find and where it looked.
 * :func:`verify`: every figure of the answer is checked against the cited evidence
   (:mod:`agent.verify`); sentences with unsupported figures are removed, and when nothing
   supported remains the agent abstains and states the scope searched.
@@ -28,9 +33,10 @@ import time
 from langgraph.runtime import Runtime
 
 from agent.answerer import CITE
+from agent.figures import FactSource
 from agent.state import AgentContext, AgentState
-from agent.verify import Evidence, remove_unsupported, verify_answer
-from core.records import Answer, Resolution, RetrievalResult
+from agent.verify import Evidence, calculation_evidence, remove_unsupported, verify_answer
+from core.records import Answer, Fact, Resolution, RetrievalResult
 
 log = logging.getLogger(__name__)
 
@@ -235,14 +241,95 @@ def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
 # -- answer ---------------------------------------------------------------------------------------
 
 
+class _ScopedFacts:
+    """A fact source restricted to the filings the turn's search was allowed to read."""
+
+    def __init__(self, source: FactSource, doc_ids: list[str]) -> None:
+        self.source = source
+        self.doc_ids = doc_ids
+
+    def query(self, *, doc_ids: list[str] | None = None, **kwargs: object) -> list[Fact]:
+        allowed = [d for d in (doc_ids or self.doc_ids) if d in self.doc_ids]
+        return self.source.query(doc_ids=allowed, **kwargs) if allowed else []
+
+
+def _searchable(state: AgentState, runtime: Runtime[AgentContext]) -> list[str]:
+    """The doc ids the figure engine may read: the caller's explicit filters when given;
+    otherwise the resolution's filings and, for comparison years only an earlier filing reports,
+    the other filings of the companies it resolved."""
+    result = state["retrieval"]
+    filings = runtime.context.retriever.corpus.filings(state["acl_groups"])
+    explicit = state.get("filters")
+    if explicit is not None and not explicit.is_empty():
+        return [f.doc_id for f in filings if explicit.admits(f)]
+    chosen = result.resolution.filters
+    companies = set(result.resolution.companies)
+    return [f.doc_id for f in filings if chosen.admits(f) or f.company in companies]
+
+
+def calculate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
+    from agent.extractive import unknown_company
+    from agent.figures import answer_from_facts
+
+    facts = runtime.context.facts
+    result = state["retrieval"]
+    t0 = time.perf_counter()
+    computed, detail = None, "no fact store"
+    if facts is not None:
+        question = state.get("standalone") or state["question"]
+        stranger = unknown_company(question, result)
+        if result.memory:
+            detail = "a memory-bank entry answers it"
+        elif stranger:
+            detail = f"no filing of {stranger} searched"
+        else:
+            scoped = _ScopedFacts(facts, _searchable(state, runtime))
+            found = answer_from_facts(question, result.resolution, scoped, state["acl_groups"])
+            detail = "not a figure question"
+            if found is not None:
+                text, calculations, citations = found
+                computed = Answer(
+                    text=text,
+                    citations=citations,
+                    calculations=calculations,
+                    scope=result.scope,
+                )
+    if computed is not None and _complete(computed):
+        detail = f"{computed.calculations[-1].metric} = {computed.calculations[-1].text}"
+    elif computed is not None:
+        detail = "missing " + "; ".join(m for c in computed.calculations for m in c.missing)
+    return {
+        "computed": computed,
+        "events": [_event("calculating", detail)],
+        "timings_ms": {"calculate": _ms(t0)},
+    }
+
+
+def _complete(computed: Answer | None) -> bool:
+    return bool(computed and computed.calculations and computed.calculations[-1].result is not None)
+
+
 def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     answerer = runtime.context.answerer
     question = state.get("standalone") or state["question"]
+    computed = state.get("computed")
     t0 = time.perf_counter()
-    reply = answerer.answer(question, state["retrieval"])
-    detail = (
-        "abstained" if reply.abstained else f"{len(reply.citations)} citations ({answerer.name})"
-    )
+    if _complete(computed):
+        # Reported facts and the calculator beat quoting the nearest table row, whatever backend.
+        reply = computed
+        detail = f"computed from {len(computed.citations)} cited facts"
+    else:
+        reply = answerer.answer(question, state["retrieval"])
+        if reply.abstained and computed is not None:
+            missing = "; ".join(m for c in computed.calculations for m in c.missing)
+            reply = reply.model_copy(
+                update={"text": f"{reply.text} Inputs not found: {missing}.".strip()}
+            )
+        detail = (
+            "abstained"
+            if reply.abstained
+            else f"{len(reply.citations)} citations ({answerer.name})"
+        )
     return {
         "answer": reply,
         "events": [_event("answering", detail)],
@@ -266,6 +353,8 @@ def _evidence(reply: Answer, result: RetrievalResult) -> list[Evidence]:
             items.append(item)
         elif citation.quote:
             items.append(Evidence(id=f"quote:{citation.chunk_id}", text=citation.quote))
+    for i, calculation in enumerate(reply.calculations):
+        items.append(calculation_evidence(calculation, id=f"calc:{i}"))
     for i, call in enumerate(reply.tool_calls):
         # The formula string does not say whether its result is a fraction: allow both readings.
         items.append(Evidence(id=f"tool:{i}", text=call))

@@ -7,14 +7,15 @@ stage. Lists and dicts merge through reducers, so a node returns only its own pa
 * ``history``: the conversation's earlier (standalone) questions, appended by ``respond`` and kept
   by the checkpointer across turns of one thread;
 * ``resolution`` / ``standalone`` (resolve), ``memory`` (memory bank), ``tools`` (live data),
-  ``retrieval`` (corpus search, then reranked), ``answer`` (answer, then verified);
+  ``retrieval`` (corpus search, then reranked), ``computed`` (a figure question answered from
+  the corpus's statement facts, or None), ``answer`` (answer, then verified);
 * ``events``: progress events ``{"step", "detail"}``, appended in node order (each turn's input
   sends a ``start`` event, which clears the previous turn's);
 * ``timings_ms``: per-step milliseconds of the current turn, merged.
 
 :class:`AgentContext` carries the per-run objects (``context_schema``): the shared
-:class:`~retrieval.retriever.Retriever`, the reranker and the answerer. They are never
-checkpointed.
+:class:`~retrieval.retriever.Retriever`, the reranker, the answerer and the fact store the figure
+engine reads (:mod:`agent.figures`). They are never checkpointed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from core.records import Answer, MemoryHit, Resolution, RetrievalResult, SearchF
 
 if TYPE_CHECKING:
     from agent.answerer import Answerer
+    from agent.figures import FactSource
     from rerank.base import Reranker
     from retrieval.retriever import Retriever
 
@@ -68,6 +70,7 @@ class AgentState(InputState, total=False):
     memory: list[MemoryHit]
     tools: list[ToolResult]
     retrieval: RetrievalResult
+    computed: Answer | None
     answer: Answer
     reasoning: str | None  # a reasoning reranker's explanation of its order (listwise-vl)
     timings_ms: Annotated[dict[str, float], merge_timings]
@@ -80,4 +83,5 @@ class AgentContext:
     retriever: Retriever
     reranker: Reranker  # ``for_company`` picks a company's promoted model under ``auto``
     answerer: Answerer
+    facts: FactSource | None = None  # None: no fact store, figure questions go to the answerer
     top_k: int = 10

@@ -268,6 +268,18 @@ class SearchFilters(Record):
     def is_empty(self) -> bool:
         return not any(getattr(self, name) for name in type(self).model_fields)
 
+    def admits(self, filing: Filing) -> bool:
+        """Whether these filters let ``filing`` through (its filing-level fields only)."""
+        checks = (
+            (self.doc_ids, filing.doc_id),
+            (self.companies, filing.company),
+            (self.tickers, filing.ticker),
+            (self.forms, filing.form),
+            (self.fiscal_years, filing.fiscal_year),
+            (self.fiscal_periods, filing.fiscal_period),
+        )
+        return all(not allowed or value in allowed for allowed, value in checks)
+
 
 class Query(Record):
     text: str

@@ -15,6 +15,9 @@ Every question goes through the agent (:class:`agent.graph.Agent`) against the s
 * ``abstention_rate``.
 * ``unsupported_figure_rate``: figures in the final answers that no cited evidence (chunk or tool
   result) supports, re-checked with :mod:`agent.verify` -- the grounding promise, which must be 0.
+  A computed answer's figures are checked against its calculations, and every input of every
+  calculation counts as a figure of its own: it is supported only when the chunk its citation
+  points at prints the input's cell (:func:`unsupported_inputs`).
 * ``p50_ms`` / ``p95_ms``: wall time of one ``ask`` after one warm-up question (the target is
   p50 < 1 s, p95 < 2 s).
 * ``by_question_type``: the same per FinanceBench ``question_type`` (metrics-generated,
@@ -34,11 +37,38 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from core.records import Answer, Chunk
 from core.settings import Settings
 from evaluation.metrics import latency_summary
 from evaluation.run_retrieval import corpus_settings, ensure_ingested
 from evaluation.scoring import numeric_correct, summarize, yes_no_agrees
 from evaluation.sets import load_set
+
+
+def _printed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def unsupported_inputs(answer: Answer, chunks: list[Chunk]) -> int:
+    """Calculation inputs whose cited chunk does not print the cell they were read from.
+
+    An input is matched to its citation by (doc, page, quote); the quote ends with the cell as
+    printed ("Total revenues | 2023: 2,255.4"), which must occur in the chunk's text or table.
+    """
+    by_id = {c.chunk_id: c for c in chunks}
+    cited = {(c.doc_id, c.page_no, c.quote): c.chunk_id for c in answer.citations}
+    bad = 0
+    for calc in answer.calculations:
+        for item in calc.inputs:
+            chunk = by_id.get(cited.get((item.doc_id, item.page_no, item.quote)) or "")
+            cell = _printed(item.quote.rsplit(":", 1)[-1])
+            if chunk is None or not cell:
+                bad += 1
+                continue
+            grid = " ".join(" ".join(r) for r in chunk.table.rows) if chunk.table else ""
+            if cell not in _printed(chunk.text) and cell not in _printed(grid):
+                bad += 1
+    return bad
 
 
 def eval_answers(
@@ -49,7 +79,7 @@ def eval_answers(
 ) -> dict:
     """Score the set; ``progress(done, total)`` is called after each question."""
     from agent.graph import Agent
-    from agent.verify import Evidence, verify_answer
+    from agent.verify import Evidence, calculation_evidence, verify_answer
     from retrieval.corpus import Corpus
 
     eval_set = load_set(set_dir)
@@ -79,7 +109,12 @@ def eval_answers(
             evidence += [
                 Evidence(id=f"quote{i}", text=c.quote) for i, c in enumerate(answer.citations)
             ]
+            evidence += [
+                calculation_evidence(c, id=f"calc{i}") for i, c in enumerate(answer.calculations)
+            ]
             check = verify_answer(answer.text, evidence) if not answer.abstained else None
+            inputs = [i for c in answer.calculations for i in c.inputs]
+            bad_inputs = unsupported_inputs(answer, chunks) if check else 0
             rows.append(
                 {
                     "id": q.id,
@@ -95,8 +130,8 @@ def eval_answers(
                     "cited_gold": len(cited & gold_pages),
                     "n_cited": len(cited),
                     "recall": len(cited & gold_pages) / len(gold_pages) if gold_pages else 0.0,
-                    "figures": len(check.figures) if check else 0,
-                    "unsupported": len(check.unsupported) if check else 0,
+                    "figures": len(check.figures) + len(inputs) if check else 0,
+                    "unsupported": len(check.unsupported) + bad_inputs if check else 0,
                     "ms": round(latencies[-1], 1),
                 }
             )

@@ -67,7 +67,7 @@ _POSSESSIVE_NAME = re.compile(r"\b((?:[A-Z][\w&.\-]*\s+){0,3}[A-Z][\w&.\-]*)['\u
 # -- scope ---------------------------------------------------------------------------------------
 
 
-def _unknown_company(question: str, result: RetrievalResult) -> str | None:
+def unknown_company(question: str, result: RetrievalResult) -> str | None:
     """The company the question names when no filing searched belongs to it, else None.
 
     When the resolver recognises no company it searches every filing, so without this check
@@ -110,7 +110,7 @@ def answer_extractively(question: str, result: RetrievalResult, max_citations: i
     glossary_terms = set(tokens(glossary.terms, frozenset(drop))) - {"statement"}
     years = asked_years(question, result)
 
-    stranger = _unknown_company(question, result)
+    stranger = unknown_company(question, result)
     if stranger is not None:
         text = (
             f"I could not determine this from the filings searched ({scope}). The question is "
@@ -176,7 +176,7 @@ def answer_extractively(question: str, result: RetrievalResult, max_citations: i
     )
 
 
-__all__ = ["ExtractiveAnswerer", "answer_extractively"]
+__all__ = ["ExtractiveAnswerer", "answer_extractively", "unknown_company"]
 
 
 class ExtractiveAnswerer:

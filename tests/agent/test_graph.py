@@ -24,6 +24,7 @@ STEPS = [
     "calling tools",
     "searching",
     "reranking",
+    "calculating",
     "answering",
     "verifying",
     "responding",

@@ -282,6 +282,8 @@ def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) ->
                         args=(index, number),
                         type="primary" if selected == (index, number) else "secondary",
                     )
+        if answer.calculations:
+            _show_calculations(index, answer)
         scope = (
             reply.scope
             if reply.scope.lower().startswith("searched")
@@ -296,6 +298,46 @@ def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) ->
                 st.markdown(_md(reply.reasoning))
         with st.expander("Evidence and steps"):
             _show_evidence(turn)
+
+
+def calculation_rows(answer) -> list[tuple[str, list[tuple[str, int | None]]]]:
+    """Each calculation as (its formula line, [(an input's line, its citation index or None)])."""
+    where = {(c.doc_id, c.page_no, c.quote): n for n, c in enumerate(answer.citations)}
+    rows = []
+    for calc in answer.calculations:
+        head = f"{calc.metric} = {calc.formula}"
+        if calc.result is not None:
+            head += f" = {calc.text}"
+        if calc.judgement:
+            head += f" -> {calc.judgement} ({calc.rule})"
+        inputs = [
+            (
+                f"{item.name} {item.period}: {item.value:,.6g} ({item.file_name} p.{item.page_no})",
+                where.get((item.doc_id, item.page_no, item.quote)),
+            )
+            for item in calc.inputs
+        ]
+        inputs += [(f"not found: {m}", None) for m in calc.missing]
+        rows.append((head, inputs))
+    return rows
+
+
+def _show_calculations(index: int, answer) -> None:
+    """The formulas behind a computed answer; each input opens its cited cell."""
+    with st.expander("How it was computed", expanded=True):
+        for c, (head, inputs) in enumerate(calculation_rows(answer)):
+            st.markdown(f"`{_md(head)}`")
+            for k, (line, number) in enumerate(inputs):
+                if number is None:
+                    st.caption(_md(line))
+                    continue
+                st.button(
+                    f"[{number + 1}] {line}",
+                    key=f"calc-{index}-{c}-{k}",
+                    on_click=_select,
+                    args=(index, number),
+                    type="tertiary",
+                )
 
 
 def _feedback_row(index: int, turn: Turn, settings: Settings, user: User) -> None:
