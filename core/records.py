@@ -451,7 +451,7 @@ class Calculation(Record):
     metric: str  # "fixed asset turnover"
     formula: str  # "revenue / average(ppe_net)"
     inputs: list[CalculationInput] = Field(default_factory=list)
-    result: float | None = None
+    result: float | None = None  # in ``unit``: a percent in points (24.26 means 24.26%)
     unit: str = "ratio"  # ratio | percent | USD | days | ...
     text: str = ""  # the result as the answer states it: "24.26", "$4.2 billion", "22.9%"
     judgement: str | None = None  # "Yes" / "No" for judgement questions

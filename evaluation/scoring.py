@@ -16,8 +16,8 @@ Contract:
         with neither scale word nor question unit may be in any usual scale (1, 10^3, 10^6, 10^9).
       - A percent gold ("24.26%") is matched by percent figures; only when the question asks for a
         percent, a margin or a rate does a bare ratio (0.2426, or a ``ratio`` calculation) count
-        too, times 100. A calculation whose unit is ``percent`` holds a fraction, like the
-        calculator's results (0.2426 = 24.26 %). The same holds the other way round (gold ratio
+        too, times 100. A calculation whose unit is ``percent`` holds percentage points
+        (:class:`core.records.Calculation`: 24.26 = 24.26 %). The same holds the other way round (gold ratio
         "0.24", question asking for a percent, answer "24%").
       - Signs must agree, except that a positive figure after a negative cue ("a loss of",
         "declined") matches a negative gold.
@@ -143,7 +143,7 @@ def _stated_in_calculations(answer: Answer) -> list[_Stated]:
             continue
         unit = calc.unit.lower()
         if unit == "percent":
-            stated.append(_Stated(calc.result * 100.0, True, False, False))
+            stated.append(_Stated(calc.result, True, False, False))  # percentage points
         elif unit == "usd":
             stated.append(_Stated(calc.result, False, False, True))
         else:  # ratio, days, times, USD/share, ...: a number as it is

@@ -88,7 +88,7 @@ def test_numeric_correct_on_text(answer, gold, question, expected):
 
 def test_numeric_correct_prefers_calculations():
     text = "Gross margin was 30% in FY2020 and improved [1]."
-    calc = Calculation(metric="gross margin", formula="gp / revenue", result=0.2426, unit="percent")
+    calc = Calculation(metric="gross margin", formula="gp / revenue", result=24.26, unit="percent")
     with_calc = Answer(text=text, calculations=[calc])
     assert numeric_correct(with_calc, "24.26%", PERCENT) is True
     assert numeric_correct(Answer(text=text), "24.26%", PERCENT) is False
