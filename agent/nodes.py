@@ -253,18 +253,18 @@ class _ScopedFacts:
         return self.source.query(doc_ids=allowed, **kwargs) if allowed else []
 
 
-def _searchable(state: AgentState, runtime: Runtime[AgentContext]) -> list[str]:
-    """The doc ids the figure engine may read: the caller's explicit filters when given;
-    otherwise the resolution's filings and, for comparison years only an earlier filing reports,
-    the other filings of the companies it resolved."""
+def _searchable(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, str]:
+    """The filings the figure engine may read (doc id -> file name): the caller's explicit
+    filters when given; otherwise the resolution's filings and, for comparison years only an
+    earlier filing reports, the other filings of the companies it resolved."""
     result = state["retrieval"]
     filings = runtime.context.retriever.corpus.filings(state["acl_groups"])
     explicit = state.get("filters")
     if explicit is not None and not explicit.is_empty():
-        return [f.doc_id for f in filings if explicit.admits(f)]
+        return {f.doc_id: f.file_name for f in filings if explicit.admits(f)}
     chosen = result.resolution.filters
     companies = set(result.resolution.companies)
-    return [f.doc_id for f in filings if chosen.admits(f) or f.company in companies]
+    return {f.doc_id: f.file_name for f in filings if chosen.admits(f) or f.company in companies}
 
 
 def calculate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
@@ -283,8 +283,11 @@ def calculate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         elif stranger:
             detail = f"no filing of {stranger} searched"
         else:
-            scoped = _ScopedFacts(facts, _searchable(state, runtime))
-            found = answer_from_facts(question, result.resolution, scoped, state["acl_groups"])
+            names = _searchable(state, runtime)
+            scoped = _ScopedFacts(facts, list(names))
+            found = answer_from_facts(
+                question, result.resolution, scoped, state["acl_groups"], names=names
+            )
             detail = "not a figure question"
             if found is not None:
                 text, calculations, citations = found

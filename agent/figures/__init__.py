@@ -52,6 +52,7 @@ def answer_from_facts(
     facts: FactSource,
     acl_groups: list[str],
     catalog: Catalog = CATALOG,
+    names: dict[str, str] | None = None,
 ) -> tuple[str, list[Calculation], list[Citation]] | None:
     """Answer a figure question from reported facts, or None when it is not one.
 
@@ -62,6 +63,7 @@ def answer_from_facts(
             when the question names none).
         facts: the fact store.
         acl_groups: the caller's groups; only facts they may see are used.
+        names: file names by doc id, so a missing input says where it was looked for in words.
 
     Returns:
         ``(text, calculations, citations)``: the answer with ``[n]`` marks, the calculations
@@ -78,6 +80,7 @@ def answer_from_facts(
         doc_ids=list(resolution.doc_ids or []),
         companies=list(resolution.companies or []),
         catalog=catalog,
+        names=dict(names or {}),
     )
     worked = calculate(ask, finder, catalog)
     text, citations = _write(ask, worked, _facts_by_id(worked, finder))

@@ -60,12 +60,14 @@ class FactFinder:
     doc_ids: list[str] = field(default_factory=list)
     companies: list[str] = field(default_factory=list)
     catalog: Catalog = CATALOG
+    names: dict[str, str] = field(default_factory=dict)  # doc id -> file name, for messages
     _cache: dict[tuple[str, int, str], Found | None] = field(default_factory=dict)
 
     def where(self) -> str:
         looked = []
         if self.doc_ids:
-            looked.append("filing " + ", ".join(self.doc_ids))
+            shown = [self.names.get(d, d) for d in self.doc_ids]
+            looked.append(("filings " if len(shown) > 1 else "filing ") + ", ".join(shown))
         if self.companies:
             looked.append("all filings of " + ", ".join(self.companies))
         return " and ".join(looked) or "all visible filings"
