@@ -80,9 +80,11 @@ class FiscalCalendar:
         month = closing_month(end.month, end.day)
         year = end.year - 1 if month > end.month else end.year
         period = (filing.fiscal_period or "").upper()
-        quarter = int(period[1]) if re.fullmatch(r"Q[1-4]", period) else 4
-        if period not in ("FY", "") and quarter == 4 and period != "Q4":
-            return None
+        if not period and (filing.form or "").upper().startswith("10-K"):
+            period = "FY"
+        if period != "FY" and not re.fullmatch(r"Q[1-4]", period):
+            return None  # an 8-K's period end is an event's date, not a fiscal period's end
+        quarter = int(period[1]) if period != "FY" else 4
         ahead = 3 * (4 - quarter)  # months from the period end to the fiscal year end
         end_month = (month - 1 + ahead) % 12 + 1
         fy_close_year = year + (month - 1 + ahead) // 12

@@ -138,6 +138,7 @@ def test_quarters_on_a_52_53_week_june_calendar():
     cal = FiscalCalendar.of(filing)
     assert cal is not None and cal.end_month == 6
     assert cal.place(date(2024, 7, 1), 12) == (2024, "FY")
+    assert FiscalCalendar.of(_filing(form="8-K", fiscal_period=None)) is None
     header = [
         ["", "Three Months Ended", "Three Months Ended", "Six Months Ended", "Six Months Ended"],
         ["", "December 30,", "December 31,", "December 30,", "December 31,"],
