@@ -69,6 +69,7 @@ class FiscalCalendar:
     end_month: int  # 1..12
     offset: int = 0  # fiscal label minus the calendar year the fiscal year closes in
     end_day: int | None = None  # the day of the filing's period end (exact dates for bare years)
+    annual: bool = False  # the filing is an annual report (its statements cover fiscal years)
 
     @classmethod
     def of(cls, filing: Filing) -> FiscalCalendar | None:
@@ -79,15 +80,17 @@ class FiscalCalendar:
         month = closing_month(end.month, end.day)
         year = end.year - 1 if month > end.month else end.year
         period = (filing.fiscal_period or "").upper()
-        quarter = int(period[1]) if re.fullmatch(r"Q[1-4]", period) else 4
-        if period not in ("FY", "") and quarter == 4 and period != "Q4":
-            return None
+        if not period and (filing.form or "").upper().startswith("10-K"):
+            period = "FY"
+        if period != "FY" and not re.fullmatch(r"Q[1-4]", period):
+            return None  # an 8-K's period end is an event's date, not a fiscal period's end
+        quarter = int(period[1]) if period != "FY" else 4
         ahead = 3 * (4 - quarter)  # months from the period end to the fiscal year end
         end_month = (month - 1 + ahead) % 12 + 1
         fy_close_year = year + (month - 1 + ahead) // 12
         offset = (filing.fiscal_year - fy_close_year) if filing.fiscal_year else 0
         exact = end.day == calendar.monthrange(end.year, end.month)[1]
-        return cls(end_month, offset, end.day if exact else None)
+        return cls(end_month, offset, end.day if exact else None, period == "FY")
 
     def place(self, end: date, months: int | None) -> tuple[int | None, str | None]:
         """(fiscal_year, fiscal_period) of a period ending ``end``; (None, None) when off-calendar.
@@ -162,7 +165,9 @@ _NOT_A_PERIOD = re.compile(
 )
 
 
-def _period_of(texts: list[str], lead: str, instant: bool, cal: FiscalCalendar | None):
+def _period_of(
+    texts: list[str], lead: str, instant: bool, flows: bool, cal: FiscalCalendar | None
+) -> ColumnPeriod | None:
     """The period a column's headers name; None when they name none, or more than one."""
     own = " ".join(t for t in texts if t).strip()
     if not own or _NOT_A_PERIOD.search(own):
@@ -214,7 +219,11 @@ def _period_of(texts: list[str], lead: str, instant: bool, cal: FiscalCalendar |
     if end is None:
         return None
     if not instant and months is None:
-        return None  # a date with no length: "July 2, 2023" in an income statement
+        # a bare date in an annual report's statement of a duration ("December 28, 2019"): a
+        # fiscal year when it is a fiscal year end; anywhere else its length is unknown
+        if not flows or cal is None or not cal.annual or cal.place(end, 12)[1] != "FY":
+            return None
+        months = 12
     fiscal_year, fiscal_period = (None, None)
     if cal is not None:
         fiscal_year, fiscal_period = cal.place(end, None if instant else months)
@@ -244,7 +253,8 @@ def _column_periods(
             cell = row[col].strip() if col < len(row) else ""
             if cell and not unit_caption(cell, bare=True) and cell.lower() != "(unaudited)":
                 texts.append(cell)
-        period = _period_of(texts, lead, statement == "balance", cal)
+        flows = statement in ("income", "comprehensive-income", "cash-flow")
+        period = _period_of(texts, lead, statement == "balance", flows, cal)
         if period is not None:
             out[col] = period
     counts: dict[tuple, int] = {}

@@ -138,6 +138,7 @@ def test_quarters_on_a_52_53_week_june_calendar():
     cal = FiscalCalendar.of(filing)
     assert cal is not None and cal.end_month == 6
     assert cal.place(date(2024, 7, 1), 12) == (2024, "FY")
+    assert FiscalCalendar.of(_filing(form="8-K", fiscal_period=None)) is None
     header = [
         ["", "Three Months Ended", "Three Months Ended", "Six Months Ended", "Six Months Ended"],
         ["", "December 30,", "December 31,", "December 30,", "December 31,"],
@@ -165,6 +166,13 @@ def test_fiscal_labels_and_52_week_year_end_early_in_month():
     ]
     facts = facts_from_chunks(filing, [_chunk(header, [["Net revenues", "10", "9"]])])
     assert {(f.fiscal_year, f.value) for f in facts} == {(2022, 10.0), (2021, 9.0)}
+    # an annual report's income statement headed by dates alone: fiscal years
+    header = [["", "January 1, 2023", "January 2, 2022"]]
+    facts = facts_from_chunks(filing, [_chunk(header, [["Net revenues", "10", "9"]])])
+    assert {(f.fiscal_year, f.months, f.fiscal_period) for f in facts} == {
+        (2022, 12, "FY"),
+        (2021, 12, "FY"),
+    }
     # "Fiscal 2024" labels on a June calendar: the period end follows the filing's calendar
     june = _filing(fiscal_year=2024, period_end=date(2024, 6, 30))
     header = [["", "Fiscal 2024", "Fiscal 2023"]]
