@@ -32,6 +32,7 @@ import calendar
 import hashlib
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -263,6 +264,49 @@ def _column_periods(
     return {c: p for c, p in out.items() if counts[p.key] == 1}
 
 
+_HEADER_MENTION = re.compile(
+    rf"\b{MONTH}\.?\s+\d{{1,2}}\s*,?\s*(?:19|20)\d\d\b"
+    r"|\b(?:fiscal(?:\s+year)?\s+|fy\s?)?(?:19|20)\d\d\b",
+    re.I,
+)
+_HEADER_WORDS = re.compile(r"[a-z]+", re.I)
+_PARENS = re.compile(r"\([^()]*\)")  # "(In millions, except per share amounts)" is no header word
+TEXT_HEADER_REACH = 12  # lines above a headerless table searched for its column headers
+
+
+def text_header(lines: list[str], columns: int) -> list[list[str]] | None:
+    """Column headers printed as text above a table the parser found without them.
+
+    PyMuPDF often cuts a statement's column heads ("February 2, 2019  February 3, 2018") off its
+    grid into the page text, sometimes broken over lines ("December 1," / "2017 December 2," /
+    "2016"). The nearest run of one to three of the last :data:`TEXT_HEADER_REACH` lines that
+    names exactly ``columns`` periods and little else gives the columns, and a short line right
+    above it without a year ("Years Ended December 31,") their lead. Returns one header row
+    ``[lead, period, period, ...]`` or None.
+    """
+    stop = max(-1, len(lines) - 1 - TEXT_HEADER_REACH)
+    for end in range(len(lines) - 1, stop, -1):
+        for span in (1, 2, 3):
+            first = end - span + 1
+            if first <= stop:
+                break
+            text = " ".join(lines[first : end + 1])
+            mentions = [m.group(0) for m in _HEADER_MENTION.finditer(text)]
+            if len(mentions) != columns:
+                continue
+            own = _HEADER_WORDS.findall(_PARENS.sub(" ", _HEADER_MENTION.sub(" ", text)))
+            if len(own) > 4:  # a sentence that happens to name years
+                continue
+            lead = ""
+            above = lines[first - 1].strip() if first > 0 else ""
+            if above and len(above) < 80 and not _YEAR.search(above):
+                lead = above
+            if own:
+                lead = f"{lead} {' '.join(own)}".strip()
+            return [[lead, *mentions]]
+    return None
+
+
 # -- table facts ----------------------------------------------------------------------------------
 
 
@@ -282,6 +326,8 @@ class _TableState:
 _PER_SHARE = re.compile(r"per\s+(common\s+)?share|per\s+unit|\beps\b", re.I)
 _SHARES = re.compile(r"\bshares\b|\bshares?\s+outstanding\b", re.I)
 _TOTAL = re.compile(r"^\s*total\b", re.I)
+# a label row ending mid-phrase continues on the next row, which carries the figures
+_WRAPS = re.compile(r"(\b(of|to|and|for|the|in|from|on|by|with|attributable)|[,&\-])\s*$", re.I)
 
 
 def _scale_of(*texts: str) -> float | None:
@@ -323,10 +369,20 @@ def _table_facts(filing: Filing, chunk: Chunk, state: _TableState) -> list[Fact]
     statement = state.statement
     bboxes = {(c.row, c.col): c.bbox for c in table.cells}
     out: list[Fact] = []
+    wrapped = ""  # a label cut at the line's end ("Net income attributable to shareowners of")
     for r, row in enumerate(table.rows):
         label = (row[0] if row else "").strip()
         values = [(c, v.strip()) for c, v in enumerate(row) if c > 0 and v.strip()]
         x0 = _x0(table, r)
+        if wrapped:
+            label, wrapped = f"{wrapped} {label}".strip(), ""
+        if label and not values and _WRAPS.search(label):
+            wrapped = label
+            continue
+        if not label and values:  # an unlabelled total closes the section above it
+            section = state.path[-1][0] if state.path else state.caption
+            if section and len(section) <= 40 and not any(ch.isdigit() for ch in section):
+                label = f"Total {section.rstrip(':').strip()}"
         if label and not values:  # a section row: "Current assets:"
             # right under another section row it nests ("Assets" / "Current assets:"); after
             # figures it replaces the sections at its indent or deeper
@@ -427,6 +483,23 @@ def _filing_fields(filing: Filing) -> dict:
     }
 
 
+def _statement_scale(chunks: list[Chunk]) -> float | None:
+    """The scale a filing's primary statements state most often ("in millions"): the fallback
+    for a statement table whose own caption the parser lost. None when they state none."""
+    seen: Counter[float] = Counter()
+    for chunk in chunks:
+        if chunk.statement is None:
+            continue
+        texts = [chunk.text[:400]]
+        if chunk.table is not None:
+            header = " ".join(" ".join(r) for r in chunk.table.header_rows)
+            texts = [header, chunk.table.caption, *chunk.section_path[-2:]]
+        found = _scale_of(*texts)
+        if found is not None:
+            seen[found] += 1
+    return seen.most_common(1)[0][0] if seen else None
+
+
 def facts_from_chunks(filing: Filing, chunks: list[Chunk]) -> list[Fact]:
     """The facts of a filing's numeric tables (see the module docstring for the rules).
 
@@ -440,12 +513,19 @@ def facts_from_chunks(filing: Filing, chunks: list[Chunk]) -> list[Fact]:
         >>> [(f.concept, f.fiscal_year, f.value) for f in facts if f.concept == "revenue"]
     """
     cal = FiscalCalendar.of(filing)
+    usual_scale = _statement_scale(chunks)
     states: dict[str, _TableState] = {}
     last: _TableState | None = None
     out: list[Fact] = []
+    page, lines = 0, []  # the current page's text lines so far, for headers printed as text
     for chunk in sorted(chunks, key=lambda c: (c.order, c.page_no)):
+        if chunk.page_no != page:
+            page, lines = chunk.page_no, []
         table = chunk.table
-        if table is None or not table.rows:
+        if table is None:
+            lines.extend(t.strip() for t in chunk.text.splitlines() if t.strip())
+            continue
+        if not table.rows:
             continue
         header_text = " ".join(" ".join(r) for r in table.header_rows)
         prev = states.get(chunk.continues_id) if chunk.continues_id else None
@@ -471,6 +551,15 @@ def facts_from_chunks(filing: Filing, chunks: list[Chunk]) -> list[Fact]:
                 and chunk.statement is not None
             ):  # a statement split into headerless tables under the first one's columns
                 periods, scale = last.periods, scale or last.scale
+            if not periods and not table.header_rows and chunk.statement is not None:
+                header = text_header(lines, table.n_cols - 1)
+                if header is not None:
+                    printed = table.model_copy(update={"header_rows": header})
+                    periods = _column_periods(printed, chunk.statement, cal)
+                    scale = scale or _scale_of(*reversed(lines[-TEXT_HEADER_REACH:]))
+            if scale is None and chunk.statement is not None:
+                # the unit line printed above the statement, else the one its siblings state
+                scale = _scale_of(*reversed(lines)) or usual_scale
             caption = table.caption or (chunk.section_path[-1] if chunk.section_path else "")
             state = _TableState(periods, scale, table.n_cols, chunk.statement, caption)
             if table.caption and not table.header_rows and table.caption.rstrip().endswith(":"):

@@ -41,6 +41,7 @@ class Concept:
     id: str
     kind: str  # instant | duration
     aliases: tuple[str, ...]
+    magnitude: bool = False  # an amount paid: used as its size whatever sign it is printed with
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,12 @@ def load(path: Path = CATALOG_FILE) -> Catalog:
     for cid, entry in raw.get("concept", {}).items():
         if entry.get("kind") not in KINDS:
             raise ValueError(f"{path.name}: concept {cid!r}: kind must be one of {KINDS}")
-        concepts[cid] = Concept(cid, entry["kind"], tuple(a.lower() for a in entry["aliases"]))
+        concepts[cid] = Concept(
+            cid,
+            entry["kind"],
+            tuple(a.lower() for a in entry["aliases"]),
+            magnitude=bool(entry.get("magnitude", False)),
+        )
     metrics: dict[str, Metric] = {}
     templates: dict[str, Metric] = {}
     for table, template in (("metric", False), ("template", True)):

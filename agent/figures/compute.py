@@ -63,10 +63,14 @@ class _Substitution:
             return "0", f"{label} {period} (missing)"
         state.used.append(found)
         unit = found.facts[0].unit
+        # an amount paid (capex, dividends) counts at its size, however the statement signs it;
+        # the words quote it as printed
+        known = self.catalog.concepts.get(concept)
+        value = abs(found.value) if known is not None and known.magnitude else found.value
         parts = " + ".join(f"{figure(f.value, unit)} [{f.fact_id}]" for f in found.facts)
         if len(found.facts) > 1:
             parts = f"({parts})"
-        return _number(found.value), f"{label} {period} {parts}"
+        return _number(value), f"{label} {period} {parts}"
 
     def walk(self, node: ast.AST, state: _Year) -> tuple[str, str]:
         if isinstance(node, ast.Expression):
@@ -74,9 +78,9 @@ class _Substitution:
         if isinstance(node, ast.Constant):
             return _number(float(node.value)), f"{node.value:g}"
         if isinstance(node, ast.Name):
-            if node.id == "years":
+            if node.id == "years":  # said as the span, so no bare count needs evidence
                 n = state.year - state.first
-                return str(n), f"{n} years"
+                return str(n), f"the years from FY{state.first} to FY{state.year}"
             return self.operand(node.id, state.year, state)
         if isinstance(node, ast.UnaryOp):
             expr, words = self.walk(node.operand, state)

@@ -13,12 +13,27 @@ from agent.verify import calculation_evidence, verify_answer
 from core.records import Fact
 
 BALANCE = {
-    "ppe_net", "total_assets", "current_assets", "current_liabilities", "inventories",
-    "receivables", "payables", "cash", "short_term_investments", "shareholders_equity",
-}  # fmt: skip
-STATEMENT = {"revenue": "income", "operating_income": "income", "income_tax_expense": "income",
-             "pretax_income": "income", "net_income": "income", "cost_of_revenue": "income",
-             "depreciation_amortization": "cash-flow", "capex": "cash-flow"}  # fmt: skip
+    "ppe_net",
+    "total_assets",
+    "current_assets",
+    "current_liabilities",
+    "inventories",
+    "receivables",
+    "payables",
+    "cash",
+    "short_term_investments",
+    "shareholders_equity",
+}
+STATEMENT = {
+    "revenue": "income",
+    "operating_income": "income",
+    "income_tax_expense": "income",
+    "pretax_income": "income",
+    "net_income": "income",
+    "cost_of_revenue": "income",
+    "depreciation_amortization": "cash-flow",
+    "capex": "cash-flow",
+}
 
 
 def fact(concept, year, millions, doc="doc-2019", statement=None, period="FY", **kw) -> Fact:
@@ -53,11 +68,21 @@ class MemoryFacts:
     facts: list[Fact]
     calls: list[dict] = field(default_factory=list)
 
-    def query(self, *, acl_groups, doc_ids=None, companies=None, concepts=None,
-              fiscal_years=None, fiscal_periods=None, statements=None) -> list[Fact]:  # fmt: skip
+    def query(
+        self,
+        *,
+        acl_groups,
+        doc_ids=None,
+        companies=None,
+        concepts=None,
+        fiscal_years=None,
+        fiscal_periods=None,
+        statements=None,
+    ) -> list[Fact]:
         self.calls.append({"doc_ids": doc_ids, "companies": companies, "concepts": concepts})
         return [
-            f for f in self.facts
+            f
+            for f in self.facts
             if set(f.acl) & set(acl_groups)
             and (not doc_ids or f.doc_id in doc_ids)
             and (not companies or f.company in companies)
@@ -65,7 +90,7 @@ class MemoryFacts:
             and (not fiscal_years or f.fiscal_year in fiscal_years)
             and (not fiscal_periods or f.fiscal_period in fiscal_periods)
             and (not statements or f.statement in statements)
-        ]  # fmt: skip
+        ]
 
 
 @dataclass
@@ -96,7 +121,10 @@ def test_fixed_asset_turnover_with_average_ppe_and_a_stated_definition():
     calc = calcs[-1]
     assert calc.text == "24.26" and calc.result == pytest.approx(6489 / ((253 + 282) / 2))
     assert {(i.name, i.period) for i in calc.inputs} == {
-        ("revenue", "FY2019"), ("ppe_net", "FY2019"), ("ppe_net", "FY2018")}  # fmt: skip
+        ("revenue", "FY2019"),
+        ("ppe_net", "FY2019"),
+        ("ppe_net", "FY2018"),
+    }
     assert all(i.fact_id and i.file_name and i.page_no and "|" in i.quote for i in calc.inputs)
     assert len(cites) == 3 and "[1]" in text and "[3]" in text
     assert text.startswith("The FY2019 fixed asset turnover is 24.26")
@@ -153,8 +181,12 @@ def test_effective_tax_rate():
 
 
 def test_quick_ratio_judgement():
-    facts = [fact("cash", 2022, 300), fact("short_term_investments", 2022, 100),
-             fact("receivables", 2022, 200), fact("current_liabilities", 2022, 800)]  # fmt: skip
+    facts = [
+        fact("cash", 2022, 300),
+        fact("short_term_investments", 2022, 100),
+        fact("receivables", 2022, 200),
+        fact("current_liabilities", 2022, 800),
+    ]
     text, calcs, _ = ask(
         "Does Globex have healthy liquidity based on its quick ratio for FY2022?", facts
     )
@@ -163,8 +195,12 @@ def test_quick_ratio_judgement():
 
 
 def test_improving_operating_margin_judgement():
-    facts = [fact("revenue", 2021, 1000), fact("operating_income", 2021, 100),
-             fact("revenue", 2022, 1200), fact("operating_income", 2022, 150)]  # fmt: skip
+    facts = [
+        fact("revenue", 2021, 1000),
+        fact("operating_income", 2021, 100),
+        fact("revenue", 2022, 1200),
+        fact("operating_income", 2022, 150),
+    ]
     text, calcs, _ = ask("Is Globex's operating margin improving from FY2021 to FY2022?", facts)
     assert calcs[-1].judgement == "Yes"
     assert [c.text for c in calcs] == ["10.0%", "12.5%"] and text.startswith("Yes.")
@@ -189,9 +225,12 @@ def test_missing_input_abstains_naming_it():
 
 @pytest.mark.parametrize(
     ("wish", "expected"),
-    [("in USD billions", "$6.49 billion"), ("in USD millions", "$6,489 million"),
-     ("in USD thousands", "$6,489,000 thousand")],
-)  # fmt: skip
+    [
+        ("in USD billions", "$6.49 billion"),
+        ("in USD millions", "$6,489 million"),
+        ("in USD thousands", "$6,489,000 thousand"),
+    ],
+)
 def test_unit_formatting(wish, expected):
     _, calcs, _ = ask(f"What is Globex's FY2019 revenue {wish}?", [fact("revenue", 2019, 6489)])
     assert calcs[-1].text == expected
@@ -208,8 +247,11 @@ def test_ratio_as_percent_and_decimals():
 
 
 def test_comparison_year_from_a_prior_filing():
-    facts = [fact("revenue", 2019, 6489), fact("ppe_net", 2019, 253),
-             fact("ppe_net", 2018, 282, doc="doc-2018")]  # fmt: skip
+    facts = [
+        fact("revenue", 2019, 6489),
+        fact("ppe_net", 2019, 253),
+        fact("ppe_net", 2018, 282, doc="doc-2018"),
+    ]
     source = MemoryFacts(facts)
     text, calcs, cites = answer_from_facts(
         "What is Globex's FY2019 fixed asset turnover?", Resolved(), source, ["public"]
@@ -221,8 +263,11 @@ def test_comparison_year_from_a_prior_filing():
 
 
 def test_duplicates_prefer_the_primary_statement_and_fy():
-    facts = [fact("revenue", 2019, 6400, statement="segment"), fact("revenue", 2019, 6489),
-             fact("revenue", 2019, 1600, period="Q4")]  # fmt: skip
+    facts = [
+        fact("revenue", 2019, 6400, statement="segment"),
+        fact("revenue", 2019, 6489),
+        fact("revenue", 2019, 1600, period="Q4"),
+    ]
     _, calcs, _ = ask("What is Globex's FY2019 revenue?", facts)
     assert calcs[-1].result == 6489e6
 
@@ -234,8 +279,10 @@ def test_annual_flow_from_four_quarters():
 
 
 def test_not_a_figure_question():
-    assert answer_from_facts("What are Globex's main risks?", Resolved(), MemoryFacts([]),
-                             ["public"]) is None  # fmt: skip
+    assert (
+        answer_from_facts("What are Globex's main risks?", Resolved(), MemoryFacts([]), ["public"])
+        is None
+    )
 
 
 def test_acl_is_passed_to_the_source():
@@ -244,3 +291,38 @@ def test_acl_is_passed_to_the_source():
         "What is Globex's FY2019 revenue?", Resolved(), MemoryFacts([hidden]), ["public"]
     )
     assert calcs[-1].result is None and "revenue FY2019" in text
+
+
+def test_an_amount_paid_counts_at_its_size_and_is_quoted_as_printed():
+    facts = [
+        fact("revenue", 2019, 6489),
+        fact("capex", 2019, -116),
+        fact("dividends_paid", 2019, -389),
+    ]
+    text, calcs, _ = ask("What is Globex's FY2019 capex as a % of revenue?", facts)
+    assert calcs[-1].result == pytest.approx(116 / 6489 * 100)
+    assert "-$116 million" in text  # the statement's outflow, as printed
+    _, calcs, _ = ask(
+        "How much (in USD billions) did Globex pay in cash dividends in FY2019?", facts
+    )
+    assert calcs[-1].text == "$0.39 billion"
+
+
+def test_a_line_item_margin_and_a_verb_of_growth():
+    facts = [fact("revenue", 2019, 4000), fact("revenue", 2018, 3200)]
+    facts += [fact("depreciation_amortization", 2019, 168)]
+    _, calcs, _ = ask("What is Globex's FY2019 D&A % margin?", facts)
+    assert calcs[-1].formula == "depreciation_amortization / revenue"
+    assert calcs[-1].text == "4.2%"
+    _, calcs, _ = ask("How much did Globex's total revenue grow from FY2018 to FY2019?", facts)
+    assert calcs[-1].text == "25.0%"
+
+
+def test_a_cagr_says_its_span_and_verifies():
+    facts = [fact("revenue", 2020, 65398), fact("revenue", 2022, 65984, doc="doc-2022")]
+    text, calcs, _ = ask(
+        "What is Globex's 2 year total revenue CAGR from FY2020 to FY2022?",
+        facts,
+        Resolved(doc_ids=["doc-2019", "doc-2022"]),
+    )
+    assert calcs[-1].text == "0.4%" and "FY2020 to FY2022" in text

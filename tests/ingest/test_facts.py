@@ -296,3 +296,69 @@ def test_end_to_end_multi_filing_net_sales(settings, multi_folder, open_corpus):
     assert corpus.facts.count() == n
     assert corpus.facts.query(acl_groups=["public"], concepts=["revenue"]) == []
     assert len(corpus.facts.query(acl_groups=["secret"], concepts=["revenue"])) == len(got)
+
+
+def _text(text: str, n: int, page: int) -> Chunk:
+    return Chunk(
+        chunk_id=f"t{n}",
+        doc_id="d" * 64,
+        page_no=page,
+        modality="text",
+        text=text,
+        statement="balance",
+        order=n,
+    )
+
+
+def test_column_heads_printed_as_text_above_a_headerless_statement():
+    # the parser kept the grid but cut its heads into the page text, broken over lines
+    heads = _text("CONSOLIDATED BALANCE SHEETS\nDecember 31,\n2019 December 31,\n2018", 0, 5)
+    unit = _text("(In thousands, except share data)", 1, 5)
+    rows = [["Inventories", "5,409", "5,209"], ["Total current assets", "8,870", "9,829"]]
+    table = _chunk([], rows, statement="balance", n=2).model_copy(update={"page_no": 5})
+    facts = facts_from_chunks(_filing(), [heads, unit, table])
+    inventories = {f.fiscal_year: f.value for f in _by(facts, "inventories")}
+    assert inventories == {2019: 5_409_000.0, 2018: 5_209_000.0}
+    assert all(f.period_type == "instant" for f in facts)
+
+
+def test_a_sentence_naming_years_is_no_column_head():
+    prose = _text("Inventories rose in 2019 from 2018 as we opened new stores.", 0, 5)
+    table = _chunk([], [["Inventories", "5,409", "5,209"]], statement="balance", n=1)
+    assert facts_from_chunks(_filing(), [prose, table.model_copy(update={"page_no": 5})]) == []
+
+
+def test_statement_without_its_own_unit_takes_its_siblings_scale():
+    header = [["(In millions)", "", ""], ["Years Ended December 31,", "2019", "2018"]]
+    income = _chunk(header, [["Net sales", "1,234", "1,100"]], n=0)
+    bare = [["", "2019", "2018"]]
+    cash = _chunk(bare, [["Capital expenditures", "(155)", "(131)"]], statement="cash-flow", n=1)
+    capex = {
+        f.fiscal_year: f.value for f in _by(facts_from_chunks(_filing(), [income, cash]), "capex")
+    }
+    assert capex == {2019: -155e6, 2018: -131e6}
+
+
+def test_a_label_cut_at_the_line_end_joins_the_row_with_the_figures():
+    header = [["(In millions)", "", ""], ["Years Ended December 31,", "2019", "2018"]]
+    rows = [
+        ["Net income", "1,300", "1,200"],
+        ["Less: Net income attributable to noncontrolling interests", "35", "23"],
+        ["NET INCOME ATTRIBUTABLE TO SHAREOWNERS OF", "", ""],
+        ["THE EXAMPLE COMPANY", "1,265", "1,177"],
+        ["Net earnings attributable to redeemable and noncontrolling interests", "5", "4"],
+    ]
+    facts = facts_from_chunks(_filing(), [_chunk(header, rows)])
+    parent = [f for f in _by(facts, "net_income", 2019) if "SHAREOWNERS" in f.line_item]
+    assert [f.line_item for f in parent] == [
+        "NET INCOME ATTRIBUTABLE TO SHAREOWNERS OF THE EXAMPLE COMPANY"
+    ]
+    assert not [f for f in _by(facts, "net_income") if "noncontrolling" in f.line_item]
+
+
+def test_an_unlabelled_total_row_totals_its_section():
+    header = [["(In thousands)", "", ""], ["Years Ended December 31,", "2019", "2018"]]
+    rows = [["Casino", "2,871", "6,517"], ["Rooms", "830", "2,322"], ["", "3,701", "8,839"]]
+    facts = facts_from_chunks(_filing(), [_chunk(header, rows, caption="Revenues")])
+    total = _by(facts, "revenue", 2019)
+    assert [(f.line_item, f.value) for f in total] == [("Total Revenues", 3_701_000.0)]
