@@ -307,6 +307,27 @@ def text_header(lines: list[str], columns: int) -> list[list[str]] | None:
     return None
 
 
+# how many value columns an annual report's statement has when it shows every year it must
+_CONVENTIONAL_COLUMNS = {"balance": 2, "income": 3, "cash-flow": 3}
+ASSUMED = "heads not printed: the filing's year first"
+
+
+def conventional_header(filing: Filing, statement: str, columns: int) -> list[list[str]] | None:
+    """Column heads for an annual report's statement whose heads were lost entirely.
+
+    A 10-K's balance sheet shows the fiscal year's end and the one before, its income and cash
+    flow statements the fiscal year and the two before, most recent first (the SEC's order, and
+    what every filing of both dev sets does). Only that exact shape is read, and each column's
+    header says it was inferred. None for anything else.
+    """
+    if filing.form != "10-K" or not filing.fiscal_year or filing.fiscal_period not in (None, "FY"):
+        return None
+    if _CONVENTIONAL_COLUMNS.get(statement) != columns:
+        return None
+    years = [filing.fiscal_year - k for k in range(columns)]
+    return [["", *(f"Fiscal {y} ({ASSUMED})" for y in years)]]
+
+
 # -- table facts ----------------------------------------------------------------------------------
 
 
@@ -552,7 +573,9 @@ def facts_from_chunks(filing: Filing, chunks: list[Chunk]) -> list[Fact]:
             ):  # a statement split into headerless tables under the first one's columns
                 periods, scale = last.periods, scale or last.scale
             if not periods and not table.header_rows and chunk.statement is not None:
-                header = text_header(lines, table.n_cols - 1)
+                header = text_header(lines, table.n_cols - 1) or conventional_header(
+                    filing, chunk.statement, table.n_cols - 1
+                )
                 if header is not None:
                     printed = table.model_copy(update={"header_rows": header})
                     periods = _column_periods(printed, chunk.statement, cal)
@@ -568,7 +591,35 @@ def facts_from_chunks(filing: Filing, chunks: list[Chunk]) -> list[Fact]:
             out.extend(_table_facts(filing, chunk, state))
         states[chunk.chunk_id] = state
         last = state if state.periods else last
-    return out
+    return _primary_pages_only(out)
+
+
+PRIMARY_SHARE = 0.5  # a statement page needs half the concepts of its kind's fullest page
+
+
+def _primary_pages_only(facts: list[Fact]) -> list[Fact]:
+    """Facts of a statement kind keep it only on that kind's primary pages.
+
+    Notes and MD&A tables that carry a statement's title or a few of its line items ("Total net
+    sales" of one segment) get the same tag at ingest; the primary statement is the page with
+    the most distinct concepts of its kind (a split statement's pages each hold many). Facts on
+    the other pages stay, with their concept, as another table's (``statement=None``), so a
+    figure the statement lacks can still be found, after the statement's own.
+    """
+    concepts: dict[tuple[str, int], set[str]] = {}
+    for f in facts:
+        if f.statement and f.concept:
+            concepts.setdefault((f.statement, f.page_no), set()).add(f.concept)
+    best: dict[str, int] = {}
+    for (kind, _), found in concepts.items():
+        best[kind] = max(best.get(kind, 0), len(found))
+    keep = {key for key, found in concepts.items() if len(found) >= PRIMARY_SHARE * best[key[0]]}
+    return [
+        f
+        if f.statement is None or (f.statement, f.page_no) in keep
+        else f.model_copy(update={"statement": None})
+        for f in facts
+    ]
 
 
 # -- inline XBRL ----------------------------------------------------------------------------------

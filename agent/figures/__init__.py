@@ -134,7 +134,7 @@ def _write(ask: Ask, worked: Worked, facts: dict[str, Fact]) -> tuple[str, list[
     ]
     if answer.judgement:
         lead = f"{answer.judgement}. The {_period(ask)} {name} is {answer.text}"
-        if ask.judgement != "threshold":
+        if ask.judgement not in ("threshold", "reported") and len(calcs) > 1:
             lead = f"{answer.judgement}. The {name} moved from {calcs[0].text} to {answer.text}"
         text = f"{lead} (rule: {answer.rule}). " + "; ".join(per_year) + "."
     elif ask.average:

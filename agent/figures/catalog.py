@@ -9,6 +9,7 @@ names only known concepts and metrics.
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class Concept:
     kind: str  # instant | duration
     aliases: tuple[str, ...]
     magnitude: bool = False  # an amount paid: used as its size whatever sign it is printed with
+    derive: str = ""  # a formula over other concepts for when the filing does not print it
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,18 @@ def load(path: Path = CATALOG_FILE) -> Catalog:
             entry["kind"],
             tuple(a.lower() for a in entry["aliases"]),
             magnitude=bool(entry.get("magnitude", False)),
+            derive=str(entry.get("derive", "")),
         )
+    for concept in concepts.values():
+        if not concept.derive:
+            continue
+        tree = parse(concept.derive)  # FormulaError names what is not allowed
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        if not names <= set(concepts) - {concept.id}:
+            raise ValueError(
+                f"{path.name}: concept {concept.id!r}: derive may name only other concepts, "
+                f"not {sorted(names - set(concepts)) or [concept.id]}"
+            )
     metrics: dict[str, Metric] = {}
     templates: dict[str, Metric] = {}
     for table, template in (("metric", False), ("template", True)):

@@ -58,6 +58,15 @@ class _Substitution:
             if concept in self.catalog.concepts
             else concept
         )
+        known = self.catalog.concepts.get(concept)
+        if found is None and known is not None and known.derive:
+            # a line item the filing does not print, from the ones it does (gross profit as
+            # revenue - cost of revenue); each of those is cited
+            missing_before = len(state.missing)
+            expr, words = self.walk(ast.parse(known.derive, mode="eval"), state, year)
+            if len(state.missing) == missing_before:
+                return expr, f"{label} {period} = {words}"
+            del state.missing[missing_before:]
         if found is None:
             state.missing.append(f"{concept} {period} (looked in {self.finder.where()})")
             return "0", f"{label} {period} (missing)"
@@ -65,30 +74,33 @@ class _Substitution:
         unit = found.facts[0].unit
         # an amount paid (capex, dividends) counts at its size, however the statement signs it;
         # the words quote it as printed
-        known = self.catalog.concepts.get(concept)
         value = abs(found.value) if known is not None and known.magnitude else found.value
         parts = " + ".join(f"{figure(f.value, unit)} [{f.fact_id}]" for f in found.facts)
         if len(found.facts) > 1:
             parts = f"({parts})"
         return _number(value), f"{label} {period} {parts}"
 
-    def walk(self, node: ast.AST, state: _Year) -> tuple[str, str]:
+    def walk(self, node: ast.AST, state: _Year, year: int | None = None) -> tuple[str, str]:
+        """The expression and words of ``node`` at ``year`` (default the state's)."""
         if isinstance(node, ast.Expression):
-            return self.walk(node.body, state)
+            return self.walk(node.body, state, year)
         if isinstance(node, ast.Constant):
             return _number(float(node.value)), f"{node.value:g}"
         if isinstance(node, ast.Name):
             if node.id == "years":  # said as the span, so no bare count needs evidence
                 n = state.year - state.first
                 return str(n), f"the years from FY{state.first} to FY{state.year}"
-            return self.operand(node.id, state.year, state)
+            return self.operand(node.id, year or state.year, state)
         if isinstance(node, ast.UnaryOp):
-            expr, words = self.walk(node.operand, state)
+            expr, words = self.walk(node.operand, state, year)
             return (
                 (f"(0 - {expr})", f"-{words}") if isinstance(node.op, ast.USub) else (expr, words)
             )
         if isinstance(node, ast.BinOp):
-            (le, lw), (re_, rw) = self.walk(node.left, state), self.walk(node.right, state)
+            (le, lw), (re_, rw) = (
+                self.walk(node.left, state, year),
+                self.walk(node.right, state, year),
+            )
             op = _OPS[type(node.op)]
             return f"({le} {op} {re_})", f"({lw} {op} {rw})"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -151,11 +163,10 @@ def calculate(ask: Ask, finder: FactFinder, catalog: Catalog = CATALOG) -> Worke
     formula = expand(ask.formula, {**catalog.formulas(), **ask.definitions})
     tree = ast.parse(formula, mode="eval")
     unit = ask.metric.unit
-    years = (
-        ask.years
-        if (ask.average or ask.judgement in ("better", "worse", "up", "down"))
-        else ask.years[-1:]
-    )
+    # a growth or change already spans the asked years: it is computed once, at the last
+    spans = any(f"{name}(" in formula for name in ("growth", "change", "cagr"))
+    compare = ask.judgement in ("better", "worse", "up", "down") and not spans
+    years = ask.years if (ask.average or compare) else ask.years[-1:]
     first = ask.years[0] if len(ask.years) > 1 and not ask.average else None
     calcs: list[Calculation] = []
     states: list[_Year] = []
@@ -202,6 +213,15 @@ def _judge(ask: Ask, calcs: list[Calculation]) -> None:
     if ask.judgement == "threshold" and ask.rule is not None:
         last.judgement = "Yes" if ask.rule.holds(last.result) else "No"
         last.rule = ask.rule.rule
+        return
+    if ask.judgement == "reported":  # an amount paid in the period: yes when it is not zero
+        last.judgement = "Yes" if last.result else "No"
+        last.rule = f"{ask.metric.name} reported and not zero"
+        return
+    if len(calcs) == 1 and ask.judgement in ("up", "down"):  # a growth or change: its sign
+        yes = last.result > 0 if ask.judgement == "up" else last.result < 0
+        last.judgement = "Yes" if yes else "No"
+        last.rule = f"{last.metric} {'above' if ask.judgement == 'up' else 'below'} zero"
         return
     if len(calcs) < 2:
         return

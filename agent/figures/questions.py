@@ -16,7 +16,7 @@ operands of a formula, and ranges or "N year average" decide how many times it i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agent.figures.catalog import CATALOG, Catalog, Judgement, Metric
 from agent.figures.formulas import FormulaError, names, parse, snake
@@ -57,6 +57,7 @@ _DOWN = re.compile(
     r"\bdecreas\w*|\bdeclin\w*|\bfall\w*|\bfell\b|\bdrop\w*|\blower\b|\bshrink\w*", _I
 )
 _POSITIVE = re.compile(r"\bpositive\b", _I)
+_PAID = re.compile(r"\b(?:paid|pay|pays|paying|spent|spend|issued|repurchased|bought\s+back)\b", _I)
 _NEGATIVE = re.compile(r"\bnegative\b", _I)
 _FIGURE_CUE = re.compile(
     r"\bwhat\s+(?:is|was|were|are)\b|\bhow\s+(?:much|many)\b|\bamount\s+of\b|\bin\s+(?:USD|US\$)|"
@@ -104,7 +105,7 @@ class Ask:
     years: list[int] = field(default_factory=list)  # ascending; the last is the asked year
     quarter: str | None = None  # "Q2"
     average: bool = False  # average of the metric over ``years``
-    judgement: str | None = None  # "threshold" | "better" | "worse" | "up" | "down"
+    judgement: str | None = None  # "threshold" | "better" | "worse" | "up" | "down" | "reported"
     format: Format = field(default_factory=Format)
 
     @property
@@ -297,6 +298,14 @@ def _judgement(text: str, metric: Metric, years: list[int]) -> str | None:
         return "up" if _UP.search(text) else "down"
     if metric.judgement is not None or _POSITIVE.search(text) or _NEGATIVE.search(text):
         return "threshold"
+    if (
+        _YES_NO.search(text)
+        and metric.template
+        and ("growth" in metric.formula or "change" in metric.formula)
+    ):
+        return "up" if not _DOWN.search(text) else "down"  # "Did X grow its PP&E ...?"
+    if _YES_NO.search(text) and _PAID.search(text) and metric.unit == "USD":
+        return "reported"  # "Has X paid dividends in FY2022?"
     return None
 
 
@@ -352,7 +361,16 @@ def read_question(
     years, average = _periods(asked, metric, default_years or [])
     if not years:
         return None
+    if len(years) == 1 and _YES_NO.search(asked) and _BETTER.search(asked):
+        # "an improving margin profile as of FY2022": the year against the one before it
+        years = [years[0] - 1, years[0]]
     quarter = _QUARTER.search(asked)
+    wish = _format(question)
+    percent = wish.percent or "%" in question or "percent" in question.lower()
+    if metric.key in definitions and metric.unit == "percent" and not percent:
+        # the analyst's own definition ("net income / average total assets") is a ratio unless
+        # the question asks for a percent
+        metric = replace(metric, unit="ratio")
     return Ask(
         question=question,
         metric=metric,
@@ -362,7 +380,7 @@ def read_question(
         quarter=f"Q{quarter.group(1)}" if quarter else None,
         average=average,
         judgement=_judgement(asked, metric, years),
-        format=_format(question),
+        format=wish,
     )
 
 

@@ -326,3 +326,40 @@ def test_a_cagr_says_its_span_and_verifies():
         Resolved(doc_ids=["doc-2019", "doc-2022"]),
     )
     assert calcs[-1].text == "0.4%" and "FY2020 to FY2022" in text
+
+
+def test_yes_no_questions_on_figures():
+    facts = [fact("ppe_net", 2021, 14882), fact("ppe_net", 2020, 13745)]
+    facts += [fact("dividends_paid", 2022, -4), fact("operating_income", 2022, 6098)]
+    facts += [fact("revenue", 2022, 17606), fact("operating_income", 2021, 5802)]
+    facts += [fact("revenue", 2021, 15785)]
+    text, calcs, _ = ask("Did Globex grow its PPNE between FY20 and FY21?", facts)
+    assert calcs[-1].judgement == "Yes" and text.startswith("Yes. The FY2021 growth is 8.3%")
+    _, calcs, _ = ask("Has Globex paid dividends to common shareholders in FY2022?", facts)
+    assert calcs[-1].judgement == "Yes" and "not zero" in calcs[-1].rule
+    # "as of FY2022" with one year: against the year before
+    text, calcs, _ = ask(
+        "Does Globex have an improving operating margin profile as of FY2022?", facts
+    )
+    assert [c.text for c in calcs] == ["36.8%", "34.6%"] and calcs[-1].judgement == "No"
+
+
+def test_a_stated_division_is_a_ratio_unless_a_percent_is_asked():
+    facts = [fact("net_income", 2017, 1248), fact("total_assets", 2017, 87896)]
+    facts += [fact("total_assets", 2016, 87270)]
+    question = (
+        "What is the FY2017 return on assets (ROA) for Globex? ROA is defined as: FY2017 net "
+        "income / (average total assets between FY2016 and FY2017). Round your answer to two "
+        "decimal places."
+    )
+    _, calcs, _ = ask(question, facts)
+    assert (calcs[-1].unit, calcs[-1].text) == ("ratio", "0.01")
+    _, calcs, _ = ask("What is Globex's FY2017 return on assets?", facts)
+    assert calcs[-1].unit == "percent"
+
+
+def test_a_line_item_the_filing_does_not_print_is_derived_from_those_it_does():
+    facts = [fact("revenue", 2022, 66608), fact("cost_of_revenue", 2022, 63106)]
+    text, calcs, cites = ask("What is Globex's FY2022 gross margin?", facts)
+    assert calcs[-1].text == "5.3%" and len(cites) == 2
+    assert "gross profit FY2022 = " in text

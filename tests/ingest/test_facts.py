@@ -325,7 +325,8 @@ def test_column_heads_printed_as_text_above_a_headerless_statement():
 def test_a_sentence_naming_years_is_no_column_head():
     prose = _text("Inventories rose in 2019 from 2018 as we opened new stores.", 0, 5)
     table = _chunk([], [["Inventories", "5,409", "5,209"]], statement="balance", n=1)
-    assert facts_from_chunks(_filing(), [prose, table.model_copy(update={"page_no": 5})]) == []
+    quarter = _filing(form="10-Q", fiscal_period="Q2")  # no conventional heads to fall back on
+    assert facts_from_chunks(quarter, [prose, table.model_copy(update={"page_no": 5})]) == []
 
 
 def test_statement_without_its_own_unit_takes_its_siblings_scale():
@@ -362,3 +363,35 @@ def test_an_unlabelled_total_row_totals_its_section():
     facts = facts_from_chunks(_filing(), [_chunk(header, rows, caption="Revenues")])
     total = _by(facts, "revenue", 2019)
     assert [(f.line_item, f.value) for f in total] == [("Total Revenues", 3_701_000.0)]
+
+
+def test_an_annual_reports_statement_with_its_heads_lost_reads_the_sec_order_and_says_so():
+    rows = [["Total current assets", "5,121.3", "4,186.5"], ["Inventories", "1,426.3", "1,559.3"]]
+    unit = _text("(In Millions, Except Par Value)", 0, 5)
+    table = _chunk([], rows, statement="balance", n=1).model_copy(update={"page_no": 5})
+    facts = facts_from_chunks(_filing(), [unit, table])
+    current = {f.fiscal_year: f for f in _by(facts, "current_assets")}
+    assert {y: f.value for y, f in current.items()} == {
+        2019: 5_121_300_000.0,
+        2018: 4_186_500_000.0,
+    }
+    assert "heads not printed" in current[2019].column
+    # a 10-Q (or any shape but the 10-K's) is never guessed
+    assert facts_from_chunks(_filing(form="10-Q", fiscal_period="Q2"), [unit, table]) == []
+    three = _chunk([], [["Inventories", "1", "2", "3"]], statement="balance", n=2)
+    assert facts_from_chunks(_filing(), [three]) == []
+
+
+def test_a_notes_table_titled_like_a_statement_is_not_the_statement():
+    header = [["(In millions)", "", ""], ["Years Ended December 31,", "2019", "2018"]]
+    statement = [
+        ["Net sales", "14,694", "14,544"],
+        ["Cost of sales", "(11,969)", "(11,724)"],
+        ["Gross profit", "2,725", "2,820"],
+        ["Operating income", "1,508", "1,239"],
+        ["Net income", "1,058", "815"],
+    ]
+    segment = _chunk(header, [["Total net sales", "1,071", "1,020"]], n=0)
+    facts = facts_from_chunks(_filing(), [segment, _chunk(header, statement, n=1)])
+    revenue = {(f.page_no, f.statement) for f in _by(facts, "revenue", 2019)}
+    assert revenue == {(5, None), (6, "income")}  # the segment's figure stays, as another table's
