@@ -68,6 +68,31 @@ def ask(
                         }
                         for c in answer.citations
                     ],
+                    "calculations": [
+                        {
+                            "metric": calc.metric,
+                            "formula": calc.formula,
+                            "result": calc.result,
+                            "unit": calc.unit,
+                            "text": calc.text,
+                            "judgement": calc.judgement,
+                            "rule": calc.rule,
+                            "missing": calc.missing,
+                            "inputs": [
+                                {
+                                    "name": i.name,
+                                    "period": i.period,
+                                    "value": i.value,
+                                    "unit": i.unit,
+                                    "file": i.file_name,
+                                    "page": i.page_no,
+                                    "quote": i.quote,
+                                }
+                                for i in calc.inputs
+                            ],
+                        }
+                        for calc in answer.calculations
+                    ],
                     "scope": reply.scope,
                     "timings_ms": reply.timings_ms,
                     "thread": thread_id,
@@ -78,6 +103,9 @@ def ask(
         return
     typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
     typer.echo(f"A: {answer.text}")
+    for calc in answer.calculations:
+        shown = f" = {calc.text}" if calc.result is not None else " (not computed)"
+        typer.echo(f"   {calc.metric}: {calc.formula}{shown}")
     for number, c in enumerate(answer.citations, start=1):
         typer.echo(f"   [{number}] {c.file_name} p.{c.page_no}: {c.quote[:160]}")
     steps = ", ".join(f"{k} {v:.0f} ms" for k, v in reply.timings_ms.items() if "." not in k)

@@ -164,6 +164,11 @@ def test_cli_ask_json(corpus, tmp_path):
         out["citations"][0]["file"] == "northwind_2023_10k.pdf" and out["citations"][0]["page"] == 6
     )
     assert out["citations"][0]["row_header"] == "Total revenue"
+    calc = out["calculations"][-1]  # read from the statement facts, the input cited to its cell
+    assert calc["formula"] == "revenue" and calc["result"] == 2_255_400_000
+    assert [(i["file"], i["page"], i["quote"]) for i in calc["inputs"]] == [
+        ("northwind_2023_10k.pdf", 6, out["citations"][0]["quote"])
+    ]
     assert "Northwind" in out["scope"] and "answer" in out["timings_ms"]
     result = CliRunner().invoke(
         app,
