@@ -17,12 +17,15 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui.views import ask, evaluate, finetune, library, memory  # noqa: E402
+from ui.views import ask, evaluate, finetune, library, memory, statements  # noqa: E402
 
 st.set_page_config(page_title="finrag", page_icon=":material/query_stats:", layout="wide")
 pages = [
     st.Page(ask.render, title="Ask", icon=":material/forum:", url_path="ask", default=True),
     st.Page(library.render, title="Library", icon=":material/folder_open:", url_path="library"),
+    st.Page(
+        statements.render, title="Statements", icon=":material/table_view:", url_path="statements"
+    ),
     st.Page(memory.render, title="Memory bank", icon=":material/bookmarks:", url_path="memory"),
     st.Page(evaluate.render, title="Evaluate", icon=":material/monitoring:", url_path="evaluate"),
     st.Page(
