@@ -30,10 +30,7 @@ def corpus(tmp_path_factory, model_cache, sample_folder):
 
     with Corpus.open(settings) as opened:
         doc = next(f for f in opened.filings() if f.file_name == "northwind_2023_10k.pdf")
-        settings.__dict__["_facts"] = opened.facts.query(
-            acl_groups=["public"], doc_ids=[doc.doc_id]
-        )
-        settings.__dict__["_doc"] = doc.doc_id
+        facts = opened.facts.query(acl_groups=["public"], doc_ids=[doc.doc_id])
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FINRAG_DATA_DIR", str(data_dir))
         mp.setenv("FINRAG_MODEL_CACHE", str(model_cache))
