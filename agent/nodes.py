@@ -312,6 +312,32 @@ def _complete(computed: Answer | None) -> bool:
     return bool(computed and computed.calculations and computed.calculations[-1].result is not None)
 
 
+def _with_causes(question: str, computed: Answer, result: RetrievalResult) -> Answer:
+    """A computed answer to "what drove ...": the figures, then the filing's own sentences
+    giving the cause, each quoted and cited."""
+    from agent.answerer import chunk_citation
+    from agent.extractive.sentences import ASKS_WHY, explanations
+    from agent.extractive.terms import STOP, tokens
+    from retrieval.glossary import expand
+
+    if not ASKS_WHY.search(question):
+        return computed
+    named = result.resolution.companies + result.resolution.tickers
+    drop = STOP | {w for name in named for w in tokens(name, frozenset())}
+    # the cause words are what is asked for, not what a sentence must repeat
+    terms = set(tokens(ASKS_WHY.sub(" ", question), frozenset(drop)))
+    glossary = set(tokens(expand(question).terms, frozenset(drop)))
+    citations = list(computed.citations)
+    quotes = []
+    for _, sentence, chunk in explanations(question, result, terms, glossary):
+        citations.append(chunk_citation(chunk, quote=sentence))
+        quotes.append(f'"{sentence}" [{len(citations)}]')
+    if not quotes:
+        return computed
+    text = f"{computed.text} What the filing says drove it: {' '.join(quotes)}"
+    return computed.model_copy(update={"text": text, "citations": citations})
+
+
 def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     answerer = runtime.context.answerer
     question = state.get("standalone") or state["question"]
@@ -319,7 +345,7 @@ def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
     t0 = time.perf_counter()
     if _complete(computed):
         # Reported facts and the calculator beat quoting the nearest table row, whatever backend.
-        reply = computed
+        reply = _with_causes(question, computed, state["retrieval"])
         detail = f"computed from {len(computed.citations)} cited facts"
     else:
         reply = answerer.answer(question, state["retrieval"])

@@ -4,6 +4,8 @@ Contract: :func:`best_sentences` scores each sentence of the top 20 text chunks 
 the question's words (and glossary synonyms, and the section heading) it holds, favours one
 with a figure when a figure is asked for, skips instruction-like sentences (document text is
 data, never orders) and keeps at most :data:`MAX_SENTENCES`, one of each near-duplicate pair.
+:func:`explanations` keeps, of those, the ones that give a cause ("due to", "driven by"): the
+filing's own words for what moved a figure (MD&A), for "what drove ..." questions.
 """
 
 from __future__ import annotations
@@ -93,3 +95,24 @@ def best_sentences(
         if len(picked) == MAX_SENTENCES:
             break
     return picked
+
+
+_CAUSE = re.compile(
+    r"\b(?:due\s+to|driven\s+by|primarily|mainly|largely|as\s+a\s+result\s+of|because|"
+    r"attributable\s+to|reflect(?:s|ed|ing)?|offset\s+by|partially\s+offset|resulting\s+from)\b",
+    re.I,
+)
+ASKS_WHY = re.compile(
+    r"\b(?:what\s+drove|drivers?|driving|why|reasons?|explain\w*|caused?|led\s+to|behind)\b", re.I
+)
+
+
+def explanations(
+    question: str, result: RetrievalResult, question_terms: set[str], glossary_terms: set[str]
+) -> list[tuple[float, str, Chunk]]:
+    """The best sentences that state a cause, for a question asking what drove a figure."""
+    return [
+        s
+        for s in best_sentences(question, result, question_terms, glossary_terms)
+        if _CAUSE.search(s[1])
+    ][:2]

@@ -198,6 +198,21 @@ def test_growth_is_computed_by_the_calculator_and_survives_verification(agent):
     assert "all supported" in verifying["detail"]
 
 
+def test_what_drove_a_change_gives_the_figures_and_the_filings_own_cause(agent):
+    reply = agent.ask(
+        "What drove the growth in Northwind Robotics' total revenue from fiscal 2022 to 2023?",
+        thread_id="drivers",
+        acl_groups=["public"],
+    )
+    answer = reply.answer
+    assert answer.calculations[-1].text == "19.8%"
+    assert "driven by higher robot shipments" in answer.text
+    cause = answer.citations[-1]
+    assert "driven by" in cause.quote and cause.file_name == "northwind_2023_10k.pdf"
+    verifying = next(e for e in reply.events if e["step"] == "verifying")
+    assert "all supported" in verifying["detail"]
+
+
 def test_company_facts_tool_is_planned_for_a_filing_with_a_cik(agent):
     result = agent.retriever.retrieve(ZEPHYR_Q, acl_groups=["public"])
     facts = [t for t in result.tools if t.tool == "company_facts"]
