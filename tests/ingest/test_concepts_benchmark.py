@@ -2,9 +2,10 @@
 
 Each ``metrics-generated`` question's justification names the line items its answer used, as
 printed in the filing. The check maps each name with :func:`core.concepts.concept_of` (no
-statement, no section: the bare label) and prints the mapping rate per set. Synonyms were chosen
-from general vocabulary and checked on financebench-dev (8 line items), confirmed on
-financebench-dev2 (66 line items). Skipped when ``../shared/data`` is absent.
+statement, no section: the bare label) and prints the mapping rate per set. Synonyms come from
+general US GAAP vocabulary; both sets' line-item lists (dev 8, dev2 66) were read while the list
+was written, so neither set is a clean confirmation of the other: the held-out set is. Skipped
+when ``../shared/data`` is absent.
 """
 
 from __future__ import annotations
