@@ -17,8 +17,8 @@ Contract:
       - A percent gold ("24.26%") is matched by percent figures; only when the question asks for a
         percent, a margin or a rate does a bare ratio (0.2426, or a ``ratio`` calculation) count
         too, times 100. A calculation whose unit is ``percent`` holds percentage points
-        (:class:`core.records.Calculation`: 24.26 = 24.26 %). The same holds the other way round (gold ratio
-        "0.24", question asking for a percent, answer "24%").
+        (:class:`core.records.Calculation`: 24.26 = 24.26 %). The same holds the other way
+        round (gold ratio "0.24", question asking for a percent, answer "24%").
       - Signs must agree, except that a positive figure after a negative cue ("a loss of",
         "declined") matches a negative gold.
     * :func:`gold_verdict` / :func:`answer_verdict` / :func:`yes_no_agrees` -- for a gold answer
