@@ -230,15 +230,32 @@ def test_question_in_browser_shows_answer_and_highlighted_citation(server, brows
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert driver.save_screenshot(str(SCREENSHOT))
 
-    img = driver.find_element(By.CSS_SELECTOR, '[data-testid="stImage"] img')
-    size = driver.execute_script(
-        "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", img
-    )
     headings = [h.text for h in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stHeading"]')]
     assert "[1] northwind_2023_10k.pdf, page 6" in headings, headings
 
-    # The bytes the browser showed: the ingest render of the cited page, tinted where the figure
-    # is, and nowhere else (the render itself has no colour).
+    # First the cited region, zoomed from the PDF: a strip across the page around the cell,
+    # tinted where the figure is.
+    region = driver.find_element(By.CSS_SELECTOR, '[data-testid="stImage"] img')
+    with urllib.request.urlopen(region.get_attribute("src"), timeout=10) as resp:
+        zoomed = Image.open(io.BytesIO(resp.read()))
+        zoomed.load()
+    assert zoomed.width > 4 * zoomed.height, zoomed.size
+    assert _amber_box(zoomed)[1] is not None, "the zoomed region has no highlight colour"
+
+    # The whole page is one click away: the ingest render of the cited page, tinted where the
+    # figure is, and nowhere else (the render itself has no colour).
+    driver.find_element(By.XPATH, '//summary[contains(normalize-space(.), "Full page 6")]').click()
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "const i = document.querySelectorAll('[data-testid=\"stImage\"] img');"
+            "return i.length > 1 && i[1].complete && i[1].naturalWidth > 0;"
+        ),
+        message="the full page image did not load",
+    )
+    img = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stImage"] img')[1]
+    size = driver.execute_script(
+        "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", img
+    )
     with urllib.request.urlopen(img.get_attribute("src"), timeout=10) as resp:
         served = Image.open(io.BytesIO(resp.read()))
         served.load()
