@@ -73,10 +73,16 @@ def highlighted_page(
     return highlight(image_path, bbox, dpi)
 
 
-def _region(bbox: BBox, width: float, height: float) -> BBox:
-    """The part of a ``width`` x ``height`` page (points) shown around ``bbox``."""
+def _region(bbox: BBox, width: float, height: float, row_start: float | None = None) -> BBox:
+    """The part of a ``width`` x ``height`` page (points) shown around ``bbox``.
+
+    A cell or line is shown from its row's first word (the line item's label, ``row_start``; the
+    page's left edge when unknown) to just past the cell, so the label and the figure read
+    together at the largest size the panel allows.
+    """
     if bbox.y1 - bbox.y0 < ROW_HEIGHT:
-        x0, x1 = 0.0, width
+        x0 = 0.0 if row_start is None else min(row_start, bbox.x0) - CONTEXT
+        x1 = width if row_start is None else bbox.x1 + CONTEXT
     else:
         x0, x1 = bbox.x0 - CONTEXT, bbox.x1 + CONTEXT
     return BBox(
@@ -102,7 +108,9 @@ def _from_pdf(source: Path, page_no: int, bbox: BBox, dpi: int) -> Image.Image |
             if not 1 <= page_no <= doc.page_count:
                 return None
             page = doc[page_no - 1]
-            region = _region(bbox, page.rect.width, page.rect.height)
+            middle = (bbox.y0 + bbox.y1) / 2
+            row = [w[0] for w in page.get_text("words") if w[1] <= middle <= w[3]]
+            region = _region(bbox, page.rect.width, page.rect.height, min(row, default=None))
             area_in2 = max(1.0, region.area) / 72.0**2
             dpi = min(dpi, int((MAX_ZOOM_PIXELS / area_in2) ** 0.5))
             clip = pymupdf.Rect(region.x0, region.y0, region.x1, region.y1)

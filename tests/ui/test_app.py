@@ -109,16 +109,19 @@ def _pdf(path: Path, width: float = 612, height: float = 792) -> Path:
     return path
 
 
-def test_cited_region_is_the_cell_across_the_page_at_a_readable_resolution(tmp_path):
+def test_cited_region_is_the_row_from_its_label_to_the_cell_at_a_readable_resolution(tmp_path):
     cell = BBox(x0=190, y0=290, x1=240, y1=302)
     image = cited_region(_pdf(tmp_path / "f.pdf"), None, 1, cell, render_dpi=100)
     scale = ZOOM_DPI / 72
     assert image is not None
-    assert image.width == pytest.approx(612 * scale, abs=2)  # the row's label stays in view
+    left = 72 - 18  # the label starts at x=72; one context margin before it
+    assert image.width == pytest.approx((240 + 18 - left) * scale, abs=2)  # label .. cell
     assert image.height < 100 * scale  # a strip around the row, not the page
     top = 290 - 36  # two context margins above the box
-    inside = image.getpixel((round(215 * scale), round((296 - top) * scale)))
+    inside = image.getpixel((round((215 - left) * scale), round((296 - top) * scale)))
     assert inside[2] < inside[0]  # tinted
+    label = [image.getpixel((x, round((296 - top) * scale))) for x in range(200)]
+    assert min(p[0] for p in label) < 128  # the label's ink is in the picture
     assert image.getpixel((5, 5)) == (255, 255, 255)
 
 
@@ -156,3 +159,24 @@ def test_ui_command_runs_streamlit_headless(monkeypatch):
     flags = dict(zip(cmd[5::2], cmd[6::2], strict=True))
     assert flags["--server.headless"] == "true"
     assert (flags["--server.address"], flags["--server.port"]) == ("0.0.0.0", "8599")
+
+
+def test_a_computed_answer_shows_its_formula_and_each_input_opens_its_cell(corpus):
+    at = _ask(
+        _app(),
+        "How much did Northwind Robotics' total revenue grow from fiscal 2022 to fiscal 2023?",
+    )
+    assert any(e.label == "How it was computed" for e in at.expander)
+    assert any(m.value.startswith("`growth") and "19.8%" in m.value for m in at.markdown)
+    inputs = [b for b in at.button if b.label.startswith("[") and "revenue FY20" in b.label]
+    assert len(inputs) == 2 and all("$" in b.label and "p.6" in b.label for b in inputs)
+    inputs[1].click().run()
+    assert not at.exception
+    assert any(m.value.startswith("> ") and "1,883.4" in m.value for m in at.markdown)
+
+
+def test_a_looked_up_figure_is_said_once_and_not_shown_as_a_calculation(corpus):
+    at = _ask(_app(), Q_2023)
+    answer = next(m.value for m in at.markdown if "2,255.4" in m.value and "[1]" in m.value)
+    assert answer.count("2,255.4") == 1, answer
+    assert not any(e.label == "How it was computed" for e in at.expander)

@@ -113,7 +113,7 @@ def render() -> None:
     if not filings:
         st.info("No filings you may read yet: add some on the Library page (or run `finrag demo`).")
 
-    chat, viewer = st.columns([3, 2], gap="large")
+    chat, viewer = st.columns([1, 1], gap="large")
     with chat:
         for index, turn in enumerate(ss["turns"]):
             _show_turn(index, turn, settings, user, agent)
@@ -301,10 +301,17 @@ def _show_turn(index: int, turn: Turn, settings: Settings, user: User, agent) ->
 
 
 def calculation_rows(answer) -> list[tuple[str, list[tuple[str, int | None]]]]:
-    """Each calculation as (its formula line, [(an input's line, its citation index or None)])."""
+    """Each calculation as (its formula line, [(an input's line, its citation index or None)]).
+
+    A bare line item looked up (formula ``revenue``) is no calculation and is not listed.
+    """
+    from agent.figures.wording import figure
+
     where = {(c.doc_id, c.page_no, c.quote): n for n, c in enumerate(answer.citations)}
     rows = []
     for calc in answer.calculations:
+        if calc.formula.isidentifier() and not calc.missing:
+            continue
         head = f"{calc.metric} = {calc.formula}"
         if calc.result is not None:
             head += f" = {calc.text}"
@@ -312,7 +319,8 @@ def calculation_rows(answer) -> list[tuple[str, list[tuple[str, int | None]]]]:
             head += f" -> {calc.judgement} ({calc.rule})"
         inputs = [
             (
-                f"{item.name} {item.period}: {item.value:,.6g} ({item.file_name} p.{item.page_no})",
+                f"{item.name} {item.period}: {figure(item.value, item.unit)} "
+                f"({item.file_name} p.{item.page_no})",
                 where.get((item.doc_id, item.page_no, item.quote)),
             )
             for item in calc.inputs
@@ -324,9 +332,13 @@ def calculation_rows(answer) -> list[tuple[str, list[tuple[str, int | None]]]]:
 
 def _show_calculations(index: int, answer) -> None:
     """The formulas behind a computed answer; each input opens its cited cell."""
+    rows = calculation_rows(answer)
+    if not rows:
+        return
     with st.expander("How it was computed", expanded=True):
-        for c, (head, inputs) in enumerate(calculation_rows(answer)):
-            st.markdown(f"`{_md(head)}`")
+        for c, (head, inputs) in enumerate(rows):
+            code = head.replace("`", "'")
+            st.markdown(f"`{code}`")  # a code span: nothing to escape
             for k, (line, number) in enumerate(inputs):
                 if number is None:
                     st.caption(_md(line))
