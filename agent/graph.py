@@ -160,7 +160,20 @@ class Agent:
         acl_groups: list[str],
         filters: SearchFilters | None = None,
     ) -> Iterator[dict[str, str] | AgentReply]:
-        """Progress events ``{"step", "detail"}`` node by node, then the :class:`AgentReply`."""
+        """Progress events ``{"step", "detail"}`` node by node, then the :class:`AgentReply`.
+
+        The question is cleaned first (:func:`~core.text.clean_question`): escape sequences and
+        control characters are removed, undecodable bytes replaced, and a ``clean`` event says
+        so; one left empty raises :class:`~core.errors.InvalidQuestionError`.
+        """
+        from core.text import clean_question
+
+        cleaned = clean_question(question)
+        question = cleaned.text
+        events: list[dict[str, str]] = []
+        if cleaned.notes:
+            events.append({"step": "clean", "detail": "; ".join(cleaned.notes)})
+            yield events[-1]
         config = {"configurable": {"thread_id": thread_id}}
         inputs = {
             "question": question,
@@ -168,7 +181,6 @@ class Agent:
             "filters": filters,
             "events": [{"step": "start", "detail": question}],
         }
-        events: list[dict[str, str]] = []
         for update in self.graph.stream(
             inputs, config, context=self.context, stream_mode="updates"
         ):

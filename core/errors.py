@@ -78,3 +78,7 @@ class MemoryBankError(FinragError):
 
 class AccessError(FinragError):
     """The caller is unknown or may not do this (see ``settings.users``)."""
+
+
+class InvalidQuestionError(FinragError):
+    """A question is unusable as given (nothing left once control characters are removed)."""

@@ -18,7 +18,15 @@ from ui.cli_ask import register as register_ask
 from ui.cli_finetune import register as register_finetune
 from ui.cli_memory import memory_app
 from ui.cli_ui import register as register_ui
-from ui.commands import Json, load_settings, open_corpus, readable_errors
+from ui.commands import (
+    Json,
+    cell,
+    load_settings,
+    open_corpus,
+    question_arg,
+    readable_errors,
+    safe_terminal,
+)
 
 app = typer.Typer(
     name="finrag",
@@ -95,9 +103,8 @@ def _ingest_with_progress(paths, corpus, overrides, quiet: bool):
         nonlocal pages
         bar.total = total
         pages += file_report.pages if file_report.status in ("ok", "partial") else 0
-        bar.set_postfix_str(
-            f"{pages} pages, last: {Path(file_report.path).name} {file_report.status}"
-        )
+        name = safe_terminal(Path(file_report.path).name)
+        bar.set_postfix_str(f"{pages} pages, last: {name} {file_report.status}")
         bar.update(1)
 
     try:
@@ -116,11 +123,11 @@ def _print_report(report) -> None:
     colors = {"ok": "green", "partial": "yellow", "failed": "red", "skipped-duplicate": "cyan"}
     for f in report.files:
         table.add_row(
-            Path(f.path).name,
+            cell(Path(f.path).name),
             f"[{colors[f.status]}]{f.status}[/]",
             str(f.pages),
             str(f.chunks),
-            f.reason,
+            cell(f.reason),
         )
     console = Console()
     console.print(table)
@@ -160,7 +167,10 @@ def search(
         modalities=modality or [],  # type: ignore[arg-type]
     )
     query = Query(
-        text=question, filters=filters, acl_groups=groups or settings.default_acl, top_k=limit
+        text=question_arg(question),
+        filters=filters,
+        acl_groups=groups or settings.default_acl,
+        top_k=limit,
     )
     with open_corpus(settings) as corpus:
         hits = CorpusSearch(corpus).search(query)
@@ -171,10 +181,11 @@ def search(
         typer.echo("no hits (is anything ingested? try `finrag filings`)")
     for hit in hits:
         c = hit.chunk
-        where = " > ".join(c.section_path[-2:])
-        snippet = " ".join(c.text.split())[:220]
+        where = safe_terminal(" > ".join(c.section_path[-2:]))
+        snippet = " ".join(safe_terminal(c.text).split())[:220]
+        name = safe_terminal(c.file_name)
         typer.secho(
-            f"{hit.rank:>2}. {c.file_name} p.{c.page_no} [{c.modality}] {hit.score:.3f}  {where}",
+            f"{hit.rank:>2}. {name} p.{c.page_no} [{c.modality}] {hit.score:.3f}  {where}",
             bold=True,
         )
         typer.echo(f"    {snippet}")
@@ -230,19 +241,19 @@ def facts(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Facts for {', '.join(company)} ({len(rows)})")
+    table = Table(title=cell(f"Facts for {', '.join(company)} ({len(rows)})"))
     for col in ("concept", "line item", "FY", "period", "end", "value", "unit", "file", "page"):
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["concept"] or "-",
-            r["line_item"][:50],
+            cell(r["concept"] or "-"),
+            cell(r["line_item"][:50]),
             str(r["fiscal_year"] or "?"),
-            r["fiscal_period"] or "?",
+            cell(r["fiscal_period"] or "?"),
             str(r["period_end"] or "?"),
             f"{r['value']:,.4g}" if r["unit"] == "USD/share" else f"{r['value']:,.0f}",
-            r["unit"],
-            r["file_name"],
+            cell(r["unit"]),
+            cell(r["file_name"]),
             str(r["page_no"]),
         )
     Console().print(table)
@@ -268,7 +279,7 @@ def filings(as_json: Json = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Filings in {settings.data_dir}")
+    table = Table(title=cell(f"Filings in {settings.data_dir}"))
     for col in (
         "file",
         "company",
@@ -283,16 +294,18 @@ def filings(as_json: Json = False) -> None:
         table.add_column(col)
     for r in sorted(rows, key=lambda r: (r.get("company") or "", r.get("fiscal_year") or 0)):
         table.add_row(
-            r["file_name"],
-            r.get("company") or "?",
-            r.get("ticker") or "?",
-            r.get("form") or "?",
-            str(r.get("fiscal_year") or "?")
-            + (f" {r['fiscal_period']}" if r.get("fiscal_period") else ""),
+            cell(r["file_name"]),
+            cell(r.get("company") or "?"),
+            cell(r.get("ticker") or "?"),
+            cell(r.get("form") or "?"),
+            cell(
+                str(r.get("fiscal_year") or "?")
+                + (f" {r['fiscal_period']}" if r.get("fiscal_period") else "")
+            ),
             str(r.get("period_end") or "?"),
             str(r["page_count"]),
             str(r["chunk_count"]),
-            r["state"],
+            cell(r["state"]),
         )
     Console().print(table)
 
@@ -308,7 +321,7 @@ def bench_ingest(
     from evaluation.bench_ingest import format_bench
 
     result = run(folder, load_settings())
-    typer.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
+    typer.echo(json.dumps(result, indent=2) if as_json else safe_terminal(format_bench(result)))
 
 
 @bench_app.command("search")
@@ -377,7 +390,7 @@ def eval_retrieval_cmd(
 
     settings = load_settings()
     result = eval_retrieval(set_dir, settings, top_k=top_k, limit=limit)
-    typer.echo(json.dumps(result, indent=2) if as_json else format_retrieval(result))
+    typer.echo(json.dumps(result, indent=2) if as_json else safe_terminal(format_retrieval(result)))
     # stderr, so that with --json the JSON stays the only thing on stdout
     record = save_run(
         settings, "retrieval", set_dir, result, params={"limit": limit, "top_k": top_k}
@@ -398,7 +411,7 @@ def eval_answers_cmd(
 
     settings = load_settings()
     result = eval_answers(set_dir, settings, limit=limit)
-    typer.echo(json.dumps(result, indent=2) if as_json else format_answers(result))
+    typer.echo(json.dumps(result, indent=2) if as_json else safe_terminal(format_answers(result)))
     # stderr, so that with --json the JSON stays the only thing on stdout
     record = save_run(settings, "answers", set_dir, result, params={"limit": limit})
     typer.echo(f"run saved: {record.run_id}", err=True)
@@ -437,19 +450,21 @@ def demo(
         def answer(question: str) -> None:
             result = retriever.retrieve(question, acl_groups=settings.default_acl)
             reply = answer_extractively(question, result)
-            typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
-            typer.echo(f"A: {reply.text}")
+            typer.secho(f"\nQ: {safe_terminal(question)}", fg=typer.colors.BLUE, bold=True)
+            typer.echo(f"A: {safe_terminal(reply.text)}")
             for number, citation in enumerate(reply.citations, start=1):
                 where = f"{citation.file_name} p.{citation.page_no}"
-                typer.echo(f"   [{number}] {where}: {citation.quote[:150]}")
-            typer.secho(f"   ({result.scope}; {sum(result.timings_ms.values()):.0f} ms)", dim=True)
+                quote = citation.quote[:150]
+                typer.echo(f"   [{number}] {safe_terminal(where)}: {safe_terminal(quote)}")
+            took = sum(result.timings_ms.values())
+            typer.secho(f"   ({safe_terminal(result.scope)}; {took:.0f} ms)", dim=True)
 
         for question in SAMPLE_QUESTIONS:
             answer(question)
         if not serve and interactive and sys.stdin.isatty():
             typer.echo("\nAsk a question (empty line to quit).")
             while question := input("> ").strip():
-                answer(question)
+                answer(question_arg(question))
     if serve:
         from ui.cli_ui import ui as serve_app
 

@@ -29,10 +29,11 @@ def ask(
     """Answer a question from the ingested filings, citing file, page and quote."""
     from agent.graph import Agent, AgentReply
     from core.records import SearchFilters
-    from ui.commands import load_settings, open_corpus
+    from ui.commands import load_settings, open_corpus, question_arg, safe_terminal
 
+    question = question_arg(question)
     settings = load_settings()
-    thread_id = thread or uuid.uuid4().hex[:12]
+    thread_id = safe_terminal(thread) if thread else uuid.uuid4().hex[:12]
     acl = groups or settings.default_acl
     with open_corpus(settings) as corpus, Agent(corpus) as agent:
         filters = SearchFilters(
@@ -49,7 +50,9 @@ def ask(
             if isinstance(item, AgentReply):
                 reply = item
             elif not as_json:
-                typer.secho(f"  {item['step']}: {item['detail']}", dim=True, err=True)
+                typer.secho(
+                    f"  {item['step']}: {safe_terminal(item['detail'])}", dim=True, err=True
+                )
     assert reply is not None
     answer = reply.answer
     if as_json:
@@ -101,15 +104,16 @@ def ask(
             )
         )
         return
-    typer.secho(f"\nQ: {question}", fg=typer.colors.BLUE, bold=True)
-    typer.echo(f"A: {answer.text}")
+    shown = safe_terminal
+    typer.secho(f"\nQ: {shown(question)}", fg=typer.colors.BLUE, bold=True)
+    typer.echo(f"A: {shown(answer.text)}")
     for calc in answer.calculations:
-        shown = f" = {calc.text}" if calc.result is not None else " (not computed)"
-        typer.echo(f"   {calc.metric}: {calc.formula}{shown}")
+        result = f" = {calc.text}" if calc.result is not None else " (not computed)"
+        typer.echo(f"   {shown(calc.metric)}: {shown(calc.formula)}{shown(result)}")
     for number, c in enumerate(answer.citations, start=1):
-        typer.echo(f"   [{number}] {c.file_name} p.{c.page_no}: {c.quote[:160]}")
+        typer.echo(f"   [{number}] {shown(c.file_name)} p.{c.page_no}: {shown(c.quote[:160])}")
     steps = ", ".join(f"{k} {v:.0f} ms" for k, v in reply.timings_ms.items() if "." not in k)
-    typer.secho(f"   ({reply.scope}; {steps})", dim=True)
+    typer.secho(f"   ({shown(reply.scope)}; {steps})", dim=True)
     typer.secho(f"   thread: {thread_id} (pass --thread {thread_id} to follow up)", dim=True)
 
 

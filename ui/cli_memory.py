@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ui.commands import Json, readable_errors
+from ui.commands import Json, question_arg, readable_errors, safe_terminal
 
 memory_app = typer.Typer(
     help="The expert-curated memory bank: approved answers served as evidence.",
@@ -37,22 +37,24 @@ def _bank() -> Iterator[Any]:
 
 
 def _show(entry, verbose: bool = False) -> None:
+    shown = safe_terminal
     state = "retired" if entry.retired else ("approved" if entry.approved else "pending")
     colour = {"approved": "green", "pending": "yellow", "retired": "red"}[state]
     scope = " ".join(x for x in (entry.company, entry.period) if x) or "any company/period"
     typer.echo(
         f"{entry.entry_id[:12]}  "
         + typer.style(f"[{state}]", fg=colour)
-        + f"  {scope}  acl={','.join(entry.acl)}"
+        + f"  {shown(scope)}  acl={shown(','.join(entry.acl))}"
     )
-    typer.secho(f"    Q: {entry.question}", bold=True)
+    typer.secho(f"    Q: {shown(entry.question)}", bold=True)
     for p in entry.paraphrases if verbose else []:
-        typer.echo(f"       ~ {p}")
-    typer.echo(f"    A: {entry.answer}")
+        typer.echo(f"       ~ {shown(p)}")
+    typer.echo(f"    A: {shown(entry.answer)}")
     if verbose and entry.source:
         s = entry.source
         typer.echo(
-            f"    source: {s.file_name} p.{s.page_no}" + (f' "{s.quote}"' if s.quote else "")
+            f"    source: {shown(s.file_name)} p.{s.page_no}"
+            + (f' "{shown(s.quote)}"' if s.quote else "")
         )
 
 
@@ -105,17 +107,17 @@ def add(
             doc_id=source_doc or "",
             file_name=source_file or "",
             page_no=source_page or 0,
-            quote=quote,
+            quote=question_arg(quote) if quote else "",
         )
     with _bank() as bank:
         entry = make_entry(
-            question,
-            answer,
+            question_arg(question),
+            question_arg(answer),
             company=company,
             period=period,
             source=source,
             author=author,
-            paraphrases=paraphrase or [],
+            paraphrases=[question_arg(p) for p in paraphrase or []],
             valid_from=_day(valid_from),
             valid_to=_day(valid_to),
             acl=acl or bank.corpus.settings.default_acl,
@@ -173,7 +175,8 @@ def approve_entry(
     """Approve an entry: the agent may use it from now on."""
     with _bank() as bank:
         entry = bank.approve(entry_id, approver=by)
-    typer.secho(f"approved {entry.entry_id[:12]} by {entry.approved_by}", fg=typer.colors.GREEN)
+    by_whom = safe_terminal(entry.approved_by)
+    typer.secho(f"approved {entry.entry_id[:12]} by {by_whom}", fg=typer.colors.GREEN)
 
 
 @memory_app.command()
@@ -191,7 +194,7 @@ def remove(entry_id: Annotated[str, typer.Argument(help="Entry id (or a unique p
     """Delete an entry for good."""
     with _bank() as bank:
         entry = bank.remove(entry_id)
-    typer.echo(f"removed {entry.entry_id[:12]}: {entry.question}")
+    typer.echo(f"removed {entry.entry_id[:12]}: {safe_terminal(entry.question)}")
 
 
 @memory_app.command("import")
@@ -211,12 +214,12 @@ def import_entries(
     else:
         for row in report.rows:
             if row.status == "invalid":
-                typer.secho(f"line {row.line}: invalid: {row.reason}", fg=typer.colors.RED)
+                reason = safe_terminal(row.reason)
+                typer.secho(f"line {row.line}: invalid: {reason}", fg=typer.colors.RED)
             elif row.status != "skipped":
-                typer.echo(
-                    f"line {row.line}: {row.status} {(row.entry_id or '')[:12]} {row.question}"
-                )
-        typer.echo(f"{path.name}: {report.summary}")
+                question = safe_terminal(row.question)
+                typer.echo(f"line {row.line}: {row.status} {(row.entry_id or '')[:12]} {question}")
+        typer.echo(f"{safe_terminal(path.name)}: {safe_terminal(report.summary)}")
     if report.count("invalid"):
         raise typer.Exit(1)
 
@@ -227,7 +230,7 @@ def export(path: Annotated[Path, typer.Argument(help="A .csv or .jsonl file to w
     """Write every entry (pending and retired included) to CSV or JSONL."""
     with _bank() as bank:
         n = bank.export(path)
-    typer.echo(f"wrote {n} entries to {path}")
+    typer.echo(f"wrote {n} entries to {safe_terminal(path)}")
 
 
 @memory_app.command()
@@ -255,7 +258,7 @@ def search(
     """What the agent would get from the memory bank for a question."""
     with _bank() as bank:
         hits = bank.search(
-            question,
+            question_arg(question),
             groups or bank.corpus.settings.default_acl,
             company=company,
             period=period,
@@ -276,5 +279,5 @@ def search(
         typer.echo(
             f"{h.rank}. score {h.score:.3f} (cosine {h.cosine:.3f}, lexical {h.lexical:.2f}){flag}"
         )
-        typer.echo(f"   matched: {h.matched_phrasing}")
+        typer.echo(f"   matched: {safe_terminal(h.matched_phrasing)}")
         _show(h.entry, verbose=True)

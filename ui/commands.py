@@ -3,7 +3,11 @@
 Contract: :func:`load_settings` reads :class:`~core.settings.Settings` once per command and sets
 up logging; :func:`open_corpus` opens the corpus ``FINRAG_DATA_DIR`` names for one command (use
 ``with``); :func:`readable_errors` turns a :class:`~core.errors.FinragError` into one red line
-and exit status 2 (Ctrl-C into a line saying how to resume), never a traceback. The command
+and exit status 2 (Ctrl-C into a line saying how to resume), never a traceback;
+:func:`question_arg` cleans a typed question (:func:`~core.text.clean_question`) and says on
+stderr what it changed. Every print of user or document text goes through
+:func:`~core.text.safe_terminal` (re-exported here; :func:`cell` for rich tables, which also keeps
+rich from reading ``[link=...]`` in a filing as markup). The command
 modules (:mod:`ui.cli`, :mod:`ui.cli_memory`, :mod:`ui.cli_ask`, :mod:`ui.cli_ui`,
 :mod:`ui.cli_finetune`) import these from here, so each can be imported on its own.
 """
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from core.errors import FinragError
+from core.text import clean_question, safe_terminal
 
 if TYPE_CHECKING:
     from core.records import Fact
@@ -44,20 +49,47 @@ def open_corpus(settings: Settings) -> Corpus:
 
 
 def readable_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """A FinragError becomes one red line and exit status 2, never a traceback."""
+    """A FinragError (or text that is not UTF-8) becomes one red line and exit status 2."""
 
     @functools.wraps(command)
     def run(*args: object, **kwargs: object) -> None:
         try:
             command(*args, **kwargs)
         except FinragError as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            typer.secho(f"error: {safe_terminal(exc)}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        except UnicodeError as exc:  # an argument or file name that is not UTF-8, past the checks
+            typer.secho(
+                f"error: text that is not valid UTF-8 ({safe_terminal(exc)}); "
+                "retype it or rename the file",
+                fg=typer.colors.RED,
+                err=True,
+            )
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.secho("interrupted: re-run the same command to resume", err=True)
             raise typer.Exit(130) from None
 
     return run
+
+
+def question_arg(text: str) -> str:
+    """``text`` cleaned for the agent and the stores; a note on stderr says what changed.
+
+    Raises:
+        InvalidQuestionError: nothing usable is left (one red line through readable_errors).
+    """
+    cleaned = clean_question(text)
+    for note in cleaned.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+    return cleaned.text
+
+
+def cell(value: object):
+    """A rich table cell showing ``value`` as plain, terminal-safe text (never as markup)."""
+    from rich.text import Text
+
+    return Text(safe_terminal(value))
 
 
 def query_facts(

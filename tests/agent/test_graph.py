@@ -187,3 +187,17 @@ def test_cli_ask_json(corpus, tmp_path):
     out = json.loads(result.stdout)
     assert out["citations"] and {c["file"] for c in out["citations"]} == {"contoso_fy2024_10k.pdf"}
     assert (data / CONVERSATIONS_FILE).is_file()
+
+
+def test_stream_cleans_the_question_and_says_so(agent):
+    from core.errors import InvalidQuestionError
+
+    typed = f"{Q_2023}\x1b[31m\r" + b"\xff".decode("utf-8", "surrogateescape")
+    items = list(agent.stream(typed, thread_id="hostile", acl_groups=["public"]))
+    first, reply = items[0], items[-1]
+    assert first["step"] == "clean" and "1 undecodable byte" in first["detail"]
+    assert reply.question == f"{Q_2023}\ufffd" and reply.events[0] == first
+    assert "2,255.4" in reply.answer.text
+    assert agent.history("hostile") == [f"{Q_2023}\ufffd"]  # stored: no surrogates left
+    with pytest.raises(InvalidQuestionError):
+        list(agent.stream("\x1b[2J\x07", thread_id="hostile", acl_groups=["public"]))

@@ -140,24 +140,24 @@ def test_cited_region_falls_back_to_the_render_and_never_builds_a_pixel_bomb(tmp
 
 
 def test_ui_command_runs_streamlit_headless(monkeypatch):
-    import subprocess
-
     import typer
     from typer.testing import CliRunner
 
+    import ui.cli_ui
     from ui.cli_ui import register
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    monkeypatch.setattr(ui.cli_ui, "serve", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.delenv("STREAMLIT_SERVER_HEADLESS", raising=False)
     app = typer.Typer()
     app.command("noop")(lambda: None)  # a second command keeps `ui` a named subcommand
     register(app)
     result = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--port", "8599"])
     assert result.exit_code == 0, result.output
-    (cmd,) = calls
+    ((cmd, env),) = calls
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == APP
     flags = dict(zip(cmd[5::2], cmd[6::2], strict=True))
-    assert flags["--server.headless"] == "true"
+    assert env["STREAMLIT_SERVER_HEADLESS"] == "true"
     assert (flags["--server.address"], flags["--server.port"]) == ("0.0.0.0", "8599")
 
 
