@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.errors import ConfigError, MissingDependencyError, ModelNotAvailableError
+from core.prefetch import to_device
 
 if TYPE_CHECKING:
     import torch
@@ -429,18 +430,58 @@ def generate_greedy(
     Shared by the local LLM backend and the listwise reranker: render the chat with the
     assistant turn opened, size the images to the model's patch grid, decode greedily.
     """
+    return generate_greedy_batch(
+        loaded,
+        [chat],
+        [image_paths],
+        max_new_tokens=max_new_tokens,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+    )[0]
+
+
+def generate_greedy_batch(
+    loaded: LoadedModel,
+    chats: list[list[dict[str, Any]]],
+    image_lists: list[list[Any]],
+    *,
+    max_new_tokens: int,
+    min_pixels: int,
+    max_pixels: int,
+    static_cache: bool = False,
+) -> list[str]:
+    """:func:`generate_greedy` for several chats in one left-padded ``generate`` call.
+
+    Decoding keeps the KV cache (``use_cache=True``). ``static_cache`` asks for a static cache,
+    which transformers compiles with ``torch.compile``; it is honoured on CUDA only (on CPU the
+    compile costs more than it saves), so a setting can stay on everywhere.
+    """
     import torch
 
-    prompt = loaded.processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    processor = loaded.processor
+    prompts = [
+        processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        for chat in chats
+    ]
     images = [
         prepare_image(
             path, patch_factor=loaded.patch_factor, min_pixels=min_pixels, max_pixels=max_pixels
         )
-        for path in image_paths
+        for paths in image_lists
+        for path in paths
     ]
-    encoded = loaded.processor(
-        text=[prompt], images=images or None, do_resize=False, return_tensors="pt"
-    ).to(loaded.device)
+    encoded = processor(
+        text=prompts,
+        images=images or None,
+        padding=True,
+        padding_side="left",
+        do_resize=False,
+        return_tensors="pt",
+    )
+    encoded = to_device(encoded, loaded.device)
+    options: dict[str, Any] = {}
+    if static_cache and loaded.device.type == "cuda":
+        options["cache_implementation"] = "static"
     with torch.inference_mode():
         output = loaded.model.generate(
             **encoded,
@@ -448,10 +489,12 @@ def generate_greedy(
             temperature=None,
             top_p=None,
             top_k=None,
+            use_cache=True,
             max_new_tokens=max_new_tokens,
+            **options,
         )
-    new_tokens = output[0, encoded["input_ids"].shape[1] :]
-    return loaded.processor.decode(new_tokens, skip_special_tokens=True)
+    new_tokens = output[:, encoded["input_ids"].shape[1] :]
+    return processor.batch_decode(new_tokens, skip_special_tokens=True)
 
 
 def quantize_int8(source: Path, target: Path) -> None:

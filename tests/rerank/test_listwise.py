@@ -79,13 +79,18 @@ def oracle_reranker(tiny_qwen_dir, monkeypatch):
     reranker = ListwiseVLReranker(ListwiseRerankerOptions(model=str(tiny_qwen_dir), window=5))
 
     def fake_generate(query: str, hits: list[Hit]) -> str:
+        calls.append(1)
         relevance = [int(re.search(r"rel=(\d+)", h.chunk.text).group(1)) for h in hits]
         ranked = sorted(range(len(hits)), key=lambda i: -relevance[i])
         best = hits[ranked[0]].chunk.chunk_id
         ids = ", ".join(str(i + 1) for i in ranked)
         return f"<think>{best} is the most relevant</think><answer>[{ids}]</answer>"
 
-    monkeypatch.setattr(reranker, "generate", fake_generate)
+    calls: list[int] = []
+    reranker.generate_calls = calls
+    monkeypatch.setattr(
+        reranker, "generate_many", lambda windows: [fake_generate(q, h) for q, h in windows]
+    )
     return reranker
 
 
@@ -115,7 +120,9 @@ def test_sliding_window_bubbles_the_best_up_from_the_bottom(oracle_reranker) -> 
 
 def test_a_malformed_window_keeps_its_order(oracle_reranker, monkeypatch) -> None:
     hits = [make_hit(i, f"rel={i}") for i in range(6)]
-    monkeypatch.setattr(oracle_reranker, "generate", lambda q, h: "I cannot decide.")
+    monkeypatch.setattr(
+        oracle_reranker, "generate_many", lambda windows: ["I cannot decide."] * len(windows)
+    )
     out = oracle_reranker.rerank("q", hits)
     assert [h.chunk.chunk_id for h in out] == [f"c{i}" for i in range(6)]
     assert [w.ok for w in oracle_reranker.last_windows] == [False, False]
