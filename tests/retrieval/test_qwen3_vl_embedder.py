@@ -339,3 +339,26 @@ class TestQwen3VLEmbedderConformance(EmbedderConformance):
     @pytest.fixture
     def image_paths(self, images):
         return images
+
+
+def test_prefetched_batches_equal_one_by_one(tiny_qwen_dir, images) -> None:
+    """Batches prepared in a worker thread give the vectors of serial one-by-one embedding."""
+    from retrieval.embedders.qwen3_vl import EmbedInput, Qwen3VLEmbedder
+
+    items = [EmbedInput(image=images[i % 2]) for i in range(5)] + [EmbedInput(text=TEXTS[0])]
+    batched = Qwen3VLEmbedder(
+        Qwen3VLEmbedderOptions(
+            model=str(tiny_qwen_dir), device="cpu", batch_size=2, preprocess_workers=2
+        )
+    ).embed(items)
+    serial = Qwen3VLEmbedder(
+        Qwen3VLEmbedderOptions(
+            model=str(tiny_qwen_dir), device="cpu", batch_size=1, preprocess_workers=0
+        )
+    )
+    singles = np.stack([serial.embed([item])[0] for item in items])
+    assert (batched * singles).sum(axis=1).min() >= 0.999
+    queries = ["What was revenue?", "yes", "Net income in fiscal 2023"]
+    together = serial.embed_queries(queries)
+    one_by_one = np.stack([serial.embed_query(q) for q in queries])
+    assert (together * one_by_one).sum(axis=1).min() >= 0.999
