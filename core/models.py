@@ -458,6 +458,34 @@ def generate_greedy_batch(
     """
     import torch
 
+    encoded = encode_chats(loaded, chats, image_lists, min_pixels=min_pixels, max_pixels=max_pixels)
+    options: dict[str, Any] = {}
+    if static_cache and loaded.device.type == "cuda":
+        options["cache_implementation"] = "static"
+    with torch.inference_mode():
+        output = loaded.model.generate(
+            **encoded,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            use_cache=True,
+            max_new_tokens=max_new_tokens,
+            **options,
+        )
+    new_tokens = output[:, encoded["input_ids"].shape[1] :]
+    return loaded.processor.batch_decode(new_tokens, skip_special_tokens=True)
+
+
+def encode_chats(
+    loaded: LoadedModel,
+    chats: list[list[dict[str, Any]]],
+    image_lists: list[list[Any]],
+    *,
+    min_pixels: int,
+    max_pixels: int,
+) -> Any:
+    """Left-padded processor outputs for chats with the assistant turn opened, on the device."""
     processor = loaded.processor
     prompts = [
         processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
@@ -478,23 +506,7 @@ def generate_greedy_batch(
         do_resize=False,
         return_tensors="pt",
     )
-    encoded = to_device(encoded, loaded.device)
-    options: dict[str, Any] = {}
-    if static_cache and loaded.device.type == "cuda":
-        options["cache_implementation"] = "static"
-    with torch.inference_mode():
-        output = loaded.model.generate(
-            **encoded,
-            do_sample=False,
-            temperature=None,
-            top_p=None,
-            top_k=None,
-            use_cache=True,
-            max_new_tokens=max_new_tokens,
-            **options,
-        )
-    new_tokens = output[:, encoded["input_ids"].shape[1] :]
-    return processor.batch_decode(new_tokens, skip_special_tokens=True)
+    return to_device(encoded, loaded.device)
 
 
 def quantize_int8(source: Path, target: Path) -> None:

@@ -317,18 +317,37 @@ def test_gpu_check_script_reports_throughput_and_memory() -> None:
     assert report["peak_gpu_memory_gib"] > 0
 
 
-@pytest.mark.slow
-def test_gpu_check_script_runs_on_cpu_with_the_tiny_model() -> None:
+def test_gpu_check_script_runs_on_cpu_with_synthetic_pages() -> None:
+    """End to end on CPU: PIL-drawn pages, the tiny model, every stage in the table."""
+    import json
+
     root = Path(__file__).resolve().parents[2]
+    args = ["--pages", "2", "--dpi", "20", "--queries", "2", "--batches", "2,1"]
     out = subprocess.run(
-        [sys.executable, "scripts/gpu_check.py", "--pages", "2", "--dpi", "30", "--device", "cpu"],
+        [
+            sys.executable,
+            "scripts/gpu_check.py",
+            *args,
+            "--listwise-tokens",
+            "3",
+            "--device",
+            "cpu",
+        ],
         cwd=root,
         capture_output=True,
         text=True,
         check=True,
         timeout=600,
     )
-    assert '"sanity_top1"' in out.stdout and out.stdout.splitlines()[-1].startswith("RESULT ")
+    lines = out.stdout.splitlines()
+    assert lines[-1].startswith("RESULT ")
+    report = json.loads(lines[-1][len("RESULT ") :])
+    assert report["note"] == "cpu, tiny model: not a GPU figure"
+    assert report["embedder"]["attention"] == "sdpa" and report["reranker"]["pairs_per_s"] > 0
+    assert report["listwise"]["decode_ms_per_token"] > 0
+    for figure in ("pages/s at batch 2", "queries/s batched", "pairs/s at batch 16", "prefill s"):
+        assert any(figure in line for line in lines), figure
+    assert "pymupdf" not in out.stderr.lower()
 
 
 class TestQwen3VLEmbedderConformance(EmbedderConformance):
