@@ -135,8 +135,7 @@ def test_prefetched_raises_the_failing_batch() -> None:
         time.sleep(0.01)
         return batch
 
-    out = []
+    batches = prefetched(range(4), prepare, workers=1)
+    assert [next(batches), next(batches)] == [0, 1]
     with pytest.raises(ValueError, match="bad page"):
-        for batch in prefetched(range(4), prepare, workers=1):
-            out.append(batch)
-    assert out == [0, 1]
+        next(batches)
