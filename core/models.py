@@ -13,8 +13,18 @@ Kinds:
     ``generation``: the model with its LM head (``AutoModelForImageTextToText``, e.g.
     ``Qwen3VLForConditionalGeneration``): logits and ``generate``.
 
-Devices: ``"auto"`` means CUDA when available, else CPU. The default dtype is bfloat16 on CUDA and
-float32 on CPU (bf16 matmuls are slow and lossy on most CPUs).
+Devices: ``"auto"`` means CUDA when available, else CPU. The cache is keyed by the canonical
+device (:func:`canonical_device`: ``"cuda"`` and ``"cuda:0"`` are one entry), so the embedder and a
+reranker asking for the same folder differently still share one copy. Weights are loaded straight
+onto the device (``device_map``), never staged in host memory first.
+
+Dtype (:func:`resolve_dtype`): ``auto`` is bfloat16 on a CUDA device that supports it
+(``torch.cuda.is_bf16_supported()``), float16 on older GPUs, float32 on CPU (bf16 matmuls are slow
+and lossy on most CPUs). Attention (:func:`resolve_attention`): ``auto`` is FlashAttention-2 on
+CUDA when the ``flash_attn`` package imports, else PyTorch SDPA; the choice is logged and kept in
+:attr:`LoadedModel.attention`.
+
+Processors use the fast (torchvision, tensor) image path where transformers offers it.
 
 :func:`prepare_image` sizes an image the way Qwen-VL was trained (both sides multiples of
 patch x merge, total pixels within bounds) with ``qwen_vl_utils`` when it imports, else with the
@@ -38,7 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.errors import MissingDependencyError, ModelNotAvailableError
+from core.errors import ConfigError, MissingDependencyError, ModelNotAvailableError
+from core.prefetch import to_device
 
 if TYPE_CHECKING:
     import torch
@@ -53,7 +64,9 @@ ModelKind = Literal["base", "generation"]
 DEFAULT_MIN_PIXELS = 4 * 32 * 32
 DEFAULT_MAX_PIXELS = 1800 * 32 * 32
 
-_CACHE: dict[tuple[str, str, str, str], LoadedModel] = {}
+ATTENTION_CHOICES = ("auto", "flash_attention_2", "sdpa", "eager")
+
+_CACHE: dict[tuple[str, str, str, str, str], LoadedModel] = {}
 _LOCK = threading.Lock()
 
 
@@ -66,6 +79,7 @@ class LoadedModel:
     path: Path
     device: torch.device
     dtype: torch.dtype
+    attention: str = "sdpa"  # the attention implementation the model runs with
 
     @property
     def tokenizer(self) -> Any:
@@ -145,11 +159,94 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def default_dtype(device: torch.device) -> torch.dtype:
-    """bfloat16 on CUDA, float32 elsewhere."""
+def canonical_device(device: str | torch.device = "auto") -> str:
+    """The one spelling of a device used as a cache key: ``"cpu"``, ``"cuda:0"``, ``"cuda:1"``...
+
+    ``"auto"`` resolves first; a CUDA device without an index is the current CUDA device (index 0
+    when CUDA is not initialised or absent, so this is testable on a machine without a GPU).
+
+    Example:
+        >>> canonical_device("cuda"), canonical_device("cuda:0"), canonical_device("cpu")
+        ('cuda:0', 'cuda:0', 'cpu')
+    """
     import torch
 
-    return torch.bfloat16 if device.type == "cuda" else torch.float32
+    resolved = resolve_device(device) if isinstance(device, str) else device
+    if resolved.type == "cpu":
+        return "cpu"
+    index = resolved.index
+    if index is None:
+        index = torch.cuda.current_device() if resolved.type == "cuda" and _cuda_ready() else 0
+    return f"{resolved.type}:{index}"
+
+
+def _cuda_ready() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available() and torch.cuda.is_initialized())
+
+
+def default_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 on CUDA that supports it (float16 on older GPUs), float32 elsewhere."""
+    import torch
+
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def resolve_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
+    """The torch dtype for a ``dtype`` setting (``auto``/None: :func:`default_dtype`).
+
+    An explicit bfloat16 on a CUDA device without bf16 support becomes float16, with a warning.
+    """
+    import torch
+
+    if dtype in (None, "auto"):
+        return default_dtype(device)
+    if dtype not in ("bfloat16", "float16", "float32"):
+        raise ConfigError(f"dtype {dtype!r} is not one of auto, bfloat16, float16, float32")
+    if dtype == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        logger.warning("%s does not support bfloat16; loading in float16", device)
+        return torch.float16
+    return getattr(torch, dtype)
+
+
+def resolve_attention(setting: str, device: torch.device) -> str:
+    """The attention implementation for an ``attn_implementation`` setting on ``device``.
+
+    ``auto``: ``flash_attention_2`` on CUDA when the ``flash_attn`` package imports, else
+    ``sdpa``. An explicit ``flash_attention_2`` needs both, and says how to get them otherwise.
+
+    Example:
+        >>> import torch
+        >>> resolve_attention("auto", torch.device("cpu"))
+        'sdpa'
+    """
+    if setting not in ATTENTION_CHOICES:
+        raise ConfigError(
+            f"attn_implementation {setting!r} is not one of {', '.join(ATTENTION_CHOICES)}"
+        )
+    flash = device.type == "cuda" and _flash_attn_importable()
+    if setting == "auto":
+        return "flash_attention_2" if flash else "sdpa"
+    if setting == "flash_attention_2" and not flash:
+        if device.type != "cuda":
+            raise ConfigError(
+                "attn_implementation=flash_attention_2 needs a CUDA device; set it to auto or sdpa "
+                f"on {device}."
+            )
+        raise MissingDependencyError(
+            "attn_implementation=flash_attention_2 needs the flash_attn package "
+            "(pip install flash-attn --no-build-isolation); or set it to auto or sdpa."
+        )
+    return setting
+
+
+def _flash_attn_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("flash_attn") is not None
 
 
 def load_vl_model(
@@ -159,6 +256,7 @@ def load_vl_model(
     setting: str,
     device: str = "auto",
     dtype: str | None = None,
+    attention: str = "auto",
     models_dir: str | Path | None = None,
 ) -> LoadedModel:
     """The process-wide loaded model for these arguments (loaded on first call, then cached).
@@ -168,13 +266,15 @@ def load_vl_model(
         kind: ``"base"`` (hidden states) or ``"generation"`` (LM head, ``generate``).
         setting: the setting that names this model, quoted in error messages.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-        dtype: ``"bfloat16"``, ``"float16"``, ``"float32"`` or None for the device default.
+        dtype: ``"auto"`` (or None), ``"bfloat16"``, ``"float16"``, ``"float32"``.
+        attention: ``"auto"``, ``"flash_attention_2"``, ``"sdpa"`` or ``"eager"``.
         models_dir: an extra folder searched for ``model`` by name.
 
     Raises:
         ModelNotAvailableError: the weights are not on this machine, or the folder lacks an image
             processor (a text-only folder, or a broken install).
-        MissingDependencyError: torch / transformers / torchvision cannot be imported.
+        MissingDependencyError: torch / transformers / torchvision cannot be imported, or
+            flash-attention was asked for without ``flash_attn``.
     """
     path = resolve_model_path(model, setting=setting, models_dir=models_dir)
     try:
@@ -185,9 +285,11 @@ def load_vl_model(
             f"local vision-language models need torch, torchvision and transformers ({exc}); "
             "install finrag with its default dependencies (pip install -e .)."
         ) from exc
-    torch_device = resolve_device(device)
-    torch_dtype = getattr(torch, dtype) if dtype else default_dtype(torch_device)
-    key = (str(path), kind, str(torch_device), str(torch_dtype))
+    device_name = canonical_device(device)
+    torch_device = torch.device(device_name)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    attn = resolve_attention(attention, torch_device)
+    key = (str(path), kind, device_name, str(torch_dtype), attn)
     with _LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
@@ -195,18 +297,33 @@ def load_vl_model(
         auto = (
             transformers.AutoModel if kind == "base" else transformers.AutoModelForImageTextToText
         )
-        logger.info("loading %s (%s) on %s as %s", path, kind, torch_device, torch_dtype)
+        logger.info(
+            "loading %s (%s) on %s as %s, attention %s", path, kind, device_name, torch_dtype, attn
+        )
         try:
-            loaded_model = auto.from_pretrained(str(path), dtype=torch_dtype, local_files_only=True)
+            # device_map puts each weight on the device as it is read: no full host-memory copy.
+            loaded_model = auto.from_pretrained(
+                str(path),
+                dtype=torch_dtype,
+                device_map=device_name,
+                attn_implementation=attn,
+                local_files_only=True,
+            )
         except OSError as exc:
             raise ModelNotAvailableError(
                 f"could not load model weights from {path}: {exc}. {how_to_provide(setting)}"
             ) from exc
-        loaded_model.to(torch_device).eval()
+        loaded_model.eval()
         processor = load_processor(path, setting=setting)
-        loaded = LoadedModel(loaded_model, processor, path, torch_device, torch_dtype)
+        loaded = LoadedModel(loaded_model, processor, path, torch_device, torch_dtype, attn)
         _CACHE[key] = loaded
         return loaded
+
+
+def cached_models() -> list[tuple[str, str, str, str, str]]:
+    """Keys of the loaded models: (folder, kind, canonical device, dtype, attention)."""
+    with _LOCK:
+        return list(_CACHE)
 
 
 def load_processor(path: Path, *, setting: str) -> Any:
@@ -218,7 +335,7 @@ def load_processor(path: Path, *, setting: str) -> Any:
     from transformers import AutoProcessor
 
     try:
-        processor = AutoProcessor.from_pretrained(str(path), local_files_only=True)
+        processor = _fast_processor(AutoProcessor, path)
     except (OSError, ValueError) as exc:
         raise ModelNotAvailableError(
             f"could not build the processor of {path} ({exc}); the folder needs the tokenizer and "
@@ -244,6 +361,20 @@ def load_processor(path: Path, *, setting: str) -> Any:
             f"{cause}. {how_to_provide(setting)}"
         )
     return processor
+
+
+def _fast_processor(auto: Any, path: Path) -> Any:
+    """The processor with its fast image path: the torchvision backend (transformers 5) or
+    ``use_fast=True`` (4.x); the default one where neither is available."""
+    import transformers
+
+    major = int(transformers.__version__.split(".")[0])
+    fast = {"backend": "torchvision"} if major >= 5 else {"use_fast": True}
+    try:
+        return auto.from_pretrained(str(path), local_files_only=True, **fast)
+    except (ImportError, TypeError, ValueError) as exc:
+        logger.info("no fast image processor for %s (%s); using the default one", path, exc)
+        return auto.from_pretrained(str(path), local_files_only=True)
 
 
 def clear_cache() -> None:
@@ -299,18 +430,38 @@ def generate_greedy(
     Shared by the local LLM backend and the listwise reranker: render the chat with the
     assistant turn opened, size the images to the model's patch grid, decode greedily.
     """
+    return generate_greedy_batch(
+        loaded,
+        [chat],
+        [image_paths],
+        max_new_tokens=max_new_tokens,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+    )[0]
+
+
+def generate_greedy_batch(
+    loaded: LoadedModel,
+    chats: list[list[dict[str, Any]]],
+    image_lists: list[list[Any]],
+    *,
+    max_new_tokens: int,
+    min_pixels: int,
+    max_pixels: int,
+    static_cache: bool = False,
+) -> list[str]:
+    """:func:`generate_greedy` for several chats in one left-padded ``generate`` call.
+
+    Decoding keeps the KV cache (``use_cache=True``). ``static_cache`` asks for a static cache,
+    which transformers compiles with ``torch.compile``; it is honoured on CUDA only (on CPU the
+    compile costs more than it saves), so a setting can stay on everywhere.
+    """
     import torch
 
-    prompt = loaded.processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-    images = [
-        prepare_image(
-            path, patch_factor=loaded.patch_factor, min_pixels=min_pixels, max_pixels=max_pixels
-        )
-        for path in image_paths
-    ]
-    encoded = loaded.processor(
-        text=[prompt], images=images or None, do_resize=False, return_tensors="pt"
-    ).to(loaded.device)
+    encoded = encode_chats(loaded, chats, image_lists, min_pixels=min_pixels, max_pixels=max_pixels)
+    options: dict[str, Any] = {}
+    if static_cache and loaded.device.type == "cuda":
+        options["cache_implementation"] = "static"
     with torch.inference_mode():
         output = loaded.model.generate(
             **encoded,
@@ -318,10 +469,44 @@ def generate_greedy(
             temperature=None,
             top_p=None,
             top_k=None,
+            use_cache=True,
             max_new_tokens=max_new_tokens,
+            **options,
         )
-    new_tokens = output[0, encoded["input_ids"].shape[1] :]
-    return loaded.processor.decode(new_tokens, skip_special_tokens=True)
+    new_tokens = output[:, encoded["input_ids"].shape[1] :]
+    return loaded.processor.batch_decode(new_tokens, skip_special_tokens=True)
+
+
+def encode_chats(
+    loaded: LoadedModel,
+    chats: list[list[dict[str, Any]]],
+    image_lists: list[list[Any]],
+    *,
+    min_pixels: int,
+    max_pixels: int,
+) -> Any:
+    """Left-padded processor outputs for chats with the assistant turn opened, on the device."""
+    processor = loaded.processor
+    prompts = [
+        processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        for chat in chats
+    ]
+    images = [
+        prepare_image(
+            path, patch_factor=loaded.patch_factor, min_pixels=min_pixels, max_pixels=max_pixels
+        )
+        for paths in image_lists
+        for path in paths
+    ]
+    encoded = processor(
+        text=prompts,
+        images=images or None,
+        padding=True,
+        padding_side="left",
+        do_resize=False,
+        return_tensors="pt",
+    )
+    return to_device(encoded, loaded.device)
 
 
 def quantize_int8(source: Path, target: Path) -> None:

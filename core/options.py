@@ -19,6 +19,25 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+# How a local transformers model computes attention (``core.models.resolve_attention``): ``auto``
+# is FlashAttention-2 on CUDA when the ``flash_attn`` package imports, else PyTorch's SDPA.
+AttentionImplementation = Literal["auto", "flash_attention_2", "sdpa", "eager"]
+# ``auto``: bfloat16 on a CUDA device that supports it (float16 on older GPUs), float32 on CPU.
+ModelDtype = Literal["auto", "bfloat16", "float16", "float32"]
+
+
+class LocalModelOptions(BaseModel):
+    """How a local transformers model (Qwen3-VL family) is placed and fed.
+
+    ``preprocess_workers`` threads decode, resize and run the processor for the next batch while
+    the model runs the current one (0 = in the calling thread, no overlap).
+    """
+
+    device: str = "auto"
+    dtype: ModelDtype = "auto"
+    attn_implementation: AttentionImplementation = "auto"
+    preprocess_workers: int = 1
+
 
 class BackendOptions(BaseModel):
     """What every backend's options share: its registered name."""
@@ -64,11 +83,10 @@ class SentenceTransformersOptions(EmbedderOptions):
     device: str = "auto"
 
 
-class Qwen3VLEmbedderOptions(EmbedderOptions):
+class Qwen3VLEmbedderOptions(LocalModelOptions, EmbedderOptions):
     """Qwen3-VL-Embedding: text and page images in one space."""
 
     name: Literal["qwen3-vl"] = "qwen3-vl"
-    device: str = "auto"
     dimension: int | None = None  # Matryoshka truncation
 
 
@@ -77,10 +95,9 @@ class Qwen3VLEmbedderOptions(EmbedderOptions):
 DocumentMode = Literal["auto", "text", "image"]
 
 
-class RerankerOptions(BackendOptions):
+class RerankerOptions(LocalModelOptions, BackendOptions):
     model: str | None = None
     batch_size: int = 16
-    device: str = "auto"
 
 
 class NoRerankerOptions(RerankerOptions):
@@ -118,6 +135,13 @@ class ListwiseRerankerOptions(RerankerOptions):
     name: Literal["listwise-vl"] = "listwise-vl"
     window: int = 5
     document_mode: DocumentMode = "auto"
+    # Cap on generated reasoning; the answer's few tokens come on top (``answer_tokens``).
+    max_reasoning_tokens: int = 1024
+    # Windows generated together (left-padded, one ``generate`` call): the same window step of
+    # several queries in ``rerank_many``. 1 = one window per call.
+    window_batch: int = 4
+    # Static KV cache + torch.compile for decoding; CUDA only (ignored on CPU), off by default.
+    compile: bool = False
 
 
 class PromotedRerankerOptions(RerankerOptions):
@@ -130,6 +154,9 @@ class PromotedRerankerOptions(RerankerOptions):
     window: int = 5
     document_mode: DocumentMode = "auto"
     fusion_weight: float | None = None
+    max_reasoning_tokens: int = 1024
+    window_batch: int = 4
+    compile: bool = False
 
 
 # -- answerers (settings group ``llm``) ---------------------------------------------------------
@@ -156,8 +183,7 @@ class OpenAIOptions(LLMOptions):
     max_retries: int = 2
 
 
-class TransformersLLMOptions(LLMOptions):
+class TransformersLLMOptions(LocalModelOptions, LLMOptions):
     """A local Qwen-VL instruct model through transformers."""
 
     name: Literal["transformers"] = "transformers"
-    device: str = "auto"

@@ -14,6 +14,14 @@ candidates, stride ``window // 2``, from the bottom of the list up, each window'
 back before the next (so a strong candidate bubbles up from the bottom to the top). The last
 window always starts at the top.
 
+Speed: decoding keeps the KV cache; ``settings.max_reasoning_tokens`` caps the reasoning (the
+answer's :func:`answer_tokens` come on top), and ``settings.compile`` asks for a static cache
+compiled with torch.compile (CUDA only). :meth:`ListwiseVLReranker.rerank_many` reranks several
+queries at once: their sliding windows advance in step, and the same step's windows go into one
+left-padded ``generate`` call, up to ``settings.window_batch`` windows at a time. A query's own
+windows cannot share a call (each window reads the order the previous one wrote), so one query
+gets no batching; the orders are those of :meth:`ListwiseVLReranker.rerank` one query at a time.
+
 Output hits carry ``source="rerank"``, ranks from 1, and score ``1 / rank`` (listwise output has no
 calibrated score). ``last_reasoning`` holds the reasoning of the window that fixed the top of the
 list for the last query, and ``last_windows`` one :class:`WindowResult` per generated window, so
@@ -43,7 +51,7 @@ from core.errors import ConfigError
 from core.models import (
     DEFAULT_MIN_PIXELS,
     LoadedModel,
-    generate_greedy,
+    generate_greedy_batch,
     load_vl_model,
     resolve_model_path,
 )
@@ -129,6 +137,11 @@ class WindowResult:
     raw: str = field(repr=False, default="")
 
 
+def answer_tokens(n: int) -> int:
+    """Tokens allowed after the reasoning: ``</think><answer>[..n ids..]</answer>`` with room."""
+    return 16 + 4 * n
+
+
 def window_spans(n: int, window: int, stride: int) -> list[tuple[int, int]]:
     """RankGPT's windows over ``n`` items, bottom first, the last one ``(0, window)``."""
     if n <= window:
@@ -151,7 +164,7 @@ class ListwiseVLReranker(BaseReranker):
         self,
         settings: ListwiseRerankerOptions | None = None,
         *,
-        max_new_tokens: int = 1024,
+        max_new_tokens: int | None = None,
         min_pixels: int = DEFAULT_MIN_PIXELS,
         # ~1000 visual tokens per page: five letter pages at 100 dpi then fit in ~5k tokens
         max_pixels: int = 1024 * 28 * 28,
@@ -167,43 +180,64 @@ class ListwiseVLReranker(BaseReranker):
         self.model_path = resolve_model_path(
             self.settings.model or DEFAULT_MODEL, setting=MODEL_SETTING, models_dir=models_dir
         )
-        self.max_new_tokens = max_new_tokens
+        # Generated tokens per window: the reasoning cap plus the answer (an explicit value wins).
+        self.max_new_tokens = max_new_tokens or (
+            self.settings.max_reasoning_tokens + answer_tokens(self.settings.window)
+        )
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
         self.last_reasoning: str | None = None
         self.last_windows: list[WindowResult] = []
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
+        return self.rerank_many([(query, hits)], top_k)[0]
+
+    def rerank_many(
+        self, requests: list[tuple[str, list[Hit]]], top_k: int | None = None
+    ) -> list[list[Hit]]:
+        """:meth:`rerank` for several (query, hits) requests, their windows generated together.
+
+        ``last_windows`` and ``last_reasoning`` describe the last request afterwards.
+        """
         self.last_reasoning = None
         self.last_windows = []
-        if not hits:
-            return []
-        current = list(hits)
         window = self.settings.window
-        for start, end in window_spans(len(current), window, max(1, window // 2)):
-            part = current[start:end]
-            if len(part) < 2:
-                continue
-            raw = self.generate(query, part)
-            order, reasoning, ok = parse_ranking(raw, len(part))
-            if not ok:
-                logger.warning(
-                    "listwise reranker: no usable ranking in the output for window %d:%d; "
-                    "keeping its order (output starts %r)",
-                    start,
-                    end,
-                    raw[:120],
+        current = [list(hits) for _, hits in requests]
+        spans = [window_spans(len(hits), window, max(1, window // 2)) for hits in current]
+        spans = [
+            [(a, b) for a, b in query_spans if b - a >= 2] if current[q] else []
+            for q, query_spans in enumerate(spans)
+        ]
+        results: list[list[WindowResult]] = [[] for _ in requests]
+        group = max(1, self.settings.window_batch)
+        for step in range(max((len(s) for s in spans), default=0)):
+            due = [(q, spans[q][step]) for q in range(len(requests)) if step < len(spans[q])]
+            for begin in range(0, len(due), group):
+                chunk = due[begin : begin + group]
+                parts = [current[q][a:b] for q, (a, b) in chunk]
+                raws = self.generate_many(
+                    [(requests[q][0], part) for (q, _), part in zip(chunk, parts, strict=True)]
                 )
-            self.last_windows.append(
-                WindowResult(
-                    start, end, [h.chunk.chunk_id for h in part], order, reasoning, ok, raw
-                )
-            )
-            current[start:end] = [part[i] for i in order]
-        if self.last_windows:
-            self.last_reasoning = self.last_windows[-1].reasoning
-        scores = [1.0 / rank for rank in range(1, len(current) + 1)]
-        return reranked(current, scores, top_k)
+                for (q, (a, b)), part, raw in zip(chunk, parts, raws, strict=True):
+                    order, reasoning, ok = parse_ranking(raw, len(part))
+                    if not ok:
+                        logger.warning(
+                            "listwise reranker: no usable ranking in the output for window %d:%d; "
+                            "keeping its order (output starts %r)",
+                            a,
+                            b,
+                            raw[:120],
+                        )
+                    ids = [h.chunk.chunk_id for h in part]
+                    results[q].append(WindowResult(a, b, ids, order, reasoning, ok, raw))
+                    current[q][a:b] = [part[i] for i in order]
+        if results:
+            self.last_windows = results[-1]
+            self.last_reasoning = results[-1][-1].reasoning if results[-1] else None
+        return [
+            reranked(hits, [1.0 / rank for rank in range(1, len(hits) + 1)], top_k)
+            for hits in current
+        ]
 
     def messages(self, query: str, hits: list[Hit]) -> list[dict[str, Any]]:
         """The MM-R5 chat for one window of candidates."""
@@ -235,15 +269,22 @@ class ListwiseVLReranker(BaseReranker):
 
     def generate(self, query: str, hits: list[Hit]) -> str:
         """The model's raw output for one window (greedy decoding)."""
-        chat = self.messages(query, hits)
-        images = [item["image"] for item in chat[1]["content"] if item["type"] == "image"]
-        return generate_greedy(
+        return self.generate_many([(query, hits)])[0]
+
+    def generate_many(self, windows: list[tuple[str, list[Hit]]]) -> list[str]:
+        """Raw outputs for several (query, window of hits), in one ``generate`` call."""
+        chats = [self.messages(query, hits) for query, hits in windows]
+        images = [
+            [i["image"] for i in chat[1]["content"] if i["type"] == "image"] for chat in chats
+        ]
+        return generate_greedy_batch(
             self.loaded(),
-            chat,
+            chats,
             images,
             max_new_tokens=self.max_new_tokens,
             min_pixels=self.min_pixels,
             max_pixels=self.max_pixels,
+            static_cache=self.settings.compile,
         )
 
     def loaded(self) -> LoadedModel:
@@ -253,4 +294,11 @@ class ListwiseVLReranker(BaseReranker):
             kind="generation",
             setting=MODEL_SETTING,
             device=self.settings.device,
+            dtype=self.settings.dtype,
+            attention=self.settings.attn_implementation,
         )
+
+    @property
+    def attention(self) -> str:
+        """The attention implementation the model runs with (loads it): ``sdpa``, ..."""
+        return self.loaded().attention

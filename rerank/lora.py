@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import ConfigError, MissingDependencyError, ModelNotAvailableError
 from core.models import (
     LoadedModel,
-    default_dtype,
     how_to_provide,
     load_processor,
     resolve_device,
+    resolve_dtype,
     resolve_model_path,
 )
 from core.options import LoraRerankerOptions
@@ -84,11 +84,10 @@ def load_fresh_model(path: Path, *, device: str, dtype: str | None) -> LoadedMod
     model of :func:`core.models.load_vl_model`.
     """
     require_torch_peft()
-    import torch
     from transformers import AutoModelForImageTextToText
 
     torch_device = resolve_device(device)
-    torch_dtype = getattr(torch, dtype) if dtype else default_dtype(torch_device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
     logger.info("loading %s on %s as %s for LoRA", path, torch_device, torch_dtype)
     try:
         model = AutoModelForImageTextToText.from_pretrained(
@@ -112,7 +111,6 @@ def load_merged_model(
 ) -> LoadedModel:
     """The base model with ``model_dir``'s adapter merged in (loaded once per process)."""
     require_torch_peft()
-    import torch
     from peft import PeftModel
 
     folder = Path(model_dir).expanduser().resolve()
@@ -123,7 +121,7 @@ def load_merged_model(
             "folder written by a qwen3-vl-lora training run."
         )
     torch_device = resolve_device(device)
-    torch_dtype = getattr(torch, dtype) if dtype else default_dtype(torch_device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
     key = (str(folder), str(torch_device), str(torch_dtype))
     with _MERGED_LOCK:
         cached = _MERGED.get(key)
@@ -164,7 +162,9 @@ class LoraReranker(Qwen3VLReranker):
         super().__init__(settings.model_copy(update={"model": info.base}), **kwargs)
 
     def loaded(self) -> LoadedModel:
-        return load_merged_model(self.adapter_dir, device=self.settings.device)
+        return load_merged_model(
+            self.adapter_dir, device=self.settings.device, dtype=self.settings.dtype
+        )
 
 
 def load_lora_reranker(

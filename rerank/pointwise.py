@@ -22,6 +22,10 @@ shown, cut to :data:`MAX_DOCUMENT_TOKENS`.
 
 Pairs are scored in batches of ``settings.batch_size`` with left padding, so that the last
 position of every row is its real last token; the model computes logits for that position only.
+:meth:`Qwen3VLReranker.score_many` scores several queries against the same hits: each hit's
+image is decoded and resized once for the whole call (not once per pair), and its text cut once.
+While the model scores batch k, ``settings.preprocess_workers`` threads build batch k+1 (chat
+template, images, processor), which reaches the GPU through pinned memory.
 
 Example:
     >>> from core.options import Qwen3VLRerankerOptions
@@ -34,8 +38,9 @@ Example:
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ModelNotAvailableError
 from core.models import (
@@ -47,8 +52,12 @@ from core.models import (
     resolve_model_path,
 )
 from core.options import Qwen3VLRerankerOptions
+from core.prefetch import prefetched, to_device
 from core.records import Hit
 from rerank.base import BaseReranker
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 logger = logging.getLogger(__name__)
 
@@ -138,25 +147,48 @@ class Qwen3VLReranker(BaseReranker):
 
     def score(self, query: str, hits: list[Hit]) -> list[float]:
         """sigmoid(logit yes - logit no) for each hit, in input order."""
+        return self.score_many([query], hits)[0] if hits else []
+
+    def score_many(self, queries: list[str], hits: list[Hit]) -> list[list[float]]:
+        """One row of scores per query over the same ``hits`` (each page decoded once).
+
+        Pairs go query by query into batches of ``settings.batch_size``; the scores equal
+        :meth:`score` called for each query.
+        """
+        if not queries or not hits:
+            return [[] for _ in queries]
         import torch
 
         loaded = self.loaded()
         yes, no = self.judgement_ids()
-        scores: list[float] = []
+        documents = _Documents(self, hits)
+        pairs = [(query, index) for query in queries for index in range(len(hits))]
         batch = max(1, self.settings.batch_size)
+        batches = [pairs[start : start + batch] for start in range(0, len(pairs), batch)]
+        flat: list[float] = []
+        prepared = prefetched(
+            batches, documents.encode_on_host, workers=self.settings.preprocess_workers
+        )
         with torch.inference_mode():
-            for start in range(0, len(hits), batch):
-                encoded = self.encode(query, hits[start : start + batch])
+            for host in prepared:
+                encoded = to_device(host, loaded.device)
                 logits = loaded.model(**encoded, logits_to_keep=1).logits[:, -1, :].float()
-                scores += torch.sigmoid(logits[:, yes] - logits[:, no]).tolist()
-        return scores
+                flat += torch.sigmoid(logits[:, yes] - logits[:, no]).tolist()
+        return [flat[row * len(hits) : (row + 1) * len(hits)] for row in range(len(queries))]
 
-    def messages(self, query: str, hit: Hit) -> list[dict[str, Any]]:
-        """The chat for one pair (the reference code's ``format_mm_instruction``)."""
+    def document(self, hit: Hit) -> tuple[str | None, str]:
+        """What shows ``hit``: its image file (or None) and its text, cut to the token budget."""
         image = document_image(hit, self.settings.document_mode)
         text = cut_to_tokens(
             self.loaded().tokenizer, document_text(hit, image), MAX_DOCUMENT_TOKENS
         )
+        return image, text
+
+    def messages(
+        self, query: str, hit: Hit, document: tuple[str | None, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The chat for one pair (the reference code's ``format_mm_instruction``)."""
+        image, text = document or self.document(hit)
         content: list[dict[str, Any]] = [
             {"type": "text", "text": "<Instruct>: " + self.instruction},
             {"type": "text", "text": "<Query>:"},
@@ -180,34 +212,9 @@ class Qwen3VLReranker(BaseReranker):
 
     def encode(self, query: str, hits: list[Hit]) -> Any:
         """Left-padded processor outputs for a batch of pairs, on the model's device."""
-        loaded = self.loaded()
-        texts, images = [], []
-        for hit in hits:
-            chat = self.messages(query, hit)
-            texts.append(
-                loaded.processor.apply_chat_template(
-                    chat, tokenize=False, add_generation_prompt=True
-                )
-            )
-            for item in chat[1]["content"]:
-                if item["type"] == "image":
-                    images.append(
-                        prepare_image(
-                            item["image"],
-                            patch_factor=loaded.patch_factor,
-                            min_pixels=self.min_pixels,
-                            max_pixels=self.max_pixels,
-                        )
-                    )
-        encoded = loaded.processor(
-            text=texts,
-            images=images or None,
-            padding=True,
-            padding_side="left",
-            do_resize=False,
-            return_tensors="pt",
-        )
-        return encoded.to(loaded.device)
+        documents = _Documents(self, hits)
+        host = documents.encode_on_host([(query, i) for i in range(len(hits))])
+        return to_device(host, self.loaded().device)
 
     def judgement_ids(self) -> tuple[int, int]:
         """Token ids of "yes" and "no" (9693 and 2152 in the Qwen vocabulary)."""
@@ -227,4 +234,55 @@ class Qwen3VLReranker(BaseReranker):
             kind="generation",
             setting=MODEL_SETTING,
             device=self.settings.device,
+            dtype=self.settings.dtype,
+            attention=self.settings.attn_implementation,
+        )
+
+    @property
+    def attention(self) -> str:
+        """The attention implementation the model runs with (loads it): ``sdpa``, ..."""
+        return self.loaded().attention
+
+
+class _Documents:
+    """The hits of one scoring call, each shown, decoded and resized at most once."""
+
+    def __init__(self, reranker: Qwen3VLReranker, hits: list[Hit]) -> None:
+        self.reranker = reranker
+        self.loaded = reranker.loaded()
+        self.hits = hits
+        self.shown = [reranker.document(hit) for hit in hits]
+        self._images: dict[str, Image.Image] = {}
+        self._lock = threading.Lock()
+
+    def image(self, path: str) -> Image.Image:
+        with self._lock:  # one decode per file even with several preprocessing threads
+            if path not in self._images:
+                self._images[path] = prepare_image(
+                    path,
+                    patch_factor=self.loaded.patch_factor,
+                    min_pixels=self.reranker.min_pixels,
+                    max_pixels=self.reranker.max_pixels,
+                )
+            return self._images[path]
+
+    def encode_on_host(self, pairs: list[tuple[str, int]]) -> Any:
+        """Left-padded processor outputs for (query, hit index) pairs, in host memory."""
+        processor = self.loaded.processor
+        texts, images = [], []
+        for query, index in pairs:
+            chat = self.reranker.messages(query, self.hits[index], self.shown[index])
+            texts.append(
+                processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+            )
+            images += [
+                self.image(item["image"]) for item in chat[1]["content"] if item["type"] == "image"
+            ]
+        return processor(
+            text=texts,
+            images=images or None,
+            padding=True,
+            padding_side="left",
+            do_resize=False,
+            return_tensors="pt",
         )

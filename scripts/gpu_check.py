@@ -1,25 +1,30 @@
-"""Smoke benchmark of the Qwen3-VL backends on whatever device is there (CUDA if visible).
+"""Throughput check of the Qwen3-VL backends on whatever device is there (CUDA if visible).
 
-What it prints (one block per stage, plus a JSON line at the end):
+Needs only what a GPU image has (torch, torchvision, transformers, Pillow, numpy) plus the project:
+no PyMuPDF, no pytest. Pages are the PNGs of ``--pages-dir`` or, when none is given, synthetic
+filing pages drawn with PIL (one fact each, letter size at ``--dpi``).
 
-* embedder: load seconds, page images embedded per second (pages rendered from a generated PDF
-  with PyMuPDF at ``--dpi``), queries per second;
-* pointwise reranker: (question, page image) pairs scored per second;
-* listwise reranker (only when ``FINRAG_GPU_CHECK_LISTWISE`` is set): seconds per window;
-* a ViDoRe-style sanity check: every generated page answers one question; we report how often
-  the page's own question ranks it first among all pages, by embedding similarity and by
-  reranker score. A real checkpoint should be near 1.0; the tiny random model is at chance
-  (1 / pages) and only proves the code runs;
-* peak GPU memory (``torch.cuda.max_memory_allocated``) when on CUDA.
+It prints one table (stage, figure, value, peak GPU memory of that stage; the peak is reset before
+each stage with ``torch.cuda.reset_peak_memory_stats``) and a JSON line starting ``RESULT``:
 
-Models come from environment variables (a local folder or an id in the local HF cache); when a
-variable is unset the tiny random Qwen3-VL from ``tests/fixtures/tiny_qwen.py`` is built on the fly:
+* embedder: page images per second at batch 32, 8 and 1; queries per second one by one and batched;
+* pointwise reranker: (question, page) pairs per second at batch ``--pair-batch`` (16), all
+  questions against all pages in one ``score_many`` call (each page decoded once);
+* listwise reranker: prefill seconds for one window of 5 pages (``max_new_tokens=1``) and
+  milliseconds per decoded token (``--listwise-tokens`` forced tokens, prefill subtracted);
+* a sanity figure: how often a page's own question ranks it first (a real checkpoint should be
+  near 1.0; the tiny random model is at chance and only proves the code runs).
+
+On CPU, or with the tiny random model, every line says "cpu, tiny model: not a GPU figure".
+
+Models come from environment variables (a local folder or an id in the local HF cache); when one is
+unset the tiny random Qwen3-VL of ``tests/fixtures/tiny_qwen.py`` is built on the fly:
 
     FINRAG_GPU_CHECK_EMBEDDER   e.g. /models/Qwen3-VL-Embedding-2B
     FINRAG_GPU_CHECK_RERANKER   e.g. /models/Qwen3-VL-Reranker-2B
-    FINRAG_GPU_CHECK_LISTWISE   e.g. /models/MM-R5 (optional; skipped when unset)
+    FINRAG_GPU_CHECK_LISTWISE   e.g. /models/MM-R5
 
-Run: ``scripts/gpu_check.sh [--pages 16] [--dpi 100] [--batch 8] [--device auto]``.
+Run: ``scripts/gpu_check.sh [--pages-dir renders/] [--pages 32] [--dpi 100] [--device auto]``.
 """
 
 from __future__ import annotations
@@ -51,49 +56,100 @@ FACTS = [
     ("Kestrel Aerospace", "order backlog", "$27.4 billion", "fiscal 2022"),
     ("Larkspur Software", "annual recurring revenue", "$1.12 billion", "fiscal 2023"),
 ]
+NOT_GPU = "cpu, tiny model: not a GPU figure"
 
 
-def write_pages(folder: Path, count: int, dpi: int) -> tuple[list[str], list[str]]:
-    """Render ``count`` one-fact filing pages to PNG; returns (image paths, questions)."""
-    import pymupdf
+def fact(i: int) -> tuple[str, str, str, str]:
+    company, metric, value, period = FACTS[i % len(FACTS)]
+    if i >= len(FACTS):
+        company += f" (segment {i // len(FACTS) + 1})"
+    return company, metric, value, period
 
-    doc = pymupdf.open()
-    questions = []
-    for i in range(count):
-        company, metric, value, period = FACTS[i % len(FACTS)]
-        suffix = f" (segment {i // len(FACTS) + 1})" if i >= len(FACTS) else ""
-        page = doc.new_page(width=612, height=792)
-        page.insert_text((72, 90), f"{company}{suffix}", fontsize=20)
-        page.insert_text((72, 120), f"Annual Report on Form 10-K, {period}", fontsize=12)
-        body = (
-            f"Management's discussion and analysis. For {period}, {company}{suffix} reported "
-            f"{metric} of {value}, compared with the prior year. The change reflects pricing, "
-            "volumes and foreign exchange. See the consolidated financial statements."
-        )
-        page.insert_textbox(pymupdf.Rect(72, 150, 540, 400), body, fontsize=11)
-        page.insert_text((72, 440), f"{metric.capitalize():<40} {value}", fontsize=11)
-        questions.append(f"What was {company}{suffix}'s {metric} in {period}?")
+
+def question(i: int) -> str:
+    company, metric, _, period = fact(i)
+    return f"What was {company}'s {metric} in {period}?"
+
+
+def write_pages(folder: Path, count: int, dpi: int) -> list[str]:
+    """``count`` synthetic one-fact filing pages (letter size at ``dpi``) drawn with PIL."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = int(8.5 * dpi), int(11 * dpi)
+    font = ImageFont.load_default(size=max(8, dpi // 7))
     paths = []
-    for number, page in enumerate(doc, start=1):
-        path = folder / f"page-{number:03d}.png"
-        page.get_pixmap(dpi=dpi).save(str(path))
+    for i in range(count):
+        company, metric, value, period = fact(i)
+        page = Image.new("RGB", (width, height), "white")
+        draw = ImageDraw.Draw(page)
+        lines = [
+            company,
+            f"Annual Report on Form 10-K, {period}",
+            "Management's discussion and analysis.",
+            f"For {period}, {company} reported {metric} of {value}.",
+            f"{metric.capitalize()}: {value}",
+        ]
+        for row, line in enumerate(lines):
+            draw.text((dpi, dpi + row * dpi // 3), line, fill="black", font=font)
+        path = folder / f"page-{i + 1:03d}.png"
+        page.save(path)
         paths.append(str(path))
-    return paths, questions
+    return paths
 
 
-def synchronize() -> None:
-    import torch
+def read_pages(folder: Path) -> list[str]:
+    paths = sorted(str(p) for p in folder.glob("*.png"))
+    if not paths:
+        raise SystemExit(f"no .png files in {folder}")
+    return paths
 
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+
+class Stages:
+    """Timed stages, each with its own peak GPU memory, printed as one table."""
+
+    def __init__(self, device, tiny: bool) -> None:
+        self.device = device
+        self.note = NOT_GPU if device.type != "cuda" or tiny else ""
+        self.rows: list[tuple[str, str, float, float | None]] = []
+
+    def synchronize(self) -> None:
+        import torch
+
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def run(self, fn):
+        """(result, wall seconds, peak GiB or None) of ``fn`` after a peak reset."""
+        import torch
+
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        self.synchronize()
+        start = time.perf_counter()
+        result = fn()
+        self.synchronize()
+        wall = time.perf_counter() - start
+        peak = torch.cuda.max_memory_allocated() / 2**30 if self.device.type == "cuda" else None
+        return result, wall, peak
+
+    def add(self, stage: str, figure: str, value: float, peak: float | None) -> None:
+        self.rows.append((stage, figure, value, peak))
+
+    def table(self) -> str:
+        head = ("stage", "figure", "value", "peak GiB", "note")
+        body = [
+            (s, f, f"{v:.3f}", "-" if p is None else f"{p:.2f}", self.note)
+            for s, f, v, p in self.rows
+        ]
+        widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+        lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head]]
+        lines.append("-+-".join("-" * w for w in widths))
+        lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body]
+        return "\n".join(lines)
 
 
-def timed(fn):
-    synchronize()
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = fn()
-    synchronize()
-    return result, time.perf_counter() - wall, time.process_time() - cpu
+def wall_s(run: tuple) -> float:
+    return run[1]
 
 
 def top1(scores) -> float:
@@ -106,82 +162,86 @@ def top1(scores) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pages", type=int, default=12)
-    parser.add_argument("--dpi", type=int, default=100)
-    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--pages-dir", type=Path, help="rendered pages (*.png); default synthetic")
+    parser.add_argument("--pages", type=int, default=32, help="synthetic pages to draw")
+    parser.add_argument("--dpi", type=int, default=100, help="synthetic page resolution")
+    parser.add_argument("--queries", type=int, default=8)
+    parser.add_argument("--batches", default="32,8,1", help="embedder batch sizes")
+    parser.add_argument("--pair-batch", type=int, default=16)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--listwise-tokens", type=int, default=256)
+    parser.add_argument("--listwise-tokens", type=int, default=64)
     args = parser.parse_args()
 
-    import numpy as np
     import torch
 
-    from core.models import resolve_device
+    from core.models import canonical_device, encode_chats
     from core.options import (
         ListwiseRerankerOptions,
         Qwen3VLEmbedderOptions,
         Qwen3VLRerankerOptions,
     )
     from core.records import Chunk, Hit
+    from rerank.listwise import ListwiseVLReranker
     from rerank.pointwise import Qwen3VLReranker
     from retrieval.embedders.qwen3_vl import Qwen3VLEmbedder
 
-    device = resolve_device(args.device)
+    device = torch.device(canonical_device(args.device))
+    models = {
+        key: os.environ.get(f"FINRAG_GPU_CHECK_{key.upper()}")
+        for key in ("embedder", "reranker", "listwise")
+    }
     tiny = None
-    embedder_model = os.environ.get("FINRAG_GPU_CHECK_EMBEDDER")
-    reranker_model = os.environ.get("FINRAG_GPU_CHECK_RERANKER")
-    if not (embedder_model and reranker_model):
+    if not all(models.values()):
         from tests.fixtures.tiny_qwen import tiny_qwen_path
 
         tiny = str(tiny_qwen_path())
+    stages = Stages(device, tiny is not None)
     report: dict[str, object] = {
-        "device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu",
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch_threads": torch.get_num_threads(),
-        "embedder_model": embedder_model or f"tiny random ({tiny})",
-        "reranker_model": reranker_model or f"tiny random ({tiny})",
-        "pages": args.pages,
-        "dpi": args.dpi,
+        "models": {k: v or f"tiny random ({tiny})" for k, v in models.items()},
     }
-    print(f"device: {report['device']}  pages: {args.pages} at {args.dpi} dpi  batch: {args.batch}")
 
     with tempfile.TemporaryDirectory(prefix="finrag-gpu-check-") as tmp:
-        pages, questions = write_pages(Path(tmp), args.pages, args.dpi)
+        if args.pages_dir:
+            pages = read_pages(args.pages_dir)
+        else:
+            pages = write_pages(Path(tmp), args.pages, args.dpi)
+        questions = [question(i) for i in range(min(args.queries, len(pages)))]
+        print(f"device: {report['device']}  pages: {len(pages)}  queries: {len(questions)}")
 
+        # -- embedder ----------------------------------------------------------------------
         embedder = Qwen3VLEmbedder(
-            Qwen3VLEmbedderOptions(
-                model=embedder_model or tiny,
-                device=str(device),
-                batch_size=args.batch,
-            )
+            Qwen3VLEmbedderOptions(model=models["embedder"] or tiny, device=str(device))
         )
-        _, load_s, _ = timed(embedder.loaded)
+        _, load_s, peak = stages.run(embedder.loaded)
+        stages.add("embedder", "load s", load_s, peak)
         embedder.embed_images(pages[:1])  # warm-up (kernels, allocator)
-        page_vectors, wall, cpu = timed(lambda: embedder.embed_images(pages))
-        query_vectors, q_wall, _ = timed(
-            lambda: np.stack([embedder.embed_query(q) for q in questions])
-        )
-        visual_tokens = (
-            int(embedder.encode([embedder_input(pages[0])])["image_grid_thw"].prod()) // 4
-        )
-        report["embedder"] = {
-            "load_s": round(load_s, 2),
-            "pages_per_s": round(len(pages) / wall, 2),
-            "page_cpu_s": round(cpu / len(pages), 3),
-            "queries_per_s": round(len(questions) / q_wall, 2),
-            "visual_tokens_per_page": visual_tokens,
-            "dim": int(page_vectors.shape[1]),
-            "sanity_top1": top1(query_vectors @ page_vectors.T),
-        }
-        print("embedder:", json.dumps(report["embedder"]))
+        emb: dict[str, object] = {"load_s": round(load_s, 2), "attention": embedder.attention}
+        page_vectors = None
+        for batch in [int(b) for b in args.batches.split(",")]:
+            embedder.settings.batch_size = batch
+            page_vectors, wall, peak = stages.run(lambda: embedder.embed_images(pages))
+            stages.add("embedder", f"pages/s at batch {batch}", len(pages) / wall, peak)
+            emb[f"pages_per_s_batch_{batch}"] = round(len(pages) / wall, 2)
+        emb["pages_per_s"] = emb[f"pages_per_s_batch_{args.batches.split(',')[0]}"]
+        _, wall, peak = stages.run(lambda: [embedder.embed_query(q) for q in questions])
+        stages.add("embedder", "queries/s one by one", len(questions) / wall, peak)
+        emb["queries_per_s_single"] = round(len(questions) / wall, 2)
+        query_vectors, wall, peak = stages.run(lambda: embedder.embed_queries(questions))
+        stages.add("embedder", "queries/s batched", len(questions) / wall, peak)
+        emb["queries_per_s_batched"] = round(len(questions) / wall, 2)
+        emb["sanity_top1"] = top1(query_vectors @ page_vectors[: len(questions)].T)
+        report["embedder"] = emb
 
+        # -- pointwise reranker --------------------------------------------------------------
         reranker = Qwen3VLReranker(
             Qwen3VLRerankerOptions(
-                model=reranker_model or tiny,
-                device=str(device),
-                batch_size=args.batch,
+                model=models["reranker"] or tiny, device=str(device), batch_size=args.pair_batch
             )
         )
-        _, load_s, _ = timed(reranker.loaded)
+        _, load_s, peak = stages.run(reranker.loaded)
+        stages.add("pointwise", "load s", load_s, peak)
         hits = [
             Hit(
                 chunk=Chunk(
@@ -196,53 +256,71 @@ def main() -> int:
                 source="fused",
                 rank=i + 1,
             )
-            for i, p in enumerate(pages)
+            for i, p in enumerate(pages[: len(questions)])
         ]
         reranker.score(questions[0], hits[:1])  # warm-up
-        matrix, wall, cpu = timed(lambda: [reranker.score(q, hits) for q in questions])
+        matrix, wall, peak = stages.run(lambda: reranker.score_many(questions, hits))
         pairs = len(questions) * len(hits)
+        stages.add("pointwise", f"pairs/s at batch {args.pair_batch}", pairs / wall, peak)
         report["reranker"] = {
             "load_s": round(load_s, 2),
+            "attention": reranker.attention,
             "pairs_per_s": round(pairs / wall, 2),
-            "pair_cpu_s": round(cpu / pairs, 3),
             "sanity_top1": top1(matrix),
-            "own_page_mean_score": round(float(np.mean(np.diag(np.asarray(matrix)))), 4),
-            "other_pages_mean_score": round(
-                float(np.mean(np.asarray(matrix)[~np.eye(len(hits), dtype=bool)])), 4
-            ),
         }
-        print("reranker:", json.dumps(report["reranker"]))
 
-        listwise_model = os.environ.get("FINRAG_GPU_CHECK_LISTWISE")
-        if listwise_model:
-            from rerank.listwise import ListwiseVLReranker
+        # -- listwise reranker: prefill and per-token decode ---------------------------------
+        listwise = ListwiseVLReranker(
+            ListwiseRerankerOptions(model=models["listwise"] or tiny, device=str(device), window=5)
+        )
+        _, load_s, peak = stages.run(listwise.loaded)
+        stages.add("listwise", "load s", load_s, peak)
+        loaded = listwise.loaded()
+        window = [
+            h.model_copy(update={"chunk": h.chunk.model_copy(update={"image_path": p})})
+            for h, p in zip((hits * 5)[:5], (pages * 5)[:5], strict=True)
+        ]
+        chat = listwise.messages(questions[0], window)
+        images = [item["image"] for item in chat[1]["content"] if item["type"] == "image"]
+        encoded = encode_chats(
+            loaded, [chat], [images], min_pixels=listwise.min_pixels, max_pixels=listwise.max_pixels
+        )
 
-            listwise = ListwiseVLReranker(
-                ListwiseRerankerOptions(model=listwise_model, device=str(device), window=5),
-                max_new_tokens=args.listwise_tokens,
-            )
-            _, load_s, _ = timed(listwise.loaded)
-            window = hits[:5]
-            out, wall, _ = timed(lambda: listwise.rerank(questions[0], list(reversed(window))))
-            report["listwise"] = {
-                "load_s": round(load_s, 2),
-                "window_s": round(wall, 2),
-                "parsed_ok": listwise.last_windows[0].ok,
-                "own_page_first": out[0].chunk.chunk_id == "p0",
-            }
-            print("listwise:", json.dumps(report["listwise"]))
+        def generate(tokens: int):
+            with torch.inference_mode():
+                return loaded.model.generate(
+                    **encoded,
+                    do_sample=False,
+                    use_cache=True,
+                    max_new_tokens=tokens,
+                    min_new_tokens=tokens,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                )
+
+        generate(2)  # warm-up
+        # best of 3: the decode figure is a difference of two timings, so noise would dominate it
+        _, prefill, peak = min((stages.run(lambda: generate(1)) for _ in range(3)), key=wall_s)
+        stages.add("listwise", "prefill s per 5-page window", prefill, peak)
+        n = max(2, args.listwise_tokens)
+        _, wall, peak = min((stages.run(lambda: generate(n)) for _ in range(3)), key=wall_s)
+        decode_ms = 1000 * max(0.0, wall - prefill) / (n - 1)
+        stages.add("listwise", "decode ms per token", decode_ms, peak)
+        report["listwise"] = {
+            "load_s": round(load_s, 2),
+            "attention": listwise.attention,
+            "prompt_tokens": int(encoded["input_ids"].shape[1]),
+            "prefill_s": round(prefill, 4),
+            "decode_ms_per_token": round(decode_ms, 2),
+        }
 
     if device.type == "cuda":
-        report["peak_gpu_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
-        print(f"peak GPU memory: {report['peak_gpu_memory_gib']} GiB")
+        report["peak_gpu_memory_gib"] = round(max(p or 0 for *_, p in stages.rows), 2)
+    report["note"] = stages.note
+    print(stages.table())
     print("RESULT " + json.dumps(report))
     return 0
-
-
-def embedder_input(path: str):
-    from retrieval.embedders.qwen3_vl import EmbedInput
-
-    return EmbedInput(image=path)
 
 
 if __name__ == "__main__":

@@ -86,5 +86,10 @@ class TransformersVLLLM:
     def loaded(self) -> LoadedModel:
         """The shared loaded model (loads on first call)."""
         return load_vl_model(
-            str(self.model_path), kind="generation", setting=MODEL_SETTING, device=self.device
+            str(self.model_path),
+            kind="generation",
+            setting=MODEL_SETTING,
+            device=self.device,
+            dtype=self.settings.dtype,
+            attention=self.settings.attn_implementation,
         )

@@ -79,13 +79,18 @@ def oracle_reranker(tiny_qwen_dir, monkeypatch):
     reranker = ListwiseVLReranker(ListwiseRerankerOptions(model=str(tiny_qwen_dir), window=5))
 
     def fake_generate(query: str, hits: list[Hit]) -> str:
+        calls.append(1)
         relevance = [int(re.search(r"rel=(\d+)", h.chunk.text).group(1)) for h in hits]
         ranked = sorted(range(len(hits)), key=lambda i: -relevance[i])
         best = hits[ranked[0]].chunk.chunk_id
         ids = ", ".join(str(i + 1) for i in ranked)
         return f"<think>{best} is the most relevant</think><answer>[{ids}]</answer>"
 
-    monkeypatch.setattr(reranker, "generate", fake_generate)
+    calls: list[int] = []
+    reranker.generate_calls = calls
+    monkeypatch.setattr(
+        reranker, "generate_many", lambda windows: [fake_generate(q, h) for q, h in windows]
+    )
     return reranker
 
 
@@ -115,7 +120,9 @@ def test_sliding_window_bubbles_the_best_up_from_the_bottom(oracle_reranker) -> 
 
 def test_a_malformed_window_keeps_its_order(oracle_reranker, monkeypatch) -> None:
     hits = [make_hit(i, f"rel={i}") for i in range(6)]
-    monkeypatch.setattr(oracle_reranker, "generate", lambda q, h: "I cannot decide.")
+    monkeypatch.setattr(
+        oracle_reranker, "generate_many", lambda windows: ["I cannot decide."] * len(windows)
+    )
     out = oracle_reranker.rerank("q", hits)
     assert [h.chunk.chunk_id for h in out] == [f"c{i}" for i in range(6)]
     assert [w.ok for w in oracle_reranker.last_windows] == [False, False]
@@ -194,3 +201,74 @@ class TestListwiseConformance(RerankerConformance):
         reranker = RERANKERS.create("listwise-vl", settings=options)
         reranker.max_new_tokens = 8  # random weights: whatever it writes, the order must hold
         return reranker
+
+
+def test_rerank_many_batches_the_same_step_of_several_queries(oracle_reranker) -> None:
+    requests = [
+        ("q1", [make_hit(i, f"rel={(i * 7) % 10}") for i in range(10)]),
+        ("q2", [make_hit(i, f"rel={i}") for i in range(6)]),
+        ("q3", [make_hit(i, f"rel={5 - i}") for i in range(4)]),
+    ]
+    alone = [[h.chunk.chunk_id for h in oracle_reranker.rerank(q, hits)] for q, hits in requests]
+    calls_alone = len(oracle_reranker.generate_calls)
+    oracle_reranker.generate_calls.clear()
+    batched_calls: list[int] = []
+    windows_of = oracle_reranker.generate_many
+
+    def counting(windows):
+        batched_calls.append(len(windows))
+        return windows_of(windows)
+
+    oracle_reranker.generate_many = counting
+    together = oracle_reranker.rerank_many(requests)
+    assert [[h.chunk.chunk_id for h in out] for out in together] == alone
+    # steps: q1 has 4 windows, q2 2, q3 1 -> 4 calls for 7 windows (window_batch 4)
+    assert batched_calls == [3, 2, 1, 1] and calls_alone == 7
+    assert oracle_reranker.last_windows[-1].chunk_ids == ["c0", "c1", "c2", "c3"]
+
+
+def test_windows_in_one_generate_call_match_one_by_one(tiny_qwen_dir, tmp_path, monkeypatch):
+    from rerank.listwise import ListwiseVLReranker
+
+    options = ListwiseRerankerOptions(
+        model=str(tiny_qwen_dir), window=3, device="cpu", max_reasoning_tokens=6, window_batch=4
+    )
+    reranker = ListwiseVLReranker(options)
+    assert reranker.max_new_tokens == 6 + 16 + 4 * 3
+    reranker.max_new_tokens = 10
+    page = str(write_test_image(tmp_path / "p.png", seed=7))
+    requests = [
+        (
+            "What was net income?",
+            [make_hit(0, "p", modality="page", image=page)]
+            + [make_hit(1, "Net income rose 12%"), make_hit(2, "Total assets")],
+        ),
+        ("Cash flow?", [make_hit(3, "Cash flow"), make_hit(4, "Revenue by segment")]),
+        (
+            "Total revenue in fiscal 2023?",
+            [make_hit(5, "Total revenue was $2.2 billion")]
+            + [make_hit(6, "Leases"), make_hit(7, "Risk factors")],
+        ),
+    ]
+    model = reranker.loaded().model
+    generate = model.generate
+    seen: list[tuple[int, int]] = []
+
+    def spy(**kwargs):
+        seen.append((kwargs["input_ids"].shape[0], kwargs["max_new_tokens"]))
+        assert kwargs["use_cache"] is True and "cache_implementation" not in kwargs  # CPU
+        output = generate(**kwargs)
+        generated.append(output.shape[1] - kwargs["input_ids"].shape[1])
+        return output
+
+    generated: list[int] = []
+    monkeypatch.setattr(model, "generate", spy)
+    together = reranker.rerank_many(requests)
+    assert seen == [(3, 10)]  # three windows, one call, the token cap applied
+    raw_together = [w.raw for w in reranker.last_windows]
+    alone = [reranker.rerank(q, hits) for q, hits in requests]
+    assert raw_together == [w.raw for w in reranker.last_windows]
+    assert [[h.chunk.chunk_id for h in out] for out in together] == [
+        [h.chunk.chunk_id for h in out] for out in alone
+    ]
+    assert len(seen) == 4 and max(generated) <= 10  # the cap holds for every call

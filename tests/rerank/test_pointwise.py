@@ -207,3 +207,27 @@ class TestPointwiseConformance(RerankerConformance):
     @pytest.fixture
     def reranker(self, tiny_qwen_dir):
         return make_reranker(tiny_qwen_dir)
+
+
+def test_pages_are_decoded_once_per_query_batch(tiny_qwen_dir, hits, monkeypatch) -> None:
+    import rerank.pointwise as pointwise
+
+    decoded: list[str] = []
+    real = pointwise.prepare_image
+
+    def spy(image, **kwargs):
+        decoded.append(str(image))
+        return real(image, **kwargs)
+
+    monkeypatch.setattr(pointwise, "prepare_image", spy)
+    model = make_reranker(tiny_qwen_dir, batch_size=4, document_mode="image")
+    queries = ["What was net income?", "Revenue by segment?", "Total assets?"]
+    matrix = model.score_many(queries, hits)
+    images = [h.chunk.image_path for h in hits if model.document(h)[0] is not None]
+    assert len(images) == 3 and len(set(images)) == 2  # the table shows the figure's file too
+    assert sorted(decoded) == sorted(set(images))  # once per file for 3 queries x 5 hits
+    # the same scores as one query at a time, one pair at a time
+    single = make_reranker(tiny_qwen_dir, batch_size=1, preprocess_workers=0, document_mode="image")
+    for query, row in zip(queries, matrix, strict=True):
+        np.testing.assert_allclose(row, single.score(query, hits), atol=1e-5)
+    assert model.score_many([], hits) == [] and model.score_many(queries, []) == [[], [], []]

@@ -317,18 +317,37 @@ def test_gpu_check_script_reports_throughput_and_memory() -> None:
     assert report["peak_gpu_memory_gib"] > 0
 
 
-@pytest.mark.slow
-def test_gpu_check_script_runs_on_cpu_with_the_tiny_model() -> None:
+def test_gpu_check_script_runs_on_cpu_with_synthetic_pages() -> None:
+    """End to end on CPU: PIL-drawn pages, the tiny model, every stage in the table."""
+    import json
+
     root = Path(__file__).resolve().parents[2]
+    args = ["--pages", "2", "--dpi", "20", "--queries", "2", "--batches", "2,1"]
     out = subprocess.run(
-        [sys.executable, "scripts/gpu_check.py", "--pages", "2", "--dpi", "30", "--device", "cpu"],
+        [
+            sys.executable,
+            "scripts/gpu_check.py",
+            *args,
+            "--listwise-tokens",
+            "3",
+            "--device",
+            "cpu",
+        ],
         cwd=root,
         capture_output=True,
         text=True,
         check=True,
         timeout=600,
     )
-    assert '"sanity_top1"' in out.stdout and out.stdout.splitlines()[-1].startswith("RESULT ")
+    lines = out.stdout.splitlines()
+    assert lines[-1].startswith("RESULT ")
+    report = json.loads(lines[-1][len("RESULT ") :])
+    assert report["note"] == "cpu, tiny model: not a GPU figure"
+    assert report["embedder"]["attention"] == "sdpa" and report["reranker"]["pairs_per_s"] > 0
+    assert report["listwise"]["decode_ms_per_token"] > 0
+    for figure in ("pages/s at batch 2", "queries/s batched", "pairs/s at batch 16", "prefill s"):
+        assert any(figure in line for line in lines), figure
+    assert "pymupdf" not in out.stderr.lower()
 
 
 class TestQwen3VLEmbedderConformance(EmbedderConformance):
@@ -339,3 +358,26 @@ class TestQwen3VLEmbedderConformance(EmbedderConformance):
     @pytest.fixture
     def image_paths(self, images):
         return images
+
+
+def test_prefetched_batches_equal_one_by_one(tiny_qwen_dir, images) -> None:
+    """Batches prepared in a worker thread give the vectors of serial one-by-one embedding."""
+    from retrieval.embedders.qwen3_vl import EmbedInput, Qwen3VLEmbedder
+
+    items = [EmbedInput(image=images[i % 2]) for i in range(5)] + [EmbedInput(text=TEXTS[0])]
+    batched = Qwen3VLEmbedder(
+        Qwen3VLEmbedderOptions(
+            model=str(tiny_qwen_dir), device="cpu", batch_size=2, preprocess_workers=2
+        )
+    ).embed(items)
+    serial = Qwen3VLEmbedder(
+        Qwen3VLEmbedderOptions(
+            model=str(tiny_qwen_dir), device="cpu", batch_size=1, preprocess_workers=0
+        )
+    )
+    singles = np.stack([serial.embed([item])[0] for item in items])
+    assert (batched * singles).sum(axis=1).min() >= 0.999
+    queries = ["What was revenue?", "yes", "Net income in fiscal 2023"]
+    together = serial.embed_queries(queries)
+    one_by_one = np.stack([serial.embed_query(q) for q in queries])
+    assert (together * one_by_one).sum(axis=1).min() >= 0.999
