@@ -152,6 +152,31 @@ class Corpus:
         """Searchable filings the groups may read (all of them when ``acl_groups`` is None)."""
         return self.catalog.filings(acl_groups)
 
+    def set_acl(self, doc_id: str, acl: list[str]) -> Filing:
+        """Re-share a filing: its index points, statement facts and catalog row get ``acl``.
+
+        The index and the facts change first, the catalog last, so a failure half-way never
+        leaves a catalog that shows a wider sharing than search applies. Who may do this is the
+        caller's question (an admin, :mod:`core.roles`); the audit log records it there.
+
+        Raises:
+            FinragError: no such filing, or ``acl`` is empty.
+        """
+        from core.errors import FinragError
+
+        groups = [g.strip() for g in acl if g.strip()]
+        filing = self.catalog.get(doc_id)
+        if filing is None:
+            raise FinragError(f"no filing {doc_id[:12]} in the catalog")
+        if not groups:
+            raise FinragError("a filing needs at least one ACL group, or no one could read it")
+        if self.index.exists():
+            self.index.set_acl(doc_id, groups)
+        self.facts.set_acl(doc_id, groups)
+        filing = filing.model_copy(update={"acl": groups})
+        self.catalog.put(filing, self.catalog.state(doc_id) or "ok")
+        return filing
+
     @property
     def image_pages(self) -> bool:
         """Whether page renders are embedded into the ``image`` vector (multimodal embedders)."""
