@@ -18,9 +18,10 @@ was ingested with. Every failure is an ``st.error`` message, never a traceback.
 
 Roles (:mod:`core.roles`): everyone sees the catalog of what their groups may read and may ingest
 into their own groups; an admin may ingest for any group, and only an admin may delete, re-ingest
-or re-share (change the ACL of) a filing. The role is checked on the server when a button is
-pressed, not only by disabling it, and every attempt, allowed or refused, is recorded in the
-corpus's audit log (:attr:`retrieval.corpus.Corpus.audit`).
+or re-share (change the ACL of) a filing. Those buttons stay enabled for everyone (with a hint)
+and the role is checked on the server when one is pressed, so a refused attempt gets a message;
+every attempt, allowed or refused, is recorded in the corpus's audit log
+(:attr:`retrieval.corpus.Corpus.audit`).
 """
 
 from __future__ import annotations
@@ -384,23 +385,25 @@ def _catalog(settings: Settings, corpus: Corpus, user: User, busy: bool) -> None
     if chosen is None:
         return
     admin = user.can("filing.delete")
+    # Not disabled for others: Streamlit would drop their clicks silently, and a refused attempt
+    # is worth a message and an audit line.
     why = None if admin else "Deleting, re-ingesting and re-sharing filings needs the admin role"
     left, right = st.columns(2)
     delete = left.button(
         "Delete",
         icon=":material/delete:",
-        disabled=busy or not admin,
+        disabled=busy,
         key="library_delete",
         help=why,
     )
     again = right.button(
         "Re-ingest",
         icon=":material/refresh:",
-        disabled=busy or not admin,
+        disabled=busy,
         key="library_reingest",
         help=why,
     )
-    _acl_form(corpus, user, by_id[chosen], busy or not admin, why)
+    _acl_form(corpus, user, by_id[chosen], busy, why)
     if not (delete or again):
         return
     filing = by_id[chosen]
@@ -432,6 +435,7 @@ def _acl_form(corpus: Corpus, user: User, filing: Filing, disabled: bool, why: s
         value=", ".join(filing.acl),
         key=f"library_acl_{filing.doc_id}",
         disabled=disabled,
+        help=why,
     )
     if not cols[1].button(
         "Change ACL", icon=":material/share:", disabled=disabled, key="library_set_acl", help=why

@@ -145,6 +145,7 @@ def _browse(entries: list) -> None:
             "approved_by": e.approved_by,
             "retired": e.retired,
             "author": e.author,
+            "added_by": e.added_by,
             "source file": src.file_name if src else "",
             "source page": src.page_no if src else None,
             "valid from": e.valid_from,

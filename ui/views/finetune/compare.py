@@ -10,8 +10,9 @@ its reasons, read from the job's ``gate.json``. **Promote** runs :func:`finetune
 the signed-in user, enabled only when that ``gate.json`` passed for this job's model.
 
 Both are for admins (:mod:`core.roles`: the gate reads a folder on the server, promoting changes
-what serves every user): the buttons are disabled for others and the role is checked again when
-one is pressed; every attempt is recorded in the corpus's audit log.
+what serves every user): the role is checked on the server when a button is pressed (the buttons
+carry a hint for others, and stay enabled so that a refused attempt is shown and audited); every
+attempt is recorded in the corpus's audit log.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def compare(settings: Settings, user: User, job: Any) -> None:
     if st.button(
         "Evaluate",
         icon=":material/balance:",
-        disabled=busy or not admin,
+        disabled=busy,
         key="finetune_evaluate",
         help=None if admin else "Evaluating over a server folder needs the admin role",
     ):
@@ -141,11 +142,11 @@ def _promote(settings: Settings, user: User, model: Path, decision: Any) -> None
     from finetune.gate import promote
 
     matches = decision is not None and Path(decision.candidate) == model.resolve()
-    allowed = matches and decision.passed and user.can("model.promote")
+    allowed = matches and decision.passed
     if decision is not None and not matches:
         st.warning(f"gate.json is about {decision.candidate}, not this model: evaluate it again.")
     help_text = None if allowed else "Enabled once the gate has passed for this model"
-    if not user.can("model.promote"):
+    if not user.can("model.promote"):  # left enabled: a refused click is shown and audited
         help_text = "Promoting a reranker needs the admin role"
     if not st.button(
         "Promote",

@@ -157,7 +157,7 @@ def _resume(settings: Settings, user: User, job: Any, training: TrainJob | None)
     if not st.button(
         "Resume",
         icon=":material/play_arrow:",
-        disabled=busy or not admin,
+        disabled=busy,
         key="finetune_resume",
         help="Continue from the last checkpoint on the same dataset"
         if admin

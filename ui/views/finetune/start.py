@@ -143,7 +143,7 @@ def start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
         "Start",
         type="primary",
         icon=":material/model_training:",
-        disabled=busy or not admin,
+        disabled=busy,
         key="finetune_start",
         help=None if admin else "Starting a fine-tuning job needs the admin role",
     ):
