@@ -257,3 +257,29 @@ def test_the_audit_page_is_for_admins(users, monkeypatch):
     assert [(r["user"], r["action"], r["outcome"]) for r in rows] == [
         ("mallory", "filing.delete", "refused")
     ]
+
+
+def test_identity_carries_the_role_and_admins_ingest_for_any_group():
+    from core.settings import UsersSettings
+    from ui.identity import User, resolve_user
+    from ui.views.library import acl_for_batch
+
+    settings = Settings(
+        users=UsersSettings(
+            identity_header=HEADER,
+            groups={"alice": ["finance"], "root": ["public"]},
+            roles={"alice": "curator", "root": "admin"},
+        )
+    )
+    alice = resolve_user(settings, {HEADER: "alice"})
+    assert (alice.role, alice.can("memory.approve"), alice.can("filing.delete")) == (
+        "curator",
+        True,
+        False,
+    )
+    assert resolve_user(settings, {HEADER: "stranger"}).role == "reader"
+    assert resolve_user(Settings(), {}).role == "admin"  # the single local user
+    root = User(name="root", role="admin", groups=["public"], source=HEADER)
+    assert acl_for_batch(root, ["finance"]) == ["finance"]
+    with pytest.raises(Exception, match="an admin may ingest for any group"):
+        acl_for_batch(alice, ["public"])
