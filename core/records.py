@@ -320,7 +320,8 @@ class MemoryEntry(Record):
     valid_to: date | None = None
     acl: list[str] = Field(default_factory=lambda: ["public"])
     retired: bool = False  # kept for the record, never served
-    approved_by: str = ""
+    approved_by: str = ""  # set from the signed-in curator, never from a file (app imports)
+    added_by: str = ""  # the signed-in user who added the entry (``author`` is the expert cited)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

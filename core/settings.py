@@ -26,6 +26,7 @@ from pydantic_settings import (
 
 from core.backends import ANSWERERS, EMBEDDERS, OCR_ENGINES, RERANKERS
 from core.options import EmbedderOptions, LLMOptions, RerankerOptions
+from core.roles import Role
 
 
 class QdrantSettings(BaseModel):
@@ -72,10 +73,16 @@ class UsersSettings(BaseModel):
     ``groups[default_user]`` when configured, else ``default_acl``. Behind a proxy that
     authenticates users, ``identity_header`` names the header it sets (e.g. ``X-Forwarded-User``);
     a request without it is refused, and a user missing from ``groups`` reads nothing.
+
+    Roles (:mod:`core.roles`) sit beside the groups: ``roles`` maps a user to ``reader``,
+    ``curator`` or ``admin`` (``FINRAG_USERS__ROLES='{"alice": "curator"}'``); a user not in it
+    gets ``default_role``. The single local user (no ``identity_header``) is always ``admin``.
     """
 
     identity_header: str | None = None
     groups: dict[str, list[str]] = Field(default_factory=dict)
+    roles: dict[str, Role] = Field(default_factory=dict)
+    default_role: Role = "reader"
     default_user: str = "local"
 
 
@@ -148,6 +155,10 @@ class Settings(BaseSettings):
     @property
     def facts_path(self) -> Path:
         return self.data_dir / "facts.sqlite"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.data_dir / "audit.jsonl"
 
     @property
     def feedback_path(self) -> Path:

@@ -9,6 +9,8 @@ Contract: :meth:`Corpus.open` opens (creating what is missing) the corpus that
 * ``catalog``: the filings and their ingest state (:class:`~retrieval.catalog.Catalog`);
 * ``feedback``: analysts' answer feedback (:class:`~retrieval.feedback.FeedbackStore`);
 * ``facts``: the statement facts read at ingest (:class:`~retrieval.facts.FactStore`);
+* ``audit``: the append-only log of who changed what (:class:`~retrieval.audit.AuditLog`,
+  ``data_dir/audit.jsonl``), so the app's pages and the CLI record through one object;
 * ``embedder``: the dense model of ``settings.embedder`` (built here, weights loaded on first use)
   and ``sparse``, the BM25 term encoder.
 
@@ -34,6 +36,7 @@ from core.records import Filing
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from retrieval.audit import AuditLog
     from retrieval.catalog import Catalog
     from retrieval.embedders.base import Embedder
     from retrieval.facts import FactStore
@@ -60,6 +63,7 @@ class Corpus:
         catalog: Catalog,
         feedback: FeedbackStore,
         facts: FactStore,
+        audit: AuditLog,
         embedder: Embedder,
         sparse: Bm25Encoder,
     ) -> None:
@@ -69,6 +73,7 @@ class Corpus:
         self.catalog = catalog
         self.feedback = feedback
         self.facts = facts
+        self.audit = audit
         self.embedder = embedder
         self.sparse = sparse
         self.closed = False
@@ -81,6 +86,7 @@ class Corpus:
             IndexBackendError: another process holds the embedded index, or the server cannot
                 be reached.
         """
+        from retrieval.audit import AuditLog
         from retrieval.catalog import Catalog
         from retrieval.embedders.base import build_embedder
         from retrieval.facts import FactStore
@@ -101,6 +107,8 @@ class Corpus:
             opened.append(feedback)
             facts = FactStore(settings.facts_path)
             opened.append(facts)
+            audit = AuditLog(settings.audit_path)
+            opened.append(audit)
         except BaseException:
             for part in reversed(opened):  # a half-opened corpus must not keep the folder lock
                 part.close()
@@ -113,6 +121,7 @@ class Corpus:
             catalog=catalog,
             feedback=feedback,
             facts=facts,
+            audit=audit,
             embedder=build_embedder(settings),
             sparse=Bm25Encoder(),
         )
@@ -122,7 +131,8 @@ class Corpus:
         if self.closed:
             return
         self.closed = True
-        for part in (self.facts, self.feedback, self.catalog, self.memory_index, self.index):
+        parts = (self.audit, self.facts, self.feedback, self.catalog, self.memory_index, self.index)
+        for part in parts:
             try:
                 part.close()
             except Exception:  # one part failing to close must not keep the others open
@@ -141,6 +151,31 @@ class Corpus:
     def filings(self, acl_groups: list[str] | None = None) -> list[Filing]:
         """Searchable filings the groups may read (all of them when ``acl_groups`` is None)."""
         return self.catalog.filings(acl_groups)
+
+    def set_acl(self, doc_id: str, acl: list[str]) -> Filing:
+        """Re-share a filing: its index points, statement facts and catalog row get ``acl``.
+
+        The index and the facts change first, the catalog last, so a failure half-way never
+        leaves a catalog that shows a wider sharing than search applies. Who may do this is the
+        caller's question (an admin, :mod:`core.roles`); the audit log records it there.
+
+        Raises:
+            FinragError: no such filing, or ``acl`` is empty.
+        """
+        from core.errors import FinragError
+
+        groups = [g.strip() for g in acl if g.strip()]
+        filing = self.catalog.get(doc_id)
+        if filing is None:
+            raise FinragError(f"no filing {doc_id[:12]} in the catalog")
+        if not groups:
+            raise FinragError("a filing needs at least one ACL group, or no one could read it")
+        if self.index.exists():
+            self.index.set_acl(doc_id, groups)
+        self.facts.set_acl(doc_id, groups)
+        filing = filing.model_copy(update={"acl": groups})
+        self.catalog.put(filing, self.catalog.state(doc_id) or "ok")
+        return filing
 
     @property
     def image_pages(self) -> bool:

@@ -109,6 +109,30 @@ class FactStore:
                 [(f.fact_id, g) for f in facts for g in f.acl],
             )
 
+    def set_acl(self, doc_id: str, acl: list[str]) -> int:
+        """Give every fact of ``doc_id`` the ACL groups ``acl``; returns how many facts."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT fact_id, record FROM facts WHERE doc_id=?", (doc_id,)
+            ).fetchall()
+            updated = [
+                (Fact.model_validate_json(record).model_copy(update={"acl": list(acl)}), fact_id)
+                for fact_id, record in rows
+            ]
+            conn.executemany(
+                "UPDATE facts SET record=? WHERE fact_id=?",
+                [(f.model_dump_json(), fact_id) for f, fact_id in updated],
+            )
+            conn.execute(
+                "DELETE FROM fact_acl WHERE fact_id IN (SELECT fact_id FROM facts WHERE doc_id=?)",
+                (doc_id,),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO fact_acl(fact_id, grp) VALUES (?, ?)",
+                [(fact_id, g) for _, fact_id in updated for g in acl],
+            )
+        return len(rows)
+
     def delete(self, doc_id: str) -> None:
         """Remove a filing's facts (nothing happens when it has none)."""
         with self._tx() as conn:

@@ -17,7 +17,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui.views import ask, evaluate, finetune, library, memory, statements  # noqa: E402
+from ui.views import ask, audit, evaluate, finetune, library, memory, statements  # noqa: E402
 
 st.set_page_config(page_title="finrag", page_icon=":material/query_stats:", layout="wide")
 pages = [
@@ -31,5 +31,6 @@ pages = [
     st.Page(
         finetune.render, title="Fine-tuning", icon=":material/model_training:", url_path="finetune"
     ),
+    st.Page(audit.render, title="Audit", icon=":material/policy:", url_path="audit"),
 ]
 st.navigation(pages).run()

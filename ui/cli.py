@@ -20,9 +20,11 @@ from ui.cli_memory import memory_app
 from ui.cli_ui import register as register_ui
 from ui.commands import (
     Json,
+    audit_log,
     cell,
     load_settings,
     open_corpus,
+    operator,
     question_arg,
     readable_errors,
     safe_terminal,
@@ -31,6 +33,12 @@ from ui.commands import (
 app = typer.Typer(
     name="finrag",
     help="Retrieval and question answering over financial filings.",
+    epilog=(
+        "finrag is the operator's tool: it runs with the operator's full access to the data "
+        "dir (every filing and memory entry, any ACL group), with no roles checked. Analysts "
+        "use the app behind the sign-in proxy, where roles apply. Changes made here are "
+        "recorded in the audit log as <os user>@cli (finrag audit)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -82,7 +90,10 @@ def ingest(
         "acl": acl,
     }
     with open_corpus(settings) as corpus:
-        report = _ingest_with_progress(paths, corpus, overrides, quiet=as_json)
+        named = ", ".join(str(p) for p in paths)
+        with corpus.audit.attempt(operator(settings), "ingest", named) as attempt:
+            report = _ingest_with_progress(paths, corpus, overrides, quiet=as_json)
+            attempt.reason = f"{report.landed} of {len(report.files)} files landed"
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -469,6 +480,46 @@ def demo(
         from ui.cli_ui import ui as serve_app
 
         serve_app(port=port)
+
+
+@app.command()
+@readable_errors
+def audit(
+    since: Annotated[
+        str | None, typer.Option(help="Only events from this day (YYYY-MM-DD, UTC) or time on.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the events as JSON lines (one per line).")
+    ] = False,
+) -> None:
+    """Show the audit log: who ingested, deleted, re-shared, curated memory, promoted, evaluated.
+
+    Every write through the app (allowed or refused) and through this CLI is recorded in
+    DATA_DIR/audit.jsonl, oldest first.
+    """
+    from datetime import datetime
+
+    from core.errors import FinragError
+
+    settings = load_settings()
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            raise FinragError(f"--since {since!r} is not a date; write YYYY-MM-DD") from None
+    with audit_log(settings) as log:
+        events = log.events(since=start)
+    for e in events:
+        if as_json:
+            typer.echo(e.model_dump_json())
+            continue
+        why = f"  ({e.reason})" if e.reason else ""
+        typer.echo(
+            f"{e.at:%Y-%m-%d %H:%M:%S} {e.user} [{e.role}] {e.action} {e.object}: {e.outcome}{why}"
+        )
+    if not events and not as_json:
+        typer.echo(f"no audit events in {settings.audit_path}")
 
 
 # Mounted last: the memory commands import readable_errors from this module.

@@ -215,9 +215,11 @@ def promote(
 ) -> None:
     """Serve the candidate for its scope, if it passed the gate against the model serving now."""
     from finetune.gate import promote as do_promote
-    from ui.commands import load_settings
+    from ui.commands import audit_log, load_settings, operator
 
-    record = do_promote(load_settings(), model, by)
+    settings = load_settings()
+    with audit_log(settings) as log, log.attempt(operator(settings), "model.promote", str(model)):
+        record = do_promote(settings, model, by)
     scope = "every question" if record.scope == "*" else f"{record.scope}'s questions"
     typer.secho(
         f"promoted {record.model} for {scope} (MRR {record.metrics.get('mrr', 0):.3f}); "

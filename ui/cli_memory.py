@@ -36,6 +36,13 @@ def _bank() -> Iterator[Any]:
         yield MemoryBank(corpus)
 
 
+def _audited(bank, action: str, obj: str):
+    """Record a CLI change in the corpus's audit log, as the operator (see ui.commands)."""
+    from ui.commands import operator
+
+    return bank.corpus.audit.attempt(operator(bank.corpus.settings), action, obj)
+
+
 def _show(entry, verbose: bool = False) -> None:
     shown = safe_terminal
     state = "retired" if entry.retired else ("approved" if entry.approved else "pending")
@@ -124,7 +131,8 @@ def add(
             approved=approve,
             approved_by=author if approve else "",
         )
-        entry = bank.add(entry)
+        with _audited(bank, "memory.add", entry.entry_id):
+            entry = bank.add(entry)
     if as_json:
         typer.echo(entry.model_dump_json(indent=2))
     else:
@@ -173,7 +181,7 @@ def approve_entry(
     by: Annotated[str, typer.Option("--by", help="Approver's name.")] = "curator",
 ) -> None:
     """Approve an entry: the agent may use it from now on."""
-    with _bank() as bank:
+    with _bank() as bank, _audited(bank, "memory.approve", entry_id):
         entry = bank.approve(entry_id, approver=by)
     by_whom = safe_terminal(entry.approved_by)
     typer.secho(f"approved {entry.entry_id[:12]} by {by_whom}", fg=typer.colors.GREEN)
@@ -183,7 +191,7 @@ def approve_entry(
 @readable_errors
 def retire(entry_id: Annotated[str, typer.Argument(help="Entry id (or a unique prefix).")]) -> None:
     """Stop serving an entry but keep it in the bank."""
-    with _bank() as bank:
+    with _bank() as bank, _audited(bank, "memory.retire", entry_id):
         entry = bank.retire(entry_id)
     typer.echo(f"retired {entry.entry_id[:12]}")
 
@@ -192,7 +200,7 @@ def retire(entry_id: Annotated[str, typer.Argument(help="Entry id (or a unique p
 @readable_errors
 def remove(entry_id: Annotated[str, typer.Argument(help="Entry id (or a unique prefix).")]) -> None:
     """Delete an entry for good."""
-    with _bank() as bank:
+    with _bank() as bank, _audited(bank, "memory.remove", entry_id):
         entry = bank.remove(entry_id)
     typer.echo(f"removed {entry.entry_id[:12]}: {safe_terminal(entry.question)}")
 
@@ -207,8 +215,9 @@ def import_entries(
 
     Exit status 1 when any row is invalid (each is listed with its line number).
     """
-    with _bank() as bank:
-        report = bank.import_file(path)
+    with _bank() as bank, _audited(bank, "memory.import", str(path)) as attempt:
+        report = bank.import_file(path)  # the operator's import: rows are trusted as written
+        attempt.reason = report.summary
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -228,8 +237,9 @@ def import_entries(
 @readable_errors
 def export(path: Annotated[Path, typer.Argument(help="A .csv or .jsonl file to write.")]) -> None:
     """Write every entry (pending and retired included) to CSV or JSONL."""
-    with _bank() as bank:
+    with _bank() as bank, _audited(bank, "memory.export", str(path)) as attempt:
         n = bank.export(path)
+        attempt.reason = f"{n} entries"
     typer.echo(f"wrote {n} entries to {safe_terminal(path)}")
 
 

@@ -1,13 +1,15 @@
 """What every ``finrag`` sub-command shares: settings, the open corpus, readable errors.
 
 Contract: :func:`load_settings` reads :class:`~core.settings.Settings` once per command and sets
-up logging; :func:`open_corpus` opens the corpus ``FINRAG_DATA_DIR`` names for one command (use
-``with``); :func:`readable_errors` turns a :class:`~core.errors.FinragError` into one red line
-and exit status 2 (Ctrl-C into a line saying how to resume), never a traceback;
-:func:`question_arg` cleans a typed question (:func:`~core.text.clean_question`) and says on
-stderr what it changed. Every print of user or document text goes through
-:func:`~core.text.safe_terminal` (re-exported here; :func:`cell` for rich tables, which also keeps
-rich from reading ``[link=...]`` in a filing as markup). The command
+up logging; :func:`operator` is who a command runs as (the CLI is the operator's tool: an admin,
+recorded in the audit log under the OS user's name); :func:`audit_log` opens the audit log for a
+command that does not open the whole corpus; :func:`open_corpus` opens the corpus
+``FINRAG_DATA_DIR`` names for one command (use ``with``); :func:`readable_errors` turns a
+:class:`~core.errors.FinragError` into one red line and exit status 2 (Ctrl-C into a line saying
+how to resume), never a traceback; :func:`question_arg` cleans a typed question
+(:func:`~core.text.clean_question`) and says on stderr what it changed. Every print of user or
+document text goes through :func:`~core.text.safe_terminal` (re-exported here; :func:`cell` for
+rich tables, which also keeps rich from reading ``[link=...]`` in a filing as markup). The command
 modules (:mod:`ui.cli`, :mod:`ui.cli_memory`, :mod:`ui.cli_ask`, :mod:`ui.cli_ui`,
 :mod:`ui.cli_finetune`) import these from here, so each can be imported on its own.
 """
@@ -25,7 +27,9 @@ from core.text import clean_question, safe_terminal
 
 if TYPE_CHECKING:
     from core.records import Fact
+    from core.roles import Actor
     from core.settings import Settings
+    from retrieval.audit import AuditLog
     from retrieval.corpus import Corpus
 
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -39,6 +43,32 @@ def load_settings() -> Settings:
     settings = Settings()
     configure_logging(settings.log_level)
     return settings
+
+
+def operator(settings: Settings) -> Actor:
+    """Who runs this command: the OS user, with the operator's full access (role admin).
+
+    The CLI reads and writes the data dir directly, so whoever can run it could edit the files
+    anyway; roles guard the app, and the CLI's writes are recorded as ``<user>@cli``.
+    """
+    import getpass
+
+    from core.roles import Actor
+
+    try:
+        name = getpass.getuser()
+    except Exception:  # no login name in some containers
+        name = "operator"
+    return Actor(name=f"{name}@cli", role="admin", groups=list(settings.default_acl))
+
+
+def audit_log(settings: Settings) -> AuditLog:
+    """The audit log of ``settings.data_dir`` for a command that opens no corpus (``with``)."""
+    from contextlib import closing
+
+    from retrieval.audit import AuditLog
+
+    return closing(AuditLog(settings.audit_path))  # type: ignore[return-value]
 
 
 def open_corpus(settings: Settings) -> Corpus:

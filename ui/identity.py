@@ -1,4 +1,4 @@
-"""Who is asking: the app user and the ACL groups they read with.
+"""Who is asking: the app user, the ACL groups they read with and their role.
 
 Contract: :func:`current_user` turns the request (its headers) and ``settings.users`` into a
 :class:`User`. Every page reads filings, page renders, citations and memory entries with
@@ -10,26 +10,30 @@ Contract: :func:`current_user` turns the request (its headers) and ``settings.us
   header is trusted as is, so the app must only be reachable through that proxy (docker-compose
   does not publish it otherwise). A request without the header is refused with
   :class:`~core.errors.AccessError`; a user missing from ``users.groups`` reads nothing.
+
+Roles (:mod:`core.roles`): the local user is ``admin`` (it is the operator's own machine); a user
+behind the proxy has ``users.roles[name]``, else ``users.default_role`` (``reader``). Every page
+checks ``user.can(action)`` before it offers or performs a write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel
-
 from core.errors import AccessError
+from core.roles import Actor
 from core.settings import Settings
 
 
-class User(BaseModel):
-    name: str
-    groups: list[str]
+class User(Actor):
+    """The signed-in user: an :class:`~core.roles.Actor` (name, role, groups) and where the name
+    came from. ``user.can("filing.delete")`` asks the role (:data:`core.roles.ACTIONS`)."""
+
     source: str  # "local" or the header it came from
 
-    def foreign_groups(self, groups: list[str]) -> list[str]:
-        """The groups among ``groups`` this user does not belong to (empty = allowed)."""
-        return [g for g in groups if g not in self.groups]
+    @property
+    def local(self) -> bool:
+        return self.source == "local"
 
 
 def request_headers() -> Mapping[str, str]:
@@ -48,7 +52,10 @@ def resolve_user(settings: Settings, headers: Mapping[str, str]) -> User:
     if not users.identity_header:
         name = users.default_user
         return User(
-            name=name, groups=list(users.groups.get(name, settings.default_acl)), source="local"
+            name=name,
+            groups=list(users.groups.get(name, settings.default_acl)),
+            role="admin",
+            source="local",
         )
     wanted = users.identity_header.lower()
     value = next((v for k, v in headers.items() if k.lower() == wanted), "")
@@ -59,7 +66,12 @@ def resolve_user(settings: Settings, headers: Mapping[str, str]) -> User:
             "sign-in proxy. Open it through the proxy, or unset FINRAG_USERS__IDENTITY_HEADER "
             "for single-user local use."
         )
-    return User(name=name, groups=list(users.groups.get(name, [])), source=users.identity_header)
+    return User(
+        name=name,
+        groups=list(users.groups.get(name, [])),
+        role=users.roles.get(name, users.default_role),
+        source=users.identity_header,
+    )
 
 
 def current_user(settings: Settings) -> User:

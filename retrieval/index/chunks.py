@@ -229,6 +229,11 @@ class Index(Collection):
         self._require()
         self._engine.set_payload([Match("doc_id", doc_id)], {"ready": True})
 
+    def set_acl(self, doc_id: str, acl: list[str]) -> None:
+        """Give every chunk of ``doc_id`` the ACL groups ``acl`` (a filing re-shared)."""
+        self._require()
+        self._engine.set_payload([Match("doc_id", doc_id)], {"acl": list(acl)})
+
     def delete_doc(self, doc_id: str) -> None:
         """Remove every chunk of ``doc_id`` (ready or not)."""
         self._require()

@@ -12,7 +12,7 @@ provenance; it never replaces corpus retrieval. Everything callers use is import
 - :mod:`retrieval.memory_bank.transfer`: CSV/JSONL import and export, :class:`ImportReport`.
 """
 
-from retrieval.memory_bank.bank import MemoryBank
+from retrieval.memory_bank.bank import HIDDEN_COLLISION, MemoryBank
 from retrieval.memory_bank.calibration import THRESHOLDS, Calibration, calibrate_threshold
 from retrieval.memory_bank.keys import company_key, entry_id_for, make_entry, period_label
 from retrieval.memory_bank.matching import LEXICAL_WEIGHT
@@ -20,6 +20,7 @@ from retrieval.memory_bank.transfer import CSV_COLUMNS, ImportReport, ImportRow,
 
 __all__ = [
     "CSV_COLUMNS",
+    "HIDDEN_COLLISION",
     "LEXICAL_WEIGHT",
     "THRESHOLDS",
     "Calibration",

@@ -26,6 +26,15 @@ filters), the ask (the text without those mentions) and the calibrated similarit
 Editing the question, paraphrases, answer, company, period or source of an approved entry clears
 its approval.
 
+Who writes (``by``): every write takes the :class:`~core.roles.Actor` doing it. With an actor (the
+app) the bank enforces the role and the groups: adding, editing, retiring, removing and importing
+need the ``curator`` role, approving too; an entry may only be written when all of its ACL groups
+are the actor's own; ``added_by`` and ``approved_by`` are set from the actor, never taken from the
+entry or an imported row. An entry the actor cannot read is never overwritten and never described:
+a write that would collide with one (same question, company and period) is refused with
+:data:`HIDDEN_COLLISION`, which names no id, group, author or content. Without an actor
+(``by=None``: the operator's CLI, tests, restoring an export) the bank trusts the caller.
+
 Import/export: :meth:`MemoryBank.import_file` and :meth:`MemoryBank.export` read and write CSV or
 JSONL files (formats and the import report in :mod:`retrieval.memory_bank.transfer`). An
 imported row whose entry exists updates it (skipped when unchanged); a new one keeps the file's
@@ -50,8 +59,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.errors import ConfigError, MemoryBankError
+from core.errors import AccessError, ConfigError, MemoryBankError
 from core.records import MemoryEntry, MemoryHit, Record
+from core.roles import Actor, require
 from retrieval.index import ANY_KEY
 from retrieval.memory_bank.calibration import THRESHOLDS
 from retrieval.memory_bank.keys import company_key, make_entry
@@ -63,7 +73,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MemoryBank"]
+__all__ = ["HIDDEN_COLLISION", "MemoryBank"]
+
+# Said when a write would land on an entry the writer cannot read. The same words whatever that
+# entry is: it names no id, group or author (content ids mean the refusal itself is one bit).
+HIDDEN_COLLISION = (
+    "you cannot write an entry for this question, company and period; rephrase the question or "
+    "ask an admin"
+)
 
 _CANDIDATES = 8  # phrasing points fetched per requested hit, before threshold and grouping
 _CONTENT_FIELDS = ("question", "paraphrases", "answer", "company", "period", "source")
@@ -106,15 +123,33 @@ class MemoryBank:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def add(self, entry: MemoryEntry) -> MemoryEntry:
+    def add(self, entry: MemoryEntry, by: Actor | None = None) -> MemoryEntry:
         """Store a new entry (id recomputed from its content; period made canonical).
 
+        Args:
+            entry: the entry; with ``by``, its ``added_by``/``approved_by`` are replaced by
+                ``by.name`` (``approved`` entries need the curator role).
+            by: who adds it (see the module docstring); None = a trusted operator.
+
         Raises:
+            AccessError: ``by`` may not add it (role, groups, or an entry they cannot read has
+                this question, company and period: :data:`HIDDEN_COLLISION`).
             MemoryBankError: an entry with the same question, company and period exists (use
                 :meth:`update`), or the entry is invalid.
         """
         entry = self._normalised(entry)
-        if self._stored(entry.entry_id) is not None:
+        if by is not None:
+            require(by, "memory.write", "adding memory entries")
+            self._check_groups(by, entry.acl)
+            if entry.approved:
+                require(by, "memory.approve", "approving memory entries")
+            entry = entry.model_copy(
+                update={"added_by": by.name, "approved_by": by.name if entry.approved else ""}
+            )
+        old = self._stored(entry.entry_id)
+        if old is not None:
+            if by is not None and not _readable(old, by.groups):
+                raise AccessError(HIDDEN_COLLISION)
             raise MemoryBankError(
                 f"an entry for this question, company and period exists ({entry.entry_id[:12]}); "
                 "edit it with update (finrag memory approve/retire/remove, or re-import)"
@@ -124,16 +159,25 @@ class MemoryBank:
         self._write(entry)
         return entry
 
-    def update(self, entry_id: str, **changes: Any) -> MemoryEntry:
+    def update(self, entry_id: str, by: Actor | None = None, **changes: Any) -> MemoryEntry:
         """Change fields of an entry; a new question/company/period gives it a new id.
 
         Changing what the entry says (question, paraphrases, answer, company, period, source)
-        clears its approval unless ``approved`` is among ``changes``.
+        clears its approval unless ``approved`` is among ``changes``. With ``by``, the entry
+        must be theirs to write (role and groups) and ``approved=True`` records them as approver.
         """
-        old = self._require(entry_id)
+        old = self._require(entry_id, by)
         unknown = set(changes) - set(MemoryEntry.model_fields) - {"entry_id"}
         if unknown:
             raise MemoryBankError(f"unknown memory entry fields: {', '.join(sorted(unknown))}")
+        if by is not None:
+            self._check_write(by, old, "editing memory entries")
+            self._check_groups(by, list(changes.get("acl") or old.acl))
+            changes.pop("added_by", None)
+            changes.pop("approved_by", None)
+            if changes.get("approved"):
+                require(by, "memory.approve", "approving memory entries")
+                changes["approved_by"] = by.name
         data = old.model_dump() | changes
         if "approved" not in changes and any(
             _comparable(data.get(f)) != _comparable(getattr(old, f)) for f in _CONTENT_FIELDS
@@ -142,7 +186,10 @@ class MemoryBank:
         new = self._normalised_data(data)
         new = new.model_copy(update={"created_at": old.created_at, "updated_at": _now()})
         if new.entry_id != old.entry_id:
-            if self._stored(new.entry_id) is not None:
+            clash = self._stored(new.entry_id)
+            if clash is not None and by is not None and not _readable(clash, by.groups):
+                raise AccessError(HIDDEN_COLLISION)
+            if clash is not None:
                 raise MemoryBankError(
                     f"another entry ({new.entry_id[:12]}) already has this question, company "
                     "and period"
@@ -151,24 +198,41 @@ class MemoryBank:
         self._write(new)
         return new
 
-    def approve(self, entry_id: str, approver: str) -> MemoryEntry:
-        """Mark an entry approved by ``approver``: from now on it is served to the agent."""
+    def approve(self, entry_id: str, approver: str = "", by: Actor | None = None) -> MemoryEntry:
+        """Mark an entry approved: from now on it is served to the agent.
+
+        Args:
+            entry_id: the entry (or a unique prefix of 8+ characters).
+            approver: the approver's name when ``by`` is None (the operator's CLI).
+            by: the curator approving; they are recorded as the approver, and the entry's
+                groups must all be theirs.
+        """
+        if by is not None:
+            require(by, "memory.approve", "approving memory entries")
+            approver = by.name
         if not approver.strip():
             raise MemoryBankError("approving needs the approver's name")
-        entry = self._require(entry_id)
+        entry = self._require(entry_id, by)
+        if by is not None:
+            self._check_write(by, entry, "approving memory entries")
         if entry.retired:
             raise MemoryBankError(
                 f"entry {entry.entry_id[:12]} is retired; add it again to reuse it"
             )
         return self._restamp(entry, approved=True, approved_by=approver.strip())
 
-    def retire(self, entry_id: str) -> MemoryEntry:
+    def retire(self, entry_id: str, by: Actor | None = None) -> MemoryEntry:
         """Stop serving an entry but keep it (and its history) in the bank."""
-        return self._restamp(self._require(entry_id), retired=True)
+        entry = self._require(entry_id, by)
+        if by is not None:
+            self._check_write(by, entry, "retiring memory entries")
+        return self._restamp(entry, retired=True)
 
-    def remove(self, entry_id: str) -> MemoryEntry:
+    def remove(self, entry_id: str, by: Actor | None = None) -> MemoryEntry:
         """Delete an entry and its phrasing points; returns what was removed."""
-        entry = self._require(entry_id)
+        entry = self._require(entry_id, by)
+        if by is not None:
+            self._check_write(by, entry, "removing memory entries")
         self.index.delete(entry.entry_id)
         self._companies = None
         return entry
@@ -307,14 +371,28 @@ class MemoryBank:
 
     # -- import / export ---------------------------------------------------------------------
 
-    def import_file(self, path: str | Path) -> ImportReport:
+    def import_file(self, path: str | Path, by: Actor | None = None) -> ImportReport:
         """Add or update entries from a CSV or JSONL file; every row gets a status and line.
 
+        With ``by`` (the app), the importer must be a curator, and a row is refused (status
+        ``invalid`` with a one-line reason; the other rows still import) when its ACL names a
+        group that is not theirs, when it names an approver (``approved_by`` is recorded as the
+        importer; ``approved: true`` means "I approve this"), or when it would overwrite an entry
+        they cannot read (:data:`HIDDEN_COLLISION`) or one shared beyond their groups. A row
+        without an ACL is shared with the importer's groups; ``added_by`` is the importer.
+
         Raises:
+            AccessError: ``by`` is not a curator.
             MemoryBankError: the file is missing or neither .csv nor .jsonl/.json.
         """
         path = Path(path)
-        report = import_entries(path, self._upsert)
+        if by is not None:
+            require(by, "memory.write", "importing memory entries")
+        report = import_entries(
+            path,
+            lambda entry: self._upsert(entry, by),
+            default_acl=list(by.groups) if by is not None else None,
+        )
         logger.info("memory import %s: %s", path, report.summary)
         return report
 
@@ -327,9 +405,11 @@ class MemoryBank:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _upsert(self, entry: MemoryEntry) -> RowStatus:
+    def _upsert(self, entry: MemoryEntry, by: Actor | None = None) -> RowStatus:
         entry = self._normalised(entry)
         old = self._stored(entry.entry_id)
+        if by is not None:
+            entry = self._imported_by(by, entry, old)
         if old is not None and _same_content(old, entry):
             return "skipped"
         now = _now()
@@ -342,6 +422,56 @@ class MemoryBank:
         )
         self._write(entry)
         return "updated" if old is not None else "added"
+
+    def _imported_by(self, by: Actor, entry: MemoryEntry, old: MemoryEntry | None) -> MemoryEntry:
+        """``entry`` as ``by`` may import it (stamps from ``by``), or AccessError with why."""
+        foreign = by.foreign_groups(entry.acl)
+        if foreign:
+            raise AccessError(
+                f"acl names group(s) you are not in ({', '.join(foreign)}); "
+                f"you may import entries for {', '.join(by.groups) or 'no group'} only"
+            )
+        if entry.approved_by and entry.approved_by != by.name:
+            raise AccessError(
+                f"the row names approver {entry.approved_by!r}: approvals are recorded as the "
+                "importing curator; leave approved_by empty"
+            )
+        if old is not None:
+            if not _readable(old, by.groups):
+                raise AccessError(HIDDEN_COLLISION)
+            self._check_write(by, old, "overwriting memory entries")
+        kept = (
+            old is not None
+            and old.approved
+            and entry.approved
+            and _same_content(old, entry, skip={"approved_by", "added_by"})
+        )
+        return entry.model_copy(
+            update={
+                "added_by": old.added_by if old is not None else by.name,
+                "approved_by": (
+                    old.approved_by if kept and old else by.name if entry.approved else ""
+                ),
+            }
+        )
+
+    def _check_groups(self, by: Actor, acl: list[str]) -> None:
+        foreign = by.foreign_groups(acl)
+        if foreign:
+            raise AccessError(
+                f"you can only share entries with your own groups ({', '.join(by.groups)}); "
+                f"not {', '.join(foreign)}"
+            )
+
+    def _check_write(self, by: Actor, entry: MemoryEntry, what: str) -> None:
+        """``by`` may change ``entry`` (which they can read): the role, and all of its groups."""
+        require(by, "memory.write", what)
+        foreign = by.foreign_groups(entry.acl)
+        if foreign:
+            raise AccessError(
+                f"entry {entry.entry_id[:12]} is also shared with {', '.join(foreign)}; only a "
+                "curator of every group it is shared with may change it"
+            )
 
     def _normalised(self, entry: MemoryEntry) -> MemoryEntry:
         return self._normalised_data(entry.model_dump())
@@ -370,22 +500,27 @@ class MemoryBank:
         found = self.index.entries(entry_ids=[entry_id])
         return found[0] if found else None
 
-    def _resolve_id(self, entry_id: str) -> str | None:
+    def _resolve_id(self, entry_id: str, acl_groups: list[str] | None = None) -> str | None:
         entry_id = entry_id.strip().lower()
         if len(entry_id) == 32:
             return entry_id
         if len(entry_id) < 8:
             raise MemoryBankError(f"entry id {entry_id!r} is too short: give at least 8 characters")
-        ids = [e.entry_id for e in self.index.entries() if e.entry_id.startswith(entry_id)]
+        readable = self.index.entries(acl_groups=acl_groups)
+        ids = [e.entry_id for e in readable if e.entry_id.startswith(entry_id)]
         if len(ids) > 1:
             raise MemoryBankError(
                 f"entry id {entry_id!r} is ambiguous ({len(ids)} entries); give more characters"
             )
         return ids[0] if ids else None
 
-    def _require(self, entry_id: str) -> MemoryEntry:
-        full = self._resolve_id(entry_id)
+    def _require(self, entry_id: str, by: Actor | None = None) -> MemoryEntry:
+        """The entry (readable by ``by`` when given: an unreadable one is "no entry")."""
+        groups = list(by.groups) if by is not None else None
+        full = self._resolve_id(entry_id, groups)
         entry = self._stored(full) if full else None
+        if entry is not None and by is not None and not _readable(entry, by.groups):
+            entry = None
         if entry is None:
             raise MemoryBankError(
                 f"no memory entry {entry_id!r}; list them with `finrag memory list --all`"
@@ -416,6 +551,11 @@ def _comparable(value: Any) -> Any:
     return value.model_dump() if isinstance(value, Record) else value
 
 
-def _same_content(a: MemoryEntry, b: MemoryEntry) -> bool:
-    skip = {"created_at", "updated_at"}
+def _same_content(a: MemoryEntry, b: MemoryEntry, skip: set[str] | frozenset = frozenset()) -> bool:
+    skip = {"created_at", "updated_at", *skip}
     return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
+
+
+def _readable(entry: MemoryEntry, groups: Sequence[str]) -> bool:
+    """The index's ACL rule: an entry is readable by anyone sharing one of its groups."""
+    return bool(set(entry.acl).intersection(groups))

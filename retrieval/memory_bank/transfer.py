@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from core.errors import MemoryBankError
+from core.errors import AccessError, MemoryBankError
 from core.records import Citation, MemoryEntry, Record
 from retrieval.memory_bank.keys import make_entry
 
@@ -47,6 +47,7 @@ CSV_COLUMNS = [
     "author",
     "approved",
     "approved_by",
+    "added_by",
     "valid_from",
     "valid_to",
     "acl",
@@ -85,13 +86,19 @@ class ImportReport(Record):
         return ", ".join(f"{self.count(s)} {s}" for s in ("added", "updated", "skipped", "invalid"))
 
 
-def import_entries(path: Path, upsert: Callable[[MemoryEntry], RowStatus]) -> ImportReport:
+def import_entries(
+    path: Path,
+    upsert: Callable[[MemoryEntry], RowStatus],
+    default_acl: list[str] | None = None,
+) -> ImportReport:
     """Store each row of a CSV or JSONL file with ``upsert``; every row gets a status and line.
 
     Args:
         path: the file; its suffix chooses the format.
         upsert: stores one entry and says whether it was added, updated or skipped; a
-            :class:`~core.errors.MemoryBankError` from it marks the row invalid.
+            :class:`~core.errors.MemoryBankError` or :class:`~core.errors.AccessError` from it
+            marks the row invalid with its message as the reason.
+        default_acl: the ACL of a row that names none (else the entry default, ``public``).
 
     Raises:
         MemoryBankError: the file is missing or neither .csv nor .jsonl/.json.
@@ -102,9 +109,9 @@ def import_entries(path: Path, upsert: Callable[[MemoryEntry], RowStatus]) -> Im
             report.rows.append(ImportRow(line=line, status="invalid", reason=error))
             continue
         try:
-            entry = _entry_from_row(row)
+            entry = _entry_from_row(row, default_acl)
             status = upsert(entry)
-        except MemoryBankError as exc:
+        except (MemoryBankError, AccessError) as exc:
             report.rows.append(
                 ImportRow(
                     line=line,
@@ -199,7 +206,7 @@ def _flag(value: Any, name: str) -> bool:
     raise MemoryBankError(f"{name} must be true or false, not {value!r}")
 
 
-def _entry_from_row(row: dict[str, Any]) -> MemoryEntry:
+def _entry_from_row(row: dict[str, Any], default_acl: list[str] | None = None) -> MemoryEntry:
     """A flat CSV/JSONL row (or MemoryEntry JSON) -> a normalised entry."""
     known = set(CSV_COLUMNS) | {"source"}
     unknown = sorted(k for k in row if k not in known)
@@ -231,11 +238,12 @@ def _entry_from_row(row: dict[str, Any]) -> MemoryEntry:
         "author": text.get("author") or "",
         "approved": _flag(text.get("approved"), "approved"),
         "approved_by": text.get("approved_by") or "",
+        "added_by": text.get("added_by") or "",
         "valid_from": text.get("valid_from") or None,
         "valid_to": text.get("valid_to") or None,
         "retired": _flag(text.get("retired"), "retired"),
     }
-    acl = _split(text.get("acl"))
+    acl = _split(text.get("acl")) or list(default_acl or [])
     if acl:
         fields["acl"] = acl
     for stamp in ("created_at", "updated_at"):
@@ -263,6 +271,7 @@ def _flat_row(e: MemoryEntry) -> dict[str, str]:
         "author": e.author,
         "approved": "true" if e.approved else "false",
         "approved_by": e.approved_by,
+        "added_by": e.added_by,
         "valid_from": e.valid_from.isoformat() if e.valid_from else "",
         "valid_to": e.valid_to.isoformat() if e.valid_to else "",
         "acl": " | ".join(e.acl),

@@ -560,3 +560,32 @@ def test_start_a_company_job_and_watch_it_finish(env, sample_folder, tmp_path):
         round(gate["metrics"][k]["mrr"], 3) for k in ("none", "candidate")
     ]
     assert at.button(key="finetune_promote").disabled is not gate["passed"]
+
+
+def test_a_reader_cannot_promote_and_the_refusal_is_audited(env, monkeypatch):
+    import ui.identity
+    from rerank.promoted import promoted
+    from ui.corpus import app_corpus
+
+    passed = _write_job(env, "general-all-20250304T090000Z", started=NOW - timedelta(hours=1))
+    _gate(passed, passed=True)
+    monkeypatch.setenv("FINRAG_USERS__IDENTITY_HEADER", "X-Forwarded-User")
+    monkeypatch.setenv("FINRAG_USERS__GROUPS", json.dumps({"mallory": ["public"]}))
+    monkeypatch.setattr(ui.identity, "request_headers", lambda: {"X-Forwarded-User": "mallory"})
+
+    at = _app()
+    assert "needs the admin role" in at.button(key="finetune_promote").help
+    assert "needs the admin role" in at.button(key="finetune_start").help
+    at.button(key="finetune_promote").click().run()
+    assert not at.exception, at.exception
+    assert any("promoting a reranker needs the admin role" in e.value for e in at.error)
+    assert promoted(env.data_dir) == {}
+    at.button(key="finetune_start").click().run()
+    assert any("starting a fine-tuning job needs the admin role" in e.value for e in at.error)
+
+    events = app_corpus(env).audit.events()
+    assert [(e.user, e.role, e.action, e.outcome) for e in events] == [
+        ("mallory", "reader", "model.promote", "refused"),
+        ("mallory", "reader", "finetune.start", "refused"),
+    ]
+    assert events[0].object == str(passed / "model")

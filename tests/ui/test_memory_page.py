@@ -88,15 +88,12 @@ def test_add_approve_retire(corpus):
     assert not at.exception
     assert any("exists" in e.value for e in at.error)
 
-    # Approving without a name is refused; with one, the list shows it approved.
+    # Approving records the signed-in user (the local user, an admin) as the approver.
     at = _pick(_app(), Q, "Acme Corp", "FY2023")
-    next(b for b in at.button if b.label == "Approve").click().run()
-    assert any("approver" in e.value for e in at.error)
-    at.text_input(key="memory-approver").set_value("lead")
     _click(at, "Approve")
-    assert any("Approved" in s.value and "lead" in s.value for s in at.success)
+    assert any("Approved" in s.value and "by local" in s.value for s in at.success)
     row = _table(at)[Q]
-    assert (row["approved"], row["approved_by"]) == (True, "lead")
+    assert (row["approved"], row["approved_by"]) == (True, "local")
 
     # The agent's view: a paraphrase finds the approved entry.
     at.text_input(key="memory-probe").set_value("How much revenue did Acme make in 2023?").run()
@@ -129,7 +126,6 @@ def test_import_csv_then_export(corpus, tmp_path):
             "period": "FY2022",
             "author": "bo",
             "approved": "true",
-            "approved_by": "lead",
             "paraphrases": "Globex headcount 2022",
         },
         {

@@ -398,6 +398,8 @@ def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:
             f"Saved to the memory bank as {turn.saved_entry[:12]} (pending a curator's approval)"
         )
         return
+    if not user.can("memory.write"):
+        return  # saving answers as memory entries is a curator's job (core.roles)
     reply, resolution = turn.reply, turn.resolution
     with st.expander("Save to memory bank"), st.form(f"save-{index}"):
         question = st.text_input("Question", value=reply.standalone, key=f"save-q-{index}")
@@ -418,8 +420,8 @@ def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:
     from retrieval.memory_bank import make_entry
 
     try:
-        entry = bank.add(
-            make_entry(
+        with bank.corpus.audit.attempt(user, "memory.add", question.strip()[:80]) as attempt:
+            entry = make_entry(
                 question,
                 answer,
                 company=company,
@@ -429,7 +431,8 @@ def _save_to_memory(index: int, turn: Turn, user: User, agent) -> None:
                 acl=user.groups,
                 approved=False,
             )
-        )
+            attempt.object = entry.entry_id
+            entry = bank.add(entry, by=user)
     except FinragError as exc:
         st.error(str(exc))
         return

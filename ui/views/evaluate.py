@@ -17,6 +17,11 @@ misses. "Compare runs" puts several runs of one
 kind side by side with deltas against the first one picked, and overlays their Recall@k curves.
 Rates show three decimals, latencies whole milliseconds. Every failure is an ``st.error`` message,
 never a traceback.
+
+Who (:mod:`core.roles`): the page asks for the user first, so behind the sign-in proxy a request
+without the identity header gets an error and nothing else (no form, no saved runs). Saved runs
+are shown to every signed-in user; starting a run reads a folder on the server and is for admins
+only (checked again when Run is pressed), and each attempt is recorded in the corpus's audit log.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 import streamlit as st
 
 from core.errors import FinragError
+from core.roles import require
 from core.settings import Settings
 from evaluation.runs import (
     KINDS,
@@ -42,6 +48,7 @@ from evaluation.runs import (
 )
 from evaluation.sets import default_set_dir
 from ui import background
+from ui.identity import User, current_user
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +274,7 @@ def render() -> None:
     """Draw the Evaluate page."""
     try:
         settings = Settings()
+        user = current_user(settings)  # refuses a request without the proxy's identity header
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -281,7 +289,7 @@ def render() -> None:
         f"Runs are saved in `{settings.data_dir / 'eval' / 'runs'}`; "
         "`finrag eval` runs show up here too."
     )
-    kind = _run_form(settings)
+    kind = _run_form(settings, user)
     _job_fragment(key)
     st.divider()
     try:
@@ -294,11 +302,17 @@ def render() -> None:
     _compare(kind, runs)
 
 
-def _run_form(settings: Settings) -> RunKind:
-    st.subheader("Run an evaluation")
+def _run_form(settings: Settings, user: User) -> RunKind:
     kind: RunKind = st.radio(
         "Evaluation", KINDS, key="eval_kind", horizontal=True, format_func=KIND_LABELS.__getitem__
     )
+    if not user.can("eval.run"):
+        st.caption(
+            f"Running an evaluation reads a folder on the server and needs the admin role; "
+            f"{user.name} is a {user.role}. Saved runs are below."
+        )
+        return kind
+    st.subheader("Run an evaluation")
     left, right = st.columns([4, 1])
     folder = left.text_input(
         "Evaluation set folder (questions.jsonl and pdfs/)",
@@ -315,9 +329,16 @@ def _run_form(settings: Settings) -> RunKind:
     ):
         return kind
     try:
-        if not folder.strip():
-            raise FinragError("enter the folder of an evaluation set (questions.jsonl and pdfs/)")
-        start_job(settings, kind, Path(folder.strip()).expanduser(), int(limit) or None)
+        from ui.corpus import app_corpus
+
+        audit = app_corpus(settings).audit
+        with audit.attempt(user, "eval.run", f"{kind} {folder.strip() or '(no folder)'}"):
+            require(user, "eval.run", "running an evaluation over a server folder")
+            if not folder.strip():
+                raise FinragError(
+                    "enter the folder of an evaluation set (questions.jsonl and pdfs/)"
+                )
+            start_job(settings, kind, Path(folder.strip()).expanduser(), int(limit) or None)
     except FinragError as exc:
         st.error(str(exc))
         return kind

@@ -15,6 +15,13 @@ are not in is refused. The catalog lists only filings the user's groups may read
 batch shows its files to the user who started it only. Each catalog row can be deleted (index
 points, catalog row and page renders) or re-ingested from its source path with the overrides it
 was ingested with. Every failure is an ``st.error`` message, never a traceback.
+
+Roles (:mod:`core.roles`): everyone sees the catalog of what their groups may read and may ingest
+into their own groups; an admin may ingest for any group, and only an admin may delete, re-ingest
+or re-share (change the ACL of) a filing. Those buttons stay enabled for everyone (with a hint)
+and the role is checked on the server when one is pressed, so a refused attempt gets a message;
+every attempt, allowed or refused, is recorded in the corpus's audit log
+(:attr:`retrieval.corpus.Corpus.audit`).
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from core.errors import FinragError
+from core.errors import AccessError, FinragError
 from core.records import FileReport, Filing
+from core.roles import require
 from core.settings import Settings
 from ui import background
 from ui.corpus import app_corpus
@@ -140,7 +148,8 @@ def parse_overrides(company: str, ticker: str, form: str, year: str, acl: str) -
 
 
 def acl_for_batch(user: User, groups: list[str] | None) -> list[str]:
-    """The ACL of a batch: the named groups, or all of the uploader's; never a group they lack."""
+    """The ACL of a batch: the named groups, or all of the uploader's; never a group they lack,
+    unless they are an admin (who may ingest for any group)."""
     if not groups:
         if not user.groups:
             raise FinragError(
@@ -148,10 +157,10 @@ def acl_for_batch(user: User, groups: list[str] | None) -> list[str]:
             )
         return list(user.groups)
     foreign = user.foreign_groups(groups)
-    if foreign:
-        raise FinragError(
+    if foreign and not user.can("ingest.any-group"):
+        raise AccessError(
             f"you can only share filings with your own groups ({', '.join(user.groups)}); "
-            f"not {', '.join(foreign)}"
+            f"not {', '.join(foreign)} (an admin may ingest for any group)"
         )
     return list(groups)
 
@@ -243,12 +252,34 @@ def _add_form(settings: Settings, corpus: Corpus, user: User, busy: bool) -> Non
             user=user.name,
         )
     except FinragError as exc:
+        _audit_ingest(corpus, user, uploads, folder, exc)
         st.error(str(exc))
         return
     except OSError as exc:
+        _audit_ingest(corpus, user, uploads, folder, exc)
         st.error(f"Could not save the uploads under {settings.data_dir / 'uploads'}: {exc}")
         return
+    _audit_ingest(corpus, user, uploads, folder, None, overrides["acl"])
     st.rerun()
+
+
+def _audit_ingest(
+    corpus: Corpus,
+    user: User,
+    uploads: list | None,
+    folder: str,
+    error: Exception | None,
+    acl: list[str] | None = None,
+) -> None:
+    """Record an ingest attempt: its files or folder, and ok (with the ACL) / refused / failed."""
+    named = ", ".join(
+        [u.name for u in uploads or []] + ([folder.strip()] if folder.strip() else [])
+    )
+    if error is None:
+        corpus.audit.record(user, "ingest", named, "ok", f"acl {', '.join(acl or [])}")
+    else:
+        outcome = "refused" if isinstance(error, AccessError) else "failed"
+        corpus.audit.record(user, "ingest", named or "(nothing)", outcome, str(error))
 
 
 def _job_fragment(key: str, user: str) -> None:
@@ -353,29 +384,35 @@ def _catalog(settings: Settings, corpus: Corpus, user: User, busy: bool) -> None
     )
     if chosen is None:
         return
+    admin = user.can("filing.delete")
+    # Not disabled for others: Streamlit would drop their clicks silently, and a refused attempt
+    # is worth a message and an audit line.
+    why = None if admin else "Deleting, re-ingesting and re-sharing filings needs the admin role"
     left, right = st.columns(2)
-    delete = left.button("Delete", icon=":material/delete:", disabled=busy, key="library_delete")
-    again = right.button(
-        "Re-ingest", icon=":material/refresh:", disabled=busy, key="library_reingest"
+    delete = left.button(
+        "Delete",
+        icon=":material/delete:",
+        disabled=busy,
+        key="library_delete",
+        help=why,
     )
+    again = right.button(
+        "Re-ingest",
+        icon=":material/refresh:",
+        disabled=busy,
+        key="library_reingest",
+        help=why,
+    )
+    _acl_form(corpus, user, by_id[chosen], busy, why)
     if not (delete or again):
         return
     filing = by_id[chosen]
+    action = "filing.reingest" if again else "filing.delete"
     try:
-        if again and not Path(filing.source_path).exists():
-            raise FinragError(
-                f"the source file {filing.source_path} no longer exists; upload it again instead"
-            )
-        delete_filing(corpus, filing.doc_id)
-        if again:
-            start_job(
-                settings,
-                corpus,
-                [filing.source_path],
-                reingest_overrides(filing),
-                filing.file_name,
-                user=user.name,
-            )
+        # the role is checked here too: a disabled button is a hint, not a guard
+        with corpus.audit.attempt(user, action, f"{filing.doc_id} ({filing.file_name})"):
+            require(user, action, "re-ingesting a filing" if again else "deleting a filing")
+            _delete_or_reingest(settings, corpus, user, filing, again)
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -388,3 +425,49 @@ def _catalog(settings: Settings, corpus: Corpus, user: User, busy: bool) -> None
         return
     st.session_state.pop("library_filing", None)
     st.rerun()
+
+
+def _acl_form(corpus: Corpus, user: User, filing: Filing, disabled: bool, why: str | None) -> None:
+    """An admin re-shares the chosen filing: its index points, facts and catalog row."""
+    cols = st.columns([4, 1], vertical_alignment="bottom")
+    groups = cols[0].text_input(
+        "Readable by (ACL groups, comma-separated)",
+        value=", ".join(filing.acl),
+        key=f"library_acl_{filing.doc_id}",
+        disabled=disabled,
+        help=why,
+    )
+    if not cols[1].button(
+        "Change ACL", icon=":material/share:", disabled=disabled, key="library_set_acl", help=why
+    ):
+        return
+    wanted = [g.strip() for g in groups.split(",") if g.strip()]
+    try:
+        with corpus.audit.attempt(user, "filing.acl", filing.doc_id) as attempt:
+            require(user, "filing.acl", "changing a filing's ACL")
+            done = corpus.set_acl(filing.doc_id, wanted)
+            attempt.reason = f"{', '.join(filing.acl)} -> {', '.join(done.acl)}"
+    except FinragError as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
+def _delete_or_reingest(
+    settings: Settings, corpus: Corpus, user: User, filing: Filing, again: bool
+) -> None:
+    """Delete ``filing``; with ``again``, ingest its source file anew with its overrides."""
+    if again and not Path(filing.source_path).exists():
+        raise FinragError(
+            f"the source file {filing.source_path} no longer exists; upload it again instead"
+        )
+    delete_filing(corpus, filing.doc_id)
+    if again:
+        start_job(
+            settings,
+            corpus,
+            [filing.source_path],
+            reingest_overrides(filing),
+            filing.file_name,
+            user=user.name,
+        )

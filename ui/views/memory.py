@@ -9,6 +9,14 @@ successful change is kept in ``st.session_state`` as a flash message and the pag
 list shows it; a :class:`~core.errors.FinragError` becomes an ``st.error`` with its message,
 never a traceback. Imports go through a temporary copy of the uploaded file (the bank reads
 paths) and the report lists every row with its line number.
+
+Roles (:mod:`core.roles`): everyone may browse, probe and export what they can read; the add,
+review and import controls are drawn for curators (and admins) only, and every change goes
+through the bank as the signed-in user (``by=user``), which records them as ``added_by`` /
+``approved_by`` and refuses entries outside their groups. Adding a question whose entry exists but
+is hidden from the user is refused with the same words whatever that entry is (no id, no groups:
+:data:`~retrieval.memory_bank.HIDDEN_COLLISION`), never overwritten. Every attempted change, and
+every import and export, is recorded in the corpus's audit log with its outcome.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -55,10 +64,12 @@ def _done(message: str) -> None:
     st.rerun()
 
 
-def _attempt(action: Callable[[], str]) -> None:
-    """Run a bank change; success -> flash + rerun, a FinragError -> st.error."""
+def _attempt(audit, user: User, action: str, obj: str, change: Callable[[Any], str]) -> None:
+    """Run a bank change, recorded in the audit log; success -> flash + rerun, a FinragError ->
+    st.error. ``change`` gets the pending audit record (it may name the object once known)."""
     try:
-        message = action()
+        with audit.attempt(user, action, obj) as attempt:
+            message = change(attempt)
     except FinragError as exc:
         st.error(str(exc))
         return
@@ -77,7 +88,8 @@ def render() -> None:
     try:
         settings = Settings()
         user = current_user(settings)
-        bank = MemoryBank(app_corpus(settings))
+        corpus = app_corpus(settings)
+        bank = MemoryBank(corpus)
         entries = bank.list(include_retired=True, acl_groups=user.groups)
     except FinragError as exc:
         st.error(str(exc))
@@ -95,11 +107,17 @@ def render() -> None:
 
     _browse(entries)
     _probe(bank, user)
-    left, right = st.columns(2, gap="large")
-    with left:
-        _add_form(bank, user)
-    with right:
-        _manage(bank, entries)
+    if user.can("memory.write"):
+        left, right = st.columns(2, gap="large")
+        with left:
+            _add_form(bank, user)
+        with right:
+            _manage(bank, user, entries)
+    else:
+        st.info(
+            f"You are a {user.role}: adding, editing, approving and importing entries needs the "
+            "curator role (FINRAG_USERS__ROLES, set by an admin)."
+        )
     _import_export(bank, user)
 
 
@@ -127,6 +145,7 @@ def _browse(entries: list) -> None:
             "approved_by": e.approved_by,
             "retired": e.retired,
             "author": e.author,
+            "added_by": e.added_by,
             "source file": src.file_name if src else "",
             "source page": src.page_no if src else None,
             "valid from": e.valid_from,
@@ -191,62 +210,52 @@ def _add_form(bank, user: User) -> None:
         source_file = st.text_input("Source file", key="add-source-file")
         source_page = st.number_input("Source page", min_value=0, step=1, key="add-source-page")
         quote = st.text_area("Source quote", key="add-quote")
-        author = st.text_input("Author", key="add-author")
+        author = st.text_input("Author (the expert the answer comes from)", key="add-author")
         valid_from = st.date_input("Valid from", value=None, key="add-valid-from")
         valid_to = st.date_input("Valid to", value=None, key="add-valid-to")
         acl = st.text_input(
             "ACL groups (comma-separated)", value=", ".join(user.groups), key="add-acl"
         )
-        approve = st.checkbox("Approve now (the author approves)", key="add-approve")
+        approve = st.checkbox(f"Approve now (as {user.name})", key="add-approve")
         submitted = st.form_submit_button("Add entry", icon=":material/add:")
     if not submitted:
         return
 
-    def add() -> str:
-        from core.errors import MemoryBankError
+    def add(attempt) -> str:
         from core.records import Citation
         from retrieval.memory_bank import make_entry
 
-        if approve and not author.strip():
-            raise MemoryBankError("approving at once needs the author's name (the approver)")
         groups = _groups(acl) or user.groups
-        foreign = user.foreign_groups(groups)
-        if foreign:
-            raise MemoryBankError(
-                f"you can only share entries with your own groups ({', '.join(user.groups)}); "
-                f"not {', '.join(foreign)}"
-            )
         source = None
         if source_file.strip():
             source = Citation(
                 doc_id="", file_name=source_file.strip(), page_no=int(source_page), quote=quote
             )
-        entry = bank.add(
-            make_entry(
-                question,
-                answer,
-                paraphrases=_lines(paraphrases),
-                company=company,
-                period=period,
-                source=source,
-                author=author.strip(),
-                valid_from=_day(valid_from),
-                valid_to=_day(valid_to),
-                acl=groups,
-                approved=approve,
-                approved_by=author.strip() if approve else "",
-            )
+        entry = make_entry(
+            question,
+            answer,
+            paraphrases=_lines(paraphrases),
+            company=company,
+            period=period,
+            source=source,
+            author=author.strip(),
+            valid_from=_day(valid_from),
+            valid_to=_day(valid_to),
+            acl=groups,
+            approved=approve,
         )
+        attempt.object = entry.entry_id
+        entry = bank.add(entry, by=user)  # refuses foreign groups and hidden collisions
         return f"Added {entry.entry_id[:12]} ({_state_of(entry)}): {entry.question}"
 
-    _attempt(add)
+    _attempt(bank.corpus.audit, user, "memory.add", question.strip()[:80], add)
 
 
 def _day(value: object) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _manage(bank, entries: list) -> None:
+def _manage(bank, user: User, entries: list) -> None:
     st.subheader("Review an entry")
     if not entries:
         st.caption("Nothing to review yet.")
@@ -259,8 +268,10 @@ def _manage(bank, entries: list) -> None:
     if entry is None:
         return
     eid = entry.entry_id
+    audit = bank.corpus.audit
     by = f" by {entry.approved_by}" if entry.approved else ""
-    st.caption(f"State: **{_state_of(entry)}**{by}")
+    added = f"; added by {entry.added_by}" if entry.added_by else ""
+    st.caption(f"State: **{_state_of(entry)}**{by}{added}")
 
     with st.form(f"memory-edit-{eid}"):
         answer = st.text_area("Answer", value=entry.answer, key=f"edit-answer-{eid}")
@@ -274,9 +285,10 @@ def _manage(bank, entries: list) -> None:
         )
         if st.form_submit_button("Save changes", icon=":material/save:"):
 
-            def save() -> str:
+            def save(attempt) -> str:
                 new = bank.update(
                     eid,
+                    by=user,
                     answer=answer.strip(),
                     paraphrases=_lines(paraphrases),
                     period=period or None,
@@ -284,9 +296,8 @@ def _manage(bank, entries: list) -> None:
                 note = "" if new.approved or not entry.approved else "; it needs approval again"
                 return f"Saved {new.entry_id[:12]}{note}"
 
-            _attempt(save)
+            _attempt(audit, user, "memory.edit", eid, save)
 
-    approver = st.text_input("Approver", key="memory-approver").strip()
     with st.container(horizontal=True, gap="small"):
         approve = st.button(
             "Approve", icon=":material/check:", key="memory-approve", type="primary"
@@ -294,33 +305,38 @@ def _manage(bank, entries: list) -> None:
         retire = st.button("Retire", icon=":material/archive:", key="memory-retire")
         remove = st.button("Remove", icon=":material/delete:", key="memory-remove")
     if approve:
-        _attempt(lambda: f"Approved {bank.approve(eid, approver).entry_id[:12]} by {approver}")
+        _attempt(
+            audit,
+            user,
+            "memory.approve",
+            eid,
+            lambda _: f"Approved {bank.approve(eid, by=user).entry_id[:12]} by {user.name}",
+        )
     elif retire:
-        _attempt(lambda: f"Retired {bank.retire(eid).entry_id[:12]}: no longer served")
+        _attempt(
+            audit,
+            user,
+            "memory.retire",
+            eid,
+            lambda _: f"Retired {bank.retire(eid, by=user).entry_id[:12]}: no longer served",
+        )
     elif remove:
-        _attempt(lambda: f"Removed {bank.remove(eid).entry_id[:12]}: {entry.question}")
+        _attempt(
+            audit,
+            user,
+            "memory.remove",
+            eid,
+            lambda _: f"Removed {bank.remove(eid, by=user).entry_id[:12]}: {entry.question}",
+        )
 
 
 # -- import / export --------------------------------------------------------------------------
 
 
 def _import_export(bank, user: User) -> None:
-    st.subheader("Import and export")
-    upload = st.file_uploader(
-        "CSV (header row) or JSONL file", type=["csv", "jsonl", "json"], key="memory-upload"
-    )
-    if upload is not None and st.button("Import", icon=":material/upload:", key="memory-import"):
-        try:
-            report = _import(bank, upload.name, upload.getvalue())
-        except FinragError as exc:
-            st.error(str(exc))
-        else:
-            st.session_state[_REPORT] = report
-            _done(f"Imported {upload.name}: {report.summary}")
-    report = st.session_state.get(_REPORT)
-    if report is not None:
-        _show_report(report)
-
+    st.subheader("Import and export" if user.can("memory.write") else "Export")
+    if user.can("memory.write"):
+        _import_form(bank, user)
     try:
         data = _export(bank, user.groups)
     except FinragError as exc:
@@ -333,15 +349,45 @@ def _import_export(bank, user: User) -> None:
         mime="text/csv",
         icon=":material/download:",
         key="memory-export",
+        on_click=bank.corpus.audit.record,
+        args=(user, "memory.export", f"memory_bank.csv (groups {', '.join(user.groups)})"),
     )
 
 
-def _import(bank, name: str, data: bytes):
-    """Import uploaded bytes via a temporary file named like the upload (its suffix: the format)."""
-    with tempfile.TemporaryDirectory(prefix="finrag-import-") as tmp:
-        path = Path(tmp) / Path(name).name
-        path.write_bytes(data)
-        report = bank.import_file(path)
+def _import_form(bank, user: User) -> None:
+    upload = st.file_uploader(
+        "CSV (header row) or JSONL file", type=["csv", "jsonl", "json"], key="memory-upload"
+    )
+    st.caption(
+        f"Rows are shared with your groups ({', '.join(user.groups)}) unless they name a subset; "
+        "approvals are recorded as yours. Rows naming another group or an approver are refused."
+    )
+    if upload is not None and st.button("Import", icon=":material/upload:", key="memory-import"):
+        try:
+            report = _import(bank, user, upload.name, upload.getvalue())
+        except FinragError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[_REPORT] = report
+            _done(f"Imported {upload.name}: {report.summary}")
+    report = st.session_state.get(_REPORT)
+    if report is not None:
+        _show_report(report)
+
+
+def _import(bank, user: User, name: str, data: bytes):
+    """Import uploaded bytes as ``user`` via a temporary file named like the upload (its suffix:
+    the format); the import and each refused row are recorded in the audit log."""
+    audit = bank.corpus.audit
+    with audit.attempt(user, "memory.import", name) as attempt:
+        with tempfile.TemporaryDirectory(prefix="finrag-import-") as tmp:
+            path = Path(tmp) / Path(name).name
+            path.write_bytes(data)
+            report = bank.import_file(path, by=user)
+        attempt.reason = report.summary
+    for row in report.rows:
+        if row.status == "invalid":
+            audit.record(user, "memory.import", f"{name} line {row.line}", "refused", row.reason)
     return report.model_copy(update={"path": name})
 
 

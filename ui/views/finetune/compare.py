@@ -8,6 +8,11 @@ held-out FinanceBench-format set in a background thread
 shows the metrics of no reranker / the serving one / the candidate and the gate's decision with
 its reasons, read from the job's ``gate.json``. **Promote** runs :func:`finetune.gate.promote` as
 the signed-in user, enabled only when that ``gate.json`` passed for this job's model.
+
+Both are for admins (:mod:`core.roles`: the gate reads a folder on the server, promoting changes
+what serves every user): the role is checked on the server when a button is pressed (the buttons
+carry a hint for others, and stay enabled so that a refused attempt is shown and audited); every
+attempt is recorded in the corpus's audit log.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from typing import Any
 import streamlit as st
 
 from core.errors import FinragError
+from core.roles import require
 from core.settings import Settings
 from evaluation.sets import default_set_dir
 from ui import background
+from ui.corpus import app_corpus
 from ui.identity import User
 from ui.views.finetune.folders import default_scope, read_gate
 from ui.views.finetune.tables import BASELINE_LABELS, gate_table, show_table
@@ -57,17 +64,29 @@ def compare(settings: Settings, user: User, job: Any) -> None:
         help="A ticker (that company's questions) or * (every question)",
     )
     busy = background.running(GATE, background.PROCESS) is not None
-    if st.button("Evaluate", icon=":material/balance:", disabled=busy, key="finetune_evaluate"):
+    admin = user.can("eval.run")
+    if st.button(
+        "Evaluate",
+        icon=":material/balance:",
+        disabled=busy,
+        key="finetune_evaluate",
+        help=None if admin else "Evaluating over a server folder needs the admin role",
+    ):
         try:
-            if not folder.strip():
-                raise FinragError("enter the folder of a held-out set (questions.jsonl and pdfs/)")
-            start_gate(
-                settings,
-                model,
-                Path(folder.strip()).expanduser(),
-                (scope.strip() or "*").upper(),
-                int(limit) or None,
-            )
+            audit = app_corpus(settings).audit
+            with audit.attempt(user, "finetune.evaluate", f"{model} on {folder.strip()}"):
+                require(user, "eval.run", "evaluating a model over a server folder")
+                if not folder.strip():
+                    raise FinragError(
+                        "enter the folder of a held-out set (questions.jsonl and pdfs/)"
+                    )
+                start_gate(
+                    settings,
+                    model,
+                    Path(folder.strip()).expanduser(),
+                    (scope.strip() or "*").upper(),
+                    int(limit) or None,
+                )
         except FinragError as exc:
             st.error(str(exc))
         else:
@@ -127,6 +146,8 @@ def _promote(settings: Settings, user: User, model: Path, decision: Any) -> None
     if decision is not None and not matches:
         st.warning(f"gate.json is about {decision.candidate}, not this model: evaluate it again.")
     help_text = None if allowed else "Enabled once the gate has passed for this model"
+    if not user.can("model.promote"):  # left enabled: a refused click is shown and audited
+        help_text = "Promoting a reranker needs the admin role"
     if not st.button(
         "Promote",
         type="primary",
@@ -137,7 +158,10 @@ def _promote(settings: Settings, user: User, model: Path, decision: Any) -> None
     ):
         return
     try:
-        record = promote(settings, model, user.name)
+        with app_corpus(settings).audit.attempt(user, "model.promote", str(model)) as attempt:
+            require(user, "model.promote", "promoting a reranker")  # the button is only a hint
+            record = promote(settings, model, user.name)
+            attempt.reason = f"scope {record.scope}, replaced {record.replaced or 'none'}"
     except FinragError as exc:
         st.error(str(exc))
         return

@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from core.errors import FinragError
+from core.roles import require
 from core.settings import Settings
 from ui import background
 from ui.corpus import app_corpus
@@ -47,7 +48,7 @@ def jobs_section(settings: Settings, user: User, jobs: list[Any]) -> None:
     chosen = st.selectbox("Job", list(by_out), key="finetune_job", format_func=label)
     job = by_out[chosen]
     background.poll(_show_job, chosen, running=job_status(job, training) == "running")
-    _resume(settings, job, training)
+    _resume(settings, user, job, training)
     st.divider()
     compare(settings, user, job)
 
@@ -144,7 +145,7 @@ def _report(report: dict) -> None:
     st.caption(text)
 
 
-def _resume(settings: Settings, job: Any, training: TrainJob | None) -> None:
+def _resume(settings: Settings, user: User, job: Any, training: TrainJob | None) -> None:
     status = job_status(job, training)
     report = read_report(Path(job.spec.out)) or {}
     budget = status == "done" and report.get("stopped") == "time_budget"
@@ -152,16 +153,22 @@ def _resume(settings: Settings, job: Any, training: TrainJob | None) -> None:
     if not cut_short:
         return
     busy = background.running(TRAIN, background.PROCESS) is not None
+    admin = user.can("finetune.start")
     if not st.button(
         "Resume",
         icon=":material/play_arrow:",
         disabled=busy,
         key="finetune_resume",
-        help="Continue from the last checkpoint on the same dataset",
+        help="Continue from the last checkpoint on the same dataset"
+        if admin
+        else "Resuming a fine-tuning job needs the admin role",
     ):
         return
     try:
-        start_training(app_corpus(settings), job.spec.model_copy(update={"resume": True}))
+        corpus = app_corpus(settings)
+        with corpus.audit.attempt(user, "finetune.start", f"resume {job.spec.out}"):
+            require(user, "finetune.start", "resuming a fine-tuning job")
+            start_training(corpus, job.spec.model_copy(update={"resume": True}), user=user.name)
     except FinragError as exc:
         st.error(str(exc))
         return

@@ -7,6 +7,8 @@ the catalog the user may read, through :func:`ui.corpus.app_corpus`), the base m
 stage defaults to the newest finished general job's ``model/``), a held-out set whose questions
 stay out of the data, a time budget, epochs, and optionally max steps and a trainer TOML; it starts
 the job with :func:`~ui.views.finetune.work.start_training` and selects it in the jobs list below.
+Starting a job is for admins (:mod:`core.roles`; checked again when Start is pressed), and each
+attempt is recorded in the corpus's audit log.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.errors import FinragError
+from core.errors import AccessError, FinragError
+from core.roles import require
 from core.settings import Settings
 from evaluation.sets import default_set_dir
 from ui import background
@@ -135,15 +138,19 @@ def start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
     busy = background.running(TRAIN, background.PROCESS) is not None
     if busy:
         st.caption("A fine-tuning job is running on this server: the next one starts when it ends.")
+    admin = user.can("finetune.start")
     if not st.button(
         "Start",
         type="primary",
         icon=":material/model_training:",
         disabled=busy,
         key="finetune_start",
+        help=None if admin else "Starting a fine-tuning job needs the admin role",
     ):
         return
+    audit = app_corpus(settings).audit
     try:
+        require(user, "finetune.start", "starting a fine-tuning job")
         from finetune.jobs import JobSpec
 
         spec = JobSpec(
@@ -168,11 +175,15 @@ def start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
             raise FinragError(f"{spec.exclude_set} is not an evaluation set (no questions.jsonl)")
         start_training(app_corpus(settings), spec, user=user.name)
     except FinragError as exc:
+        outcome = "refused" if isinstance(exc, AccessError) else "failed"
+        audit.record(user, "finetune.start", f"{stage} {company or ''}".strip(), outcome, str(exc))
         st.error(str(exc))
         return
     except ValueError as exc:  # pydantic: a value the spec refuses
+        audit.record(user, "finetune.start", stage, "failed", str(exc))
         st.error(f"Invalid job options: {exc}")
         return
+    audit.record(user, "finetune.start", str(spec.out), "ok", f"stage {stage}")
     ss["finetune_job"] = str(spec.out)  # show the new job below
     st.rerun()
 
