@@ -17,6 +17,7 @@ import typer
 from ui.cli_ask import register as register_ask
 from ui.cli_finetune import register as register_finetune
 from ui.cli_memory import memory_app
+from ui.cli_serve import register as register_serve
 from ui.cli_ui import register as register_ui
 from ui.commands import Json, hit_row, load_settings, open_corpus, readable_errors
 
@@ -441,6 +442,7 @@ def demo(
 app.add_typer(memory_app, name="memory")
 register_ask(app)
 register_ui(app)
+register_serve(app)
 register_finetune(app)
 
 
