@@ -11,6 +11,7 @@ the command then refuses to listen anywhere but a loopback address.
 from __future__ import annotations
 
 import ipaddress
+import signal
 from typing import Annotated
 
 import typer
@@ -73,8 +74,33 @@ def serve(
             bold=True,
             err=True,
         )
-        uvicorn.Server(config).run()  # returns on SIGTERM / SIGINT, after requests in flight
+        _run_until_signalled(uvicorn.Server(config))
     typer.secho("finrag API stopped", err=True)
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _run_until_signalled(server) -> None:
+    """Run ``server`` until SIGTERM or SIGINT, then return (so the corpus is closed).
+
+    uvicorn shuts down gracefully on either signal and then re-raises it with the handlers that
+    were installed before it started; a SIGTERM would then kill the process before the corpus is
+    closed. These handlers turn that re-raised signal into a normal return instead.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run()
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def register(app: typer.Typer) -> None:

@@ -141,12 +141,20 @@ class Api:
                 "(FINRAG_API__MAX_QUESTION_CHARS)",
             )
 
-    def check_page(self, limit: int) -> None:
+    def check_page(self, limit: int | None) -> int:
+        """``limit``, or the page size cap when it is None.
+
+        Raises:
+            HTTPException: 422, ``limit`` is over the cap.
+        """
         cap = self.settings.api.max_page_size
+        if limit is None:
+            return cap
         if limit > cap:
             raise HTTPException(
                 422, f"limit {limit} is over the page size cap of {cap} (FINRAG_API__MAX_PAGE_SIZE)"
             )
+        return limit
 
     # asking -----------------------------------------------------------------------------------
 
@@ -184,6 +192,22 @@ class Api:
         self.pool.submit(work)
         while (item := await queue.get()) is not _DONE:
             yield item
+
+
+def caller(request: Request) -> User:
+    """The authenticated caller of ``request`` (401 with a ``WWW-Authenticate`` challenge)."""
+    try:
+        return authenticate(request.app.state.api.settings, request.headers)
+    except AccessError as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+# Module-level, because FastAPI resolves the routes' (string) annotations in this module.
+Caller = Annotated[User, Depends(caller)]
+Limit = Annotated[
+    int | None, Query(ge=1, description="Page size (default and cap: settings.api.max_page_size).")
+]
+Offset = Annotated[int, Query(ge=0)]
 
 
 def _public_thread(thread_id: str) -> str:
@@ -226,16 +250,6 @@ def create_app(settings: Settings, corpus: Corpus, agent: Agent) -> FastAPI:
     )
     app.state.api = api
     _errors(app)
-
-    def caller(request: Request) -> User:
-        try:
-            return authenticate(settings, request.headers)
-        except AccessError as exc:
-            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
-
-    Caller = Annotated[User, Depends(caller)]
-    Limit = Annotated[int, Query(ge=1, description="Page size (settings.api.max_page_size).")]
-    Offset = Annotated[int, Query(ge=0)]
 
     @app.get("/healthz", tags=["server"])
     def healthz() -> dict[str, str]:
@@ -315,9 +329,9 @@ def create_app(settings: Settings, corpus: Corpus, agent: Agent) -> FastAPI:
         return [hit_row(h) for h in CorpusSearch(corpus).search(query)]
 
     @app.get("/v1/filings", tags=["read"])
-    def filings(user: Caller, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    def filings(user: Caller, limit: Limit = None, offset: Offset = 0) -> dict[str, Any]:
         """The catalog rows you may read (pending ones included, with their state)."""
-        api.check_page(limit)
+        limit = api.check_page(limit)
         admin = role_of(user, settings) == "admin"
         groups = set(user.groups)
         rows = [r for r in corpus.catalog.export() if groups.intersection(r.get("acl") or [])]
@@ -349,11 +363,11 @@ def create_app(settings: Settings, corpus: Corpus, agent: Agent) -> FastAPI:
         concept: Annotated[list[str] | None, Query(description="e.g. revenue, ppe_net")] = None,
         year: Annotated[list[int] | None, Query(description="Fiscal year.")] = None,
         form: Annotated[list[str] | None, Query(description="Form type.")] = None,
-        limit: Limit = 100,
+        limit: Limit = None,
         offset: Offset = 0,
     ) -> dict[str, Any]:
         """Statement facts read at ingest, from the filings you may read."""
-        api.check_page(limit)
+        limit = api.check_page(limit)
         found = corpus.facts.query(
             acl_groups=list(user.groups),
             companies=company or None,
@@ -376,11 +390,11 @@ def create_app(settings: Settings, corpus: Corpus, agent: Agent) -> FastAPI:
         state: Literal["approved", "pending", "all"] = "approved",
         company: str | None = None,
         include_retired: bool = False,
-        limit: Limit = 100,
+        limit: Limit = None,
         offset: Offset = 0,
     ) -> dict[str, Any]:
         """Memory entries you may read (approved by default)."""
-        api.check_page(limit)
+        limit = api.check_page(limit)
         approved = {"approved": True, "pending": False, "all": None}[state]
         entries = api.bank.list(
             approved=approved,

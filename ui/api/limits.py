@@ -1,11 +1,13 @@
 """Request body limits of the HTTP API, enforced before a byte is parsed.
 
 Contract: :class:`BodyLimit` wraps the ASGI app. A request whose ``Content-Length`` exceeds its
-limit is answered 413 at once; a body sent without a length (chunked) is counted as it arrives and
-cut off with 413 at the limit, so neither can make the server buffer more than the limit. Uploads
-(``multipart/form-data`` to an ingest path) get ``upload_bytes``; every other body gets
-``json_bytes``. The 413 body is JSON ``{"detail": ...}`` naming the limit and the setting that
-raises it, like every other error of the API.
+limit is answered 413 without being parsed; a body sent without a length (chunked) is counted as
+it arrives and cut off with 413 at the limit, so neither can make the server buffer more than the
+limit. Uploads (``multipart/form-data`` to an ingest path) get ``upload_bytes``; every other body
+gets ``json_bytes``. The rest of an oversized body is read and dropped (up to
+:data:`DRAIN_BYTES`) before answering, so the client reads the 413 instead of a reset connection.
+The 413 body is JSON ``{"detail": ...}`` naming the limit and the setting that raises it, like
+every other error of the API.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 UPLOAD_PREFIX = "/v1/ingest"
+# Read and thrown away past a limit, so that a client still sending sees the 413 rather than a
+# reset connection; a body larger still is cut off unread.
+DRAIN_BYTES = 64 * 1024 * 1024
 
 
 class BodyTooLarge(HTTPException):
@@ -48,6 +53,8 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
+            if int(length) <= limit + DRAIN_BYTES:
+                await _drain(receive)
             await _too_large(send, int(length), limit, setting)
             return
         seen = 0
@@ -59,6 +66,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    if message.get("more_body"):
+                        await _drain(receive)
                     raise BodyTooLarge(seen, limit, setting)
             return message
 
@@ -73,6 +82,16 @@ class BodyLimit:
         except BodyTooLarge:
             if not started:
                 await _too_large(send, seen, limit, setting)
+
+
+async def _drain(receive: Any) -> None:
+    """Read the rest of the body (up to :data:`DRAIN_BYTES`) and drop it."""
+    drained = 0
+    while drained <= DRAIN_BYTES:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
+        drained += len(message.get("body", b""))
 
 
 def _message(size: int, limit: int, setting: str) -> str:
