@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-THREAD_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+THREAD_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 _DONE = object()
 
 
