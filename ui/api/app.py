@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 THREAD_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 _DONE = object()
+INGEST_GRACE_S = 120  # on shutdown, how long the file an ingest is on may take to finish
 
 
 # --- request bodies --------------------------------------------------------------------------
@@ -233,12 +234,13 @@ def create_app(settings: Settings, corpus: Corpus, agent: Agent) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        running = api.jobs.running()
+        running = await asyncio.to_thread(api.jobs.stop, INGEST_GRACE_S)
         if running is not None:
             log.warning(
-                "stopping while ingest %s runs; its unfinished files stay pending in the catalog "
-                "and are recovered by the next ingest",
+                "stopping while ingest %s still runs after %s s; its unfinished files stay "
+                "pending in the catalog and are recovered by the next ingest of them",
                 running.id,
+                INGEST_GRACE_S,
             )
         api.pool.shutdown(wait=True, cancel_futures=True)
 

@@ -11,8 +11,10 @@ error" line, never a traceback for the caller.
 
 Why not the app's registry (:mod:`ui.background`): it lives in Streamlit's resource cache, and the
 API runs without Streamlit. The rules are the same: one ingest per corpus, jobs outlive requests.
-A server stopped while a batch runs leaves its unfinished files pending in the catalog; the next
-ingest of the same files recovers them.
+:meth:`IngestJobs.stop` (the server's shutdown) lets the running batch finish the file it is on,
+stops it there (``job.error`` says so) and waits for it, so the corpus is not closed under it; a
+server killed outright leaves its unfinished files pending in the catalog, and the next ingest of
+the same files recovers them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class JobBusyError(FinragError):
     """Another ingest is still running on this corpus."""
 
 
+class JobStopped(FinragError):
+    """The server is stopping; the batch ended after the file it was on."""
+
+
 @dataclass(kw_only=True)
 class IngestJob:
     """One batch, running or finished."""
@@ -55,6 +61,7 @@ class IngestJob:
     reports: list[FileReport] = field(default_factory=list)
     finished: bool = False
     error: str | None = None
+    thread: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def state(self) -> str:
@@ -93,6 +100,7 @@ class IngestJobs:
         self.corpus = corpus
         self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
         self._lock = threading.Lock()
+        self._stopping = False
 
     def get(self, job_id: str) -> IngestJob | None:
         return self._jobs.get(job_id)
@@ -114,6 +122,8 @@ class IngestJobs:
 
         job = IngestJob(user=user, paths=paths, overrides=overrides)
         with self._lock:
+            if self._stopping:
+                raise JobBusyError("the server is stopping; submit the batch to the next one")
             busy = self.running()
             if busy is not None:
                 raise JobBusyError(
@@ -132,6 +142,11 @@ class IngestJobs:
         def progress(report: FileReport, done: int, total: int) -> None:
             job.total = max(job.total, total)
             job.reports.append(report)
+            if self._stopping and done < total:
+                raise JobStopped(
+                    f"the server stopped during this ingest after {done} of {total} files; "
+                    "submit the rest again"
+                )
 
         def work() -> None:
             try:
@@ -145,5 +160,16 @@ class IngestJobs:
                 job.seconds = time.perf_counter() - job.started
                 job.finished = True
 
-        threading.Thread(target=work, name=f"api-ingest-{job.id}", daemon=True).start()
+        job.thread = threading.Thread(target=work, name=f"api-ingest-{job.id}", daemon=True)
+        job.thread.start()
         return job
+
+    def stop(self, timeout: float) -> IngestJob | None:
+        """Refuse new batches, end the running one after its current file and wait for it (up to
+        ``timeout`` seconds). Returns the job still running after that, if any."""
+        with self._lock:
+            self._stopping = True
+        job = self.running()
+        if job is not None and job.thread is not None:
+            job.thread.join(timeout)
+        return self.running()
