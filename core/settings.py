@@ -86,6 +86,28 @@ class UsersSettings(BaseModel):
     default_user: str = "local"
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API (``finrag serve``, :mod:`ui.api`): who may call it and how much they may send.
+
+    ``keys`` maps an API key to a user name; that user reads with ``users.groups[name]``, exactly
+    as in the app. ``admins`` and ``curators`` name users with more than read access (until users
+    carry roles): curators write the memory bank and ingest into their own groups; admins (and
+    the local operator) also ingest into any group and delete filings and memory entries. With
+    no keys and no ``users.identity_header`` the API serves the local operator only, on loopback.
+    Server folders may be ingested only inside ``ingest_roots``.
+    """
+
+    keys: dict[str, str] = Field(default_factory=dict)
+    admins: list[str] = Field(default_factory=list)
+    curators: list[str] = Field(default_factory=list)
+    ingest_roots: list[Path] = Field(default_factory=list)
+    max_json_kb: int = 64  # a JSON (or form) request body
+    max_upload_mb: float = 200.0  # one ingest upload request, all files together
+    max_question_chars: int = 2000
+    max_page_size: int = 200  # hits, filings, facts or memory entries per response
+    ask_workers: int = 4  # questions answered at once; more wait their turn
+
+
 _REGISTRIES = {"embedder": EMBEDDERS, "rerank": RERANKERS, "llm": ANSWERERS}
 
 
@@ -110,6 +132,7 @@ class Settings(BaseSettings):
     llm: LLMOptions = Field(default_factory=ANSWERERS.parse)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     users: UsersSettings = Field(default_factory=UsersSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -17,11 +17,13 @@ import typer
 from ui.cli_ask import register as register_ask
 from ui.cli_finetune import register as register_finetune
 from ui.cli_memory import memory_app
+from ui.cli_serve import register as register_serve
 from ui.cli_ui import register as register_ui
 from ui.commands import (
     Json,
     audit_log,
     cell,
+    hit_row,
     load_settings,
     open_corpus,
     operator,
@@ -186,7 +188,7 @@ def search(
     with open_corpus(settings) as corpus:
         hits = CorpusSearch(corpus).search(query)
     if as_json:
-        typer.echo(json.dumps([_hit_json(h) for h in hits], indent=2))
+        typer.echo(json.dumps([hit_row(h) for h in hits], indent=2))
         return
     if not hits:
         typer.echo("no hits (is anything ingested? try `finrag filings`)")
@@ -200,25 +202,6 @@ def search(
             bold=True,
         )
         typer.echo(f"    {snippet}")
-
-
-def _hit_json(hit) -> dict:
-    c = hit.chunk
-    return {
-        "rank": hit.rank,
-        "score": hit.score,
-        "source": hit.source,
-        "file": c.file_name,
-        "doc_id": c.doc_id,
-        "page": c.page_no,
-        "modality": c.modality,
-        "section": c.section_path,
-        "company": c.company,
-        "form": c.form,
-        "fiscal_year": c.fiscal_year,
-        "chunk_id": c.chunk_id,
-        "text": c.text,
-    }
 
 
 @app.command()
@@ -526,6 +509,7 @@ def audit(
 app.add_typer(memory_app, name="memory")
 register_ask(app)
 register_ui(app)
+register_serve(app)
 register_finetune(app)
 
 

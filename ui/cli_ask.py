@@ -29,7 +29,14 @@ def ask(
     """Answer a question from the ingested filings, citing file, page and quote."""
     from agent.graph import Agent, AgentReply
     from core.records import SearchFilters
-    from ui.commands import load_settings, open_corpus, question_arg, safe_terminal
+    from ui.commands import (
+        catalog_names,
+        load_settings,
+        open_corpus,
+        question_arg,
+        reply_json,
+        safe_terminal,
+    )
 
     question = question_arg(question)
     settings = load_settings()
@@ -37,7 +44,7 @@ def ask(
     acl = groups or settings.default_acl
     with open_corpus(settings) as corpus, Agent(corpus) as agent:
         filters = SearchFilters(
-            companies=_catalog_names(company or [], corpus.filings(acl)),
+            companies=catalog_names(company or [], corpus.filings(acl)),
             fiscal_years=year or [],
         )
         reply = None
@@ -56,53 +63,7 @@ def ask(
     assert reply is not None
     answer = reply.answer
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "answer": answer.text,
-                    "abstained": answer.abstained,
-                    "citations": [
-                        {
-                            "file": c.file_name,
-                            "page": c.page_no,
-                            "quote": c.quote,
-                            "row_header": c.row_header,
-                            "col_header": c.col_header,
-                        }
-                        for c in answer.citations
-                    ],
-                    "calculations": [
-                        {
-                            "metric": calc.metric,
-                            "formula": calc.formula,
-                            "result": calc.result,
-                            "unit": calc.unit,
-                            "text": calc.text,
-                            "judgement": calc.judgement,
-                            "rule": calc.rule,
-                            "missing": calc.missing,
-                            "inputs": [
-                                {
-                                    "name": i.name,
-                                    "period": i.period,
-                                    "value": i.value,
-                                    "unit": i.unit,
-                                    "file": i.file_name,
-                                    "page": i.page_no,
-                                    "quote": i.quote,
-                                }
-                                for i in calc.inputs
-                            ],
-                        }
-                        for calc in answer.calculations
-                    ],
-                    "scope": reply.scope,
-                    "timings_ms": reply.timings_ms,
-                    "thread": thread_id,
-                },
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(reply_json(reply, thread_id), indent=2))
         return
     shown = safe_terminal
     typer.secho(f"\nQ: {shown(question)}", fg=typer.colors.BLUE, bold=True)
@@ -115,16 +76,6 @@ def ask(
     steps = ", ".join(f"{k} {v:.0f} ms" for k, v in reply.timings_ms.items() if "." not in k)
     typer.secho(f"   ({shown(reply.scope)}; {steps})", dim=True)
     typer.secho(f"   thread: {thread_id} (pass --thread {thread_id} to follow up)", dim=True)
-
-
-def _catalog_names(given: list[str], filings: list) -> list[str]:
-    """Catalog spellings of ``--company`` values ("contoso foods" -> "Contoso Foods Corp.")."""
-    known = sorted({f.company for f in filings if f.company})
-    names: list[str] = []
-    for name in given:
-        matches = [k for k in known if name.lower() in k.lower()]
-        names.extend(matches or [name])
-    return names
 
 
 def register(app: typer.Typer) -> None:

@@ -26,7 +26,8 @@ from core.errors import FinragError
 from core.text import clean_question, safe_terminal
 
 if TYPE_CHECKING:
-    from core.records import Fact
+    from agent.graph import AgentReply
+    from core.records import Fact, Hit
     from core.roles import Actor
     from core.settings import Settings
     from retrieval.audit import AuditLog
@@ -174,3 +175,81 @@ def fact_rows(facts: list[Fact]) -> list[dict]:
         }
         for f in facts
     ]
+
+
+def hit_row(hit: Hit) -> dict:
+    """A search hit as ``finrag search --json`` (and the HTTP API) emits it."""
+    c = hit.chunk
+    return {
+        "rank": hit.rank,
+        "score": hit.score,
+        "source": hit.source,
+        "file": c.file_name,
+        "doc_id": c.doc_id,
+        "page": c.page_no,
+        "modality": c.modality,
+        "section": c.section_path,
+        "company": c.company,
+        "form": c.form,
+        "fiscal_year": c.fiscal_year,
+        "chunk_id": c.chunk_id,
+        "text": c.text,
+    }
+
+
+def reply_json(reply: AgentReply, thread_id: str) -> dict:
+    """An answer as ``finrag ask --json`` (and the HTTP API) emits it: text, citations,
+    calculations with their inputs, scope, per-step timings and the thread to follow up on."""
+    answer = reply.answer
+    return {
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [
+            {
+                "file": c.file_name,
+                "page": c.page_no,
+                "quote": c.quote,
+                "row_header": c.row_header,
+                "col_header": c.col_header,
+            }
+            for c in answer.citations
+        ],
+        "calculations": [
+            {
+                "metric": calc.metric,
+                "formula": calc.formula,
+                "result": calc.result,
+                "unit": calc.unit,
+                "text": calc.text,
+                "judgement": calc.judgement,
+                "rule": calc.rule,
+                "missing": calc.missing,
+                "inputs": [
+                    {
+                        "name": i.name,
+                        "period": i.period,
+                        "value": i.value,
+                        "unit": i.unit,
+                        "file": i.file_name,
+                        "page": i.page_no,
+                        "quote": i.quote,
+                    }
+                    for i in calc.inputs
+                ],
+            }
+            for calc in answer.calculations
+        ],
+        "scope": reply.scope,
+        "timings_ms": reply.timings_ms,
+        "thread": thread_id,
+    }
+
+
+def catalog_names(given: list[str], filings: list) -> list[str]:
+    """Catalog spellings of company names a user typed ("contoso" -> "Contoso Foods Corp.")."""
+    known = sorted({f.company for f in filings if f.company})
+    names: list[str] = []
+    for name in given:
+        matches = [k for k in known if name.lower() in k.lower()]
+        names.extend(matches or [name])
+    return names
