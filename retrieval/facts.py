@@ -109,6 +109,32 @@ class FactStore:
                 [(f.fact_id, g) for f in facts for g in f.acl],
             )
 
+    def set_acl(self, doc_id: str, groups: list[str]) -> int:
+        """Make ``groups`` the ACL of every fact of ``doc_id``, in one transaction.
+
+        Returns:
+            The number of facts changed.
+        """
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT fact_id, record FROM facts WHERE doc_id=?", (doc_id,)
+            ).fetchall()
+            updated = []
+            for fact_id, record in rows:
+                fact = Fact.model_validate_json(record)
+                fact.acl = list(groups)
+                updated.append((fact.model_dump_json(), fact_id))
+            conn.executemany("UPDATE facts SET record=? WHERE fact_id=?", updated)
+            conn.execute(
+                "DELETE FROM fact_acl WHERE fact_id IN (SELECT fact_id FROM facts WHERE doc_id=?)",
+                (doc_id,),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO fact_acl(fact_id, grp) VALUES (?, ?)",
+                [(fact_id, g) for _, fact_id in updated for g in groups],
+            )
+        return len(updated)
+
     def delete(self, doc_id: str) -> None:
         """Remove a filing's facts (nothing happens when it has none)."""
         with self._tx() as conn:

@@ -229,6 +229,11 @@ class Index(Collection):
         self._require()
         self._engine.set_payload([Match("doc_id", doc_id)], {"ready": True})
 
+    def set_acl(self, doc_id: str, groups: list[str]) -> None:
+        """Make ``groups`` the ACL of every point of ``doc_id`` (only ``acl`` changes)."""
+        self._require()
+        self._engine.set_payload([Match("doc_id", doc_id)], {"acl": list(groups)})
+
     def delete_doc(self, doc_id: str) -> None:
         """Remove every chunk of ``doc_id`` (ready or not)."""
         self._require()
