@@ -71,7 +71,8 @@ class IngestSettings(BaseModel):
     @field_validator("allowed_roots", mode="before")
     @classmethod
     def _roots_list(cls, value: object) -> object:
-        # FINRAG_INGEST__ALLOWED_ROOTS may be a JSON list or one path per ":"-separated entry.
+        # FINRAG_INGEST__ALLOWED_ROOTS is a JSON list; a string (finrag.toml, keyword) may hold
+        # several paths separated by ":".
         if isinstance(value, str):
             return [p for p in value.split(os.pathsep) if p.strip()]
         return value

@@ -306,8 +306,11 @@ class _Isolated:
     @staticmethod
     def _kill(pool: ProcessPoolExecutor) -> None:
         # The executor has no public way to stop a running worker before Python 3.14.
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
             process.kill()
+        for process in processes:
+            process.join(timeout=5)  # reaped: no zombies, and their rusage is counted
         pool.shutdown(wait=False, cancel_futures=True)
 
     def run(self, todo: list[_Todo]) -> Iterator[tuple[_Todo, PreparedFile | BaseException, float]]:
@@ -350,13 +353,14 @@ class _Isolated:
                     alone = solo
                 done, _ = wait(list(inflight), timeout=0.05, return_when=FIRST_COMPLETED)
                 broken = False
+                single = len(inflight) == 1  # a pool that breaks under one file: that file did it
                 for future in done:
                     item, solo, t0 = inflight.pop(future)
                     try:
                         outcome: PreparedFile | BaseException = future.result()
                     except BrokenProcessPool:
                         broken = True
-                        if solo:
+                        if solo or single:
                             yield item, IngestError(died), time.perf_counter() - t0
                         else:
                             queue.appendleft((item, True))
