@@ -42,7 +42,7 @@ def write_case(name: str, folder: Path) -> Path:
 
         samples = write_samples(folder / "samples")
         (samples / "northwind_2024q2_10q.pdf").rename(path)
-    elif name.endswith("_bomb.docx") or name.endswith("_bomb.xlsx"):
+    elif name.endswith(("_bomb.docx", "_bomb.xlsx")):
         member = "word/document.xml" if name.endswith("docx") else "xl/worksheets/sheet1.xml"
         row = b"<w:p><w:r><w:t>" + b"A" * 1000 + b"</w:t></w:r></w:p>"
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:

@@ -6,10 +6,22 @@ reason) and the rest of the batch lands. Pass ``raise_errors=True`` to get the f
 exception instead (tests, scripts).
 
 How a batch runs:
-* Parsing, metadata and chunking run in worker processes (one per core by default); the parent
-  embeds and indexes each file as soon as its chunks arrive, so parsing overlaps embedding.
+* Files come from :func:`~ingest.sources.collect_files` (links in folders not followed unless
+  ``ingest.follow_symlinks``; a batch over ``max_batch_files`` / ``max_batch_gb`` raises
+  :class:`~core.errors.BatchTooLargeError` before anything is queued). Each file is checked
+  cheaply first (:mod:`ingest.limits`: size, zip directory) and refused with a one-line reason.
+* Parsing, metadata and chunking run in worker processes (one per core by default), each limited
+  in memory (``worker_memory_mb``) and time per file (``file_timeout_s``); a worker that dies
+  fails only its own file (the pool is rebuilt, the other files retried). The parent embeds and
+  indexes each file as soon as its chunks arrive, so parsing overlaps embedding.
+  ``ingest.isolate=False`` parses in the calling process instead (trusted input, tests).
+* Ownership: the :class:`Requester` is recorded as ``Filing.added_by``. A duplicate (same sha256)
+  of a filing the requester may not read is refused without naming its owner or groups; a
+  duplicate never changes its ACL (:meth:`Ingestor.set_acl` does, consistently in catalog, index
+  and facts).
 * Ids come from content: a file whose sha256 is already searchable is skipped; a changed file (same
-  path, new bytes) replaces the old filing's points once the new one is complete.
+  path, new bytes) replaces the old filing's points once the new one is complete (when the
+  requester may read the old one).
 * Crash safety: a filing is written ``pending`` to the catalog and its points are upserted with
   ``ready=false`` (invisible to search); only when every point is in does the filing become
   searchable. A re-run finds pending filings, deletes their points and ingests them again, so an
