@@ -66,9 +66,8 @@ def test_ingest_caps_links_and_records_the_os_user(settings, sample_folder, tmp_
     env = _env(settings)
 
     over = runner.invoke(app, ["ingest", str(folder), "--max-files", "0"], env=env)
-    assert (
-        over.exit_code == 2 and "more than 0 files" in over.output and "--max-files" in over.output
-    )
+    assert over.exit_code == 2
+    assert "more than 0 files" in over.output and "--max-files" in over.output
 
     result = runner.invoke(app, ["ingest", str(folder), "--json"], env=env)
     assert result.exit_code == 0, result.output
