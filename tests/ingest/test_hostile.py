@@ -7,6 +7,7 @@ with the parse workers isolated (``ingest.isolate``), as the app does.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -148,10 +149,8 @@ def test_uploads_are_per_owner_content_addressed_and_never_overwrite(tmp_path):
     alice = save_upload(b"alice's filing", "10k.pdf", uploads, "alice")
     mallory = save_upload(b"mallory's file", "10k.pdf", uploads, "mallory")
     assert alice != mallory and alice.read_bytes() == b"alice's filing"
-    assert (
-        alice.parent.name == "alice"
-        and alice.stem == __import__("hashlib").sha256(b"alice's filing").hexdigest()
-    )
+    assert alice.parent.name == "alice"
+    assert alice.stem == hashlib.sha256(b"alice's filing").hexdigest()
     assert save_upload(b"alice's filing", "other.pdf", uploads, "alice") == alice
     crafted = save_upload(b"x", "../../evil.pdf", uploads, "../bob")
     assert crafted.resolve().is_relative_to(uploads.resolve())
