@@ -60,6 +60,14 @@ class FileTooLargeError(IngestError):
     """The file (or every page of it) exceeds a size limit from settings."""
 
 
+class BatchTooLargeError(IngestError):
+    """A batch holds more files or bytes than the settings allow; nothing was queued."""
+
+
+class IngestTimeoutError(IngestError):
+    """Parsing one file took longer than ``ingest.file_timeout_s``."""
+
+
 class IndexBackendError(FinragError):
     """The vector index refused an operation (schema mismatch, unreachable server...)."""
 

@@ -194,6 +194,7 @@ class Filing(Record):
     page_count: int = 0
     chunk_count: int = 0
     acl: list[str] = Field(default_factory=lambda: ["public"])
+    added_by: str | None = None  # who added it: an app user, "operator" or the OS user (CLI)
     status: IngestStatus | None = None
     ingested_at: datetime | None = None
     metadata_source: dict[str, str] = Field(

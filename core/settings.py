@@ -47,6 +47,36 @@ class IngestSettings(BaseModel):
     workers: int = 0  # parse processes; 0 = one per core
     max_page_points: float = 14400.0  # pages larger than 200 in on a side are rejected
     max_file_mb: float = 500.0
+    # --- what the app may read and how much one batch may hold (README "Security model") ---
+    # Server folders the app's Library page may ingest from; empty = the data dir's uploads and the
+    # bundled samples folder (data_dir/samples). The CLI, an operator tool, is not restricted.
+    allowed_roots: list[Path] = Field(default_factory=list)
+    follow_symlinks: bool = False  # in folder walks; the CLI's --follow-symlinks turns it on
+    max_batch_files: int = 2000
+    max_batch_gb: float = 5.0
+    # --- bounded extraction: checked before a file is parsed, or while it is ---
+    max_html_mb: float = 20.0  # HTML is parsed as one tree in memory: ~100x its size
+    max_zip_uncompressed_mb: float = 200.0  # DOCX / XLSX are zips; the sum of their members
+    max_zip_ratio: float = 100.0  # uncompressed / compressed, over the whole archive
+    max_zip_members: int = 10_000
+    max_elements_per_file: int = 200_000
+    max_chars_per_file: int = 50_000_000
+    max_chunks_per_file: int = 20_000
+    max_render_megapixels: float = 25.0  # a page renders at a lower dpi rather than above this
+    # Each file is parsed in a worker process limited to this much memory (RSS, and address
+    # space grown after start-up) and this many seconds; a file over either fails alone.
+    isolate: bool = True  # False parses in the calling process (no limits): trusted input only
+    worker_memory_mb: int = 1400
+    file_timeout_s: float = 900.0
+
+    @field_validator("allowed_roots", mode="before")
+    @classmethod
+    def _roots_list(cls, value: object) -> object:
+        # FINRAG_INGEST__ALLOWED_ROOTS is a JSON list; a string (finrag.toml, keyword) may hold
+        # several paths separated by ":".
+        if isinstance(value, str):
+            return [p for p in value.split(os.pathsep) if p.strip()]
+        return value
 
     @field_validator("ocr")
     @classmethod
@@ -166,6 +196,19 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.data_dir / "samples"
+
+    @property
+    def allowed_roots(self) -> list[Path]:
+        """Folders the app may ingest from (``ingest.allowed_roots``, else uploads and samples)."""
+        return list(self.ingest.allowed_roots) or [self.uploads_dir, self.samples_dir]
 
     @property
     def renders_dir(self) -> Path:

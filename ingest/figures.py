@@ -30,8 +30,10 @@ def extract_figures(
     out_dir: Path | None,
     dpi: int = 100,
     min_area: float = 0.05,
+    max_pixels: float = 25e6,
 ) -> list[Element]:
-    """Figure elements for ``page``; ``lines`` (rect, text) are searched for captions."""
+    """Figure elements for ``page``; ``lines`` (rect, text) are searched for captions. A crop is
+    rendered at ``dpi`` (at least 100), lowered when it would pass ``max_pixels``."""
     page_area = page.rect.width * page.rect.height
     figures: list[Element] = []
     boxes: list[pymupdf.Rect] = []
@@ -49,7 +51,11 @@ def extract_figures(
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / f"p{page_no}_fig{k}.png"
-            page.get_pixmap(clip=rect, dpi=max(dpi, 100)).save(target)
+            wanted = max(dpi, 100)
+            pixels = (rect.width / 72 * wanted) * (rect.height / 72 * wanted)
+            if pixels > max_pixels:
+                wanted = max(1, int(wanted * (max_pixels / pixels) ** 0.5))
+            page.get_pixmap(clip=rect, dpi=wanted).save(target)
             image_path = str(target)
         figures.append(
             Element(

@@ -137,6 +137,7 @@ class PdfParser:
 
     def __init__(self, settings: IngestSettings, fmt: str = "pdf") -> None:
         self.settings = settings
+        self._max_pixels = settings.max_render_megapixels * 1e6
         self.fmt = fmt
 
     # ------------------------------------------------------------------ public
@@ -304,7 +305,10 @@ class PdfParser:
                 t = time.process_time()
                 try:
                     engine = ocr_mod.get_engine(self.settings.ocr)
-                    elements = _normalize_ocr(ocr_mod.ocr_page(page, engine, page_no))
+                    ocr_dpi = capped_dpi(
+                        record.width, record.height, ocr_mod.OCR_DPI, self._max_pixels
+                    )
+                    elements = _normalize_ocr(ocr_mod.ocr_page(page, engine, page_no, dpi=ocr_dpi))
                     record.ocr_used = True
                 except IngestError as exc:  # a missing engine: say so once per page, go on
                     warnings.append(f"page {page_no}: no text layer and OCR failed ({exc})")
@@ -329,7 +333,12 @@ class PdfParser:
             figure_elements: list[Element] = []
             if self.settings.figures and images:
                 figure_elements = figures_mod.extract_figures(
-                    page, page_no, lines, out_dir, dpi=self.settings.render_dpi
+                    page,
+                    page_no,
+                    lines,
+                    out_dir,
+                    dpi=self.settings.render_dpi,
+                    max_pixels=self._max_pixels,
                 )
             timings["figures"] += time.process_time() - t
             table_elements = [
@@ -350,20 +359,34 @@ class PdfParser:
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / f"p{page_no}.png"
             colour = bool(images) or _has_colour_drawings(page)
+            dpi = capped_dpi(
+                record.width, record.height, self.settings.render_dpi, self._max_pixels
+            )
             _save_png(
-                page.get_pixmap(
-                    dpi=self.settings.render_dpi,
-                    colorspace=pymupdf.csRGB if colour else pymupdf.csGRAY,
-                ),
+                page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB if colour else pymupdf.csGRAY),
                 target,
+                dpi,
             )
             record.image_path = str(target)
             timings["render"] += time.process_time() - t
         return record, elements, band, previous_table
 
 
-def _save_png(pix: pymupdf.Pixmap, target: Path) -> None:
-    """Write a render as PNG with light compression.
+def capped_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: float) -> int:
+    """``dpi``, lowered so a ``width_pt`` x ``height_pt`` page renders to at most ``max_pixels``.
+
+    A 14,000-pt page at 100 dpi would be 378 megapixels (and a DecompressionBombError where the
+    app opens it); at the default 25 MP cap it renders at ~26 dpi instead.
+    """
+    pixels = (width_pt / 72.0 * dpi) * (height_pt / 72.0 * dpi)
+    if pixels <= max_pixels or pixels <= 0:
+        return dpi
+    return max(1, int(dpi * (max_pixels / pixels) ** 0.5))
+
+
+def _save_png(pix: pymupdf.Pixmap, target: Path, dpi: int) -> None:
+    """Write a render as PNG with light compression and its resolution (the PNG's ``pHYs``),
+    which the app reads back to place boxes on a page rendered below ``render_dpi``.
 
     MuPDF's PNG writer compresses hard: 24 ms of a 100-dpi page's 34 ms went to it (Boeing 10-K,
     measured). zlib level 3 through Pillow takes 16 ms for files ~18% larger.
@@ -372,7 +395,7 @@ def _save_png(pix: pymupdf.Pixmap, target: Path) -> None:
 
     mode = "L" if pix.n == 1 else "RGB"
     Image.frombytes(mode, (pix.width, pix.height), pix.samples).save(
-        target, format="PNG", compress_level=3
+        target, format="PNG", compress_level=3, dpi=(dpi, dpi)
     )
 
 

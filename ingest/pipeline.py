@@ -6,10 +6,22 @@ reason) and the rest of the batch lands. Pass ``raise_errors=True`` to get the f
 exception instead (tests, scripts).
 
 How a batch runs:
-* Parsing, metadata and chunking run in worker processes (one per core by default); the parent
-  embeds and indexes each file as soon as its chunks arrive, so parsing overlaps embedding.
+* Files come from :func:`~ingest.sources.collect_files` (links in folders not followed unless
+  ``ingest.follow_symlinks``; a batch over ``max_batch_files`` / ``max_batch_gb`` raises
+  :class:`~core.errors.BatchTooLargeError` before anything is queued). Each file is checked
+  cheaply first (:mod:`ingest.limits`: size, zip directory) and refused with a one-line reason.
+* Parsing, metadata and chunking run in worker processes (one per core by default), each limited
+  in memory (``worker_memory_mb``) and time per file (``file_timeout_s``); a worker that dies
+  fails only its own file (the pool is rebuilt, the other files retried). The parent embeds and
+  indexes each file as soon as its chunks arrive, so parsing overlaps embedding.
+  ``ingest.isolate=False`` parses in the calling process instead (trusted input, tests).
+* Ownership: the :class:`Requester` is recorded as ``Filing.added_by``. A duplicate (same sha256)
+  of a filing the requester may not read is refused without naming its owner or groups; a
+  duplicate never changes its ACL (:meth:`retrieval.corpus.Corpus.set_acl` does, consistently in
+  catalog, index and facts).
 * Ids come from content: a file whose sha256 is already searchable is skipped; a changed file (same
-  path, new bytes) replaces the old filing's points once the new one is complete.
+  path, new bytes) replaces the old filing's points once the new one is complete (when the
+  requester may read the old one).
 * Crash safety: a filing is written ``pending`` to the catalog and its points are upserted with
   ``ready=false`` (invisible to search); only when every point is in does the filing become
   searchable. A re-run finds pending filings, deletes their points and ingests them again, so an
@@ -21,20 +33,28 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from core.errors import FinragError, IngestError
+from core.errors import FileTooLargeError, FinragError, IngestError, IngestTimeoutError
 from core.records import Chunk, Fact, FileReport, Filing, IngestReport, Page, sha256_file
 from core.settings import Settings
-from ingest.base import EXTENSIONS, format_of, parser_for
+from ingest.base import format_of, parser_for
+from ingest.limits import check_file
+from ingest.sources import collect_files
+
+__all__ = ["Ingestor", "PreparedFile", "Requester", "collect_files", "prepare_file"]
 
 if TYPE_CHECKING:
     from retrieval.corpus import Corpus
@@ -42,6 +62,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[FileReport, int, int], None]  # report, files done, files total
+
+
+class Requester(BaseModel):
+    """Who asks for a batch: recorded as ``Filing.added_by``; ``groups`` is what they may read
+    (None: everything, the operator at the CLI)."""
+
+    name: str = "operator"
+    groups: list[str] | None = None
+
+    def may_read(self, filing: Filing) -> bool:
+        return self.groups is None or bool(set(self.groups).intersection(filing.acl))
+
+
+OPERATOR = Requester()
+
+# A duplicate of a filing the requester may not read: refused without saying whose it is.
+NOT_YOURS = (
+    "a filing with the same content is already in the library and you may not read it; "
+    "ask an administrator to share it with your group"
+)
 
 
 class PreparedFile(BaseModel):
@@ -55,42 +95,14 @@ class PreparedFile(BaseModel):
     timings: dict[str, float]
 
 
-def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileReport]]:
-    """Expand folders (recursively) into supported files; report paths that cannot be used."""
-    files: list[Path] = []
-    problems: list[FileReport] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS
-            )
-            if not found:
-                problems.append(
-                    FileReport(
-                        path=str(path), status="failed", reason="folder holds no supported files"
-                    )
-                )
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append(
-                FileReport(path=str(path), status="failed", reason="no such file or folder")
-            )
-    # Largest first keeps workers busy until the end of the batch; the smallest goes first of all
-    # so the embedder has work within a second instead of waiting for the biggest parse.
-    files.sort(key=lambda p: p.stat().st_size, reverse=True)
-    if len(files) > 2:
-        files.insert(0, files.pop())
-    return files, problems
-
-
 # --- worker side -------------------------------------------------------------------------------
 
 # The token counter of a parse worker process, set once by its initializer (each worker is a
 # process of its own, started for one batch).
 _WORKER_COUNTER: list[Callable[[list[str]], list[int]]] = []
+
+# A worker over its memory limit ends with this status; the parent reports the file that did it.
+_OVER_MEMORY_EXIT = 70
 
 
 def prepare_file(
@@ -102,12 +114,15 @@ def prepare_file(
 ) -> PreparedFile:
     """Parse, extract metadata and chunk one file (in a worker process, or in-process).
 
-    ``count_tokens`` is the corpus embedder's, so chunks fit its window.
+    ``count_tokens`` is the corpus embedder's, so chunks fit its window. A file over
+    ``ingest.max_elements_per_file``, ``max_chars_per_file`` or ``max_chunks_per_file`` raises
+    :class:`~core.errors.FileTooLargeError` (refused whole rather than indexed in part).
     """
     from ingest.chunking import chunk_document
     from ingest.facts import facts_from_chunks, facts_from_ixbrl
     from ingest.metadata import apply_overrides, extract_metadata, load_sidecar
 
+    limits = settings.ingest
     timings: dict[str, float] = {}
     parser = parser_for(path, settings.ingest)
     parsed = parser.parse(
@@ -116,19 +131,32 @@ def prepare_file(
     timings.update(parsed.timings)
     if not parsed.elements:
         raise IngestError("no text found (the file has no text layer and OCR found nothing)")
+    if len(parsed.elements) > limits.max_elements_per_file:
+        raise FileTooLargeError(
+            f"{len(parsed.elements)} elements, over the {limits.max_elements_per_file} limit "
+            "(FINRAG_INGEST__MAX_ELEMENTS_PER_FILE)"
+        )
+    chars = sum(len(e.text) for e in parsed.elements)
+    if chars > limits.max_chars_per_file:
+        raise FileTooLargeError(
+            f"{chars} characters of text, over the {limits.max_chars_per_file} limit "
+            "(FINRAG_INGEST__MAX_CHARS_PER_FILE)"
+        )
 
     started = time.process_time()
     meta = extract_metadata(parsed, path.name)
     sidecar = load_sidecar(path)
     if sidecar:
         meta = apply_overrides(meta, sidecar, "sidecar")
+    overrides = dict(overrides)
+    file_name = overrides.pop("file_name", None)  # the name an upload was given by its owner
     if overrides:
         meta = apply_overrides(meta, overrides, "override")
     acl = overrides.get("acl") or sidecar.get("acl") or settings.default_acl
     filing = Filing(
         doc_id=doc_id,
         source_path=str(path.resolve()),
-        file_name=path.name,
+        file_name=str(file_name or path.name),
         format=parsed.format,
         page_count=parsed.page_count,
         acl=list(acl),  # type: ignore[arg-type]
@@ -144,6 +172,11 @@ def prepare_file(
         max_tokens=settings.embedder.max_tokens,  # type: ignore[arg-type]
     )
     timings["chunk"] = time.process_time() - started
+    if len(chunks) > limits.max_chunks_per_file:
+        raise FileTooLargeError(
+            f"{len(chunks)} chunks, over the {limits.max_chunks_per_file} limit per file "
+            "(FINRAG_INGEST__MAX_CHUNKS_PER_FILE); split the file"
+        )
     filing.chunk_count = len(chunks)
 
     started = time.process_time()
@@ -161,7 +194,7 @@ def prepare_file(
     )
 
 
-def _worker_init(threads: int, settings: Settings) -> None:
+def _worker_init(threads: int, settings: Settings, formats: tuple[str, ...] = ()) -> None:
     # Workers parse; keep their numeric libraries from fighting the parent's embedder for cores.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
@@ -169,12 +202,208 @@ def _worker_init(threads: int, settings: Settings) -> None:
     from retrieval.embedders.base import build_embedder
 
     _WORKER_COUNTER.append(build_embedder(settings).count_tokens)
+    # Import the parsers this batch needs before the limit is set, so the limit measures what a
+    # file costs, not what the libraries cost (unstructured alone maps ~3 GB of address space).
+    import ingest.pdf  # noqa: F401
+
+    if set(formats) - {"pdf"}:
+        from unstructured.partition import docx, html, xlsx  # noqa: F401
+    _limit_memory(settings.ingest.worker_memory_mb)
+
+
+def _limit_memory(limit_mb: int) -> None:
+    """Bound this worker: address space may grow ``limit_mb`` past start-up (allocations beyond
+    raise MemoryError), and a watchdog ends the process when its RSS passes ``limit_mb``."""
+    try:
+        import resource
+    except ImportError:  # not on this platform: the watchdog alone
+        resource = None  # type: ignore[assignment]
+    page = os.sysconf("SC_PAGE_SIZE")
+    limit = limit_mb * 2**20
+    if resource is not None:
+        with open("/proc/self/statm") as f:
+            size = int(f.read().split()[0]) * page
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        wanted = size + limit
+        if hard == resource.RLIM_INFINITY or wanted <= hard:
+            resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+    def watch() -> None:
+        while True:
+            with open("/proc/self/statm") as f:
+                rss = int(f.read().split()[1]) * page
+            if rss > limit:
+                os._exit(_OVER_MEMORY_EXIT)
+            time.sleep(0.02)
+
+    if os.path.exists("/proc/self/statm"):
+        threading.Thread(target=watch, name="rss-watchdog", daemon=True).start()
+
+
+def _worker_ready() -> int:
+    return os.getpid()
 
 
 def _prepare_in_worker(
-    path: Path, doc_id: str, settings: Settings, overrides: dict[str, object]
+    path: Path,
+    doc_id: str,
+    settings: Settings,
+    overrides: dict[str, object],
+    prepare: Callable[..., PreparedFile] | None = None,
 ) -> PreparedFile:
-    return prepare_file(path, doc_id, settings, overrides, _WORKER_COUNTER[0])
+    limit_s = settings.ingest.file_timeout_s
+
+    def too_slow(signum: int, frame: object) -> None:
+        raise IngestTimeoutError(
+            f"parsing took longer than {limit_s:.0f} s (FINRAG_INGEST__FILE_TIMEOUT_S)"
+        )
+
+    signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, limit_s)
+    try:
+        if prepare is not None:  # a stand-in parser (tests of the pool)
+            return prepare(path, doc_id, settings, overrides)
+        return prepare_file(path, doc_id, settings, overrides, _WORKER_COUNTER[0])
+    except MemoryError:
+        raise FileTooLargeError(
+            f"parsing needs more than the parse worker's {settings.ingest.worker_memory_mb} MB "
+            "(FINRAG_INGEST__WORKER_MEMORY_MB)"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+@dataclass
+class _Todo:
+    """One file to prepare: its path, id, overrides and who added it."""
+
+    path: Path
+    doc_id: str
+    overrides: dict[str, object]
+    added_by: str | None
+
+
+class _Isolated:
+    """Runs :func:`prepare_file` in limited worker processes; a worker that dies (over its memory
+    limit, a crash in a C library, the parent's timeout) fails only the file it was parsing.
+
+    After a pool breaks, the files that were in flight are suspects: each is retried alone in a
+    fresh pool, and one that breaks a pool alone is reported (once) as the cause. Innocent files
+    therefore land; a pool is rebuilt after every break.
+    """
+
+    grace_s = 30.0  # past the worker's own timeout before the parent kills the pool
+
+    def __init__(
+        self,
+        settings: Settings,
+        workers: int,
+        formats: tuple[str, ...],
+        target: Callable[..., PreparedFile] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.workers = workers
+        self.formats = formats
+        self.target = target  # a stand-in for prepare_file (path, doc_id, settings, overrides)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(1, self.settings, self.formats),
+        )
+
+    @staticmethod
+    def _kill(pool: ProcessPoolExecutor) -> None:
+        # The executor has no public way to stop a running worker before Python 3.14.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join(timeout=5)  # reaped: no zombies, and their rusage is counted
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def run(self, todo: list[_Todo]) -> Iterator[tuple[_Todo, PreparedFile | BaseException, float]]:
+        limits = self.settings.ingest
+        queue: deque[tuple[_Todo, bool]] = deque((item, False) for item in todo)
+        inflight: dict[Future, tuple[_Todo, bool, float]] = {}
+        pool: ProcessPoolExecutor | None = None
+        died = (
+            f"the parse worker died on this file (over its {limits.worker_memory_mb} MB memory "
+            "limit, FINRAG_INGEST__WORKER_MEMORY_MB, or a crash in a parsing library)"
+        )
+        try:
+            while queue or inflight:
+                if pool is None:
+                    pool = self._pool()
+                    # Start every worker before timing files, so a file's clock is its own.
+                    try:
+                        for future in [pool.submit(_worker_ready) for _ in range(self.workers)]:
+                            future.result()
+                    except Exception as exc:
+                        error = IngestError(f"the parse workers could not start ({exc!r})")
+                        for item, _ in queue:
+                            yield item, error, 0.0
+                        return
+                alone = any(solo for _, solo, _ in inflight.values())
+                while queue and len(inflight) < self.workers and not alone:
+                    item, solo = queue[0]
+                    if solo and inflight:
+                        break
+                    queue.popleft()
+                    future = pool.submit(
+                        _prepare_in_worker,
+                        item.path,
+                        item.doc_id,
+                        self.settings,
+                        item.overrides,
+                        self.target,
+                    )
+                    inflight[future] = (item, solo, time.perf_counter())
+                    alone = solo
+                done, _ = wait(list(inflight), timeout=0.05, return_when=FIRST_COMPLETED)
+                broken = False
+                single = len(inflight) == 1  # a pool that breaks under one file: that file did it
+                for future in done:
+                    item, solo, t0 = inflight.pop(future)
+                    try:
+                        outcome: PreparedFile | BaseException = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if solo or single:
+                            yield item, IngestError(died), time.perf_counter() - t0
+                        else:
+                            queue.appendleft((item, True))
+                        continue
+                    except Exception as exc:
+                        outcome = exc
+                    yield item, outcome, time.perf_counter() - t0
+                now = time.perf_counter()
+                late = [
+                    f
+                    for f, (_, _, t0) in inflight.items()
+                    if now - t0 > limits.file_timeout_s + self.grace_s
+                ]
+                for future in late:
+                    item, _, t0 = inflight.pop(future)
+                    error = IngestTimeoutError(
+                        f"parsing took longer than {limits.file_timeout_s:.0f} s "
+                        "(FINRAG_INGEST__FILE_TIMEOUT_S)"
+                    )
+                    yield item, error, now - t0
+                if broken or late:
+                    # Whatever else was in flight is retried: alone when the pool broke under
+                    # it (it may be the cause), as before when the parent killed a late file.
+                    for item, solo, _ in inflight.values():
+                        queue.appendleft((item, solo or broken))
+                    inflight.clear()
+                    self._kill(pool)
+                    pool = None
+        finally:
+            if pool is not None:
+                self._kill(pool) if inflight else pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- parent side -------------------------------------------------------------------------------
@@ -205,18 +434,45 @@ class Ingestor:
         overrides: dict[str, object] | None = None,
         progress: ProgressCallback | None = None,
         raise_errors: bool = False,
+        requester: Requester = OPERATOR,
+        names: Mapping[str, str] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders; see the module docstring for the guarantees."""
+        """Ingest files and folders; see the module docstring for the guarantees.
+
+        Args:
+            paths: files and folders (walked without following links unless
+                ``ingest.follow_symlinks``).
+            overrides: metadata and ``acl`` for every new filing of the batch.
+            progress: called after each file with its report, files done, files total.
+            raise_errors: raise the first failure instead of reporting it.
+            requester: who adds the batch (``Filing.added_by``) and what they may read: a
+                duplicate of a filing they may not read is refused, and no duplicate ever changes
+                its ACL (that is ``Corpus.set_acl``, an administrator's action).
+            names: file path (as given or found) -> the name to catalog it under (an upload
+                stored under its content hash keeps the name its owner gave it).
+
+        Raises:
+            BatchTooLargeError: the batch is over ``ingest.max_batch_files`` / ``max_batch_gb``
+                (nothing is queued).
+        """
         overrides = {k: v for k, v in (overrides or {}).items() if v not in (None, "", [])}
+        names = {str(k): v for k, v in (names or {}).items()}
+        limits = self.settings.ingest
         started = time.perf_counter()
         report = IngestReport()
         stage: dict[str, float] = defaultdict(float)
-        files, problems = collect_files(paths)
-        report.files.extend(problems)
+        files, problems = collect_files(
+            paths,
+            follow_symlinks=limits.follow_symlinks,
+            max_files=limits.max_batch_files,
+            max_bytes=limits.max_batch_gb * 2**30,
+        )
         total = len(files) + len(problems)
+        for problem in problems:
+            self._finish(report, problem, progress, total)
         self._recover_pending()
 
-        todo: list[tuple[Path, str]] = []
+        todo: list[_Todo] = []
         seen: dict[str, Path] = {}
         for path in files:
             t0 = time.perf_counter()
@@ -224,6 +480,8 @@ class Ingestor:
                 self._check_readable(path)
                 doc_id = sha256_file(str(path))
             except FinragError as exc:
+                if raise_errors:
+                    raise
                 self._finish(
                     report,
                     FileReport(path=str(path), status="failed", reason=str(exc)),
@@ -244,30 +502,54 @@ class Ingestor:
                 )
                 continue
             seen[doc_id] = path
+            file_overrides = dict(overrides)
+            if str(path) in names:
+                file_overrides["file_name"] = names[str(path)]
+            added_by = requester.name
             existing = (
                 self.catalog.get(doc_id)
                 if self.catalog.state(doc_id) in ("ok", "partial")
                 else None
             )
-            if existing is not None and _overrides_hold(existing, overrides):
-                reason = f"already ingested as {existing.file_name}"
-                pages = existing.page_count
-                self._finish(
-                    report,
-                    FileReport(
-                        path=str(path),
-                        status="skipped-duplicate",
-                        doc_id=doc_id,
-                        pages=pages,
-                        reason=reason,
-                    ),
-                    progress,
-                    total,
-                )
-                continue
-            todo.append((path, doc_id))
+            if existing is not None:
+                if not requester.may_read(existing):
+                    self._finish(
+                        report,
+                        FileReport(path=str(path), status="failed", reason=NOT_YOURS),
+                        progress,
+                        total,
+                    )
+                    continue
+                # A duplicate keeps its ACL, its owner and its catalog name, whatever the batch
+                # asked: re-sharing a filing is set_acl's job, not a side effect of an upload.
+                asked = sorted(file_overrides.get("acl") or existing.acl)  # type: ignore[call-overload]
+                file_overrides["acl"] = list(existing.acl)
+                file_overrides.pop("file_name", None)
+                added_by = existing.added_by
+                if _overrides_hold(existing, file_overrides):
+                    reason = f"already ingested as {existing.file_name}"
+                    if asked != sorted(existing.acl):
+                        reason += (
+                            "; its access groups are unchanged (an administrator changes them)"
+                        )
+                    self._finish(
+                        report,
+                        FileReport(
+                            path=str(path),
+                            status="skipped-duplicate",
+                            doc_id=doc_id,
+                            pages=existing.page_count,
+                            reason=reason,
+                        ),
+                        progress,
+                        total,
+                    )
+                    continue
+                file_overrides["file_name"] = existing.file_name
+            todo.append(_Todo(path, doc_id, file_overrides, added_by))
 
-        for path, doc_id, outcome, seconds in self._prepare_all(todo, overrides):
+        for item, outcome, seconds in self._prepare_all(todo):
+            path, doc_id = item.path, item.doc_id
             if isinstance(outcome, BaseException):
                 if raise_errors:
                     raise outcome
@@ -284,7 +566,7 @@ class Ingestor:
                         path=str(path),
                         status="failed",
                         doc_id=doc_id,
-                        reason=reason,
+                        reason=reason.splitlines()[0] if reason else reason,
                         seconds=seconds,
                     ),
                     progress,
@@ -293,8 +575,9 @@ class Ingestor:
                 continue
             for name, value in outcome.timings.items():
                 stage[name] += value
+            outcome.filing.added_by = item.added_by
             try:
-                file_report = self._store(path, outcome, stage)
+                file_report = self._store(path, outcome, stage, requester)
             except Exception as exc:  # a storage failure loses this file only
                 if raise_errors:
                     raise
@@ -326,13 +609,14 @@ class Ingestor:
             progress(file_report, len(report.files), total)
 
     def _check_readable(self, path: Path) -> None:
-        format_of(path)
+        fmt = format_of(path)
         size_mb = path.stat().st_size / 2**20
         if size_mb > self.settings.ingest.max_file_mb:
-            raise IngestError(
+            raise FileTooLargeError(
                 f"file is {size_mb:.0f} MB, over the "
                 f"{self.settings.ingest.max_file_mb:.0f} MB limit (FINRAG_INGEST__MAX_FILE_MB)"
             )
+        check_file(path, fmt, self.settings.ingest)
 
     def _recover_pending(self) -> None:
         """Remove what an interrupted run left half-written, so the file is ingested afresh."""
@@ -343,48 +627,29 @@ class Ingestor:
             self.catalog.delete(filing.doc_id)
 
     def _prepare_all(
-        self, todo: list[tuple[Path, str]], overrides: dict[str, object]
-    ) -> Iterable[tuple[Path, str, PreparedFile | BaseException, float]]:
-        workers = self.settings.ingest.workers or os.cpu_count() or 1
-        workers = min(workers, len(todo))
-        if workers <= 1:
-            for path, doc_id in todo:
+        self, todo: list[_Todo]
+    ) -> Iterator[tuple[_Todo, PreparedFile | BaseException, float]]:
+        if not todo:
+            return
+        if not self.settings.ingest.isolate:
+            for item in todo:
                 t0 = time.perf_counter()
                 try:
                     outcome: PreparedFile | BaseException = prepare_file(
-                        path, doc_id, self.settings, overrides, self.embedder.count_tokens
+                        item.path,
+                        item.doc_id,
+                        self.settings,
+                        item.overrides,
+                        self.embedder.count_tokens,
                     )
                 except Exception as exc:
                     outcome = exc
-                yield path, doc_id, outcome, time.perf_counter() - t0
+                yield item, outcome, time.perf_counter() - t0
             return
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_worker_init, initargs=(1, self.settings)
-        ) as pool:
-            futures: list[tuple[Path, str, Future, float]] = [
-                (
-                    path,
-                    doc_id,
-                    pool.submit(_prepare_in_worker, path, doc_id, self.settings, overrides),
-                    time.perf_counter(),
-                )
-                for path, doc_id in todo
-            ]
-            pending = list(futures)
-            while pending:
-                # Take whichever file is ready first so embedding overlaps the remaining parses.
-                ready = next((f for f in pending if f[2].done()), None)
-                if ready is None:
-                    time.sleep(0.01)
-                    continue
-                pending.remove(ready)
-                path, doc_id, future, t0 = ready
-                try:
-                    outcome = future.result()
-                except Exception as exc:
-                    outcome = exc
-                yield path, doc_id, outcome, time.perf_counter() - t0
+        workers = self.settings.ingest.workers or os.cpu_count() or 1
+        workers = max(1, min(workers, len(todo)))
+        formats = tuple(sorted({format_of(item.path) for item in todo}))
+        yield from _Isolated(self.settings, workers, formats).run(todo)
 
     def _ensure_collection(self) -> None:
         if not self._collection_ready:
@@ -392,11 +657,21 @@ class Ingestor:
             self.index.ensure_collection(self.embedder.dim, image_dim)
             self._collection_ready = True
 
-    def _store(self, path: Path, prepared: PreparedFile, stage: dict[str, float]) -> FileReport:
+    def _store(
+        self,
+        path: Path,
+        prepared: PreparedFile,
+        stage: dict[str, float],
+        requester: Requester = OPERATOR,
+    ) -> FileReport:
         filing = prepared.filing
         self._ensure_collection()
+        # A changed file at the same path replaces its old filing -- unless the requester may
+        # not read that one (it is someone else's to replace).
         replaced = [
-            f for f in self.catalog.by_source(filing.source_path) if f.doc_id != filing.doc_id
+            f
+            for f in self.catalog.by_source(filing.source_path)
+            if f.doc_id != filing.doc_id and requester.may_read(f)
         ]
         # A filing being re-ingested with new overrides replaces its own points.
         self.index.delete_doc(filing.doc_id)

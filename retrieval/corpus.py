@@ -155,26 +155,31 @@ class Corpus:
     def set_acl(self, doc_id: str, acl: list[str]) -> Filing:
         """Re-share a filing: its index points, statement facts and catalog row get ``acl``.
 
-        The index and the facts change first, the catalog last, so a failure half-way never
-        leaves a catalog that shows a wider sharing than search applies. Who may do this is the
-        caller's question (an admin, :mod:`core.roles`); the audit log records it there.
+        The one way to change who may read a filing (re-ingesting never changes an ACL). The
+        index and the facts change first, the catalog last, so a failure half-way never leaves a
+        catalog that shows a wider sharing than search applies, and a retry completes it. Who may
+        do this is the caller's question (an admin, :mod:`core.roles`); the audit log records it
+        there.
 
         Raises:
-            FinragError: no such filing, or ``acl`` is empty.
+            FinragError: no searchable filing ``doc_id``, or ``acl`` names no group.
         """
         from core.errors import FinragError
 
-        groups = [g.strip() for g in acl if g.strip()]
-        filing = self.catalog.get(doc_id)
-        if filing is None:
-            raise FinragError(f"no filing {doc_id[:12]} in the catalog")
+        groups = sorted({g.strip() for g in acl if g.strip()})
         if not groups:
-            raise FinragError("a filing needs at least one ACL group, or no one could read it")
+            raise FinragError(
+                "name at least one ACL group; a filing nobody may read should be deleted"
+            )
+        filing = self.catalog.get(doc_id)
+        state = self.catalog.state(doc_id)
+        if filing is None or state not in ("ok", "partial"):
+            raise FinragError(f"no searchable filing {doc_id[:12]}; see `finrag filings`")
         if self.index.exists():
             self.index.set_acl(doc_id, groups)
         self.facts.set_acl(doc_id, groups)
         filing = filing.model_copy(update={"acl": groups})
-        self.catalog.put(filing, self.catalog.state(doc_id) or "ok")
+        self.catalog.put(filing, state)
         return filing
 
     @property

@@ -25,7 +25,12 @@ def settings(tmp_path, model_cache, monkeypatch):
 
     monkeypatch.delenv("FINRAG_DATA_DIR", raising=False)
     monkeypatch.setenv("FINRAG_CONFIG", str(tmp_path / "absent.toml"))
-    return Settings(data_dir=tmp_path / "data", model_cache=model_cache)
+    settings = Settings(data_dir=tmp_path / "data", model_cache=model_cache)
+    # Parse in the test process: a limited worker pool costs seconds per batch to start. The
+    # tests of the pool itself (tests/ingest/test_hostile.py, the parallel-workers test) and the
+    # hostile-file tests turn isolation back on.
+    settings.ingest.isolate = False
+    return settings
 
 
 @pytest.fixture(scope="session")

@@ -77,12 +77,31 @@ def ingest(
     workers: Annotated[
         int | None, typer.Option(help="Parse processes (default: one per core).")
     ] = None,
+    follow_symlinks: Annotated[
+        bool, typer.Option(help="Follow symbolic links found in folders (off: reported, skipped).")
+    ] = False,
+    max_files: Annotated[
+        int | None, typer.Option(help="Most files in this batch (FINRAG_INGEST__MAX_BATCH_FILES).")
+    ] = None,
+    max_gb: Annotated[
+        float | None, typer.Option(help="Most GB in this batch (FINRAG_INGEST__MAX_BATCH_GB).")
+    ] = None,
     as_json: Json = False,
 ) -> None:
-    """Ingest filings into the index, with a per-file report."""
+    """Ingest filings into the index, with a per-file report.
+
+    An operator tool: any path the process can read, but links in folders are not followed
+    without --follow-symlinks, and a batch over the caps is refused before anything is queued.
+    Each new filing records the OS user as ``added_by``.
+    """
     settings = load_settings()
     if workers is not None:
         settings.ingest.workers = workers
+    settings.ingest.follow_symlinks = follow_symlinks or settings.ingest.follow_symlinks
+    if max_files is not None:
+        settings.ingest.max_batch_files = max_files
+    if max_gb is not None:
+        settings.ingest.max_batch_gb = max_gb
     overrides = {
         "company": company,
         "ticker": ticker,
@@ -107,7 +126,7 @@ def ingest(
 def _ingest_with_progress(paths, corpus, overrides, quiet: bool):
     from tqdm import tqdm
 
-    from ingest.pipeline import Ingestor
+    from ingest.pipeline import Ingestor, Requester
 
     bar = tqdm(total=0, unit="file", disable=quiet, file=sys.stderr, dynamic_ncols=True)
     pages = 0
@@ -121,9 +140,21 @@ def _ingest_with_progress(paths, corpus, overrides, quiet: bool):
         bar.update(1)
 
     try:
-        return Ingestor(corpus).ingest(paths, overrides, progress=progress)
+        return Ingestor(corpus).ingest(
+            paths, overrides, progress=progress, requester=Requester(name=_os_user())
+        )
     finally:
         bar.close()
+
+
+def _os_user() -> str:
+    """Who runs the CLI, for ``Filing.added_by`` ("operator" when the OS cannot say)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "operator"
+    except Exception:  # no login name (a container without a passwd entry)
+        return "operator"
 
 
 def _print_report(report) -> None:
@@ -316,6 +347,19 @@ def bench_ingest(
 
     result = run(folder, load_settings())
     typer.echo(json.dumps(result, indent=2) if as_json else safe_terminal(format_bench(result)))
+
+
+@bench_app.command("hostile")
+@readable_errors
+def bench_hostile_cmd(
+    as_json: Json = False,
+) -> None:
+    """Ingest generated hostile files (zip bomb, huge HTML, huge page) each in a fresh process;
+    report each one's outcome and peak RSS (figures for the README's security model)."""
+    from evaluation.bench_hostile import bench_hostile, format_hostile
+
+    result = bench_hostile(load_settings())
+    typer.echo(json.dumps(result, indent=2) if as_json else format_hostile(result))
 
 
 @bench_app.command("search")

@@ -40,6 +40,13 @@ def render_path(renders_dir: Path, doc_id: str, page_no: int) -> Path:
     return renders_dir / doc_id / f"p{page_no}.png"
 
 
+def _render_dpi(image: Image.Image, default: float) -> float:
+    """The dpi a render was made at: ingest stores it in the PNG (a huge page renders below
+    ``render_dpi`` to stay under ``ingest.max_render_megapixels``); older renders lack it."""
+    stored = image.info.get("dpi")
+    return float(stored[0]) if stored and stored[0] > 0 else float(default)
+
+
 def highlight(image_path: str | Path, bbox: BBox | None, dpi: int) -> Image.Image:
     """The page at ``image_path`` with ``bbox`` (PDF points) drawn as a translucent rectangle.
 
@@ -48,8 +55,12 @@ def highlight(image_path: str | Path, bbox: BBox | None, dpi: int) -> Image.Imag
         bbox: the cited region; None returns the page as is.
         dpi: the resolution the render was made at (points are 1/72 in).
     """
-    with Image.open(image_path) as src:
-        page = src.convert("RGB")
+    try:
+        with Image.open(image_path) as src:
+            page = src.convert("RGB")
+            dpi = _render_dpi(src, dpi)
+    except Image.DecompressionBombError as exc:  # a render made before renders were capped
+        raise OSError(f"the render is too large to show ({exc}); re-ingest the filing") from exc
     if bbox is None:
         return page
     scale = dpi / 72.0
@@ -133,7 +144,8 @@ def _from_render(render: Path, bbox: BBox, render_dpi: int) -> Image.Image | Non
     try:
         with Image.open(render) as src:
             page = src.convert("RGB")
-    except OSError as exc:
+            render_dpi = _render_dpi(src, render_dpi)
+    except (OSError, Image.DecompressionBombError) as exc:
         log.warning("could not read the render %s: %s", render, exc)
         return None
     scale = render_dpi / 72.0

@@ -63,6 +63,7 @@ def test_cli_eval_answers_json_on_generated_set(tmp_path, model_cache, sample_fo
         "FINRAG_MODEL_CACHE": str(model_cache),
         "FINRAG_CONFIG": str(tmp_path / "absent.toml"),
         "FINRAG_INGEST__WORKERS": "1",
+        "FINRAG_INGEST__ISOLATE": "false",
     }
     run = CliRunner().invoke(app, ["eval", "answers", "--set", str(set_dir), "--json"], env=env)
     assert run.exit_code == 0, run.output

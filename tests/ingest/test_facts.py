@@ -290,9 +290,15 @@ def test_end_to_end_multi_filing_net_sales(settings, multi_folder, open_corpus):
     for fy in annual:
         total = sum(q["net_sales"] for q in quarters if q["fiscal_year"] == fy)
         assert placed[(fy, "FY")] == pytest.approx(total * 1e6, rel=1e-6)
-    # re-ingest with another ACL rewrites the facts, no duplicates
+    # re-ingesting with another ACL changes nothing (re-sharing is set_acl's job) ...
     n = corpus.facts.count()
-    Ingestor(corpus).ingest(paths, overrides={"acl": ["secret"]}, raise_errors=True)
+    again = Ingestor(corpus).ingest(paths, overrides={"acl": ["secret"]}, raise_errors=True)
+    assert {f.status for f in again.files} == {"skipped-duplicate"}
+    assert corpus.facts.count() == n
+    assert corpus.facts.query(acl_groups=["secret"], concepts=["revenue"]) == []
+    # ... and set_acl rewrites the facts' ACL, no duplicates
+    for doc_id in {f.doc_id for f in report.files}:
+        corpus.set_acl(doc_id, ["secret"])
     assert corpus.facts.count() == n
     assert corpus.facts.query(acl_groups=["public"], concepts=["revenue"]) == []
     assert len(corpus.facts.query(acl_groups=["secret"], concepts=["revenue"])) == len(got)

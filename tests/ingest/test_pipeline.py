@@ -163,6 +163,7 @@ def test_overrides_sidecar_and_acl(settings, sample_folder, tmp_path):
 def test_parallel_workers_give_the_same_index(settings, sample_folder):
     parallel = settings.model_copy(deep=True)
     parallel.ingest.workers = 2
+    parallel.ingest.isolate = True
     report = ingest_into([sample_folder], parallel)
     assert report.count("ok") == 3
     serial = settings.model_copy(
@@ -181,11 +182,20 @@ def test_same_overrides_again_skip_new_overrides_update(settings, sample_folder,
     assert ingest_into([folder], settings, overrides={"acl": ["finance"]}).count("ok") == 1
     again = ingest_into([folder], settings, overrides={"acl": ["finance"]})
     assert again.count("skipped-duplicate") == 1
+    # A new ACL on a duplicate does not re-share it (that is set_acl, an administrator's action).
     moved = ingest_into([folder], settings, overrides={"acl": ["finance", "audit"]})
-    assert moved.count("ok") == 1
+    assert moved.count("skipped-duplicate") == 1
+    assert "access groups are unchanged" in moved.files[0].reason
+    # Other overrides still update the filing, with its ACL kept.
+    renamed = ingest_into(
+        [folder], settings, overrides={"acl": ["public"], "company": "Northwind Renamed"}
+    )
+    assert renamed.count("ok") == 1
     with Corpus.open(settings) as ing:
-        assert ing.catalog.filings()[0].acl == ["finance", "audit"]
-        assert ing.index.count(acl_groups=["audit"]) == ing.index.count() > 0
+        filing = ing.catalog.filings()[0]
+        assert filing.acl == ["finance"] and filing.company == "Northwind Renamed"
+        assert ing.index.count(acl_groups=["public"]) == 0
+        assert ing.index.count(acl_groups=["finance"]) == ing.index.count() > 0
 
 
 def test_each_corpus_chunks_with_its_own_embedder_in_one_process(settings, sample_folder):

@@ -39,5 +39,5 @@ def test_set_acl_reshares_chunks_facts_and_catalog(tmp_path, model_cache, sample
 
         with pytest.raises(FinragError, match="at least one ACL group"):
             corpus.set_acl(doc_id, [])
-        with pytest.raises(FinragError, match="no filing"):
+        with pytest.raises(FinragError, match="no searchable filing"):
             corpus.set_acl("0" * 64, ["public"])

@@ -16,6 +16,7 @@ def _env(settings) -> dict[str, str]:
         "FINRAG_DATA_DIR": str(settings.data_dir),
         "FINRAG_MODEL_CACHE": str(settings.models_dir),
         "FINRAG_INGEST__WORKERS": "1",
+        "FINRAG_INGEST__ISOLATE": "false",  # parse in the test process (no worker pool to start)
     }
 
 
@@ -52,6 +53,34 @@ def test_ingest_search_filings_json(settings, sample_folder):
         ("NWRB", "10-Q", 2024),
         ("CFCO", "10-K", 2024),
     }
+
+
+def test_ingest_caps_links_and_records_the_os_user(settings, sample_folder, tmp_path):
+    import getpass
+    import shutil
+
+    folder = tmp_path / "filings"
+    folder.mkdir()
+    shutil.copy(sample_folder / "northwind_2024q2_10q.pdf", folder)
+    (folder / "linked.pdf").symlink_to(sample_folder / "contoso_fy2024_10k.pdf")
+    env = _env(settings)
+
+    over = runner.invoke(app, ["ingest", str(folder), "--max-files", "0"], env=env)
+    assert over.exit_code == 2
+    assert "more than 0 files" in over.output and "--max-files" in over.output
+
+    result = runner.invoke(app, ["ingest", str(folder), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    files = {f["path"].rsplit("/", 1)[-1]: f for f in json.loads(result.stdout)["files"]}
+    assert files["northwind_2024q2_10q.pdf"]["status"] == "ok"
+    assert files["linked.pdf"]["status"] == "failed"
+    assert "--follow-symlinks" in files["linked.pdf"]["reason"]
+    rows = json.loads(runner.invoke(app, ["filings", "--json"], env=env).stdout)
+    assert [r["added_by"] for r in rows] == [getpass.getuser()]
+
+    followed = runner.invoke(app, ["ingest", str(folder), "--follow-symlinks", "--json"], env=env)
+    statuses = sorted(f["status"] for f in json.loads(followed.stdout)["files"])
+    assert statuses == ["ok", "skipped-duplicate"]
 
 
 def test_nothing_landed_exits_nonzero_with_reason(settings, tmp_path):

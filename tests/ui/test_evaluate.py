@@ -206,6 +206,7 @@ def env(tmp_path, model_cache, monkeypatch):
     monkeypatch.setenv("FINRAG_MODEL_CACHE", str(model_cache))
     monkeypatch.setenv("FINRAG_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("FINRAG_INGEST__WORKERS", "1")  # no spawned parse processes in the test
+    monkeypatch.setenv("FINRAG_INGEST__ISOLATE", "false")
     # The page's plumbing is under test here; eval_retrieval with MiniLM is tested in
     # tests/retrieval/test_retriever.py. The hash embedder spares the ONNX export (~15 s CPU).
     monkeypatch.setenv("FINRAG_EMBEDDER__NAME", "hash")

@@ -44,6 +44,7 @@ def env(tmp_path, model_cache, monkeypatch):
     monkeypatch.setenv("FINRAG_MODEL_CACHE", str(model_cache))
     monkeypatch.setenv("FINRAG_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("FINRAG_INGEST__WORKERS", "1")  # no spawned parse processes in the test
+    monkeypatch.setenv("FINRAG_INGEST__ISOLATE", "false")
     # Retrieval quality is not under test: the hash embedder spares the MiniLM ONNX export.
     monkeypatch.setenv("FINRAG_EMBEDDER__NAME", "hash")
     from core.settings import Settings

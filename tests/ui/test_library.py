@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +14,7 @@ from core.errors import FinragError
 from core.records import sha256_file
 from ui.views.library import parse_overrides, save_uploads
 
-TIMEOUT_S = 50
+TIMEOUT_S = 120  # bounds a hang; a loaded 2-core machine took 45 s to ingest the samples
 
 
 def _page() -> None:
@@ -21,12 +24,15 @@ def _page() -> None:
 
 
 @pytest.fixture
-def corpus(tmp_path, model_cache, monkeypatch):
+def corpus(tmp_path, model_cache, monkeypatch, sample_folder):
     data_dir = tmp_path / "library-corpus"
     monkeypatch.setenv("FINRAG_DATA_DIR", str(data_dir))
     monkeypatch.setenv("FINRAG_MODEL_CACHE", str(model_cache))
     monkeypatch.setenv("FINRAG_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("FINRAG_INGEST__WORKERS", "1")  # no spawned parse processes in the test
+    monkeypatch.setenv("FINRAG_INGEST__ISOLATE", "false")  # no spawned parse processes
+    roots = [sample_folder, tmp_path / "allowed", data_dir / "uploads"]
+    monkeypatch.setenv("FINRAG_INGEST__ALLOWED_ROOTS", json.dumps([str(r) for r in roots]))
+    (tmp_path / "allowed").mkdir()
     return data_dir
 
 
@@ -99,13 +105,31 @@ def test_overrides_and_uploads(tmp_path):
     with pytest.raises(FinragError, match="not a year"):
         parse_overrides("", "", "", "FY23", "")
     upload = SimpleNamespace(name="../../evil.pdf", getbuffer=lambda: b"%PDF-1.4")
-    (saved,) = save_uploads([upload], tmp_path / "uploads")
-    assert saved == tmp_path / "uploads" / "evil.pdf" and saved.read_bytes() == b"%PDF-1.4"
+    other = SimpleNamespace(name="evil.pdf", getbuffer=lambda: b"%PDF-1.4 other")
+    saved = save_uploads([upload], tmp_path / "uploads", "alice")
+    (path,) = saved
+    digest = hashlib.sha256(b"%PDF-1.4").hexdigest()
+    assert path == str(tmp_path / "uploads" / "alice" / f"{digest}.pdf")
+    assert saved[path] == "evil.pdf" and Path(path).read_bytes() == b"%PDF-1.4"
+    (theirs,) = save_uploads([other], tmp_path / "uploads", "mallory")
+    assert theirs != path and Path(path).read_bytes() == b"%PDF-1.4"  # nothing overwritten
 
 
-def test_missing_folder_is_an_error_message(corpus, tmp_path):
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("allowed/nowhere", "does not exist"),
+        ("/etc", "outside the folders this app may read"),
+        ("allowed/../..", "outside the folders this app may read"),
+        ("library-corpus/uploads/alice", "not among your own uploads"),
+        ("allowed", "nothing to ingest (allowed: folder holds no supported files"),
+    ],
+)
+def test_server_folder_errors_are_messages(corpus, tmp_path, where, message):
+    (corpus / "uploads" / "alice").mkdir(parents=True)
     at = _app()
-    at.text_input(key="library_folder").set_value(str(tmp_path / "nowhere"))
+    path = where if where.startswith("/") else str(tmp_path / where)
+    at.text_input(key="library_folder").set_value(path)
     next(b for b in at.button if b.label == "Ingest").click().run()
     assert not at.exception
-    assert "does not exist" in at.error[0].value
+    assert message in at.error[0].value, at.error[0].value

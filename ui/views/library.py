@@ -8,11 +8,14 @@ lose it. While it runs, a fragment redraws a real progress bar and the per-file 
 :data:`~ui.background.POLL_SECONDS`; when it ends the whole page reruns once so the catalog table
 shows the new filings.
 
-Files come from an upload (saved under ``settings.data_dir / "uploads"``) or a folder on the
-server; optional overrides (company, ticker, form, fiscal year, ACL groups) apply to the whole
-batch. A batch is readable by the uploader's groups unless they name a subset; naming a group they
-are not in is refused. The catalog lists only filings the user's groups may read, and a running
-batch shows its files to the user who started it only. Each catalog row can be deleted (index
+Files come from an upload (stored as ``uploads/<owner>/<sha256>.<ext>``, never overwriting, the
+original name kept as the catalog's ``file_name``) or a file or folder on the server inside
+``settings.allowed_roots`` (in ``uploads``, only the user's own folder); the batch caps and "no
+supported files" are checked before the job starts. Optional overrides (company, ticker, form,
+fiscal year, ACL groups) apply to the whole batch. A batch is readable by the uploader's groups
+unless they name a subset; naming a group they are not in is refused. The catalog lists only
+filings the user's groups may read, and a running batch shows its files to the user who started
+it only. Each catalog row can be deleted (index
 points, catalog row and page renders) or re-ingested from its source path with the overrides it
 was ingested with. Every failure is an ``st.error`` message, never a traceback.
 
@@ -84,18 +87,36 @@ def start_job(
     overrides: dict[str, Any],
     label: str,
     user: str = "",
+    groups: list[str] | None = None,
+    names: dict[str, str] | None = None,
 ) -> IngestJob:
     """Start ingesting ``paths`` into ``corpus`` in a background thread.
 
+    ``user`` is recorded as each new filing's ``added_by``; ``groups`` are what the user may read
+    (a duplicate of a filing outside them is refused; default: the batch's ACL, a subset of the
+    user's groups). ``names`` maps a stored upload's path to the name its owner gave it.
+
     Raises:
-        FinragError: another batch is still running on this corpus.
+        FinragError: another batch is still running on this corpus, the batch is over the caps
+            (``ingest.max_batch_files`` / ``max_batch_gb``), or it holds no supported file.
     """
-    from ingest.pipeline import Ingestor, collect_files
+    from ingest.pipeline import Ingestor, Requester, collect_files
 
     job = IngestJob(paths=paths, overrides=overrides, label=label, user=user)
+    readable = groups if groups is not None else list(overrides.get("acl") or [])
+    requester = Requester(name=user or settings.users.default_user, groups=readable)
+    limits = settings.ingest
 
     def count() -> None:
-        files, problems = collect_files(paths)
+        files, problems = collect_files(
+            paths,
+            follow_symlinks=limits.follow_symlinks,
+            max_files=limits.max_batch_files,
+            max_bytes=limits.max_batch_gb * 2**30,
+        )
+        if not files:
+            why = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:3])
+            raise FinragError(f"nothing to ingest ({why or 'no files'})")
         job.total = len(files) + len(problems)
 
     def progress(report: FileReport, done: int, total: int) -> None:
@@ -103,7 +124,9 @@ def start_job(
         job.reports.append(report)
 
     def work() -> None:
-        Ingestor(corpus).ingest(job.paths, job.overrides, progress=progress)
+        Ingestor(corpus).ingest(
+            job.paths, job.overrides, progress=progress, requester=requester, names=names
+        )
 
     return background.start(
         KIND,
@@ -116,16 +139,18 @@ def start_job(
     )
 
 
-def save_uploads(files: list, folder: Path) -> list[Path]:
-    """Write uploaded files (``.name``, ``.getbuffer()``) into ``folder``; only the base name is
-    kept, so a crafted name cannot write outside it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    saved = []
-    for upload in files:
-        target = folder / Path(upload.name).name
-        target.write_bytes(upload.getbuffer())
-        saved.append(target)
-    return saved
+def save_uploads(files: list, uploads_dir: Path, owner: str) -> dict[str, str]:
+    """Store uploaded files (``.name``, ``.getbuffer()``) as ``uploads_dir/<owner>/<sha256>.<ext>``
+    (:func:`ingest.sources.save_upload`): nothing is ever overwritten, and a crafted name cannot
+    choose where the file goes. Returns stored path -> the name the user gave it."""
+    from ingest.sources import save_upload
+
+    return {
+        str(save_upload(bytes(upload.getbuffer()), upload.name, uploads_dir, owner)): Path(
+            upload.name
+        ).name
+        for upload in files
+    }
 
 
 def parse_overrides(company: str, ticker: str, form: str, year: str, acl: str) -> dict[str, Any]:
@@ -183,6 +208,7 @@ def reingest_overrides(filing: Filing) -> dict[str, Any]:
         if source == "override" and hasattr(filing, key)
     }
     out["acl"] = list(filing.acl)
+    out["file_name"] = filing.file_name
     return out
 
 
@@ -216,8 +242,12 @@ def _add_form(settings: Settings, corpus: Corpus, user: User, busy: bool) -> Non
     uploads = st.file_uploader(
         "Upload filings", type=UPLOAD_TYPES, accept_multiple_files=True, key="library_uploads"
     )
+    roots = ", ".join(str(r) for r in settings.allowed_roots)
     folder = st.text_input(
-        "…or a file or folder on the server", key="library_folder", placeholder="/data/filings"
+        "…or a file or folder on the server",
+        key="library_folder",
+        placeholder=str(settings.samples_dir),
+        help=f"Only inside {roots} (FINRAG_INGEST__ALLOWED_ROOTS); links are not followed.",
     )
     with st.expander("Overrides (apply to every file of this batch)"):
         cols = st.columns(5)
@@ -234,13 +264,14 @@ def _add_form(settings: Settings, corpus: Corpus, user: User, busy: bool) -> Non
         overrides = parse_overrides(company, ticker, form, year, acl)
         overrides["acl"] = acl_for_batch(user, overrides.get("acl"))
         paths: list[str] = []
+        names: dict[str, str] = {}
         if uploads:
-            paths += [str(p) for p in save_uploads(uploads, settings.data_dir / "uploads")]
+            names = save_uploads(uploads, settings.uploads_dir, user.name)
+            paths += list(names)
         if folder.strip():
-            where = Path(folder.strip()).expanduser()
-            if not where.exists():
-                raise FinragError(f"{where} does not exist on the server; check the path")
-            paths.append(str(where))
+            from ingest.sources import resolve_server_path
+
+            paths.append(str(resolve_server_path(folder, settings, user.name)))
         if not paths:
             raise FinragError("nothing to ingest: upload files or enter a folder path")
         start_job(
@@ -248,8 +279,10 @@ def _add_form(settings: Settings, corpus: Corpus, user: User, busy: bool) -> Non
             corpus,
             paths,
             overrides,
-            label=", ".join(Path(p).name for p in paths),
+            label=", ".join(names.get(p, Path(p).name) for p in paths),
             user=user.name,
+            groups=list(user.groups),
+            names=names,
         )
     except FinragError as exc:
         _audit_ingest(corpus, user, uploads, folder, exc)
