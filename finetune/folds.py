@@ -27,6 +27,7 @@ from finetune.ranker import (
     ROUNDS,
     LabelledQuery,
     RankGroup,
+    calibrate_weight,
     collect_groups,
     page_metrics,
     page_order,
@@ -36,6 +37,7 @@ from finetune.ranker import (
     train_ranker,
     write_groups,
 )
+from rerank.learned import fuse
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +108,16 @@ def company_folds(
     recipes: dict[str, dict[str, Any]],
     extra: dict[str, list[RankGroup]] | None = None,
 ) -> dict:
-    """Per-company folds for each recipe (name -> {"params", "rounds"}) against retrieval order.
+    """Per-company folds for each recipe against retrieval order.
 
-    ``extra[name]`` are training groups only that recipe adds (its job's own data).
+    A recipe is ``{"params", "rounds", "fusion"}``; with ``fusion`` the fold's model is blended
+    with the retrieval order (:func:`rerank.learned.fuse`) at a weight calibrated on the other
+    companies' questions (never the held-out company's). ``extra[name]`` are training groups only
+    that recipe adds (its job's own data).
     """
     companies = sorted({company_key(g.company) for g in questions})
     orders: dict[str, dict[str, list]] = {"none": {}, **{name: {} for name in recipes}}
+    calibration: dict[str, Any] = {}
     folds = []
     for company in companies:
         test = [g for g in questions if company_key(g.company) == company]
@@ -121,11 +127,20 @@ def company_folds(
             orders["none"][g.qid] = page_order(g, None)
         row["none"] = page_metrics(orders["none"], test)
         for name, recipe in recipes.items():
-            train = synthetic + (extra or {}).get(name, []) + others
-            booster = train_ranker(train, recipe.get("params"), recipe.get("rounds", ROUNDS))
+            own = synthetic + (extra or {}).get(name, [])
+            rounds = recipe.get("rounds", ROUNDS)
+            weight = 1.0
+            if recipe.get("fusion"):
+                # Calibrated on the other companies' questions with a model that never saw
+                # them (trained once per recipe on the synthetic data alone).
+                if name not in calibration:
+                    calibration[name] = train_ranker(own, recipe.get("params"), rounds)
+                scores = {g.qid: predict(calibration[name], g) for g in others}
+                weight, _ = calibrate_weight(scores, others)
+            booster = train_ranker(own + others, recipe.get("params"), rounds)
             for g in test:
-                orders[name][g.qid] = page_order(g, predict(booster, g))
-            row[name] = page_metrics(orders[name], test)
+                orders[name][g.qid] = page_order(g, fuse(g.rows, predict(booster, g), weight))
+            row[name] = {**page_metrics(orders[name], test), "weight": weight}
         folds.append(row)
         log.info("fold %s: %s", company, row)
     pooled = {name: page_metrics(o, questions) for name, o in orders.items()}

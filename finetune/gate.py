@@ -236,6 +236,17 @@ def promote(settings: Settings, model_dir: Path, by: str):
     )
 
 
+def _recipe(info: dict) -> dict:
+    """How a learned model was trained, to retrain it per fold: parameters, rounds, fusion."""
+    from finetune.ranker import PARAMS, ROUNDS
+
+    return {
+        "params": info.get("params", PARAMS),
+        "rounds": int(info.get("rounds", ROUNDS)),
+        "fusion": "fusion_weight" in info,
+    }
+
+
 def evaluate_folds(
     settings: Settings,
     model_dir: Path,
@@ -248,14 +259,12 @@ def evaluate_folds(
     from evaluation.sets import load_set
     from finetune.folds import collect_set, company_folds
     from finetune.ranker import (
-        PARAMS,
-        ROUNDS,
         page_metrics,
         page_order,
         predict,
         read_groups,
     )
-    from rerank.learned import load_booster
+    from rerank.learned import fuse, load_booster
     from rerank.promoted import serving
 
     margin = margin or Margin()
@@ -273,17 +282,20 @@ def evaluate_folds(
         questions += q
         synthetic += s
     own = model_dir.parent / "groups-train.jsonl"
-    recipes = {"candidate": {"params": info.get("params", PARAMS), "rounds": ROUNDS}}
+    recipes = {"candidate": _recipe(info)}
     extra = {"candidate": read_groups(own) if own.exists() else []}
     current = serving(settings.data_dir, None if scope == "*" else scope)
     if current is not None and current.backend == "learned":
         current_info = model_info(Path(current.model))
-        recipes["current"] = {"params": current_info.get("params", PARAMS), "rounds": ROUNDS}
+        recipes["current"] = _recipe(current_info)
         current_own = Path(current.model).parent / "groups-train.jsonl"
         extra["current"] = read_groups(current_own) if current_own.exists() else []
     result = company_folds(questions, synthetic, recipes, extra)
     booster, _ = load_booster(model_dir)
-    as_trained = {g.qid: page_order(g, predict(booster, g)) for g in questions}
+    weight = float(info.get("fusion_weight", 1.0))
+    as_trained = {
+        g.qid: page_order(g, fuse(g.rows, predict(booster, g), weight)) for g in questions
+    }
     result["pooled"]["candidate_as_trained"] = page_metrics(as_trained, questions)
     metrics = {k: v for k, v in result["pooled"].items() if k != "candidate_as_trained"}
     passed, reasons = decide(metrics, margin)

@@ -247,9 +247,11 @@ def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -
     """Retrieve the dataset's queries, fit the LambdaMART page ranker, report on the dev split."""
     from finetune.ranker import (
         ROUNDS,
+        calibrate_weight,
         collect_groups,
         dev_report,
         labelled_queries,
+        predict,
         save_ranker,
         serving_ms,
         train_ranker,
@@ -261,14 +263,25 @@ def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -
     dev = collect_groups(corpus, labelled_queries(dataset.dev, corpus, max(most // 4, 1)))
     write_groups(train, spec.out / "groups-train.jsonl")
     write_groups(dev, spec.out / "groups-dev.jsonl")
-    booster = train_ranker(train, rounds=int(spec.overrides.get("rounds") or ROUNDS))
+    rounds = int(spec.overrides.get("rounds") or ROUNDS)
+    booster = train_ranker(train, rounds=rounds)
+    # The blend with the retrieval order, calibrated on the dev split (filings it never saw).
+    weight, curve = calibrate_weight({g.qid: predict(booster, g) for g in dev}, dev)
     save_ranker(
         booster,
         spec.out / "model",
-        {"stage": spec.stage, "company": spec.company, "queries": len(train)},
+        {
+            "stage": spec.stage,
+            "company": spec.company,
+            "queries": len(train),
+            "rounds": rounds,
+            "fusion_weight": weight,
+            "fusion_curve": curve,
+        },
     )
+    job.fusion_weight = weight
     report = {
-        **dev_report(booster, dev),
+        **dev_report(booster, dev, weight),
         "groups": {
             "train": len(train),
             "train_useful": sum(g.useful for g in train),

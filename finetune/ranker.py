@@ -33,7 +33,7 @@ from typing import Any
 
 from core.records import SearchFilters, TrainingExample
 from rerank.features import FEATURES, page_features
-from rerank.learned import INFO_FILE, MODEL_FILE
+from rerank.learned import INFO_FILE, MODEL_FILE, fuse
 from rerank.pages import DEFAULT_CANDIDATES
 from retrieval.corpus import Corpus
 
@@ -187,6 +187,29 @@ def page_order(group: RankGroup, scores: Iterable[float] | None) -> list[tuple[s
     return order + [p for p in group.retrieval if p not in set(order)]
 
 
+WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
+
+
+def calibrate_weight(
+    scores: dict[str, list[float]], groups: list[RankGroup]
+) -> tuple[float, dict[str, dict]]:
+    """The fusion weight with the best MRR whose R@5 is not below retrieval order's, on
+    ``groups`` (queries the model did not train on); 0 (retrieval order) when none is.
+
+    Returns the weight and the curve (weight -> metrics).
+    """
+    base = page_metrics({g.qid: page_order(g, None) for g in groups}, groups)
+    curve: dict[str, dict] = {}
+    best, best_mrr = 0.0, base["mrr"]
+    for w in WEIGHTS:
+        orders = {g.qid: page_order(g, fuse(g.rows, scores[g.qid], w)) for g in groups}
+        m = page_metrics(orders, groups)
+        curve[str(w)] = m
+        if m["recall@5"] >= base["recall@5"] and m["mrr"] > best_mrr:
+            best, best_mrr = w, m["mrr"]
+    return best, curve
+
+
 def predict(booster: Any, group: RankGroup) -> list[float]:
     import numpy as np
 
@@ -249,10 +272,10 @@ def labelled_queries(
     return queries
 
 
-def dev_report(booster: Any, groups: list[RankGroup]) -> dict:
+def dev_report(booster: Any, groups: list[RankGroup], weight: float = 1.0) -> dict:
     """Retrieval order vs the model on held-out groups (the job's own dev split)."""
     base = {g.qid: page_order(g, None) for g in groups}
-    model = {g.qid: page_order(g, predict(booster, g)) for g in groups}
+    model = {g.qid: page_order(g, fuse(g.rows, predict(booster, g), weight)) for g in groups}
     before, after = page_metrics(base, groups), page_metrics(model, groups)
     top1 = {
         name: round(sum(o[g.qid][:1] == [p] for g in groups for p in g.gold[:1]) / len(groups), 4)

@@ -5,8 +5,10 @@ and ``finrag_model.json`` with ``backend = "learned"`` and the feature names it 
 scores every distinct page of the hits it is given (:func:`rerank.features.page_features`), and
 returns the hits grouped by page, best page first, each page's chunks in their input order. A
 hit's score is its page's score; ranks run from 1. Pages are never dropped (except by ``top_k``)
-and ties keep the retrieval order. Scoring reads only the hits: no index or model call beyond the
-booster, so a question costs about a millisecond (README, "Learned page ranker").
+and ties keep the retrieval order. A model trained with a calibrated ``fusion_weight`` (in its
+``finrag_model.json``) blends its page ranks with the retrieval's (:func:`fuse`). Scoring reads
+only the hits: no index or model call beyond the booster, so a question costs about a
+millisecond (README, "Learned page ranker").
 
 Models are written by :mod:`finetune.ranker` (:func:`save_ranker`) and served per company through
 the promotion registry (:mod:`rerank.promoted`) like the other fine-tuned rerankers.
@@ -47,6 +49,38 @@ def load_booster(folder: Path) -> tuple[Any, dict]:
             "(`finrag finetune --backend learned ...`)"
         )
     return lightgbm.Booster(model_file=str(folder / MODEL_FILE)), info
+
+
+FUSION_K = 10  # reciprocal-rank damping, as the retriever's page fusion
+
+
+def retrieval_positions(rows: list[list[float]]) -> list[int]:
+    """Each candidate page's place in the retrieval order (1 = first): pages with supporting hits
+    in the order they came, then pages reached only as neighbours."""
+    hits, order = FEATURES.index("n_hits"), FEATURES.index("page_order")
+    ranked = sorted(range(len(rows)), key=lambda i: (rows[i][hits] == 0, rows[i][order]))
+    position = [0] * len(rows)
+    for place, i in enumerate(ranked, start=1):
+        position[i] = place
+    return position
+
+
+def fuse(rows: list[list[float]], scores, weight: float) -> list[float]:
+    """``weight`` x the model's reciprocal rank + (1 - weight) x retrieval's (1: the model alone).
+
+    The weight is calibrated when the model is trained, on queries it did not train on
+    (:func:`finetune.ranker.calibrate_weight`), like the cross-encoder's fusion weight.
+    """
+    scores = [float(x) for x in scores]
+    if weight >= 1.0:
+        return scores
+    model_rank = [0] * len(scores)
+    for place, i in enumerate(sorted(range(len(scores)), key=lambda i: (-scores[i], i)), 1):
+        model_rank[i] = place
+    return [
+        weight / (FUSION_K + m) + (1 - weight) / (FUSION_K + r)
+        for m, r in zip(model_rank, retrieval_positions(rows), strict=True)
+    ]
 
 
 def order_by_scores(hits: list[Hit], pages: list[tuple[str, int]], scores) -> list[Hit]:
@@ -94,7 +128,8 @@ class LearnedPageReranker(BaseReranker):
         pages, rows = page_features(query, hits)
         if not pages:
             return [], []
-        return pages, list(self.booster.predict(np.asarray(rows, dtype=np.float64), num_threads=1))
+        raw = self.booster.predict(np.asarray(rows, dtype=np.float64), num_threads=1)
+        return pages, fuse(rows, raw, float(self.info.get("fusion_weight", 1.0)))
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
         if not hits:

@@ -147,3 +147,18 @@ class TestLearnedConformance(RerankerConformance):
     @pytest.fixture
     def reranker(self, model_dir):
         return RERANKERS.create("learned", settings=LearnedRerankerOptions(model=str(model_dir)))
+
+
+def test_fusion_weight_zero_is_retrieval_order_and_one_the_model():
+    from finetune.ranker import calibrate_weight, page_order
+    from rerank.learned import fuse
+
+    group = synthetic_groups(1, seed=3)[0]
+    model = [float(i) for i in range(len(group.pages))]  # the reverse of retrieval order
+    assert page_order(group, fuse(group.rows, model, 0.0)) == group.retrieval
+    assert page_order(group, fuse(group.rows, model, 1.0)) == group.retrieval[::-1]
+    oracle = {group.qid: [float(x) for x in group.labels]}
+    weight, curve = calibrate_weight(oracle, [group])
+    assert weight > 0 and curve[str(weight)]["mrr"] == 1.0
+    worse = {group.qid: [-float(x) for x in group.labels]}
+    assert calibrate_weight(worse, [group])[0] == 0.0  # nothing beats retrieval: keep it
