@@ -57,8 +57,12 @@ FUSION_K = 10  # reciprocal-rank damping, as the retriever's page fusion
 def retrieval_positions(rows: list[list[float]]) -> list[int]:
     """Each candidate page's place in the retrieval order (1 = first): pages with supporting hits
     in the order they came, then pages reached only as neighbours."""
-    hits, order = FEATURES.index("n_hits"), FEATURES.index("page_order")
-    ranked = sorted(range(len(rows)), key=lambda i: (rows[i][hits] == 0, rows[i][order]))
+    # By the best supporting chunk, not by first sight: a page seen first as another page's
+    # neighbour keeps its own place in the retrieval order.
+    hits, best, order = (FEATURES.index(f) for f in ("n_hits", "best_rank", "page_order"))
+    ranked = sorted(
+        range(len(rows)), key=lambda i: (rows[i][hits] == 0, rows[i][best], rows[i][order])
+    )
     position = [0] * len(rows)
     for place, i in enumerate(ranked, start=1):
         position[i] = place

@@ -160,5 +160,15 @@ def test_fusion_weight_zero_is_retrieval_order_and_one_the_model():
     oracle = {group.qid: [float(x) for x in group.labels]}
     weight, curve = calibrate_weight(oracle, [group])
     assert weight > 0 and curve[str(weight)]["mrr"] == 1.0
+    # A page first seen as a neighbour (score 0) keeps its own place in the retrieval order.
+    hits = [_hit(1, 1, "a", 0.9), _hit(2, 2, "next page", 0.0), _hit(3, 3, "b", 0.5)]
+    hits += [_hit(4, 2, "c", 0.4)]
+    pages, rows = page_features("revenue", hits)
+    fused = fuse(rows, [0.0] * len(pages), 0.0)
+    assert [p for _, p in sorted(zip(fused, pages, strict=True), reverse=True)] == [
+        ("d", 1),
+        ("d", 3),
+        ("d", 2),
+    ]
     worse = {group.qid: [-float(x) for x in group.labels]}
     assert calibrate_weight(worse, [group])[0] == 0.0  # nothing beats retrieval: keep it
