@@ -3,8 +3,10 @@
 Contract:
 
 * :func:`collect_groups` retrieves each :class:`LabelledQuery` against an open corpus exactly as
-  production does (resolver, hybrid search, page grouping; no filing given), hands the first
-  :data:`~rerank.pages.DEFAULT_CANDIDATES` distinct chunks to :func:`rerank.features.page_features`
+  production does (resolver, hybrid search, page grouping; no filing given), hands every distinct
+  chunk of the result to :func:`rerank.features.page_features` (not only the first
+  :data:`~rerank.pages.DEFAULT_CANDIDATES` a text reranker reads: a retrieved page whose own chunks
+  fall past that cut would be seen only as a neighbour, out of its retrieval place)
   and returns one :class:`RankGroup` per query: candidate pages, feature rows, 0/1 labels (a
   candidate page is relevant when it is one of the query's gold pages) and the retrieval's own page
   order, so a ranking can be scored against retrieval order on the very same candidates.
@@ -34,7 +36,6 @@ from typing import Any
 from core.records import SearchFilters, TrainingExample
 from rerank.features import FEATURES, page_features
 from rerank.learned import INFO_FILE, MODEL_FILE, fuse
-from rerank.pages import DEFAULT_CANDIDATES
 from retrieval.corpus import Corpus
 
 PARAMS: dict[str, Any] = {
@@ -95,7 +96,7 @@ def collect_groups(
     queries: Iterable[LabelledQuery],
     *,
     top_k: int = 10,
-    candidates: int = DEFAULT_CANDIDATES,
+    candidates: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[RankGroup]:
     """Retrieve each query as production does and turn its candidates into a ranking group."""
@@ -115,7 +116,7 @@ def collect_groups(
             if hit.chunk.chunk_id not in seen:
                 seen.add(hit.chunk.chunk_id)
                 pool.append(hit)
-        cand, rows = page_features(q.query, pool[:candidates])
+        cand, rows = page_features(q.query, pool[:candidates] if candidates else pool)
         gold = {tuple(g) for g in q.gold}
         out.append(
             RankGroup(
