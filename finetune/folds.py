@@ -168,7 +168,7 @@ def format_folds(result: dict) -> str:
         table.add_row(
             row["company"],
             str(row["n"]),
-            *(f"{row[n][k]:.3f}" for n in names for k in ("recall@5", "mrr")),
+            *(f"{row[n][k]:.3f}" if n in row else "-" for n in names for k in ("recall@5", "mrr")),
         )
     console.print(table)
     return buffer.getvalue()

@@ -259,8 +259,15 @@ def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -
     )
 
     most = int(spec.overrides.get("max_queries") or LEARNED_MAX_QUERIES)
-    train = collect_groups(corpus, labelled_queries(dataset.train, corpus, most))
-    dev = collect_groups(corpus, labelled_queries(dataset.dev, corpus, max(most // 4, 1)))
+    train_queries = labelled_queries(dataset.train, corpus, most)
+    dev_queries = labelled_queries(dataset.dev, corpus, max(most // 4, 1))
+    if not dev_queries and len(train_queries) >= 10:
+        # One filing (a company with a single report): no filing is left for a dev split, so a
+        # seeded fifth of its queries calibrates instead (same filing, other pages and queries).
+        cut = len(train_queries) - len(train_queries) // 5
+        train_queries, dev_queries = train_queries[:cut], train_queries[cut:]
+    train = collect_groups(corpus, train_queries)
+    dev = collect_groups(corpus, dev_queries)
     write_groups(train, spec.out / "groups-train.jsonl")
     write_groups(dev, spec.out / "groups-dev.jsonl")
     rounds = int(spec.overrides.get("rounds") or ROUNDS)

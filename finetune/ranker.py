@@ -264,13 +264,12 @@ def labelled_queries(
         if page not in q.gold:
             q.gold.append(page)
     queries = list(merged.values())
-    if max_queries is not None and len(queries) > max_queries:
-        # Feedback and memory first (they are few and real), then a seeded sample of the rest.
-        real = [q for q in queries if not q.source.startswith("synthetic")]
-        rest = [q for q in queries if q.source.startswith("synthetic")]
-        random.Random(seed).shuffle(rest)
-        queries = (real + rest)[:max_queries]
-    return queries
+    # Feedback and memory first (they are few and real), then a seeded shuffle of the rest (so
+    # any cut of the list is a sample of the whole filing, not its first pages).
+    real = [q for q in queries if not q.source.startswith("synthetic")]
+    rest = [q for q in queries if q.source.startswith("synthetic")]
+    random.Random(seed).shuffle(rest)
+    return (real + rest)[:max_queries] if max_queries is not None else real + rest
 
 
 def dev_report(booster: Any, groups: list[RankGroup], weight: float = 1.0) -> dict:
