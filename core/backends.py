@@ -24,6 +24,7 @@ from core.options import (
     EmbedderOptions,
     ExtractiveOptions,
     HashEmbedderOptions,
+    LearnedRerankerOptions,
     ListwiseRerankerOptions,
     LLMOptions,
     LoraRerankerOptions,
@@ -59,6 +60,7 @@ RERANKERS.register_lazy("auto", "rerank.promoted:PromotedReranker", PromotedRera
 RERANKERS.register_lazy(
     "cross-encoder", "rerank.cross_encoder:CrossEncoderReranker", CrossEncoderOptions
 )
+RERANKERS.register_lazy("learned", "rerank.learned:LearnedPageReranker", LearnedRerankerOptions)
 RERANKERS.register_lazy("qwen3-vl", "rerank.pointwise:Qwen3VLReranker", Qwen3VLRerankerOptions)
 RERANKERS.register_lazy("qwen3-vl-lora", "rerank.lora:LoraReranker", LoraRerankerOptions)
 RERANKERS.register_lazy(

@@ -115,6 +115,13 @@ class CrossEncoderOptions(RerankerOptions):
     fusion_weight: float | None = None
 
 
+class LearnedRerankerOptions(RerankerOptions):
+    """The LightGBM LambdaMART page ranker (``model`` = a ``finrag finetune --backend learned``
+    job's model/ folder)."""
+
+    name: Literal["learned"] = "learned"
+
+
 class Qwen3VLRerankerOptions(RerankerOptions):
     """Qwen3-VL-Reranker, pointwise."""
 

@@ -14,6 +14,14 @@ loses evidence from the top 5 is not shipped whatever its MRR. The decision also
 bootstrap of the per-question MRR gain (share of resamples in which the candidate wins), which
 informs the reader but does not gate: with 30 questions it is wide.
 
+The learned page ranker (``backend = "learned"``) is gated on company folds instead
+(:func:`evaluate_folds`, :mod:`finetune.folds`): for every company of the given sets, a model with
+the candidate's parameters and training data plus the other companies' questions is tested on this
+company's questions; the model serving the scope (when it is a learned one) is refitted on the same
+folds the same way, and retrieval order is scored on the same candidates. The decision uses the
+pooled numbers with the same :class:`Margin`. The candidate as trained (which saw none of the
+sets' questions) is scored on every question too, for the reader.
+
 Held-out means held out: when the candidate's dataset (``finrag_model.json`` -> ``dataset``) is
 readable, a held-out question whose text appears among its training queries fails the gate.
 """
@@ -226,3 +234,100 @@ def promote(settings: Settings, model_dir: Path, by: str):
             held_out=decision.held_out,
         ),
     )
+
+
+def _recipe(info: dict) -> dict:
+    """How a learned model was trained, to retrain it per fold: parameters, rounds, fusion."""
+    from finetune.ranker import PARAMS, ROUNDS
+
+    return {
+        "params": info.get("params", PARAMS),
+        "rounds": int(info.get("rounds", ROUNDS)),
+        "fusion": "fusion_weight" in info,
+    }
+
+
+def evaluate_folds(
+    settings: Settings,
+    model_dir: Path,
+    set_dirs: list[Path],
+    scope: str = "*",
+    margin: Margin | None = None,
+    cache: Path | None = None,
+) -> tuple[GateDecision, dict]:
+    """Gate a learned page ranker on company folds over ``set_dirs`` (see the module docstring)."""
+    from evaluation.sets import load_set
+    from finetune.folds import collect_set, company_folds
+    from finetune.ranker import (
+        page_metrics,
+        page_order,
+        predict,
+        read_groups,
+    )
+    from rerank.learned import fuse, load_booster
+    from rerank.promoted import serving
+
+    margin = margin or Margin()
+    model_dir = Path(model_dir).resolve()
+    info = model_info(model_dir)
+    if info.get("backend") != "learned":
+        raise ConfigError(
+            f"{model_dir} is a {info.get('backend')} model: company folds retrain a learned page "
+            "ranker; evaluate other models on one held-out set (--set without --folds)"
+        )
+    cache = cache or settings.data_dir / "finetune" / "folds"
+    questions, synthetic = [], []
+    for set_dir in set_dirs:
+        q, s = collect_set(settings, Path(set_dir), cache)
+        questions += q
+        synthetic += s
+    own = model_dir.parent / "groups-train.jsonl"
+    recipes = {"candidate": _recipe(info)}
+    extra = {"candidate": read_groups(own) if own.exists() else []}
+    current = serving(settings.data_dir, None if scope == "*" else scope)
+    if current is not None and current.backend == "learned":
+        current_info = model_info(Path(current.model))
+        recipes["current"] = _recipe(current_info)
+        current_own = Path(current.model).parent / "groups-train.jsonl"
+        extra["current"] = read_groups(current_own) if current_own.exists() else []
+    result = company_folds(questions, synthetic, recipes, extra)
+    booster, _ = load_booster(model_dir)
+    weight = float(info.get("fusion_weight", 1.0))
+    as_trained = {
+        g.qid: page_order(g, fuse(g.rows, predict(booster, g), weight)) for g in questions
+    }
+    result["pooled"]["candidate_as_trained"] = page_metrics(as_trained, questions)
+    metrics = {k: v for k, v in result["pooled"].items() if k != "candidate_as_trained"}
+    passed, reasons = decide(metrics, margin)
+    if current is not None and current.backend != "learned":
+        passed = False
+        reasons.append(
+            f"a {current.backend} model serves this scope: compare on one held-out set instead"
+        )
+    texts = [q.question for set_dir in set_dirs for q in load_set(Path(set_dir)).questions]
+    leaks = leaked_questions(info, texts)
+    if leaks:
+        passed = False
+        reasons.append(
+            f"{len(leaks)} held-out questions are in the training data, e.g. {leaks[0]!r}"
+        )
+    per_q = result["per_question"]
+    decision = GateDecision(
+        candidate=str(model_dir),
+        backend="learned",
+        scope=scope,
+        held_out="company folds: " + ", ".join(str(Path(d)) for d in set_dirs),
+        n=result["n"],
+        metrics=result["pooled"],
+        serving=current.model if current else None,
+        margin=margin,
+        passed=passed,
+        reasons=reasons,
+        bootstrap_win_rate={
+            b: bootstrap_win_rate(per_q["candidate"], per_q[b]) for b in per_q if b != "candidate"
+        },
+        dataset_version=str(info.get("dataset_version", "")),
+        evaluated_at=datetime.now(UTC),
+    )
+    (model_dir.parent / GATE_FILE).write_text(decision.model_dump_json(indent=2))
+    return decision, result

@@ -9,6 +9,10 @@ and writes everything under ``spec.out``:
 * ``dataset/``: the versioned training set (:mod:`finetune.dataset`), built once and
   reused by ``--resume`` so that a resumed run trains on exactly the same examples;
 * what the trainer writes: ``run_log.jsonl``, ``checkpoints/``, ``model/``, ``report.json``;
+* for ``learned`` (the LightGBM page ranker, :mod:`finetune.ranker`): ``groups-train.jsonl`` /
+  ``groups-dev.jsonl`` (each query retrieved as in production, its candidate pages' features and
+  labels), ``model/`` (``ranker.txt``) and ``report.json`` (dev MRR before/after); its dataset is
+  built without hard negatives (the ranker ranks retrieved pages, it needs no mined ones);
 * for the cross-encoder, the fusion weight calibrated on the dataset's held-out queries
   (:mod:`finetune.fusion`) in ``model/finrag_model.json``.
 
@@ -46,7 +50,8 @@ log = logging.getLogger(__name__)
 JOB_FILE = "job.json"
 CALIBRATION_RESERVE_MIN = 1.5
 CALIBRATION_QUERIES = 120
-Backend = Literal["cross-encoder", "qwen3-vl-lora"]
+LEARNED_MAX_QUERIES = 1500  # training queries the page ranker retrieves (about 30 ms each)
+Backend = Literal["cross-encoder", "qwen3-vl-lora", "learned"]
 
 
 class JobSpec(BaseModel):
@@ -142,6 +147,8 @@ def _dataset(corpus: Corpus, spec: JobSpec, job: JobState) -> Any:
         feedback = corpus.feedback.list()
     job.phase = "dataset"
     _save(job)
+    # The page ranker learns from the retrieved candidates themselves: no mined negatives.
+    mining = {"mining": "lexical", "negatives_per_query": 0} if spec.backend == "learned" else {}
     dataset = build_dataset(
         corpus,
         companies=companies,
@@ -149,6 +156,7 @@ def _dataset(corpus: Corpus, spec: JobSpec, job: JobState) -> Any:
         feedback=feedback,
         exclude_docs=exclude_docs,
         exclude_questions=exclude_questions,
+        **mining,
     )
     if not dataset.train:
         who = f"company {spec.company!r}" if spec.company else "the corpus"
@@ -216,7 +224,10 @@ def _run(
     if spec.max_minutes is not None:
         left = spec.max_minutes - (time.perf_counter() - t0) / 60 - CALIBRATION_RESERVE_MIN
         minutes = max(left, 1.0)
-    _train(spec, dataset, on_progress, show_progress, minutes)
+    if spec.backend == "learned":
+        _train_learned(corpus, spec, job, dataset)
+    else:
+        _train(spec, dataset, on_progress, show_progress, minutes)
     job.seconds["training"] = round(time.perf_counter() - t1, 1)
     if spec.backend == "cross-encoder" and dataset.dev:
         job.phase = "calibrating"
@@ -230,6 +241,63 @@ def _run(
         job.fusion_weight = fusion["weight"]
         job.seconds["calibration"] = round(time.perf_counter() - t2, 1)
     _tag_model(spec.out / "model", job)
+
+
+def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -> None:
+    """Retrieve the dataset's queries, fit the LambdaMART page ranker, report on the dev split."""
+    from finetune.ranker import (
+        ROUNDS,
+        calibrate_weight,
+        collect_groups,
+        dev_report,
+        labelled_queries,
+        predict,
+        save_ranker,
+        serving_ms,
+        train_ranker,
+        write_groups,
+    )
+
+    most = int(spec.overrides.get("max_queries") or LEARNED_MAX_QUERIES)
+    train_queries = labelled_queries(dataset.train, corpus, most)
+    dev_queries = labelled_queries(dataset.dev, corpus, max(most // 4, 1))
+    if not dev_queries and len(train_queries) >= 10:
+        # One filing (a company with a single report): no filing is left for a dev split, so a
+        # seeded fifth of its queries calibrates instead (same filing, other pages and queries).
+        cut = len(train_queries) - len(train_queries) // 5
+        train_queries, dev_queries = train_queries[:cut], train_queries[cut:]
+    train = collect_groups(corpus, train_queries)
+    dev = collect_groups(corpus, dev_queries)
+    write_groups(train, spec.out / "groups-train.jsonl")
+    write_groups(dev, spec.out / "groups-dev.jsonl")
+    rounds = int(spec.overrides.get("rounds") or ROUNDS)
+    booster = train_ranker(train, rounds=rounds)
+    # The blend with the retrieval order, calibrated on the dev split (filings it never saw).
+    weight, curve = calibrate_weight({g.qid: predict(booster, g) for g in dev}, dev)
+    save_ranker(
+        booster,
+        spec.out / "model",
+        {
+            "stage": spec.stage,
+            "company": spec.company,
+            "queries": len(train),
+            "rounds": rounds,
+            "fusion_weight": weight,
+            "fusion_curve": curve,
+        },
+    )
+    job.fusion_weight = weight
+    report = {
+        **dev_report(booster, dev, weight),
+        "groups": {
+            "train": len(train),
+            "train_useful": sum(g.useful for g in train),
+            "dev": len(dev),
+        },
+        "serving": serving_ms(booster, dev or train),
+        "stopped": "completed",
+    }
+    (spec.out / "report.json").write_text(json.dumps(report, indent=2))
 
 
 def _train(

@@ -5,6 +5,8 @@ Mounted by :mod:`ui.cli` through :func:`register`::
     finrag finetune --stage general --out runs/general
     finrag finetune --stage company --company ACME --base runs/general/model --out runs/acme
     finrag finetune evaluate runs/acme/model --set held-out/ [--company ACME]
+    finrag finetune --stage company --company ACME --backend learned --out runs/acme-ranker
+    finrag finetune evaluate runs/acme-ranker/model --folds company --set dev1/ --set dev2/
     finrag finetune promote runs/acme/model --by alice
     finrag finetune status
 
@@ -44,7 +46,10 @@ def finetune(
         typer.Option(help="Start model (company stage: the general stage's model/ folder)."),
     ] = None,
     backend: Annotated[
-        str, typer.Option(help="cross-encoder (CPU) | qwen3-vl-lora (GPU)")
+        str,
+        typer.Option(
+            help="cross-encoder (CPU) | qwen3-vl-lora (GPU) | learned (LightGBM page ranker, CPU)"
+        ),
     ] = "cross-encoder",
     config: Annotated[
         Path | None, typer.Option(help="TOML with trainer options (a finetune or lora table).")
@@ -71,6 +76,9 @@ def finetune(
         int | None, typer.Option(help="Stop after this many optimizer steps.")
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the job's last checkpoint.")] = False,
+    max_queries: Annotated[
+        int | None, typer.Option(help="learned: training queries to retrieve (default 1500).")
+    ] = None,
 ) -> None:
     """Run one fine-tuning stage: build the dataset, train, write the model and its report."""
     if ctx.invoked_subcommand is not None:
@@ -92,7 +100,7 @@ def finetune(
         exclude_set,
         exclude_set_docs,
         max_minutes,
-        {"epochs": epochs, "max_steps": max_steps},
+        {"epochs": epochs, "max_steps": max_steps, "max_queries": max_queries},
         resume,
     )
 
@@ -152,6 +160,8 @@ def _run(
             f"dev MRR {before['mrr']:.3f} -> {after['mrr']:.3f}, accuracy@1 "
             f"{before['accuracy_at_1']:.3f} -> {after['accuracy_at_1']:.3f}"
         )
+    if report.get("serving"):
+        typer.echo(f"serving cost per question: {report['serving']}")
     if job.fusion_weight is not None:
         typer.echo(
             f"fusion weight {job.fusion_weight:.1f} (1 = the model's order, 0 = retrieval's), "
@@ -168,36 +178,63 @@ def _run(
 
 def evaluate(
     model: Annotated[Path, typer.Argument(help="The candidate's model/ folder.")],
-    set_dir: Annotated[Path, typer.Option("--set", help="Held-out FinanceBench-format set.")],
+    set_dir: Annotated[
+        list[Path],
+        typer.Option("--set", help="Held-out FinanceBench-format set (repeat with --folds)."),
+    ],
     company: Annotated[
         str | None,
         typer.Option(help="Scope: the ticker it would serve (default: every question)."),
+    ] = None,
+    folds: Annotated[
+        str | None,
+        typer.Option(help="company: one fold per company across the sets (learned rankers)."),
     ] = None,
     margin_mrr: Annotated[
         float, typer.Option(help="MRR gain required over every baseline.")
     ] = 0.02,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    save: Annotated[
+        Path | None, typer.Option("--save", help="Also write the full result as JSON here.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Compare the candidate with the serving reranker and with none, on held-out questions."""
+    from core.errors import ConfigError
     from evaluation.run_rerank import format_rerankers
-    from finetune.gate import Margin, evaluate_candidate
+    from finetune.gate import Margin, evaluate_candidate, evaluate_folds
     from ui.commands import load_settings
 
-    decision, result = evaluate_candidate(
-        load_settings(),
-        model,
-        set_dir,
-        scope=(company or "*").upper(),
-        margin=Margin(mrr=margin_mrr),
-        limit=limit,
-    )
-    if as_json:
-        typer.echo(
-            json.dumps({"decision": decision.model_dump(mode="json"), "result": result}, indent=2)
+    scope = (company or "*").upper()
+    if folds not in (None, "company"):
+        raise ConfigError(f"--folds must be company, not {folds!r}")
+    if folds is None and len(set_dir) != 1:
+        raise ConfigError("give one --set, or several with --folds company")
+    if folds:
+        from finetune.folds import format_folds
+
+        decision, result = evaluate_folds(
+            load_settings(), model, set_dir, scope=scope, margin=Margin(mrr=margin_mrr)
         )
+        text = format_folds(result)
+    else:
+        decision, result = evaluate_candidate(
+            load_settings(),
+            model,
+            set_dir[0],
+            scope=scope,
+            margin=Margin(mrr=margin_mrr),
+            limit=limit,
+        )
+        text = format_rerankers(result)
+    payload = {"decision": decision.model_dump(mode="json"), "result": result}
+    if save is not None:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        save.write_text(json.dumps(payload, indent=2))
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
         return
-    typer.echo(format_rerankers(result))
+    typer.echo(text)
     wins = ", ".join(f"{k} {v:.0%}" for k, v in decision.bootstrap_win_rate.items())
     typer.echo(f"paired bootstrap, share of resamples the candidate wins: {wins}")
     if decision.passed:

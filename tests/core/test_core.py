@@ -49,7 +49,11 @@ def test_registry_lists_known_names_and_loads_lazily():
     ("env", "value", "known"),
     [
         ("FINRAG_EMBEDDER__NAME", "minilm", "known embedders: hash, minilm-onnx, qwen3-vl"),
-        ("FINRAG_RERANK__NAME", "cohere", "known rerankers: auto, cross-encoder, listwise-vl"),
+        (
+            "FINRAG_RERANK__NAME",
+            "cohere",
+            "known rerankers: auto, cross-encoder, learned, listwise-vl",
+        ),
         ("FINRAG_LLM__NAME", "gpt", "known llms: extractive, openai, transformers"),
         ("FINRAG_INGEST__OCR", "easyocr", "known OCR engines: rapidocr, tesseract"),
     ],

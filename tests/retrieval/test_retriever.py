@@ -176,7 +176,7 @@ def test_memory_hit_arrives_beside_corpus_evidence(corpus):
 
 
 def test_a_malformed_glossary_entry_is_named(tmp_path):
-    from retrieval.glossary import _load
+    from core.glossary import _load
 
     bad = tmp_path / "glossary.toml"
     bad.write_text('[[entry]]\npattern = "ok"\nterms = "x"\n\n[[entry]]\npattern = "(unclosed"\n')

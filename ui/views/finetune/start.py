@@ -3,7 +3,9 @@
 Contract: **Serving now** shows the promoted reranker per scope (:func:`rerank.promoted.promoted`),
 or that questions are ranked by retrieval alone, with a note when ``settings.rerank.name`` is not
 ``auto`` (promotions are then not consulted). **Start a job** takes the stage, the company (from
-the catalog the user may read, through :func:`ui.corpus.app_corpus`), the base model (the company
+the catalog the user may read, through :func:`ui.corpus.app_corpus`), the kind of model (the
+cross-encoder, or ``learned``: the LightGBM page ranker over retrieval's signals, which needs no
+base model), the base model (the company
 stage defaults to the newest finished general job's ``model/``), a held-out set whose questions
 stay out of the data, a time budget, epochs, and optionally max steps and a trainer TOML; it starts
 the job with :func:`~ui.views.finetune.work.start_training` and selects it in the jobs list below.
@@ -83,6 +85,16 @@ def start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
             "company": "Company (its own filings, feedback, memory)",
         }.__getitem__,
     )
+    backend = st.radio(
+        "Model",
+        ["cross-encoder", "learned"],
+        key="finetune_backend",
+        horizontal=True,
+        format_func={
+            "cross-encoder": "Cross-encoder (MiniLM, reads the text)",
+            "learned": "Page ranker (LightGBM over retrieval's signals, minutes)",
+        }.__getitem__,
+    )
     companies = {ALL: "all filings"}
     company = ALL
     if stage == "company":
@@ -157,6 +169,7 @@ def start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
             stage=stage,
             out=job_folder(settings, stage, company or None),
             company=company or None,
+            backend=backend,
             base=str(_existing(base, "base model")) if base.strip() else None,
             config=_existing(config, "trainer options file") if config.strip() else None,
             exclude_set=_existing(held_out, "held-out set") if held_out.strip() else None,
@@ -166,7 +179,7 @@ def start_form(settings: Settings, user: User, jobs: list[Any]) -> None:
                 **({"max_steps": int(max_steps)} if max_steps else {}),
             },
         )
-        if stage == "company" and spec.base is None:
+        if stage == "company" and spec.base is None and backend != "learned":
             raise FinragError(
                 "the company stage starts from a general job's model: run the general "
                 "stage first, or name its model/ folder as the base model"

@@ -1,0 +1,127 @@
+"""The learned page ranker's job through the CLI, and its gate on company folds (synthetic)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from core.errors import FinragError
+from core.options import HashEmbedderOptions, LearnedRerankerOptions
+from core.settings import Settings
+from finetune.folds import company_folds
+from finetune.gate import evaluate_folds, promote
+from finetune.ranker import PARAMS, save_ranker, train_ranker, write_groups
+from rerank.base import build_reranker
+from rerank.learned import LearnedPageReranker
+from rerank.promoted import serving
+from tests.fixtures.sample_set import write_sample_set
+from tests.rerank.test_learned import synthetic_groups
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, model_cache, sample_folder):
+    """A closed corpus of the sample filings (hash embedder): the CLI opens it itself."""
+    from ingest.pipeline import Ingestor
+    from retrieval.corpus import Corpus
+
+    root = tmp_path_factory.mktemp("ranker-corpus")
+    settings = Settings(data_dir=root, model_cache=model_cache, embedder=HashEmbedderOptions())
+    settings.ingest.workers = 1
+    with Corpus.open(settings) as corpus:
+        assert Ingestor(corpus).ingest([sample_folder]).count("ok") == 3
+    return root
+
+
+def test_the_learned_job_kind_through_the_cli(data_dir, model_cache, monkeypatch):
+    from ui.cli import app
+
+    monkeypatch.setenv("FINRAG_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("FINRAG_MODEL_CACHE", str(model_cache))
+    monkeypatch.setenv("FINRAG_EMBEDDER__NAME", "hash")
+    monkeypatch.setenv("FINRAG_CONFIG", str(data_dir / "absent.toml"))
+    out = data_dir / "jobs" / "ranker"
+    result = CliRunner().invoke(
+        app,
+        ["finetune", "--stage", "company", "--backend", "learned", "--out", str(out)]
+        + ["--max-queries", "80"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "dev MRR" in result.output and "serving cost" in result.output
+    info = json.loads((out / "model" / "finrag_model.json").read_text())
+    assert info["backend"] == "learned" and info["dataset_path"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["groups"]["train"] > 0 and report["serving"]["p50_ms"] < 20
+    assert (out / "groups-train.jsonl").exists()
+    reranker = LearnedPageReranker(LearnedRerankerOptions(model=str(out / "model")))
+    assert reranker.info["stage"] == "company"
+
+
+def _questions(n: int, seed: int):
+    groups = synthetic_groups(n, seed=seed)
+    for i, g in enumerate(groups):
+        g.qid = f"sample:{i}"
+        g.company = ["ACME", "BETA", "GAMMA"][i % 3]
+    return groups
+
+
+def test_company_folds_never_train_on_the_held_out_company():
+    questions = _questions(30, seed=5)
+    seen: list[set] = []
+    import finetune.folds as folds
+
+    real = folds.train_ranker
+
+    def spy(train, params=None, rounds=100):
+        seen.append({g.company for g in train if g.qid.startswith("sample:")})
+        return real(train, params, rounds)
+
+    folds.train_ranker = spy
+    try:
+        result = company_folds(
+            questions, synthetic_groups(60), {"candidate": {"params": PARAMS, "rounds": 20}}
+        )
+    finally:
+        folds.train_ranker = real
+    assert [f["company"] for f in result["folds"]] == ["acme", "beta", "gamma"]
+    assert seen == [{"BETA", "GAMMA"}, {"ACME", "GAMMA"}, {"ACME", "BETA"}]
+    assert result["pooled"]["none"]["n"] == 30
+
+
+def _candidate(folder, params=None):
+    booster = train_ranker(synthetic_groups(80, seed=1), params, rounds=30)
+    info = {"stage": "company", "params": {**PARAMS, **(params or {})}}
+    return save_ranker(booster, folder / "model", info)
+
+
+def test_the_gate_refuses_a_ranker_that_gains_nothing_and_promotes_a_better_one(
+    settings, sample_folder, tmp_path
+):
+    set_dir = write_sample_set(tmp_path / "set", sample_folder)
+    cache = tmp_path / "cache"
+    write_groups(_questions(30, seed=7), cache / "set-questions.jsonl")
+    write_groups(synthetic_groups(90, seed=8), cache / "set-synthetic-600-13.jsonl")
+
+    # Leaves that need more rows than there are: a constant score, i.e. retrieval order.
+    flat = _candidate(tmp_path / "flat", {"min_data_in_leaf": 100000})
+    decision, _ = evaluate_folds(settings, flat, [set_dir], cache=cache)
+    assert not decision.passed and any("below the margin" in r for r in decision.reasons)
+    with pytest.raises(FinragError, match="the gate refused"):
+        promote(settings, flat, by="ml-eng")
+
+    good = _candidate(tmp_path / "good")
+    decision, result = evaluate_folds(settings, good, [set_dir], scope="ACME", cache=cache)
+    assert decision.passed, decision.reasons
+    assert result["pooled"]["candidate"]["mrr"] > result["pooled"]["none"]["mrr"] + 0.02
+    assert (tmp_path / "good" / "gate.json").exists()
+    record = promote(settings, good, by="ml-eng")
+    assert record.backend == "learned" and serving(settings.data_dir, "ACME").model == str(good)
+    served = build_reranker(settings).for_company("ACME")  # "auto" serves the company's model
+    assert isinstance(served, LearnedPageReranker)
+    assert not isinstance(build_reranker(settings).for_company("OTHER"), LearnedPageReranker)
+
+    # Against the learned model now serving ACME, the same recipe gains nothing: refused.
+    again = _candidate(tmp_path / "again")
+    decision, _ = evaluate_folds(settings, again, [set_dir], scope="ACME", cache=cache)
+    assert "current" in decision.metrics and not decision.passed
