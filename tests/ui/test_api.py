@@ -216,12 +216,12 @@ def test_size_limits_answer_413_or_422_with_a_message(client):
     assert response.status_code == 413 and "MAX_UPLOAD_MB" in response.json()["detail"]
 
 
-def _tiny_filing(path: Path) -> Path:
+def _tiny_filing(path: Path, product: str = "cordless drills") -> Path:
     from samples.filings import write_pdf_from_html
 
     html = (
         "<h1>Fabrikam Tools, Inc.</h1><p>Form 10-K for the fiscal year ended December 31, 2023."
-        "</p><h2>Item 1. Business</h2><p>Fabrikam Tools designs cordless drills for builders.</p>"
+        f"</p><h2>Item 1. Business</h2><p>Fabrikam Tools designs {product} for builders.</p>"
     )
     return write_pdf_from_html(html, path, "Fabrikam Tools, Inc. | 2023 Form 10-K")
 
@@ -264,7 +264,7 @@ def test_ingest_job_submit_status_report(client, server, tmp_path):
 
     # A server path inside the roots, shared with finance by an admin.
     inside = server["roots"] / "finance_only.pdf"
-    _tiny_filing(inside)
+    _tiny_filing(inside, "laser levels")  # other content: a duplicate is never re-shared
     response = client.post(
         "/v1/ingest/jobs", data={"path": str(inside), "acl": "finance"}, headers=ROOT
     )
