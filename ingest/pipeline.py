@@ -345,6 +345,11 @@ class Ingestor:
     def _prepare_all(
         self, todo: list[tuple[Path, str]], overrides: dict[str, object]
     ) -> Iterable[tuple[Path, str, PreparedFile | BaseException, float]]:
+        if self.settings.ingest.executor == "ray":
+            from ingest.ray_executor import ray_prepare
+
+            yield from ray_prepare(todo, self.settings, overrides, self.settings.ingest.ray_address)
+            return
         workers = self.settings.ingest.workers or os.cpu_count() or 1
         workers = min(workers, len(todo))
         if workers <= 1:
