@@ -126,6 +126,8 @@ def ray_prepare(
             max_retries=settings.ingest.ray_max_retries,
             retry_exceptions=False,
         )
+        if address:  # remote workers have their own working directory: send absolute paths
+            settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
         settings_ref = ray.put(settings)
         # A bounded window of tasks in flight: parsed files wait in the object store only while
         # the driver is busy embedding, not the whole batch at once.
@@ -136,7 +138,7 @@ def ray_prepare(
         while queue or running:
             while queue and len(running) < window:
                 path, doc_id = queue.pop(0)
-                ref = task.remote(path, doc_id, settings_ref, overrides)
+                ref = task.remote(path.resolve(), doc_id, settings_ref, overrides)
                 running[ref] = (path, doc_id, time.perf_counter())
             [ready], _ = ray.wait(list(running), num_returns=1)
             path, doc_id, t0 = running.pop(ready)
