@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -40,8 +41,6 @@ from types import ModuleType
 from core.errors import IngestError, MissingDependencyError
 from core.settings import Settings
 from ingest import pipeline
-
-log = logging.getLogger(__name__)
 
 Outcome = tuple[Path, str, "pipeline.PreparedFile | BaseException", float]
 
@@ -134,10 +133,10 @@ def ray_prepare(
         window = settings.ingest.ray_max_in_flight or max(
             2, 2 * int(ray.cluster_resources().get("CPU", 1))
         )
-        queue = list(todo)
+        queue = deque(todo)
         while queue or running:
             while queue and len(running) < window:
-                path, doc_id = queue.pop(0)
+                path, doc_id = queue.popleft()
                 ref = task.remote(path.resolve(), doc_id, settings_ref, overrides)
                 running[ref] = (path, doc_id, time.perf_counter())
             [ready], _ = ray.wait(list(running), num_returns=1)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import IngestError
 from core.records import Query
 from core.settings import Settings
 from retrieval.corpus import Corpus
@@ -26,6 +27,7 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'finr
 
 ROOT = Path(__file__).resolve().parents[2]
 CRASH_FILE = "northwind_2024q2_10q.pdf"
+ALWAYS_CRASHES = "crashes-every-worker.pdf"
 QUERIES = ["Northwind total revenue 2023", "Contoso operating income", "net cash from operations"]
 
 
@@ -59,6 +61,7 @@ def ray_cluster(tmp_path_factory):
                     "PYTHONPATH": str(ROOT),
                     "FINRAG_TEST_CRASH_FILE": CRASH_FILE,
                     "FINRAG_TEST_CRASH_MARKER": str(marker),
+                    "FINRAG_TEST_CRASH_ALWAYS": ALWAYS_CRASHES,
                 },
                 "worker_process_setup_hook": "tests.fixtures.ray_hooks.crash_once",
             },
@@ -137,6 +140,18 @@ def test_corrupt_pdf_fails_with_one_line_and_the_rest_land(corpora):
         corrupt.reason == {Path(f.path).name: f for f in local_report.files}["corrupt.pdf"].reason
     )
     assert len(by_name) == 3 and all(f.status == "ok" for f in by_name.values())
+
+
+def test_retries_run_out_with_a_one_line_reason(ray_cluster, sample_folder, settings, tmp_path):
+    from ingest.ray_executor import ray_prepare
+
+    doomed = tmp_path / ALWAYS_CRASHES
+    shutil.copy(sample_folder / "contoso_fy2024_10k.pdf", doomed)
+    settings.ingest.ray_max_retries = 1
+    [(path, _, outcome, _)] = list(ray_prepare([(doomed, "d" * 64)], settings, {}, None))
+    assert path == doomed
+    assert isinstance(outcome, IngestError) and "\n" not in str(outcome)
+    assert "died 2 times" in str(outcome) and "RAY_MAX_RETRIES" in str(outcome)
 
 
 def test_rerun_on_ray_adds_nothing(corpora, batch):
