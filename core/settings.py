@@ -44,7 +44,12 @@ class IngestSettings(BaseModel):
     ocr: str = "rapidocr"  # an OCR_ENGINES name (rapidocr, tesseract) or "none"
     tables: Literal["auto", "always", "never"] = "auto"
     figures: bool = True
-    workers: int = 0  # parse processes; 0 = one per core
+    workers: int = 0  # parse processes; 0 = one per core (with Ray: CPUs of a local instance)
+    executor: Literal["local", "ray"] = "local"  # where files are parsed (ingest.ray_executor)
+    ray_address: str | None = None  # a Ray cluster; unset starts a local instance per batch
+    ray_cpus_per_task: float = 1.0  # CPUs Ray reserves for one file's parse
+    ray_max_retries: int = 3  # retries of a file whose worker died mid-task
+    ray_max_in_flight: int = 0  # files parsed ahead of the driver; 0 = twice the cluster's CPUs
     max_page_points: float = 14400.0  # pages larger than 200 in on a side are rejected
     max_file_mb: float = 500.0
     # --- what the app may read and how much one batch may hold (README "Security model") ---

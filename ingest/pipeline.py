@@ -631,6 +631,15 @@ class Ingestor:
     ) -> Iterator[tuple[_Todo, PreparedFile | BaseException, float]]:
         if not todo:
             return
+        if self.settings.ingest.executor == "ray":
+            from ingest.ray_executor import ray_prepare
+
+            items = {(item.path, item.doc_id): item for item in todo}
+            jobs = [(item.path, item.doc_id, item.overrides) for item in todo]
+            address = self.settings.ingest.ray_address
+            for path, doc_id, outcome, seconds in ray_prepare(jobs, self.settings, {}, address):
+                yield items[(path, doc_id)], outcome, seconds
+            return
         if not self.settings.ingest.isolate:
             for item in todo:
                 t0 = time.perf_counter()

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from core.errors import ConfigError
 from ui.cli_ask import register as register_ask
 from ui.cli_finetune import register as register_finetune
 from ui.cli_memory import memory_app
@@ -86,6 +87,14 @@ def ingest(
     max_gb: Annotated[
         float | None, typer.Option(help="Most GB in this batch (FINRAG_INGEST__MAX_BATCH_GB).")
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where files are parsed: local (processes) or ray (a Ray cluster)."),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (default: a local Ray instance for this batch)."),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Ingest filings into the index, with a per-file report.
@@ -102,6 +111,11 @@ def ingest(
         settings.ingest.max_batch_files = max_files
     if max_gb is not None:
         settings.ingest.max_batch_gb = max_gb
+    if executor not in (None, "local", "ray"):
+        raise ConfigError(f"unknown executor {executor!r}; known: local, ray")
+    if address is not None:
+        settings.ingest.ray_address = address
+    settings.ingest.executor = executor or ("ray" if address else settings.ingest.executor)
     overrides = {
         "company": company,
         "ticker": ticker,
