@@ -161,6 +161,36 @@ class Index(Collection):
         self._require()
         self._engine.optimize()
 
+    def optimize_if_due(self) -> bool:
+        """Start a background index build when enough points await one; after each ingest batch.
+
+        Due when ``settings.qdrant.index_threshold`` (> 0) dense vectors or more are outside an
+        HNSW graph and no build is running. The build runs while the index keeps answering and
+        taking writes (edge: a child process on a copy, swapped in with the writes made
+        meanwhile; see :mod:`~retrieval.index.edge`); :meth:`close` waits for it. A server (and
+        local mode) indexes on its own, so this never starts anything there.
+
+        Returns:
+            Whether a build was started.
+        """
+        threshold = self.settings.qdrant.index_threshold
+        if threshold <= 0 or not self.exists() or self._engine.optimizing:
+            return False
+        waiting = self._engine.unindexed()
+        if waiting < threshold:
+            return False
+        logger.info("%d points await an index build of %s: starting one", waiting, self.location)
+        return self._engine.start_optimize()
+
+    @property
+    def optimizing(self) -> bool:
+        """Whether a background index build is running."""
+        return self._engine.optimizing
+
+    def wait_optimized(self) -> None:
+        """Block until a running background index build has been swapped in."""
+        self._engine.wait_optimized()
+
     # -- writes ------------------------------------------------------------------------------
 
     def upsert(
