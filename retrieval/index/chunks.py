@@ -327,6 +327,7 @@ class Index(Collection):
         limit: int = 10,
         prefetch_limit: int = 50,
         fusion: Fusion = "rrf",
+        exact: bool = False,
     ) -> list[Hit]:
         """Search ready chunks the caller may read; hybrid when more than one vector is given.
 
@@ -341,6 +342,8 @@ class Index(Collection):
             prefetch_limit: candidates per vector before fusion (raised to ``limit`` if lower).
             fusion: ``rrf`` (reciprocal rank, k=60) or ``dbsf`` (distribution-based score),
                 both computed by Qdrant.
+            exact: score dense candidates exactly (no HNSW graph, no int8 copy); slow, for
+                measuring what the graph and quantization cost in recall.
 
         Returns:
             Hits best first, ``rank`` from 1, ``source`` ``fused`` for hybrid, else ``dense``,
@@ -376,7 +379,9 @@ class Index(Collection):
             return []
         where = _where(filters, acl_groups)
         try:
-            results = self._engine.query(probes, fusion, where, limit, max(prefetch_limit, limit))
+            results = self._engine.query(
+                probes, fusion, where, limit, max(prefetch_limit, limit), exact=exact
+            )
         except Exception as exc:
             raise RetrievalError(
                 f"search in {self.collection!r} at {self.location} failed: {exc}"

@@ -123,15 +123,18 @@ class ClientEngine:
             "quantization_config": quantization,
         }
 
-    def search_params(self) -> Any:
-        """``SearchParams`` for every dense probe: beam width and int8 rescoring."""
+    def search_params(self, exact: bool = False) -> Any:
+        """``SearchParams`` for every dense probe: beam width and int8 rescoring.
+
+        ``exact`` scores every candidate with the original vectors (no graph, no int8).
+        """
         m, q = self._m, self._q
         quantization = (
             m.QuantizationSearchParams(rescore=q.rescore, oversampling=q.oversampling)
-            if q.quantization == "int8"
+            if q.quantization == "int8" and not exact
             else None
         )
-        return m.SearchParams(hnsw_ef=q.hnsw_ef, quantization=quantization)
+        return m.SearchParams(hnsw_ef=q.hnsw_ef, quantization=quantization, exact=exact)
 
     def create(self, schema: Schema) -> None:
         m = self._m
@@ -222,10 +225,11 @@ class ClientEngine:
         limit: int,
         prefetch: int,
         with_vector: str | None = None,
+        exact: bool = False,
     ) -> list[Found]:
         flt = self._filter(where)
         vectors: list[str] | bool = [with_vector] if with_vector else False
-        params = self.search_params()
+        params = self.search_params(exact)
         with warnings.catch_warnings():
             # Local mode warns that it searches exactly (search_params have no effect there).
             warnings.simplefilter("ignore", UserWarning)

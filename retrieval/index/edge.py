@@ -137,15 +137,18 @@ class EdgeEngine:
             optimizers=qe.EdgeOptimizersConfig(indexing_threshold=q.indexing_threshold_kb),
         )
 
-    def search_params(self) -> Any:
-        """``SearchParams`` for every dense probe: beam width and int8 rescoring."""
+    def search_params(self, exact: bool = False) -> Any:
+        """``SearchParams`` for every dense probe: beam width and int8 rescoring.
+
+        ``exact`` scores every candidate with the original vectors (no graph, no int8).
+        """
         qe, q = self._qe, self._q
         quantization = (
             qe.QuantizationSearchParams(rescore=q.rescore, oversampling=q.oversampling)
-            if q.quantization == "int8"
+            if q.quantization == "int8" and not exact
             else None
         )
-        return qe.SearchParams(hnsw_ef=q.hnsw_ef, quantization=quantization)
+        return qe.SearchParams(hnsw_ef=q.hnsw_ef, quantization=quantization, exact=exact)
 
     def create(self, schema: Schema) -> None:
         qe = self._qe
@@ -234,11 +237,12 @@ class EdgeEngine:
         limit: int,
         prefetch: int,
         with_vector: str | None = None,
+        exact: bool = False,
     ) -> list[Found]:
         qe = self._qe
         flt = self._filter(where)
         vectors = [with_vector] if with_vector else None
-        params = self.search_params()
+        params = self.search_params(exact)
 
         def nearest(p: Probe) -> Any:
             return qe.Query.Nearest(self._vector(p.vector), using=p.using)

@@ -221,3 +221,14 @@ def test_probe_type_is_the_engines_input() -> None:
     # guards the dense/sparse split the engines use for search params
     assert isinstance(Probe(TEXT, bow("x").tolist()).vector, list)
     assert np.asarray(bow("x")).shape == (DIM,)
+
+
+@pytest.mark.parametrize("engine", ["edge", "local"])
+def test_exact_search_agrees_on_a_small_corpus(engine: str, tmp_path: Path) -> None:
+    with Index(settings_for(engine, tmp_path)) as index:
+        index.ensure_collection(text_dim=DIM)
+        write(index, make_chunks("acme") + make_chunks("globex"))
+        args = {"dense": bow("Globex revenue"), "sparse": None, "filters": SearchFilters()}
+        normal = index.search(**args, acl_groups=["public"])
+        exact = index.search(**args, acl_groups=["public"], exact=True)
+    assert [h.chunk.chunk_id for h in normal] == [h.chunk.chunk_id for h in exact]
