@@ -13,7 +13,7 @@ scalar int8 quantization (searched with rescoring and oversampling), on-disk vec
 Background index build (:meth:`EdgeEngine.start_optimize`): the binding holds the GIL for the
 whole of ``EdgeShard.optimize`` (measured: a Python thread got 1 tick in a 29 s build), so a
 build in a thread would stall every query of the process. Instead the shard is flushed and
-copied to ``<collection>.build/`` (writes wait for the copy; queries do not), a child process
+copied to ``<collection>.build/`` (writes wait for the copy; reads do not), a child process
 (:mod:`retrieval.index.edge_build`) builds the indexes in the copy, and meanwhile the live shard
 keeps answering (exactly, unindexed) and taking writes, each also kept in a journal. When the
 child is done the copy replaces the live folder and the journal is replayed on it, in order: the
@@ -69,9 +69,10 @@ class EdgeEngine:
         self.path = settings.index_dir / "edge" / collection
         self.location = str(self.path)
         self._shard: Any = None
-        # Guards the shard handle: writes and the swap after a build hold it; queries too, so a
-        # query never meets a closed shard (queries are serialised by the GIL anyway).
-        self._lock = threading.RLock()
+        # Writes (and the copy a build starts from) hold _writing; reads hold _reading, so only
+        # the swap after a build, which holds both, makes a read wait for a closed shard.
+        self._writing = threading.RLock()
+        self._reading = threading.RLock()
         self._journal: list[Any] | None = None  # writes made while a build runs
         self._builder: threading.Thread | None = None
         self.build_error: str | None = None  # the last background build's failure, if any
@@ -195,7 +196,7 @@ class EdgeEngine:
         self._update(qe.UpdateOperation.upsert_points(batch))
 
     def _update(self, operation: Any) -> None:
-        with self._lock:
+        with self._writing:
             self._shard.update(operation)
             if self._journal is not None:
                 self._journal.append(operation)
@@ -208,11 +209,11 @@ class EdgeEngine:
 
     def count(self, where: list[Match]) -> int:
         request = self._qe.CountRequest(exact=True, filter=self._filter(where))
-        with self._lock:
+        with self._reading:
             return int(self._shard.count(request))
 
     def retrieve(self, ids: list[str]) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._reading:
             records = self._shard.retrieve(ids, with_payload=True, with_vector=False)
         return [r.payload for r in records if r.payload]
 
@@ -223,7 +224,7 @@ class EdgeEngine:
             request = self._qe.ScrollRequest(
                 offset=offset, limit=BATCH, filter=self._filter(where), with_payload=True
             )
-            with self._lock:
+            with self._reading:
                 records, offset = self._shard.scroll(request)
             out.extend(r.payload for r in records if r.payload)
             if offset is None:
@@ -273,7 +274,7 @@ class EdgeEngine:
                 with_payload=True,
                 with_vector=vectors,
             )
-        with self._lock:
+        with self._reading:
             points = self._shard.query(request)
         return [
             Found(p.payload, float(p.score), named_vector(p.vector, with_vector))
@@ -283,7 +284,7 @@ class EdgeEngine:
 
     def optimize(self) -> None:
         self.wait_optimized()
-        with self._lock:
+        with self._writing, self._reading:
             self._shard.optimize()
 
     # -- background build ---------------------------------------------------------------------
@@ -294,7 +295,7 @@ class EdgeEngine:
         ``indexed_vectors_count`` counts sparse vectors too (always indexed) and every named
         vector of a point, so this assumes each point has each vector: good enough for a trigger.
         """
-        with self._lock:
+        with self._reading:
             info = self._shard.info()
         config = json.loads((self.path / "edge_config.json").read_text())
         n_dense = max(1, len(config.get("vectors", {})))
@@ -310,7 +311,7 @@ class EdgeEngine:
         """Start a background build (see the module docstring); False when one is running."""
         if self.optimizing or self._shard is None:
             return False
-        with self._lock:
+        with self._writing:
             self._shard.flush()
             shutil.rmtree(self._build_path, ignore_errors=True)
             # Writes wait for the copy (the lock); they then go to the live shard and the journal.
@@ -337,14 +338,14 @@ class EdgeEngine:
         except Exception as exc:  # the live shard is untouched; say why and carry on
             self.build_error = str(exc)
             logger.error("background index build of %s failed: %s", self.location, exc)
-            with self._lock:
+            with self._writing:
                 self._journal = None
             shutil.rmtree(self._build_path, ignore_errors=True)
 
     def _swap(self) -> None:
         """Put the built copy in place of the live shard and replay the writes made meanwhile."""
         old = self.path.with_name(self.path.name + ".old")
-        with self._lock:
+        with self._writing, self._reading:
             journal, self._journal = self._journal or [], None
             self._shard.flush()
             self._shard.close()
@@ -369,7 +370,7 @@ class EdgeEngine:
         logger.info("index build of %s in place; %d writes replayed", self.location, len(journal))
 
     def flush(self) -> None:
-        with self._lock:
+        with self._writing:
             self._shard.flush()
 
     def close(self) -> None:
