@@ -117,8 +117,7 @@ class ClientEngine:
                 ef_construct=q.hnsw_ef_construct,
                 full_scan_threshold=q.full_scan_threshold_kb,
                 payload_m=q.hnsw_payload_m,
-                on_disk=q.on_disk_vectors,
-            ),
+            ),  # the graph stays in RAM: a search walks it at random
             "optimizers_config": m.OptimizersConfigDiff(indexing_threshold=q.indexing_threshold_kb),
             "quantization_config": quantization,
         }
