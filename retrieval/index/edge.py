@@ -329,7 +329,7 @@ class EdgeEngine:
             self._builder = None
 
     def _build(self) -> None:
-        command = [sys.executable, "-m", "retrieval.index.edge_build", str(self._build_path)]
+        command = _build_command(self._build_path)
         try:
             proc = subprocess.run(command, capture_output=True, text=True, check=False, cwd=_REPO)
             if proc.returncode != 0:
@@ -384,3 +384,8 @@ class EdgeEngine:
 
 
 _REPO = str(Path(__file__).resolve().parents[2])  # the child imports retrieval.index.edge_build
+
+
+def _build_command(path: Path) -> list[str]:
+    """The child process that builds the indexes of the shard copy at ``path``."""
+    return [sys.executable, "-m", "retrieval.index.edge_build", str(path)]

@@ -9,6 +9,7 @@ test_index.py runs it with and without these options).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,8 @@ def test_a_failed_build_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch) 
     with Index(settings_for("edge", tmp_path, **options)) as index:
         index.ensure_collection(text_dim=DIM)
         _bulk(index, 5, "x")
-        monkeypatch.setattr(edge, "_REPO", str(tmp_path))  # the child cannot import the builder
+        failing = [sys.executable, "-c", "raise SystemExit('no build today')"]
+        monkeypatch.setattr(edge, "_build_command", lambda path: failing)
         assert index.optimize_if_due()
         _bulk(index, 1, "y")
         index.wait_optimized()
