@@ -30,12 +30,45 @@ from core.roles import Role
 
 
 class QdrantSettings(BaseModel):
+    """Where the collections live and how they are built and searched (README, "Serving at scale").
+
+    The collection options apply when a collection is created (``Index.ensure_collection``); an
+    existing collection keeps what it was created with. Cluster options (shards, replication,
+    write consistency) reach a server only; the embedded engines are one shard.
+    """
+
     url: str | None = None  # a server; when unset the embedded engine under data_dir is used
     api_key: str | None = None
     engine: Literal["auto", "edge", "local"] = "auto"  # embedded engine when url is unset
     collection: str = "chunks"
     memory_collection: str = "memory"
     timeout_s: float = 30.0
+    # -- cluster (server only) --
+    shard_number: int = Field(default=1, ge=1)  # about 2 per node, so shards can move
+    replication_factor: int = Field(default=1, ge=1)  # copies of each shard (2 survives a node)
+    write_consistency_factor: int = Field(default=1, ge=1)  # replicas that must ack a write
+    # -- storage --
+    on_disk_vectors: bool = False  # original float32 vectors memory-mapped (keep int8 in RAM)
+    on_disk_payload: bool = True  # payload memory-mapped; filters read the payload indexes
+    # -- HNSW (dense vectors) --
+    hnsw_m: int = Field(default=16, ge=0)
+    hnsw_ef_construct: int = Field(default=100, ge=4)
+    # Extra links per payload-index value (Qdrant's payload_m); 0 = none: filtered queries use
+    # the global graph, or the payload index plus exact scoring when a filter keeps few points.
+    hnsw_payload_m: int | None = 0
+    full_scan_threshold_kb: int = Field(default=10_000, ge=0)  # below: exact scan, no graph
+    hnsw_ef: int | None = None  # search beam; None = Qdrant's default
+    # -- quantization (dense vectors) --
+    quantization: Literal["none", "int8"] = "int8"  # scalar int8 copy of every dense vector
+    quantization_quantile: float = Field(default=0.99, gt=0.5, le=1.0)
+    quantization_always_ram: bool = True
+    rescore: bool = True  # re-rank the int8 candidates with the original vectors
+    oversampling: float = Field(default=2.0, ge=1.0)  # int8 candidates per result to rescore
+    # -- automatic index build (edge; a server indexes on its own past indexing_threshold_kb) --
+    index_threshold: int = Field(default=20_000, ge=0)  # unindexed points that start a build; 0 off
+    # Segments above this size (KB of vectors) get an HNSW graph when optimised; a server
+    # optimises on its own past it (20 MB ~ 13k points of 384 float32).
+    indexing_threshold_kb: int = Field(default=20_000, ge=0)
 
 
 class IngestSettings(BaseModel):

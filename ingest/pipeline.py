@@ -591,6 +591,7 @@ class Ingestor:
             file_report.seconds = seconds
             self._finish(report, file_report, progress, total)
 
+        self.index.optimize_if_due()  # a background HNSW build once enough points await one
         report.seconds = time.perf_counter() - started
         report.stage_seconds = dict(stage)
         return report

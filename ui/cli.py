@@ -382,15 +382,24 @@ def bench_search_cmd(
     chunks: Annotated[int, typer.Option(help="Synthetic collection size.")] = 50_000,
     engine: Annotated[str, typer.Option(help="edge | local")] = "edge",
     queries: Annotated[int, typer.Option(help="Number of timed queries.")] = 200,
+    quantization: Annotated[
+        str | None, typer.Option(help="int8 | none; default: settings.qdrant.quantization")
+    ] = None,
     as_json: Json = False,
 ) -> None:
-    """Hybrid query latency on a synthetic collection (not run in CI)."""
+    """Hybrid query latency, HNSW build time, recall, RSS and disk on a synthetic collection.
+
+    Not run in CI: 1M chunks take about half an hour on 2 cores (README, "Capacity plan").
+    """
     import tempfile
 
     from evaluation.bench_search import bench_search
 
+    qdrant = {"quantization": quantization} if quantization else None
     with tempfile.TemporaryDirectory() as tmp:
-        result = bench_search(n_chunks=chunks, engine=engine, n_queries=queries, data_dir=Path(tmp))
+        result = bench_search(
+            n_chunks=chunks, engine=engine, n_queries=queries, data_dir=Path(tmp), qdrant=qdrant
+        )
     typer.echo(
         json.dumps(result, indent=2)
         if as_json

@@ -26,8 +26,11 @@ name       when                                        what
 the local-mode conformance tests also exercise the server code path. ``local`` is pure Python and
 brute force; ``edge`` is native. Measured with ``evaluation/bench_search.py`` (2 shared cores,
 filtered hybrid query, RRF): edge at 50k chunks p50 12 ms wall / 6 ms CPU, p95 ~30 ms; local
-at only 2k chunks p50 ~920 ms wall / 355 ms CPU. After a bulk load call :meth:`Index.optimize`
-(edge builds HNSW then; ~5 min for 50k x 384 on this machine).
+at only 2k chunks p50 ~920 ms wall / 355 ms CPU. Edge builds its HNSW graphs (and int8 copies)
+only when optimised: :meth:`Index.optimize_if_due` (called after every ingest batch) starts a
+background build once ``qdrant.index_threshold`` points await one, :meth:`Index.optimize` builds
+at once. Collection options (shards, replication, HNSW, int8 quantization, on-disk storage) come
+from ``settings.qdrant``; see README, "Serving at scale".
 
 Schemas: collection ``settings.qdrant.collection`` (default ``chunks``) belongs to :class:`Index`
 (:mod:`~retrieval.index.chunks`); collection ``settings.qdrant.memory_collection`` (default

@@ -161,6 +161,36 @@ class Index(Collection):
         self._require()
         self._engine.optimize()
 
+    def optimize_if_due(self) -> bool:
+        """Start a background index build when enough points await one; after each ingest batch.
+
+        Due when ``settings.qdrant.index_threshold`` (> 0) dense vectors or more are outside an
+        HNSW graph and no build is running. The build runs while the index keeps answering and
+        taking writes (edge: a child process on a copy, swapped in with the writes made
+        meanwhile; see :mod:`~retrieval.index.edge`); :meth:`close` waits for it. A server (and
+        local mode) indexes on its own, so this never starts anything there.
+
+        Returns:
+            Whether a build was started.
+        """
+        threshold = self.settings.qdrant.index_threshold
+        if threshold <= 0 or not self.exists() or self._engine.optimizing:
+            return False
+        waiting = self._engine.unindexed()
+        if waiting < threshold:
+            return False
+        logger.info("%d points await an index build of %s: starting one", waiting, self.location)
+        return self._engine.start_optimize()
+
+    @property
+    def optimizing(self) -> bool:
+        """Whether a background index build is running."""
+        return self._engine.optimizing
+
+    def wait_optimized(self) -> None:
+        """Block until a running background index build has been swapped in."""
+        self._engine.wait_optimized()
+
     # -- writes ------------------------------------------------------------------------------
 
     def upsert(
@@ -302,6 +332,7 @@ class Index(Collection):
         limit: int = 10,
         prefetch_limit: int = 50,
         fusion: Fusion = "rrf",
+        exact: bool = False,
     ) -> list[Hit]:
         """Search ready chunks the caller may read; hybrid when more than one vector is given.
 
@@ -316,6 +347,8 @@ class Index(Collection):
             prefetch_limit: candidates per vector before fusion (raised to ``limit`` if lower).
             fusion: ``rrf`` (reciprocal rank, k=60) or ``dbsf`` (distribution-based score),
                 both computed by Qdrant.
+            exact: score dense candidates exactly (no HNSW graph, no int8 copy); slow, for
+                measuring what the graph and quantization cost in recall.
 
         Returns:
             Hits best first, ``rank`` from 1, ``source`` ``fused`` for hybrid, else ``dense``,
@@ -351,7 +384,9 @@ class Index(Collection):
             return []
         where = _where(filters, acl_groups)
         try:
-            results = self._engine.query(probes, fusion, where, limit, max(prefetch_limit, limit))
+            results = self._engine.query(
+                probes, fusion, where, limit, max(prefetch_limit, limit), exact=exact
+            )
         except Exception as exc:
             raise RetrievalError(
                 f"search in {self.collection!r} at {self.location} failed: {exc}"

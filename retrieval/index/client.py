@@ -6,6 +6,13 @@ otherwise it opens local mode (``name`` ``local``) in ``<index_dir>/local/``, or
 ``<index_dir>/local-<collection>/`` when asked for a folder of its own (local mode locks its
 folder per client, even within one process). After the constructor both run the very same calls,
 so the local-mode tests exercise the server code path too.
+
+Collection options come from ``settings.qdrant`` (:meth:`ClientEngine.create_request`): shards,
+replication and write consistency, on-disk vectors and payload, HNSW parameters, scalar int8
+quantization and the optimizer's indexing threshold (a server builds HNSW in the background past
+it); searches carry :meth:`ClientEngine.search_params` (int8 with rescoring and oversampling).
+Local mode accepts these and ignores them (one shard, brute force), so the tests check the
+requests as built and the results through the conformance suite.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ class ClientEngine:
 
         self._m = models
         self.collection = collection
-        q = settings.qdrant
+        q = self._q = settings.qdrant
         if q.url:
             self.name = "server"
             self.location = q.url
@@ -73,18 +80,64 @@ class ClientEngine:
             return {}
         return {name: params.size for name, params in vectors.items()}
 
-    def create(self, schema: Schema) -> None:
-        m = self._m
-        self._client.create_collection(
-            self.collection,
-            vectors_config={
-                name: m.VectorParams(size=size, distance=m.Distance.COSINE)
+    def create_request(self, schema: Schema) -> dict[str, Any]:
+        """The keyword arguments of ``create_collection``: the schema plus the settings' options."""
+        m, q = self._m, self._q
+        quantization = (
+            m.ScalarQuantization(
+                scalar=m.ScalarQuantizationConfig(
+                    type=m.ScalarType.INT8,
+                    quantile=q.quantization_quantile,
+                    always_ram=q.quantization_always_ram,
+                )
+            )
+            if q.quantization == "int8"
+            else None
+        )
+        return {
+            "collection_name": self.collection,
+            "vectors_config": {
+                name: m.VectorParams(
+                    size=size, distance=m.Distance.COSINE, on_disk=q.on_disk_vectors
+                )
                 for name, size in schema.dense.items()
             },
-            sparse_vectors_config={
-                name: m.SparseVectorParams(modifier=m.Modifier.IDF) for name in schema.sparse
+            "sparse_vectors_config": {
+                name: m.SparseVectorParams(
+                    modifier=m.Modifier.IDF, index=m.SparseIndexParams(on_disk=q.on_disk_vectors)
+                )
+                for name in schema.sparse
             },
+            "shard_number": q.shard_number,
+            "replication_factor": q.replication_factor,
+            "write_consistency_factor": q.write_consistency_factor,
+            "on_disk_payload": q.on_disk_payload,
+            "hnsw_config": m.HnswConfigDiff(
+                m=q.hnsw_m,
+                ef_construct=q.hnsw_ef_construct,
+                full_scan_threshold=q.full_scan_threshold_kb,
+                payload_m=q.hnsw_payload_m,
+            ),  # the graph stays in RAM: a search walks it at random
+            "optimizers_config": m.OptimizersConfigDiff(indexing_threshold=q.indexing_threshold_kb),
+            "quantization_config": quantization,
+        }
+
+    def search_params(self, exact: bool = False) -> Any:
+        """``SearchParams`` for every dense probe: beam width and int8 rescoring.
+
+        ``exact`` scores every candidate with the original vectors (no graph, no int8).
+        """
+        m, q = self._m, self._q
+        quantization = (
+            m.QuantizationSearchParams(rescore=q.rescore, oversampling=q.oversampling)
+            if q.quantization == "int8" and not exact
+            else None
         )
+        return m.SearchParams(hnsw_ef=q.hnsw_ef, quantization=quantization, exact=exact)
+
+    def create(self, schema: Schema) -> None:
+        m = self._m
+        self._client.create_collection(**self.create_request(schema))
         kinds = {
             "keyword": m.PayloadSchemaType.KEYWORD,
             "integer": m.PayloadSchemaType.INTEGER,
@@ -171,16 +224,39 @@ class ClientEngine:
         limit: int,
         prefetch: int,
         with_vector: str | None = None,
+        exact: bool = False,
     ) -> list[Found]:
-        m = self._m
         flt = self._filter(where)
         vectors: list[str] | bool = [with_vector] if with_vector else False
+        params = self.search_params(exact)
+        with warnings.catch_warnings():
+            # Local mode warns that it searches exactly (search_params have no effect there).
+            warnings.simplefilter("ignore", UserWarning)
+            return self._query(probes, fusion, flt, limit, prefetch, params, vectors, with_vector)
+
+    def _query(
+        self,
+        probes: list[Probe],
+        fusion: Fusion,
+        flt: Any,
+        limit: int,
+        prefetch: int,
+        params: Any,
+        vectors: list[str] | bool,
+        with_vector: str | None,
+    ) -> list[Found]:
+        m = self._m
+
+        def dense(p: Probe) -> Any:
+            return None if isinstance(p.vector, SparseVec) else params
+
         if len(probes) == 1:
             response = self._client.query_points(
                 self.collection,
                 query=self._vector(probes[0].vector),
                 using=probes[0].using,
                 query_filter=flt,
+                search_params=dense(probes[0]),
                 limit=limit,
                 with_payload=True,
                 with_vectors=vectors,
@@ -190,7 +266,11 @@ class ClientEngine:
                 self.collection,
                 prefetch=[
                     m.Prefetch(
-                        query=self._vector(p.vector), using=p.using, limit=prefetch, filter=flt
+                        query=self._vector(p.vector),
+                        using=p.using,
+                        limit=prefetch,
+                        filter=flt,
+                        params=dense(p),
                     )
                     for p in probes
                 ],
@@ -212,6 +292,21 @@ class ClientEngine:
 
     def optimize(self) -> None:
         """A server optimises in the background; local mode has no index to build."""
+
+    def unindexed(self) -> int:
+        """A server indexes past ``indexing_threshold_kb`` on its own: nothing waits for us."""
+        return 0
+
+    @property
+    def optimizing(self) -> bool:
+        return False
+
+    def start_optimize(self) -> bool:
+        """Nothing to start (see :meth:`unindexed`)."""
+        return False
+
+    def wait_optimized(self) -> None:
+        """Nothing runs (see :meth:`unindexed`)."""
 
     def flush(self) -> None:
         """qdrant-client writes are durable when the call returns (``wait=True``)."""

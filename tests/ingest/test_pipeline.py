@@ -219,3 +219,20 @@ def test_each_corpus_chunks_with_its_own_embedder_in_one_process(settings, sampl
     words = HashEmbedder(hashed.embedder).count_tokens(texts)
     pieces = OnnxMiniLMEmbedder(settings.embedder).count_tokens(texts)
     assert max(words) <= 110 < max(pieces)
+
+
+def test_a_batch_past_the_threshold_builds_the_index(settings, sample_folder):
+    """Once a batch leaves ``qdrant.index_threshold`` points unindexed, a build starts."""
+    small = settings.model_copy(
+        update={
+            "qdrant": settings.qdrant.model_copy(
+                update={"index_threshold": 1, "indexing_threshold_kb": 1}
+            )
+        }
+    )
+    ingest_into([sample_folder], small)  # closes the corpus: waits for the build
+    with Corpus.open(small) as corpus:
+        assert corpus.index._engine.unindexed() == 0
+        assert not corpus.index.optimizing
+    hits = _search(small, "Northwind total revenue 2023")
+    assert hits and hits[0].chunk.file_name == "northwind_2023_10k.pdf"

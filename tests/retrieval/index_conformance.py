@@ -129,12 +129,15 @@ def write(index: Index, chunks: list[Chunk], ready: bool = True, images: bool = 
             index.mark_ready(doc_id)
 
 
-def settings_for(engine: str, data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, qdrant={"engine": engine, "url": None})
+def settings_for(engine: str, data_dir: Path, **qdrant: object) -> Settings:
+    """Settings for ``engine`` under ``data_dir``; ``qdrant`` adds collection options."""
+    return Settings(data_dir=data_dir, qdrant={"engine": engine, "url": None, **qdrant})
 
 
-def open_with_corpus(engine: str, data_dir: Path) -> tuple[Index, dict[str, list[Chunk]]]:
-    idx = Index(settings_for(engine, data_dir))
+def open_with_corpus(
+    engine: str, data_dir: Path, **qdrant: object
+) -> tuple[Index, dict[str, list[Chunk]]]:
+    idx = Index(settings_for(engine, data_dir, **qdrant))
     idx.ensure_collection(text_dim=DIM)
     docs = {name: make_chunks(name) for name in FILINGS}
     for chunks in docs.values():
@@ -155,19 +158,25 @@ def search(
 
 
 class IndexConformance:
-    """Engine-independent tests; a subclass provides ``engine`` (a class-scoped fixture)."""
+    """Engine-independent tests; a subclass provides ``engine`` (a class-scoped fixture).
+
+    ``QDRANT`` holds collection options (``settings.qdrant`` fields) a subclass runs the suite
+    with, e.g. without quantization or with cluster options.
+    """
+
+    QDRANT: dict[str, object] = {}
 
     @pytest.fixture(scope="class")
     def shared(self, engine: str, tmp_path_factory):
         """One corpus per engine for the tests that only read (creating a shard costs seconds)."""
-        idx, docs = open_with_corpus(engine, tmp_path_factory.mktemp(engine))
+        idx, docs = open_with_corpus(engine, tmp_path_factory.mktemp(engine), **self.QDRANT)
         yield idx, docs
         idx.close()
 
     @pytest.fixture
     def fresh(self, engine: str, tmp_path: Path):
         """A private corpus for tests that write."""
-        idx, docs = open_with_corpus(engine, tmp_path)
+        idx, docs = open_with_corpus(engine, tmp_path, **self.QDRANT)
         yield idx, docs
         idx.close()
 
@@ -318,7 +327,7 @@ class IndexConformance:
             index.upsert(corpus["acme"], np.ones((1, DIM)), ENCODER.encode_documents(["x"] * 4))
 
     def test_image_vectors(self, engine: str, tmp_path: Path) -> None:
-        with Index(settings_for(engine, tmp_path), collection="mm") as index:
+        with Index(settings_for(engine, tmp_path, **self.QDRANT), collection="mm") as index:
             index.ensure_collection(text_dim=DIM, image_dim=IMAGE_DIM)
             chunks = make_chunks("acme")
             write(index, chunks, images=True)
@@ -343,7 +352,7 @@ class IndexConformance:
             assert index.image_dim == IMAGE_DIM
 
     def test_persistence_across_reopen(self, engine: str, tmp_path: Path) -> None:
-        settings = settings_for(engine, tmp_path)
+        settings = settings_for(engine, tmp_path, **self.QDRANT)
         chunks = make_chunks("acme")
         with Index(settings) as index:
             index.ensure_collection(text_dim=DIM)
@@ -354,7 +363,7 @@ class IndexConformance:
             assert search(index, "Acme revenue 2022")[0].chunk == chunks[0]
 
     def test_missing_collection(self, engine: str, tmp_path: Path) -> None:
-        with Index(settings_for(engine, tmp_path)) as index:
+        with Index(settings_for(engine, tmp_path, **self.QDRANT)) as index:
             assert not index.exists()
             assert index.count() == 0 and index.doc_point_count("x") == 0
             assert (
@@ -369,7 +378,7 @@ class IndexConformance:
     def test_second_opener_gets_a_clear_error(self, engine: str, tmp_path: Path) -> None:
         """Embedded engines lock their folder; a second opener (here, in-process) is told what
         to do."""
-        with Index(settings_for(engine, tmp_path)) as index:
+        with Index(settings_for(engine, tmp_path, **self.QDRANT)) as index:
             index.ensure_collection(text_dim=DIM)
             with pytest.raises(IndexBackendError, match="another process"):
-                Index(settings_for(engine, tmp_path))
+                Index(settings_for(engine, tmp_path, **self.QDRANT))

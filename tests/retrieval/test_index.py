@@ -64,6 +64,31 @@ class TestLocalEngine(IndexConformance):
         return "local"
 
 
+# The defaults quantize (int8, rescored); these run the suite exact, and with the cluster options
+# a server receives (local mode accepts and ignores them; tests/retrieval/test_index_options.py
+# checks the requests carry them).
+class TestEdgeEngineExact(IndexConformance):
+    QDRANT = {"quantization": "none", "on_disk_vectors": True, "hnsw_payload_m": None}
+
+    @pytest.fixture(scope="class")
+    def engine(self) -> str:
+        return "edge"
+
+
+class TestLocalEngineCluster(IndexConformance):
+    QDRANT = {
+        "shard_number": 4,
+        "replication_factor": 2,
+        "write_consistency_factor": 2,
+        "on_disk_vectors": True,
+        "hnsw_ef": 128,
+    }
+
+    @pytest.fixture(scope="class")
+    def engine(self) -> str:
+        return "local"
+
+
 @pytest.mark.parametrize(
     ("configured", "expected"), [("auto", "edge"), ("edge", "edge"), ("local", "local")]
 )
