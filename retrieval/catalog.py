@@ -14,13 +14,10 @@ the source of truth for chunks.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from core.records import Filing
+from retrieval.sqlite_store import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS filings (
@@ -36,7 +33,7 @@ CREATE INDEX IF NOT EXISTS filings_source ON filings(source_path);
 SEARCHABLE = ("ok", "partial")
 
 
-class Catalog:
+class Catalog(SqliteStore):
     """SQLite-backed catalog; safe to share between threads of one process.
 
     Example:
@@ -45,20 +42,7 @@ class Catalog:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._conn:
-            yield self._conn
-
-    def close(self) -> None:
-        self._conn.close()
+        super().__init__(path, _SCHEMA)
 
     def put(self, filing: Filing, state: str) -> None:
         """Insert or replace a filing with its ingest state (pending | ok | partial)."""

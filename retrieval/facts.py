@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from core.records import Fact
+from retrieval.sqlite_store import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
@@ -54,24 +52,11 @@ CREATE INDEX IF NOT EXISTS fact_acl_grp ON fact_acl(grp);
 """
 
 
-class FactStore:
+class FactStore(SqliteStore):
     """SQLite-backed fact store; safe to share between threads of one process."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._conn:
-            yield self._conn
-
-    def close(self) -> None:
-        self._conn.close()
+        super().__init__(path, _SCHEMA)
 
     def replace(self, doc_id: str, facts: list[Fact]) -> None:
         """Make ``facts`` the filing's facts, in one transaction (old ones removed).
