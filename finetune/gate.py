@@ -163,31 +163,19 @@ def evaluate_candidate(
     metrics = result["rerankers"]
     passed, reasons = decide(metrics, margin)
     questions = [q.question for q in load_set(set_dir).questions]
-    leaks = leaked_questions(info, questions)
-    if leaks:
-        passed = False
-        reasons.append(
-            f"{len(leaks)} held-out questions are in the training data, e.g. {leaks[0]!r}"
-        )
-    per_q = result["per_question"]
-    decision = GateDecision(
-        candidate=str(model_dir),
+    decision = _record(
+        model_dir,
+        info,
         backend=info["backend"],
         scope=scope,
         held_out=str(set_dir),
-        n=result["n"],
+        result=result,
         metrics=metrics,
-        serving=current.model if current else None,
+        current=current,
         margin=margin,
-        passed=passed,
-        reasons=reasons,
-        bootstrap_win_rate={
-            b: bootstrap_win_rate(per_q["candidate"], per_q[b]) for b in per_q if b != "candidate"
-        },
-        dataset_version=str(info.get("dataset_version", "")),
-        evaluated_at=datetime.now(UTC),
+        verdict=(passed, reasons),
+        questions=questions,
     )
-    (model_dir.parent / GATE_FILE).write_text(decision.model_dump_json(indent=2))
     return decision, result
 
 
@@ -305,7 +293,41 @@ def evaluate_folds(
             f"a {current.backend} model serves this scope: compare on one held-out set instead"
         )
     texts = [q.question for set_dir in set_dirs for q in load_set(Path(set_dir)).questions]
-    leaks = leaked_questions(info, texts)
+    held_out = "company folds: " + ", ".join(str(Path(d)) for d in set_dirs)
+    decision = _record(
+        model_dir,
+        info,
+        backend="learned",
+        scope=scope,
+        held_out=held_out,
+        result=result,
+        metrics=result["pooled"],
+        current=current,
+        margin=margin,
+        verdict=(passed, reasons),
+        questions=texts,
+    )
+    return decision, result
+
+
+def _record(
+    model_dir: Path,
+    info: dict,
+    *,
+    backend: str,
+    scope: str,
+    held_out: str,
+    result: dict,
+    metrics: dict,
+    current: object,
+    margin: Margin,
+    verdict: tuple[bool, list[str]],
+    questions: list[str],
+) -> GateDecision:
+    """The gate's decision (failed when held-out questions leaked into training), written
+    beside the model as ``GATE_FILE``."""
+    passed, reasons = verdict
+    leaks = leaked_questions(info, questions)
     if leaks:
         passed = False
         reasons.append(
@@ -314,12 +336,12 @@ def evaluate_folds(
     per_q = result["per_question"]
     decision = GateDecision(
         candidate=str(model_dir),
-        backend="learned",
+        backend=backend,
         scope=scope,
-        held_out="company folds: " + ", ".join(str(Path(d)) for d in set_dirs),
+        held_out=held_out,
         n=result["n"],
-        metrics=result["pooled"],
-        serving=current.model if current else None,
+        metrics=metrics,
+        serving=getattr(current, "model", None),
         margin=margin,
         passed=passed,
         reasons=reasons,
@@ -330,4 +352,4 @@ def evaluate_folds(
         evaluated_at=datetime.now(UTC),
     )
     (model_dir.parent / GATE_FILE).write_text(decision.model_dump_json(indent=2))
-    return decision, result
+    return decision
