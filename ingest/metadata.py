@@ -70,6 +70,7 @@ from core.errors import ConfigError
 from core.records import FieldEvidence, ParsedDocument
 from ingest import front_matter as fm
 from ingest.front_matter import Clue, Line
+from ingest.releases import release_clues
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +334,7 @@ def extract_metadata(
     """
     lines = fm.front_lines(doc)
     clues: list[Clue] = fm.form_clues(lines)
-    release = [] if clues else fm.release_clues(lines)
+    release = [] if clues else release_clues(lines)
     clues += release
     form_clue = decide("form", clues)
     form = form_clue.value if form_clue else None
