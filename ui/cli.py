@@ -491,34 +491,40 @@ def demo(
 ) -> None:
     """Generate the bundled sample filings, ingest them and answer the sample questions.
 
-    Answers come from the offline extractive answerer (quoted cells and sentences with citations,
-    arithmetic through the calculator). With ``--serve`` the analyst app then starts on
-    http://127.0.0.1:PORT over the same corpus; otherwise you may ask more questions here.
+    Answers come from the answering agent with the offline default (figures computed from the
+    statement facts with every input cited, else quoted cells and sentences; every figure
+    verified). With ``--serve`` the analyst app then starts on http://127.0.0.1:PORT over the same
+    corpus; otherwise you may ask more questions here.
     """
+    import uuid
+
+    from agent.graph import Agent
     from samples.filings import SAMPLE_QUESTIONS, write_samples
 
     settings = load_settings()
     folder = write_samples(settings.data_dir / "samples")
     typer.secho(f"Sample filings in {folder}", bold=True)
-    from agent.extractive import answer_extractively
-    from retrieval.retriever import Retriever
 
-    with open_corpus(settings) as corpus:
+    with open_corpus(settings) as corpus, Agent(corpus) as agent:
         report = _ingest_with_progress([folder], corpus, {}, quiet=False)
         _print_report(report)
-        retriever = Retriever(corpus)
 
         def answer(question: str) -> None:
-            result = retriever.retrieve(question, acl_groups=settings.default_acl)
-            reply = answer_extractively(question, result)
+            reply = agent.ask(
+                question, thread_id=f"demo-{uuid.uuid4().hex[:8]}", acl_groups=settings.default_acl
+            )
             typer.secho(f"\nQ: {safe_terminal(question)}", fg=typer.colors.BLUE, bold=True)
-            typer.echo(f"A: {safe_terminal(reply.text)}")
-            for number, citation in enumerate(reply.citations, start=1):
+            typer.echo(f"A: {safe_terminal(reply.answer.text)}")
+            for calc in reply.answer.calculations:
+                if not calc.formula.isidentifier():  # a lookup is no calculation
+                    shown = f"{calc.metric}: {calc.formula} = {calc.text}"
+                    typer.echo(f"   {safe_terminal(shown)}")
+            for number, citation in enumerate(reply.answer.citations, start=1):
                 where = f"{citation.file_name} p.{citation.page_no}"
                 quote = citation.quote[:150]
                 typer.echo(f"   [{number}] {safe_terminal(where)}: {safe_terminal(quote)}")
-            took = sum(result.timings_ms.values())
-            typer.secho(f"   ({safe_terminal(result.scope)}; {took:.0f} ms)", dim=True)
+            took = sum(v for k, v in reply.timings_ms.items() if "." not in k)
+            typer.secho(f"   ({safe_terminal(reply.scope)}; {took:.0f} ms)", dim=True)
 
         for question in SAMPLE_QUESTIONS:
             answer(question)

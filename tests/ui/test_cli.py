@@ -103,9 +103,11 @@ def test_demo_answers_the_sample_questions_with_citations(settings):
     result = runner.invoke(app, ["demo", "--no-interactive"], env=_env(settings))
     assert result.exit_code == 0, result.output
     assert "3 ok" in result.output
-    assert "A: Total revenue was 2,255.4 in 2023" in result.output
+    # figures through the agent: read from the statement facts, each cited to its cell
+    assert "A: The FY2023 total revenue is $2,255.4 million [1]." in result.output
     assert "[1] northwind_2023_10k.pdf p.6: Total revenue | 2023: 2,255.4" in result.output
-    assert "$418 million in fiscal 2024" in result.output
+    assert "capital expenditures is $418 million [1]" in result.output
+    assert "contoso_fy2024_10k.pdf p.5: Purchases of land, buildings and equipment" in result.output
     assert "Supply chain disruptions could harm our business." in result.output
 
 
