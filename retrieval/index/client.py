@@ -31,6 +31,7 @@ from retrieval.index.requests import (
     Point,
     Probe,
     Schema,
+    dense_search_params,
     locked_error,
     named_vector,
 )
@@ -123,17 +124,8 @@ class ClientEngine:
         }
 
     def search_params(self, exact: bool = False) -> Any:
-        """``SearchParams`` for every dense probe: beam width and int8 rescoring.
-
-        ``exact`` scores every candidate with the original vectors (no graph, no int8).
-        """
-        m, q = self._m, self._q
-        quantization = (
-            m.QuantizationSearchParams(rescore=q.rescore, oversampling=q.oversampling)
-            if q.quantization == "int8" and not exact
-            else None
-        )
-        return m.SearchParams(hnsw_ef=q.hnsw_ef, quantization=quantization, exact=exact)
+        """``SearchParams`` for every dense probe (see ``dense_search_params``)."""
+        return dense_search_params(self._m, self._q, exact)
 
     def create(self, schema: Schema) -> None:
         m = self._m

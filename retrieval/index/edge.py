@@ -45,6 +45,7 @@ from retrieval.index.requests import (
     Point,
     Probe,
     Schema,
+    dense_search_params,
     locked_error,
     named_vector,
 )
@@ -139,17 +140,8 @@ class EdgeEngine:
         )
 
     def search_params(self, exact: bool = False) -> Any:
-        """``SearchParams`` for every dense probe: beam width and int8 rescoring.
-
-        ``exact`` scores every candidate with the original vectors (no graph, no int8).
-        """
-        qe, q = self._qe, self._q
-        quantization = (
-            qe.QuantizationSearchParams(rescore=q.rescore, oversampling=q.oversampling)
-            if q.quantization == "int8" and not exact
-            else None
-        )
-        return qe.SearchParams(hnsw_ef=q.hnsw_ef, quantization=quantization, exact=exact)
+        """``SearchParams`` for every dense probe (see ``dense_search_params``)."""
+        return dense_search_params(self._qe, self._q, exact)
 
     def create(self, schema: Schema) -> None:
         qe = self._qe

@@ -30,6 +30,7 @@ __all__ = [
     "Point",
     "Probe",
     "Schema",
+    "dense_search_params",
     "locked_error",
     "named_vector",
 ]
@@ -138,3 +139,18 @@ def named_vector(vector: Any, name: str | None) -> list[float] | None:
         return None
     v = vector.get(name)
     return [float(x) for x in v] if v is not None else None
+
+
+def dense_search_params(models: Any, qdrant: Any, exact: bool = False) -> Any:
+    """``SearchParams`` for every dense probe: beam width and int8 rescoring.
+
+    ``models`` is the engine's module of request types (``qdrant_client.models`` or
+    ``qdrant_edge``: both spell these two the same); ``qdrant`` the ``settings.qdrant`` options.
+    ``exact`` scores every candidate with the original vectors (no graph, no int8).
+    """
+    quantization = (
+        models.QuantizationSearchParams(rescore=qdrant.rescore, oversampling=qdrant.oversampling)
+        if qdrant.quantization == "int8" and not exact
+        else None
+    )
+    return models.SearchParams(hnsw_ef=qdrant.hnsw_ef, quantization=quantization, exact=exact)
