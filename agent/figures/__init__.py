@@ -83,16 +83,8 @@ def answer_from_facts(
         names=dict(names or {}),
     )
     worked = calculate(ask, finder, catalog)
-    text, citations = _write(ask, worked, _facts_by_id(worked, finder))
+    text, citations = _write(ask, worked, finder.found())
     return text, worked.calculations, citations
-
-
-def _facts_by_id(worked: Worked, finder: FactFinder) -> dict[str, Fact]:
-    out: dict[str, Fact] = {}
-    for found in finder._cache.values():
-        if found is not None:
-            out.update({f.fact_id: f for f in found.facts})
-    return out
 
 
 def _period(ask: Ask) -> str:

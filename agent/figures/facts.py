@@ -78,6 +78,10 @@ class FactFinder:
             self._cache[key] = self._find(concept, year, quarter)
         return self._cache[key]
 
+    def found(self) -> dict[str, Fact]:
+        """Every fact an operand was read from so far, by fact id (the answer's citations)."""
+        return {f.fact_id: f for hit in self._cache.values() if hit is not None for f in hit.facts}
+
     def _query(self, concept: str, year: int, periods: list[str] | None, **scope) -> list[Fact]:
         return self.source.query(
             acl_groups=self.acl_groups,
