@@ -460,6 +460,11 @@ class Calculation(Record):
     rule: str = ""  # the judgement's rule: "quick ratio >= 1.0"
     missing: list[str] = Field(default_factory=list)  # inputs not found, and where it looked
 
+    @property
+    def lookup(self) -> bool:
+        """A line item read as printed (formula ``revenue``), not a computation."""
+        return self.formula.isidentifier()
+
 
 class Answer(Record):
     text: str

@@ -516,7 +516,7 @@ def demo(
             typer.secho(f"\nQ: {safe_terminal(question)}", fg=typer.colors.BLUE, bold=True)
             typer.echo(f"A: {safe_terminal(reply.answer.text)}")
             for calc in reply.answer.calculations:
-                if not calc.formula.isidentifier():  # a lookup is no calculation
+                if not calc.lookup:
                     shown = f"{calc.metric}: {calc.formula} = {calc.text}"
                     typer.echo(f"   {safe_terminal(shown)}")
             for number, citation in enumerate(reply.answer.citations, start=1):

@@ -131,7 +131,7 @@ def _write(ask: Ask, worked: Worked, facts: dict[str, Fact]) -> tuple[str, list[
         text = f"{lead} (rule: {answer.rule}). " + "; ".join(per_year) + "."
     elif ask.average:
         text = f"The {_period(ask)} average {name} is {answer.text}. " + "; ".join(per_year) + "."
-    elif re.fullmatch(r"\w+", answer.formula) and len(calcs) == 1:
+    elif answer.lookup and len(calcs) == 1:
         # a line item looked up, not computed: its value and where it was read
         marks = "".join(re.findall(r"\[\d+\]", per_year[0]))
         text = f"The {_period(ask)} {name} is {answer.text} {marks}."

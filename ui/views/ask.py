@@ -310,7 +310,7 @@ def calculation_rows(answer) -> list[tuple[str, list[tuple[str, int | None]]]]:
     where = {(c.doc_id, c.page_no, c.quote): n for n, c in enumerate(answer.citations)}
     rows = []
     for calc in answer.calculations:
-        if calc.formula.isidentifier() and not calc.missing:
+        if calc.lookup and not calc.missing:
             continue
         head = f"{calc.metric} = {calc.formula}"
         if calc.result is not None:
