@@ -211,9 +211,17 @@ def _worker_init(threads: int, settings: Settings, formats: tuple[str, ...] = ()
     _limit_memory(settings.ingest.worker_memory_mb)
 
 
+# Address space is not memory: onnxruntime's arenas and glibc's per-thread malloc arenas reserve
+# far more than they touch. Capped at the RSS limit itself, OCR of an ordinary scanned letter page
+# failed with std::bad_alloc at ~1.0 GB RSS (AMERICANWATERWORKS_2021_10K, pages 151-155), so the
+# cap only stops a runaway allocation the watchdog's 20 ms poll could miss; RSS is the limit.
+ADDRESS_SPACE_FACTOR = 4
+
+
 def _limit_memory(limit_mb: int) -> None:
-    """Bound this worker: address space may grow ``limit_mb`` past start-up (allocations beyond
-    raise MemoryError), and a watchdog ends the process when its RSS passes ``limit_mb``."""
+    """Bound this worker: a watchdog ends the process when its RSS passes ``limit_mb``, and
+    address space may grow ``ADDRESS_SPACE_FACTOR`` x ``limit_mb`` past start-up (allocations
+    beyond raise MemoryError)."""
     try:
         import resource
     except ImportError:  # not on this platform: the watchdog alone
@@ -224,7 +232,7 @@ def _limit_memory(limit_mb: int) -> None:
         with open("/proc/self/statm") as f:
             size = int(f.read().split()[0]) * page
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        wanted = size + limit
+        wanted = size + ADDRESS_SPACE_FACTOR * limit
         if hard == resource.RLIM_INFINITY or wanted <= hard:
             resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
 

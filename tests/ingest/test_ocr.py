@@ -103,3 +103,21 @@ def test_a_page_with_only_a_blank_image_is_not_a_page_failure(tmp_path: Path) ->
     doc = PdfParser(IngestSettings(ocr="rapidocr", figures=False)).parse(path, "b", None)
     assert not [w for w in doc.warnings if "could not be parsed" in w]
     assert [p.page_no for p in doc.pages] == [1, 2] and doc.pages[1].ocr_used
+
+
+def test_a_full_scanned_page_is_ocrd_inside_the_limited_parse_worker(tmp_path: Path) -> None:
+    # Regression: with the worker's address space capped at its RSS limit, onnxruntime's arena
+    # reservations failed OCR of ordinary scanned letter pages (std::bad_alloc at ~1 GB RSS).
+    from core.options import HashEmbedderOptions
+    from core.settings import Settings
+    from tests.fixtures.corpora import ingest_into
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    filings.make_scanned_pdf(folder / "scan.pdf", dpi=200, dense=True)
+    settings = Settings(data_dir=tmp_path / "data", embedder=HashEmbedderOptions())
+    settings.ingest.workers = 1
+    assert settings.ingest.isolate  # the default: a limited worker parses the file
+    report = ingest_into([folder], settings)
+    (entry,) = report.files
+    assert entry.status == "ok", entry.reason  # "partial" names a page that failed
