@@ -27,17 +27,16 @@ from finetune.ranker import (
     ROUNDS,
     LabelledQuery,
     RankGroup,
-    calibrate_weight,
     collect_groups,
+    model_order,
     page_metrics,
     page_order,
     per_query,
-    predict,
     read_groups,
     train_ranker,
     write_groups,
 )
-from rerank.learned import fuse
+from rerank.learned import WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +45,27 @@ SYNTHETIC_PER_SET = 600
 
 def company_key(name: str | None) -> str:
     return " ".join((name or "?").lower().split())
+
+
+def same_text(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def set_questions(set_dir: Path, doc_ids: dict[str, str]) -> list[LabelledQuery]:
+    """A FinanceBench-format set's questions as labelled queries (gold: the evidence pages)."""
+    from evaluation.sets import load_set
+
+    eval_set = load_set(Path(set_dir))
+    return [
+        LabelledQuery(
+            qid=f"{eval_set.name}:{q.id}",
+            query=q.question,
+            gold=[(doc_ids[q.doc], p) for p in q.evidence_pages],
+            company=str(q.extra.get("company") or q.doc.split("_")[0]),
+            source="financebench",
+        )
+        for q in eval_set.questions
+    ]
 
 
 def collect_set(
@@ -67,22 +87,12 @@ def collect_set(
     if q_path.exists() and s_path.exists():
         return read_groups(q_path), read_groups(s_path)
     with Corpus.open(corpus_settings(settings, eval_set)) as corpus:
-        doc_ids = ensure_ingested(eval_set, corpus)
-        questions = [
-            LabelledQuery(
-                qid=f"{eval_set.name}:{q.id}",
-                query=q.question,
-                gold=[(doc_ids[q.doc], p) for p in q.evidence_pages],
-                company=str(q.extra.get("company") or q.doc.split("_")[0]),
-                source="financebench",
-            )
-            for q in eval_set.questions
-        ]
-        asked = {" ".join(q.question.lower().split()) for q in eval_set.questions}
+        questions = set_questions(set_dir, ensure_ingested(eval_set, corpus))
+        asked = {same_text(q.question) for q in eval_set.questions}
         mined = [
             m
             for m in mine_queries(corpus.index.scroll_chunks(), seed=seed)
-            if " ".join(m.query.lower().split()) not in asked
+            if same_text(m.query) not in asked
         ]
         random.Random(seed).shuffle(mined)
         synthetic_queries = [
@@ -102,6 +112,23 @@ def collect_set(
     return q_groups, s_groups
 
 
+def collect_questions(settings: Settings, set_dir: Path, cache: Path) -> list[RankGroup]:
+    """The set's question groups only (a job's labelled questions), cached like
+    :func:`collect_set`'s."""
+    from evaluation.run_retrieval import corpus_settings, ensure_ingested
+    from evaluation.sets import load_set
+    from retrieval.corpus import Corpus
+
+    eval_set = load_set(Path(set_dir))
+    q_path = cache / f"{eval_set.name}-questions.jsonl"
+    if q_path.exists():
+        return read_groups(q_path)
+    with Corpus.open(corpus_settings(settings, eval_set)) as corpus:
+        groups = collect_groups(corpus, set_questions(set_dir, ensure_ingested(eval_set, corpus)))
+    write_groups(groups, q_path)
+    return groups
+
+
 def company_folds(
     questions: list[RankGroup],
     synthetic: list[RankGroup],
@@ -110,14 +137,15 @@ def company_folds(
 ) -> dict:
     """Per-company folds for each recipe against retrieval order.
 
-    A recipe is ``{"params", "rounds", "fusion"}``; with ``fusion`` the fold's model is blended
-    with the retrieval order (:func:`rerank.learned.fuse`) at a weight calibrated on the other
-    companies' questions (never the held-out company's). ``extra[name]`` are training groups only
-    that recipe adds (its job's own data).
+    A recipe is ``{"params", "rounds", "window"}`` (:func:`finetune.ranker.model_order`).
+    ``extra[name]`` are training groups only that recipe adds (its job's own data); in each fold
+    they lose every query about the held-out company and every query that is one of the folds'
+    questions (those train the folds of the other companies as ``questions``), so nothing a fold
+    tests was trained on, whatever the job was given.
     """
     companies = sorted({company_key(g.company) for g in questions})
+    asked = {same_text(g.query) for g in questions}
     orders: dict[str, dict[str, list]] = {"none": {}, **{name: {} for name in recipes}}
-    calibration: dict[str, Any] = {}
     folds = []
     for company in companies:
         test = [g for g in questions if company_key(g.company) == company]
@@ -127,25 +155,33 @@ def company_folds(
             orders["none"][g.qid] = page_order(g, None)
         row["none"] = page_metrics(orders["none"], test)
         for name, recipe in recipes.items():
-            own = synthetic + (extra or {}).get(name, [])
-            rounds = recipe.get("rounds", ROUNDS)
-            weight = 1.0
-            if recipe.get("fusion"):
-                # Calibrated on the other companies' questions with a model that never saw
-                # them (trained once per recipe on the synthetic data alone).
-                if name not in calibration:
-                    calibration[name] = train_ranker(own, recipe.get("params"), rounds)
-                scores = {g.qid: predict(calibration[name], g) for g in others}
-                weight, _ = calibrate_weight(scores, others)
-            booster = train_ranker(own + others, recipe.get("params"), rounds)
+            own = [
+                g
+                for g in (extra or {}).get(name, [])
+                if company_key(g.company) != company and same_text(g.query) not in asked
+            ]
+            booster = train_ranker(
+                synthetic + own + others, recipe.get("params"), recipe.get("rounds", ROUNDS)
+            )
+            window = recipe.get("window", WINDOW)
             for g in test:
-                orders[name][g.qid] = page_order(g, fuse(g.rows, predict(booster, g), weight))
-            row[name] = {**page_metrics(orders[name], test), "weight": weight}
+                orders[name][g.qid] = model_order(booster, g, window)
+            row[name] = page_metrics(orders[name], test)
         folds.append(row)
         log.info("fold %s: %s", company, row)
     pooled = {name: page_metrics(o, questions) for name, o in orders.items()}
     per_q = {name: per_query(o, questions) for name, o in orders.items()}
-    return {"folds": folds, "pooled": pooled, "per_question": per_q, "n": len(questions)}
+    by_set: dict[str, dict] = {}
+    for name in sorted({g.qid.split(":")[0] for g in questions}):
+        part = [g for g in questions if g.qid.split(":")[0] == name]
+        by_set[name] = {recipe: page_metrics(o, part) for recipe, o in orders.items()}
+    return {
+        "folds": folds,
+        "pooled": pooled,
+        "by_set": by_set,
+        "per_question": per_q,
+        "n": len(questions),
+    }
 
 
 def format_folds(result: dict) -> str:
@@ -164,7 +200,12 @@ def format_folds(result: dict) -> str:
     for name in names:
         table.add_column(f"{name} R@5", justify="right")
         table.add_column(f"{name} MRR", justify="right")
-    for row in [*result["folds"], {"company": "POOLED", "n": result["n"], **result["pooled"]}]:
+    sets = [
+        {"company": f"pooled: {name}", "n": next(iter(m.values()))["n"], **m}
+        for name, m in result.get("by_set", {}).items()
+    ]
+    rows = [*result["folds"], *sets, {"company": "POOLED", "n": result["n"], **result["pooled"]}]
+    for row in rows:
         table.add_row(
             row["company"],
             str(row["n"]),

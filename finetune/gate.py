@@ -18,9 +18,11 @@ The learned page ranker (``backend = "learned"``) is gated on company folds inst
 (:func:`evaluate_folds`, :mod:`finetune.folds`): for every company of the given sets, a model with
 the candidate's parameters and training data plus the other companies' questions is tested on this
 company's questions; the model serving the scope (when it is a learned one) is refitted on the same
-folds the same way, and retrieval order is scored on the same candidates. The decision uses the
-pooled numbers with the same :class:`Margin`. The candidate as trained (which saw none of the
-sets' questions) is scored on every question too, for the reader.
+folds the same way, and retrieval order is scored on the same candidates. A fold never trains on
+its own company's questions, even when the job was given them as labelled questions
+(:func:`finetune.folds.company_folds`). The decision uses the pooled numbers with the same
+:class:`Margin`. The candidate as trained is scored too, for the reader, on the questions it did
+not train on.
 
 Held-out means held out: when the candidate's dataset (``finrag_model.json`` -> ``dataset``) is
 readable, a held-out question whose text appears among its training queries fails the gate.
@@ -225,13 +227,13 @@ def promote(settings: Settings, model_dir: Path, by: str):
 
 
 def _recipe(info: dict) -> dict:
-    """How a learned model was trained, to retrain it per fold: parameters, rounds, fusion."""
+    """How a learned model was trained, to retrain it per fold: parameters, rounds, window."""
     from finetune.ranker import PARAMS, ROUNDS
 
     return {
         "params": info.get("params", PARAMS),
         "rounds": int(info.get("rounds", ROUNDS)),
-        "fusion": "fusion_weight" in info,
+        "window": info.get("window"),
     }
 
 
@@ -245,14 +247,9 @@ def evaluate_folds(
 ) -> tuple[GateDecision, dict]:
     """Gate a learned page ranker on company folds over ``set_dirs`` (see the module docstring)."""
     from evaluation.sets import load_set
-    from finetune.folds import collect_set, company_folds
-    from finetune.ranker import (
-        page_metrics,
-        page_order,
-        predict,
-        read_groups,
-    )
-    from rerank.learned import fuse, load_booster
+    from finetune.folds import collect_set, company_folds, same_text
+    from finetune.ranker import model_order, page_metrics, read_groups
+    from rerank.learned import load_booster
     from rerank.promoted import serving
 
     margin = margin or Margin()
@@ -279,12 +276,13 @@ def evaluate_folds(
         current_own = Path(current.model).parent / "groups-train.jsonl"
         extra["current"] = read_groups(current_own) if current_own.exists() else []
     result = company_folds(questions, synthetic, recipes, extra)
+    # The candidate as it would serve, on the questions it did not train on (a job given
+    # labelled question sets trained on them; the folds above never test a fold on those).
     booster, _ = load_booster(model_dir)
-    weight = float(info.get("fusion_weight", 1.0))
-    as_trained = {
-        g.qid: page_order(g, fuse(g.rows, predict(booster, g), weight)) for g in questions
-    }
-    result["pooled"]["candidate_as_trained"] = page_metrics(as_trained, questions)
+    trained_on = {same_text(g.query) for g in extra["candidate"]}
+    unseen = [g for g in questions if same_text(g.query) not in trained_on]
+    as_trained = {g.qid: model_order(booster, g, info.get("window")) for g in unseen}
+    result["pooled"]["candidate_as_trained"] = page_metrics(as_trained, unseen)
     metrics = {k: v for k, v in result["pooled"].items() if k != "candidate_as_trained"}
     passed, reasons = decide(metrics, margin)
     if current is not None and current.backend != "learned":

@@ -12,7 +12,9 @@ and writes everything under ``spec.out``:
 * for ``learned`` (the LightGBM page ranker, :mod:`finetune.ranker`): ``groups-train.jsonl`` /
   ``groups-dev.jsonl`` (each query retrieved as in production, its candidate pages' features and
   labels), ``model/`` (``ranker.txt``) and ``report.json`` (dev MRR before/after); its dataset is
-  built without hard negatives (the ranker ranks retrieved pages, it needs no mined ones);
+  built without hard negatives (the ranker ranks retrieved pages, it needs no mined ones), and
+  ``spec.questions`` adds labelled question sets (FinanceBench format, each retrieved against
+  its own cached corpus, less ``exclude_set``'s questions) to its training groups;
 * for the cross-encoder, the fusion weight calibrated on the dataset's held-out queries
   (:mod:`finetune.fusion`) in ``model/finrag_model.json``.
 
@@ -65,6 +67,9 @@ class JobSpec(BaseModel):
     dataset: Path | None = None  # train on this dataset folder instead of building one
     exclude_set: Path | None = None
     exclude_set_docs: bool = False
+    # learned: FinanceBench-format sets of labelled questions (question, filing, evidence pages)
+    # trained on beside the synthetic queries, each retrieved against its own cached corpus.
+    questions: list[Path] = Field(default_factory=list)
     resume: bool = False
     # The whole job's wall-clock budget (data + training + calibration); training gets what the
     # data left, less CALIBRATION_RESERVE_MIN. None: no budget.
@@ -245,18 +250,18 @@ def _run(
 
 def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -> None:
     """Retrieve the dataset's queries, fit the LambdaMART page ranker, report on the dev split."""
+    from finetune.folds import collect_questions, same_text
     from finetune.ranker import (
         ROUNDS,
-        calibrate_weight,
         collect_groups,
         dev_report,
         labelled_queries,
-        predict,
         save_ranker,
         serving_ms,
         train_ranker,
         write_groups,
     )
+    from rerank.learned import WINDOW
 
     most = int(spec.overrides.get("max_queries") or LEARNED_MAX_QUERIES)
     train_queries = labelled_queries(dataset.train, corpus, most)
@@ -268,12 +273,24 @@ def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -
         train_queries, dev_queries = train_queries[:cut], train_queries[cut:]
     train = collect_groups(corpus, train_queries)
     dev = collect_groups(corpus, dev_queries)
+    labelled = []
+    excluded = set()
+    if spec.exclude_set is not None:
+        from evaluation.sets import load_set
+
+        excluded = {same_text(q.question) for q in load_set(spec.exclude_set).questions}
+    cache = corpus.settings.data_dir / "finetune" / "folds"
+    for set_dir in spec.questions:
+        labelled += [
+            g
+            for g in collect_questions(corpus.settings, Path(set_dir), cache)
+            if same_text(g.query) not in excluded
+        ]
+    train += labelled
     write_groups(train, spec.out / "groups-train.jsonl")
     write_groups(dev, spec.out / "groups-dev.jsonl")
     rounds = int(spec.overrides.get("rounds") or ROUNDS)
     booster = train_ranker(train, rounds=rounds)
-    # The blend with the retrieval order, calibrated on the dev split (filings it never saw).
-    weight, curve = calibrate_weight({g.qid: predict(booster, g) for g in dev}, dev)
     save_ranker(
         booster,
         spec.out / "model",
@@ -281,17 +298,18 @@ def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -
             "stage": spec.stage,
             "company": spec.company,
             "queries": len(train),
+            "labelled_questions": len(labelled),
+            "question_sets": [str(Path(d).resolve()) for d in spec.questions],
             "rounds": rounds,
-            "fusion_weight": weight,
-            "fusion_curve": curve,
+            "window": WINDOW,
         },
     )
-    job.fusion_weight = weight
     report = {
-        **dev_report(booster, dev, weight),
+        **dev_report(booster, dev, WINDOW),
         "groups": {
             "train": len(train),
             "train_useful": sum(g.useful for g in train),
+            "labelled_questions": len(labelled),
             "dev": len(dev),
         },
         "serving": serving_ms(booster, dev or train),

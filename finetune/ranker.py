@@ -12,7 +12,11 @@ Contract:
   order, so a ranking can be scored against retrieval order on the very same candidates.
 * :func:`train_ranker` fits LightGBM LambdaMART (``objective="lambdarank"``) on groups that hold
   at least one relevant candidate (the others carry no ranking signal) with fixed parameters
-  (:data:`PARAMS`: chosen before any evaluation and never tuned on a test fold).
+  (:data:`PARAMS`: chosen before any evaluation and never tuned on a test fold). Real questions
+  (labelled question sets, analysts' feedback, approved memory entries: any source but the
+  ``synthetic-*`` miners) weigh as much in total as the synthetic queries
+  (:func:`query_weights`): there are a few dozen of them against a thousand mined ones, and they
+  are what the model will be asked.
 * :func:`save_ranker` writes ``ranker.txt`` + ``finrag_model.json``, the folder
   :class:`rerank.learned.LearnedPageReranker` loads.
 * :func:`labelled_queries` turns a training dataset (:mod:`finetune.dataset`: synthetic queries
@@ -35,7 +39,7 @@ from typing import Any
 
 from core.records import SearchFilters, TrainingExample
 from rerank.features import FEATURES, page_features
-from rerank.learned import INFO_FILE, MODEL_FILE, fuse
+from rerank.learned import INFO_FILE, MODEL_FILE, WINDOW, windowed
 from retrieval.corpus import Corpus
 
 PARAMS: dict[str, Any] = {
@@ -162,10 +166,24 @@ def train_ranker(
         )
     x = np.asarray([row for g in used for row in g.rows], dtype=np.float64)
     y = np.asarray([label for g in used for label in g.labels], dtype=np.int32)
+    weights = query_weights(used)
+    w = np.asarray([weight for g, weight in zip(used, weights, strict=True) for _ in g.pages])
     data = lightgbm.Dataset(
-        x, label=y, group=[len(g.pages) for g in used], feature_name=list(FEATURES)
+        x, label=y, weight=w, group=[len(g.pages) for g in used], feature_name=list(FEATURES)
     )
     return lightgbm.train({**PARAMS, **(params or {})}, data, num_boost_round=rounds)
+
+
+def is_synthetic(group: RankGroup) -> bool:
+    return group.source.startswith("synthetic")
+
+
+def query_weights(groups: list[RankGroup]) -> list[float]:
+    """Per query: 1 for a synthetic query; for a real one, the synthetic-to-real ratio (at least
+    1), so both kinds weigh the same in total. Chosen on principle, not tuned (README)."""
+    real = sum(not is_synthetic(g) for g in groups)
+    ratio = max(1.0, (len(groups) - real) / real) if real else 1.0
+    return [1.0 if is_synthetic(g) else ratio for g in groups]
 
 
 def save_ranker(booster: Any, folder: Path, info: dict[str, Any]) -> Path:
@@ -186,29 +204,6 @@ def page_order(group: RankGroup, scores: Iterable[float] | None) -> list[tuple[s
     ranked = sorted(range(len(group.pages)), key=lambda i: (-scored[i], i))
     order = [group.pages[i] for i in ranked]
     return order + [p for p in group.retrieval if p not in set(order)]
-
-
-WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
-
-
-def calibrate_weight(
-    scores: dict[str, list[float]], groups: list[RankGroup]
-) -> tuple[float, dict[str, dict]]:
-    """The fusion weight with the best MRR whose R@5 is not below retrieval order's, on
-    ``groups`` (queries the model did not train on); 0 (retrieval order) when none is.
-
-    Returns the weight and the curve (weight -> metrics).
-    """
-    base = page_metrics({g.qid: page_order(g, None) for g in groups}, groups)
-    curve: dict[str, dict] = {}
-    best, best_mrr = 0.0, base["mrr"]
-    for w in WEIGHTS:
-        orders = {g.qid: page_order(g, fuse(g.rows, scores[g.qid], w)) for g in groups}
-        m = page_metrics(orders, groups)
-        curve[str(w)] = m
-        if m["recall@5"] >= base["recall@5"] and m["mrr"] > best_mrr:
-            best, best_mrr = w, m["mrr"]
-    return best, curve
 
 
 def predict(booster: Any, group: RankGroup) -> list[float]:
@@ -272,10 +267,15 @@ def labelled_queries(
     return (real + rest)[:max_queries] if max_queries is not None else real + rest
 
 
-def dev_report(booster: Any, groups: list[RankGroup], weight: float = 1.0) -> dict:
+def model_order(booster: Any, group: RankGroup, window: int | None = WINDOW) -> list:
+    """The pages in the order the model serves them (:func:`rerank.learned.windowed`)."""
+    return page_order(group, windowed(group.rows, predict(booster, group), window))
+
+
+def dev_report(booster: Any, groups: list[RankGroup], window: int | None = WINDOW) -> dict:
     """Retrieval order vs the model on held-out groups (the job's own dev split)."""
     base = {g.qid: page_order(g, None) for g in groups}
-    model = {g.qid: page_order(g, fuse(g.rows, predict(booster, g), weight)) for g in groups}
+    model = {g.qid: model_order(booster, g, window) for g in groups}
     before, after = page_metrics(base, groups), page_metrics(model, groups)
     top1 = {
         name: round(sum(o[g.qid][:1] == [p] for g in groups for p in g.gold[:1]) / len(groups), 4)

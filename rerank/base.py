@@ -49,6 +49,9 @@ def passage_text(chunk: Chunk) -> str:
 class Reranker(Protocol):
     name: str
     last_reasoning: str | None  # why the last order was chosen (reasoning rerankers only)
+    # Scores every retrieved chunk cheaply (no model reads text): evaluation hands it the whole
+    # pool, as the agent does, instead of the first candidates a text reranker reads.
+    reads_every_hit: bool
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
         """Reorder ``hits`` for ``query``; keep at most ``top_k`` (all when None)."""
@@ -64,6 +67,7 @@ class BaseReranker:
 
     name: str
     last_reasoning: str | None = None
+    reads_every_hit: bool = False
 
     def for_company(self, ticker: str | None) -> Reranker:
         return self  # type: ignore[return-value]

@@ -5,10 +5,12 @@ and ``finrag_model.json`` with ``backend = "learned"`` and the feature names it 
 scores every distinct page of the hits it is given (:func:`rerank.features.page_features`), and
 returns the hits grouped by page, best page first, each page's chunks in their input order. A
 hit's score is its page's score; ranks run from 1. Pages are never dropped (except by ``top_k``)
-and ties keep the retrieval order. A model trained with a calibrated ``fusion_weight`` (in its
-``finrag_model.json``) blends its page ranks with the retrieval's (:func:`fuse`). Scoring reads
-only the hits: no index or model call beyond the booster, so a question costs about a
-millisecond (README, "Learned page ranker").
+and ties keep the retrieval order. A model with a ``window`` (in its ``finrag_model.json``, 5 for
+the jobs' models) reorders only the retrieval's first ``window`` pages and leaves every later page
+in its retrieval place (:func:`windowed`): the pages retrieval put in its top five stay the top
+five, so Recall@5 is retrieval's by construction, and the model decides which of them comes first.
+Scoring reads only the hits: no index or model call beyond the booster, so a question costs a few
+milliseconds (README, "Learned page ranker").
 
 Models are written by :mod:`finetune.ranker` (:func:`save_ranker`) and served per company through
 the promotion registry (:mod:`rerank.promoted`) like the other fine-tuned rerankers.
@@ -51,7 +53,7 @@ def load_booster(folder: Path) -> tuple[Any, dict]:
     return lightgbm.Booster(model_file=str(folder / MODEL_FILE)), info
 
 
-FUSION_K = 10  # reciprocal-rank damping, as the retriever's page fusion
+WINDOW = 5  # the retrieval's pages a job's model may reorder (README, "Learned page ranker")
 
 
 def retrieval_positions(rows: list[list[float]]) -> list[int]:
@@ -69,22 +71,27 @@ def retrieval_positions(rows: list[list[float]]) -> list[int]:
     return position
 
 
-def fuse(rows: list[list[float]], scores, weight: float) -> list[float]:
-    """``weight`` x the model's reciprocal rank + (1 - weight) x retrieval's (1: the model alone).
+def windowed(rows: list[list[float]], scores, window: int | None) -> list[float]:
+    """Page scores that put the retrieval's first ``window`` pages in the model's order (ties:
+    retrieval order) and every later page after them in its retrieval place.
 
-    The weight is calibrated when the model is trained, on queries it did not train on
-    (:func:`finetune.ranker.calibrate_weight`), like the cross-encoder's fusion weight.
+    ``window`` None or 0: the model orders every page (its raw scores).
     """
     scores = [float(x) for x in scores]
-    if weight >= 1.0:
+    if not window:
         return scores
-    model_rank = [0] * len(scores)
-    for place, i in enumerate(sorted(range(len(scores)), key=lambda i: (-scores[i], i)), 1):
-        model_rank[i] = place
-    return [
-        weight / (FUSION_K + m) + (1 - weight) / (FUSION_K + r)
-        for m, r in zip(model_rank, retrieval_positions(rows), strict=True)
-    ]
+    position = retrieval_positions(rows)
+    inside = sorted(
+        (i for i in range(len(rows)) if position[i] <= window),
+        key=lambda i: (-scores[i], position[i]),
+    )
+    outside = sorted(
+        (i for i in range(len(rows)) if position[i] > window), key=position.__getitem__
+    )
+    out = [0.0] * len(rows)
+    for place, i in enumerate(inside + outside, start=1):
+        out[i] = 1.0 / place
+    return out
 
 
 def order_by_scores(hits: list[Hit], pages: list[tuple[str, int]], scores) -> list[Hit]:
@@ -115,6 +122,7 @@ class LearnedPageReranker(BaseReranker):
     """Pages reordered by a trained LambdaMART model (``settings.rerank.model`` = its folder)."""
 
     name = "learned"
+    reads_every_hit = True  # features of every retrieved page, no text model (training did too)
 
     def __init__(self, settings: LearnedRerankerOptions | None = None, **_: object) -> None:
         self.settings = settings or LearnedRerankerOptions()
@@ -133,7 +141,7 @@ class LearnedPageReranker(BaseReranker):
         if not pages:
             return [], []
         raw = self.booster.predict(np.asarray(rows, dtype=np.float64), num_threads=1)
-        return pages, fuse(rows, raw, float(self.info.get("fusion_weight", 1.0)))
+        return pages, windowed(rows, raw, self.info.get("window"))
 
     def rerank(self, query: str, hits: list[Hit], top_k: int | None = None) -> list[Hit]:
         if not hits:

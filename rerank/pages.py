@@ -2,7 +2,8 @@
 
 Contract: :func:`rerank_pages` takes one retrieval result's chunk hits (best first, as
 :class:`~retrieval.retriever.Retriever` returns them: each top page's chunks, then their
-neighbours), lets the reranker score the first ``candidates`` distinct chunks, and ranks pages by
+neighbours), lets the reranker score the first ``candidates`` distinct chunks (every chunk for a
+reranker that ``reads_every_hit``, as the agent hands it them), and ranks pages by
 their best chunk's reranker score. The retrieved pages the reranker did not see follow in their
 retrieval order, so reranking reorders the retrieved pages but never drops one.
 """
@@ -31,7 +32,8 @@ def rerank_pages(
         if hit.chunk.chunk_id not in seen:
             seen.add(hit.chunk.chunk_id)
             pool.append(hit)
-    scored = reranker.rerank(query, pool[:candidates]) if pool else []
+    read = pool if reranker.reads_every_hit else pool[:candidates]
+    scored = reranker.rerank(query, read) if pool else []
     order: list[tuple[str, int]] = []
     for key in [(h.chunk.doc_id, h.chunk.page_no) for h in scored] + list(pages):
         if key not in order:

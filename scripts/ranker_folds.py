@@ -1,4 +1,4 @@
-"""Company folds of the learned page ranker's recipe, model alone and as served (fused).
+"""Company folds of the learned page ranker's recipe: as served (window 5) and the model alone.
 
 Usage: FINRAG_DATA_DIR=/tmp/r15/data python scripts/ranker_folds.py SET [SET ...] --out FILE.json
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from core.settings import Settings
 from finetune.folds import collect_set, company_folds, format_folds
 from finetune.ranker import PARAMS, ROUNDS
+from rerank.learned import WINDOW
 
 
 def main() -> None:
@@ -29,8 +30,8 @@ def main() -> None:
         questions += q
         synthetic += s
     recipes = {
-        "model": {"params": PARAMS, "rounds": ROUNDS},
-        "fused": {"params": PARAMS, "rounds": ROUNDS, "fusion": True},
+        "served": {"params": PARAMS, "rounds": ROUNDS, "window": WINDOW},
+        "alone": {"params": PARAMS, "rounds": ROUNDS, "window": None},
     }
     result = company_folds(questions, synthetic, recipes)
     print(format_folds(result))

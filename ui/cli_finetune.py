@@ -79,6 +79,13 @@ def finetune(
     max_queries: Annotated[
         int | None, typer.Option(help="learned: training queries to retrieve (default 1500).")
     ] = None,
+    questions: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="learned: a FinanceBench-format set of labelled questions to train on "
+            "(repeatable; each is retrieved against its own cached corpus)."
+        ),
+    ] = None,
 ) -> None:
     """Run one fine-tuning stage: build the dataset, train, write the model and its report."""
     if ctx.invoked_subcommand is not None:
@@ -102,6 +109,7 @@ def finetune(
         max_minutes,
         {"epochs": epochs, "max_steps": max_steps, "max_queries": max_queries},
         resume,
+        questions or [],
     )
 
 
@@ -119,6 +127,7 @@ def _run(
     max_minutes,
     overrides,
     resume,
+    questions,
 ) -> None:
     from core.errors import ConfigError
     from finetune.jobs import JobSpec, run_job
@@ -126,6 +135,8 @@ def _run(
 
     if stage not in ("general", "company"):
         raise ConfigError(f"--stage must be general or company, not {stage!r}")
+    if questions and backend != "learned":
+        raise ConfigError("--questions trains the learned page ranker: add --backend learned")
     spec = JobSpec(
         stage=stage,
         out=out,
@@ -137,6 +148,7 @@ def _run(
         dataset=dataset,
         exclude_set=exclude_set,
         exclude_set_docs=exclude_set_docs,
+        questions=questions,
         resume=resume,
         max_minutes=max_minutes,
         overrides={k: v for k, v in overrides.items() if v is not None},
@@ -160,6 +172,9 @@ def _run(
             f"dev MRR {before['mrr']:.3f} -> {after['mrr']:.3f}, accuracy@1 "
             f"{before['accuracy_at_1']:.3f} -> {after['accuracy_at_1']:.3f}"
         )
+    labelled = (report.get("groups") or {}).get("labelled_questions")
+    if labelled:
+        typer.echo(f"labelled questions trained on: {labelled} (from --questions)")
     if report.get("serving"):
         typer.echo(f"serving cost per question: {report['serving']}")
     if job.fusion_weight is not None:

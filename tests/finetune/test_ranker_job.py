@@ -12,7 +12,7 @@ from core.options import HashEmbedderOptions, LearnedRerankerOptions
 from core.settings import Settings
 from finetune.folds import company_folds
 from finetune.gate import evaluate_folds, promote
-from finetune.ranker import PARAMS, save_ranker, train_ranker, write_groups
+from finetune.ranker import PARAMS, read_groups, save_ranker, train_ranker, write_groups
 from rerank.base import build_reranker
 from rerank.learned import LearnedPageReranker
 from rerank.promoted import serving
@@ -34,7 +34,9 @@ def data_dir(tmp_path_factory, model_cache, sample_folder):
     return root
 
 
-def test_the_learned_job_kind_through_the_cli(data_dir, model_cache, monkeypatch):
+def test_the_learned_job_kind_through_the_cli(
+    data_dir, model_cache, sample_folder, tmp_path, monkeypatch
+):
     from ui.cli import app
 
     monkeypatch.setenv("FINRAG_DATA_DIR", str(data_dir))
@@ -42,18 +44,30 @@ def test_the_learned_job_kind_through_the_cli(data_dir, model_cache, monkeypatch
     monkeypatch.setenv("FINRAG_EMBEDDER__NAME", "hash")
     monkeypatch.setenv("FINRAG_CONFIG", str(data_dir / "absent.toml"))
     out = data_dir / "jobs" / "ranker"
+    labelled = write_sample_set(tmp_path / "labelled", sample_folder)
     result = CliRunner().invoke(
         app,
         ["finetune", "--stage", "company", "--backend", "learned", "--out", str(out)]
-        + ["--max-queries", "80"],
+        + ["--max-queries", "80", "--questions", str(labelled)],
     )
     assert result.exit_code == 0, result.output
     assert "dev MRR" in result.output and "serving cost" in result.output
+    assert "labelled questions trained on: 3" in result.output
     info = json.loads((out / "model" / "finrag_model.json").read_text())
-    assert info["backend"] == "learned" and info["dataset_path"]
+    assert info["backend"] == "learned" and info["dataset_path"] and info["window"] == 5
+    assert info["labelled_questions"] == 3 and info["question_sets"] == [str(labelled.resolve())]
     report = json.loads((out / "report.json").read_text())
     assert report["groups"]["train"] > 0 and report["serving"]["p50_ms"] < 20
-    assert (out / "groups-train.jsonl").exists()
+    trained = read_groups(out / "groups-train.jsonl")
+    asked = [g for g in trained if g.source == "financebench"]
+    assert len(asked) == 3 and all(g.gold for g in asked)  # the sample set's evidence pages
+    # --questions trains the learned ranker only.
+    refused = CliRunner().invoke(
+        app,
+        ["finetune", "--stage", "company", "--out", str(tmp_path / "x")]
+        + ["--questions", str(labelled)],
+    )
+    assert refused.exit_code != 0 and "--backend learned" in refused.output
     reranker = LearnedPageReranker(LearnedRerankerOptions(model=str(out / "model")))
     assert reranker.info["stage"] == "company"
 
@@ -87,6 +101,38 @@ def test_company_folds_never_train_on_the_held_out_company():
     assert [f["company"] for f in result["folds"]] == ["acme", "beta", "gamma"]
     assert seen == [{"BETA", "GAMMA"}, {"ACME", "GAMMA"}, {"ACME", "BETA"}]
     assert result["pooled"]["none"]["n"] == 30
+    assert result["by_set"]["sample"]["none"]["n"] == 30
+
+
+def test_a_jobs_own_labelled_questions_never_reach_the_fold_that_tests_them():
+    """A job trained with --questions on the very sets the folds test: each fold drops them."""
+    questions = _questions(30, seed=5)
+    own = _questions(30, seed=5)  # the same questions, as the job's labelled training data
+    for g in own:
+        g.qid = "job:" + g.qid
+    other = synthetic_groups(3, seed=9)  # another set's questions about another company
+    for i, g in enumerate(other):
+        g.qid, g.company, g.query = f"job:o{i}", "DELTA", f"how much cash in year {i}?"
+    own += other
+    trained: list[list] = []
+    import finetune.folds as folds
+
+    real = folds.train_ranker
+
+    def spy(train, params=None, rounds=100):
+        trained.append(train)
+        return real(train, params, rounds)
+
+    folds.train_ranker = spy
+    try:
+        company_folds(
+            questions, synthetic_groups(60), {"candidate": {"rounds": 10}}, {"candidate": own}
+        )
+    finally:
+        folds.train_ranker = real
+    for train in trained:
+        job = [g for g in train if g.qid.startswith("job:")]
+        assert [g.company for g in job] == ["DELTA"] * 3  # only what no fold tests
 
 
 def _candidate(folder, params=None):

@@ -13,6 +13,7 @@ from core.settings import Settings
 from finetune.ranker import RankGroup, collect_groups, save_ranker, train_ranker
 from rerank.base import RERANKERS
 from rerank.features import FEATURES, page_features, question_years
+from rerank.learned import LearnedPageReranker
 from tests.conformance.rerankers import RerankerConformance
 
 QUESTION = "What was the quick ratio in FY2022?"
@@ -149,26 +150,65 @@ class TestLearnedConformance(RerankerConformance):
         return RERANKERS.create("learned", settings=LearnedRerankerOptions(model=str(model_dir)))
 
 
-def test_fusion_weight_zero_is_retrieval_order_and_one_the_model():
-    from finetune.ranker import calibrate_weight, page_order
-    from rerank.learned import fuse
+def test_the_window_reorders_only_the_retrievals_first_pages():
+    from finetune.ranker import page_metrics, page_order
+    from rerank.learned import windowed
 
     group = synthetic_groups(1, seed=3)[0]
     model = [float(i) for i in range(len(group.pages))]  # the reverse of retrieval order
-    assert page_order(group, fuse(group.rows, model, 0.0)) == group.retrieval
-    assert page_order(group, fuse(group.rows, model, 1.0)) == group.retrieval[::-1]
-    oracle = {group.qid: [float(x) for x in group.labels]}
-    weight, curve = calibrate_weight(oracle, [group])
-    assert weight > 0 and curve[str(weight)]["mrr"] == 1.0
+    assert page_order(group, windowed(group.rows, model, None)) == group.retrieval[::-1]
+    served = page_order(group, windowed(group.rows, model, 5))
+    # The first five pages are retrieval's five in the model's order; the rest keep their place.
+    assert served[:5] == group.retrieval[:5][::-1] and served[5:] == group.retrieval[5:]
+    before = page_metrics({group.qid: group.retrieval}, [group])
+    for scores in ([float(x) for x in group.labels], [-float(x) for x in group.labels], model):
+        after = page_metrics(
+            {group.qid: page_order(group, windowed(group.rows, scores, 5))}, [group]
+        )
+        assert after["recall@5"] == before["recall@5"]  # whatever the model says
     # A page first seen as a neighbour (score 0) keeps its own place in the retrieval order.
     hits = [_hit(1, 1, "a", 0.9), _hit(2, 2, "next page", 0.0), _hit(3, 3, "b", 0.5)]
     hits += [_hit(4, 2, "c", 0.4)]
     pages, rows = page_features("revenue", hits)
-    fused = fuse(rows, [0.0] * len(pages), 0.0)
-    assert [p for _, p in sorted(zip(fused, pages, strict=True), reverse=True)] == [
+    scores = windowed(rows, [0.0] * len(pages), 1)
+    assert [p for _, p in sorted(zip(scores, pages, strict=True), reverse=True)] == [
         ("d", 1),
         ("d", 3),
         ("d", 2),
     ]
-    worse = {group.qid: [-float(x) for x in group.labels]}
-    assert calibrate_weight(worse, [group])[0] == 0.0  # nothing beats retrieval: keep it
+
+
+def test_real_questions_weigh_as_much_as_the_synthetic_ones_in_total():
+    from finetune.ranker import query_weights
+
+    groups = synthetic_groups(12, seed=5)
+    for g in groups[:9]:
+        g.source = "synthetic-table"
+    for g in groups[9:]:
+        g.source = "feedback"
+    weights = query_weights(groups)
+    assert weights[:9] == [1.0] * 9 and weights[9:] == [3.0] * 3
+    assert query_weights(groups[:9]) == [1.0] * 9  # no real question: plain weights
+    assert query_weights(groups[9:]) == [1.0] * 3  # never below one
+
+
+def test_evaluation_hands_the_page_ranker_every_hit_as_the_agent_does():
+    from rerank.base import NoReranker
+    from rerank.pages import DEFAULT_CANDIDATES, rerank_pages
+
+    hits = [_hit(i, i, f"text {i}", 1 / i) for i in range(1, DEFAULT_CANDIDATES + 11)]
+    pages = [("d", h.chunk.page_no) for h in hits]
+    seen: list[int] = []
+
+    class Recording(NoReranker):
+        def rerank(self, query, hits, top_k=None):
+            seen.append(len(hits))
+            return list(hits)
+
+    class ReadsAll(Recording):
+        reads_every_hit = True
+
+    rerank_pages("q", hits, pages, Recording())
+    rerank_pages("q", hits, pages, ReadsAll())
+    assert seen == [DEFAULT_CANDIDATES, DEFAULT_CANDIDATES + 10]
+    assert LearnedPageReranker.reads_every_hit
