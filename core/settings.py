@@ -69,6 +69,10 @@ class QdrantSettings(BaseModel):
     # Segments above this size (KB of vectors) get an HNSW graph when optimised; a server
     # optimises on its own past it (20 MB ~ 13k points of 384 float32).
     indexing_threshold_kb: int = Field(default=20_000, ge=0)
+    # A build merges segments only up to this size (KB of the largest vector: 384 float32 are
+    # 1.5 KB a point, so 512 MB ~ 340k points), which bounds one HNSW build's memory and time.
+    # Qdrant's own default is 256 MB per CPU, so it would change with the machine; None = that.
+    max_segment_size_kb: int | None = Field(default=512_000, ge=1)
 
 
 class IngestSettings(BaseModel):

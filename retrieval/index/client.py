@@ -119,7 +119,9 @@ class ClientEngine:
                 full_scan_threshold=q.full_scan_threshold_kb,
                 payload_m=q.hnsw_payload_m,
             ),  # the graph stays in RAM: a search walks it at random
-            "optimizers_config": m.OptimizersConfigDiff(indexing_threshold=q.indexing_threshold_kb),
+            "optimizers_config": m.OptimizersConfigDiff(
+                indexing_threshold=q.indexing_threshold_kb, max_segment_size=q.max_segment_size_kb
+            ),
             "quantization_config": quantization,
         }
 

@@ -136,7 +136,9 @@ class EdgeEngine:
                 payload_m=q.hnsw_payload_m,
             ),
             quantization_config=quantization,
-            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=q.indexing_threshold_kb),
+            optimizers=qe.EdgeOptimizersConfig(
+                indexing_threshold=q.indexing_threshold_kb, max_segment_size=q.max_segment_size_kb
+            ),
         )
 
     def search_params(self, exact: bool = False) -> Any:

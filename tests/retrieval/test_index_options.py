@@ -39,6 +39,7 @@ CLUSTER = {
     "hnsw_ef_construct": 200,
     "hnsw_ef": 96,
     "oversampling": 3.0,
+    "max_segment_size_kb": 300_000,
 }
 
 
@@ -68,7 +69,8 @@ def test_server_create_request_carries_cluster_and_quantization(tmp_path: Path) 
     assert (hnsw.m, hnsw.ef_construct, hnsw.payload_m) == (32, 200, 0)
     scalar = request["quantization_config"].scalar
     assert (scalar.type.value, scalar.quantile, scalar.always_ram) == ("int8", 0.99, True)
-    assert request["optimizers_config"].indexing_threshold == 20_000
+    optimizers = request["optimizers_config"]
+    assert (optimizers.indexing_threshold, optimizers.max_segment_size) == (20_000, 300_000)
 
 
 def test_no_quantization_when_asked(tmp_path: Path) -> None:
@@ -124,6 +126,16 @@ def test_edge_shard_stores_the_options(tmp_path: Path) -> None:
     assert "int8" in json.dumps(text["quantization_config"]).lower()
     assert stored["hnsw_config"]["m"] == 32
     assert stored["hnsw_config"]["ef_construct"] == 200
+    assert stored["optimizers"]["max_segment_size"] == 300_000
+
+
+def test_segment_size_cap_defaults_to_a_fixed_size_or_the_engines_own(tmp_path: Path) -> None:
+    # 512 MB whatever the machine's CPU count (Qdrant's own default is 256 MB per CPU)
+    assert Settings().qdrant.max_segment_size_kb == 512_000
+    with Index(settings_for("edge", tmp_path, max_segment_size_kb=None)) as index:
+        index.ensure_collection(text_dim=DIM)
+        stored = json.loads((Path(index.location) / "edge_config.json").read_text())
+    assert stored["optimizers"]["max_segment_size"] is None
 
 
 # -- background build -------------------------------------------------------------------------
