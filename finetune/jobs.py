@@ -188,13 +188,16 @@ def run_job(
     _save(job)
     t0 = time.perf_counter()
     try:
+        # Under the user's data_dir (the sets' cached corpora and groups), not the general
+        # corpus's own.
+        labelled = _labelled_questions(corpus.settings, spec)
         if spec.stage == "general":
             job.phase = "corpus"
             _save(job)
             with open_general_corpus(corpus.settings, spec.corpus) as general:
-                _run(general, spec, job, t0, on_progress, show_progress)
+                _run(general, spec, job, t0, labelled, on_progress, show_progress)
         else:
-            _run(corpus, spec, job, t0, on_progress, show_progress)
+            _run(corpus, spec, job, t0, labelled, on_progress, show_progress)
     except Exception as exc:
         job.state, job.message = (
             "failed",
@@ -214,10 +217,12 @@ def _run(
     spec: JobSpec,
     job: JobState,
     t0: float,
+    labelled: list,
     on_progress: Callable[[int, int, dict], None] | None,
     show_progress: bool,
 ) -> None:
-    """Data, training and calibration over one open corpus."""
+    """Data, training and calibration over one open corpus (``labelled``: the learned
+    ranker's labelled question groups, :func:`_labelled_questions`)."""
     dataset, folder = _dataset(corpus, spec, job)
     job.dataset_path, job.dataset_version = str(Path(folder).resolve()), dataset.manifest.version
     job.examples = {"train": len(dataset.train), "dev": len(dataset.dev)}
@@ -230,7 +235,7 @@ def _run(
         left = spec.max_minutes - (time.perf_counter() - t0) / 60 - CALIBRATION_RESERVE_MIN
         minutes = max(left, 1.0)
     if spec.backend == "learned":
-        _train_learned(corpus, spec, job, dataset)
+        _train_learned(corpus, spec, job, dataset, labelled)
     else:
         _train(spec, dataset, on_progress, show_progress, minutes)
     job.seconds["training"] = round(time.perf_counter() - t1, 1)
@@ -248,9 +253,31 @@ def _run(
     _tag_model(spec.out / "model", job)
 
 
-def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -> None:
-    """Retrieve the dataset's queries, fit the LambdaMART page ranker, report on the dev split."""
+def _labelled_questions(settings: Settings, spec: JobSpec) -> list:
+    """``spec.questions``' sets retrieved against their cached corpora under
+    ``settings.data_dir`` (:func:`finetune.folds.collect_questions`), less ``exclude_set``'s."""
     from finetune.folds import collect_questions, same_text
+
+    if spec.backend != "learned" or not spec.questions:
+        return []
+    excluded = set()
+    if spec.exclude_set is not None:
+        from evaluation.sets import load_set
+
+        excluded = {same_text(q.question) for q in load_set(spec.exclude_set).questions}
+    cache = settings.data_dir / "finetune" / "folds"
+    return [
+        g
+        for set_dir in spec.questions
+        for g in collect_questions(settings, Path(set_dir), cache)
+        if same_text(g.query) not in excluded
+    ]
+
+
+def _train_learned(
+    corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any, labelled: list
+) -> None:
+    """Retrieve the dataset's queries, fit the LambdaMART page ranker, report on the dev split."""
     from finetune.ranker import (
         ROUNDS,
         collect_groups,
@@ -273,19 +300,6 @@ def _train_learned(corpus: Corpus, spec: JobSpec, job: JobState, dataset: Any) -
         train_queries, dev_queries = train_queries[:cut], train_queries[cut:]
     train = collect_groups(corpus, train_queries)
     dev = collect_groups(corpus, dev_queries)
-    labelled = []
-    excluded = set()
-    if spec.exclude_set is not None:
-        from evaluation.sets import load_set
-
-        excluded = {same_text(q.question) for q in load_set(spec.exclude_set).questions}
-    cache = corpus.settings.data_dir / "finetune" / "folds"
-    for set_dir in spec.questions:
-        labelled += [
-            g
-            for g in collect_questions(corpus.settings, Path(set_dir), cache)
-            if same_text(g.query) not in excluded
-        ]
     train += labelled
     write_groups(train, spec.out / "groups-train.jsonl")
     write_groups(dev, spec.out / "groups-dev.jsonl")

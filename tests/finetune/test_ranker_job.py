@@ -80,6 +80,47 @@ def _questions(n: int, seed: int):
     return groups
 
 
+def test_the_general_stage_reads_labelled_questions_under_the_users_data_dir(
+    data_dir, model_cache, sample_folder, tmp_path, monkeypatch
+):
+    """The general stage trains in its own generated corpus, but the labelled sets' corpora and
+    groups are the user's (the folds' cache), not copies inside the general corpus."""
+    import contextlib
+    import copy
+
+    import finetune.jobs as jobs
+    from retrieval.corpus import Corpus
+
+    settings = Settings(data_dir=data_dir, model_cache=model_cache, embedder=HashEmbedderOptions())
+    settings.ingest.workers = 1
+    elsewhere = tmp_path / "general-corpus"
+
+    with Corpus.open(settings) as corpus:
+
+        @contextlib.contextmanager
+        def general(_settings, _folder=None):
+            # the sample corpus stands in for the generated one, under another data_dir
+            stand_in = copy.copy(corpus)
+            stand_in.settings = corpus.settings.model_copy(update={"data_dir": elsewhere})
+            yield stand_in
+
+        monkeypatch.setattr(jobs, "open_general_corpus", general)
+        labelled = write_sample_set(tmp_path / "general-labelled", sample_folder)
+        spec = jobs.JobSpec(
+            stage="general",
+            backend="learned",
+            out=tmp_path / "job",
+            questions=[labelled],
+            overrides={"max_queries": 60},
+        )
+        job = jobs.run_job(corpus, spec)
+    assert job.state == "done"
+    assert (data_dir / "finetune" / "folds" / "general-labelled-questions.jsonl").exists()
+    assert not (elsewhere / "finetune").exists() and not (elsewhere / "eval").exists()
+    info = json.loads((tmp_path / "job" / "model" / "finrag_model.json").read_text())
+    assert info["labelled_questions"] == 3
+
+
 def test_company_folds_never_train_on_the_held_out_company():
     questions = _questions(30, seed=5)
     seen: list[set] = []
