@@ -281,8 +281,9 @@ def evaluate_folds(
     booster, _ = load_booster(model_dir)
     trained_on = {same_text(g.query) for g in extra["candidate"]}
     unseen = [g for g in questions if same_text(g.query) not in trained_on]
-    as_trained = {g.qid: model_order(booster, g, info.get("window")) for g in unseen}
-    result["pooled"]["candidate_as_trained"] = page_metrics(as_trained, unseen)
+    if unseen:  # none when the job trained on every question of the sets
+        as_trained = {g.qid: model_order(booster, g, info.get("window")) for g in unseen}
+        result["pooled"]["candidate_as_trained"] = page_metrics(as_trained, unseen)
     metrics = {k: v for k, v in result["pooled"].items() if k != "candidate_as_trained"}
     passed, reasons = decide(metrics, margin)
     if current is not None and current.backend != "learned":

@@ -197,10 +197,17 @@ def test_the_gate_refuses_a_ranker_that_gains_nothing_and_promotes_a_better_one(
     with pytest.raises(FinragError, match="the gate refused"):
         promote(settings, flat, by="ml-eng")
 
+    # "As trained" is scored on the questions the candidate did not train on: none left here.
+    seen = _candidate(tmp_path / "seen")
+    write_groups(_questions(30, seed=7), tmp_path / "seen" / "groups-train.jsonl")
+    _, result = evaluate_folds(settings, seen, [set_dir], cache=cache)
+    assert "candidate_as_trained" not in result["pooled"]
+
     good = _candidate(tmp_path / "good")
     decision, result = evaluate_folds(settings, good, [set_dir], scope="ACME", cache=cache)
     assert decision.passed, decision.reasons
     assert result["pooled"]["candidate"]["mrr"] > result["pooled"]["none"]["mrr"] + 0.02
+    assert result["pooled"]["candidate_as_trained"]["n"] == 30  # it trained on none of them
     assert (tmp_path / "good" / "gate.json").exists()
     record = promote(settings, good, by="ml-eng")
     assert record.backend == "learned" and serving(settings.data_dir, "ACME").model == str(good)
