@@ -11,6 +11,9 @@ Run as ``python -m finetune.bench [--model DIR] [--pdfs DIR] [--layers 4]
   untrained model with the requested layers and ``max_length`` is built from the packaged MiniLM
   (latency does not depend on the weights' values). Passages come from ``--pdfs`` (PyMuPDF text
   of real filings, never copied anywhere) or are generated.
+* **Learned page ranker**: :func:`learned_latency` times ``LearnedPageReranker.rerank`` (page
+  features + the booster) on the real retrieval hits of a FinanceBench-format set's questions,
+  retrieved once against the set's cached corpus, ``repeats`` times each.
 * **Training throughput**: :func:`train_throughput` runs a few steps of the real trainer on
   generated examples and reports (query, passage) pairs per second of step time, and how many
   training queries fit in a 15-minute job at that rate.
@@ -185,6 +188,47 @@ def run(
             "num_layers": reranker.metadata.num_layers,
             "model": str(model) if model else "untrained (packaged MiniLM layers)",
         }
+
+
+def learned_latency(
+    model: Path, settings: Any, set_dir: Path, *, repeats: int = 5
+) -> dict[str, Any]:
+    """Per-question latency of a learned page ranker on a set's real retrieval hits."""
+    from core.options import LearnedRerankerOptions
+    from evaluation.run_retrieval import corpus_settings, ensure_ingested
+    from evaluation.sets import load_set
+    from rerank.learned import LearnedPageReranker
+    from retrieval.corpus import Corpus
+    from retrieval.retriever import Retriever
+
+    reranker = LearnedPageReranker(LearnedRerankerOptions(model=str(model)))
+    eval_set = load_set(Path(set_dir))
+    with Corpus.open(corpus_settings(settings, eval_set)) as corpus:
+        ensure_ingested(eval_set, corpus)
+        retriever = Retriever(corpus)
+        results = [
+            (q.question, retriever.retrieve(q.question, acl_groups=corpus.settings.default_acl))
+            for q in eval_set.questions
+        ]
+    reranker.rerank(*(results[0][0], results[0][1].hits))  # warm-up
+    walls, cpus = [], []
+    for _ in range(repeats):
+        for question, result in results:
+            wall, cpu = time.perf_counter(), time.process_time()
+            reranker.rerank(question, result.hits)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+    walls.sort()
+    return {
+        "p50_ms": round(1000 * statistics.median(walls), 2),
+        "p95_ms": round(1000 * walls[min(len(walls) - 1, int(0.95 * len(walls)))], 2),
+        "max_ms": round(1000 * walls[-1], 2),
+        "cpu_p50_ms": round(1000 * statistics.median(cpus), 2),
+        "questions": len(results),
+        "hits_p50": statistics.median(len(r.hits) for _, r in results),
+        "calls": len(walls),
+        "model": str(model),
+    }
 
 
 def train_throughput(

@@ -417,11 +417,33 @@ def bench_rerank_cmd(
     candidates: Annotated[int, typer.Option(help="Passages per query.")] = 30,
     calls: Annotated[int, typer.Option(help="Timed calls.")] = 20,
     runtime: Annotated[str, typer.Option(help="onnx | torch")] = "onnx",
+    eval_set: Annotated[
+        Path,
+        typer.Option(
+            "--set", help="Learned page ranker: the questions whose real hits it reorders."
+        ),
+    ] = Path("../shared/data/financebench-dev"),
     as_json: Json = False,
 ) -> None:
-    """Cross-encoder reranking latency for one query over CANDIDATES passages."""
-    from finetune.bench import run
+    """Reranking latency: a cross-encoder over CANDIDATES passages for one query, or a learned
+    page ranker (``--model`` of a ``learned`` job) over each question of ``--set``'s real hits."""
+    from finetune.bench import learned_latency, run
+    from finetune.gate import MODEL_INFO, model_info
 
+    if (
+        model is not None
+        and (model / MODEL_INFO).exists()
+        and model_info(model)["backend"] == "learned"
+    ):
+        if not (eval_set / "questions.jsonl").is_file():
+            raise typer.BadParameter(
+                f"{eval_set} is not a question set (questions.jsonl + pdfs/): the learned ranker "
+                "is timed on real retrieval hits; pass --set",
+                param_hint="--set",
+            )
+        result = learned_latency(model, load_settings(), eval_set)
+        typer.echo(json.dumps(result, indent=2))
+        return
     pdfs = Path("../shared/data/financebench-dev/pdfs")
     result = run(
         model,

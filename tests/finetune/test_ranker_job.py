@@ -70,6 +70,14 @@ def test_the_learned_job_kind_through_the_cli(
     assert refused.exit_code != 0 and "--backend learned" in refused.output
     reranker = LearnedPageReranker(LearnedRerankerOptions(model=str(out / "model")))
     assert reranker.info["stage"] == "company"
+    # Its serving cost, on the real hits of the labelled set's questions.
+    bench = CliRunner().invoke(
+        app, ["bench", "rerank", "--model", str(out / "model"), "--set", str(labelled)]
+    )
+    assert bench.exit_code == 0, bench.output
+    timing = json.loads(bench.output)
+    assert timing["questions"] == 3 and timing["calls"] == 15
+    assert 0 < timing["p50_ms"] <= timing["p95_ms"] <= timing["max_ms"] < 1000
 
 
 def _questions(n: int, seed: int):
