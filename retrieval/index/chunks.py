@@ -10,8 +10,17 @@ Schema of collection ``settings.qdrant.collection`` (default ``chunks``):
 * named dense vector ``text`` (cosine, the embedder's dim); named dense vector ``image`` (cosine)
   only when an image dim is given at creation;
 * sparse vector ``bm25`` with the IDF modifier (values from :mod:`retrieval.sparse`);
-* payload = ``Chunk.model_dump(mode="json")`` plus ``ready: bool``;
+* payload = ``Chunk.model_dump(mode="json")`` plus ``ready: bool`` and, on a chunk with both a
+  company and a fiscal year, the derived keyword :data:`COMPANY_YEAR` (:func:`company_year`);
 * payload indexes on :data:`PAYLOAD_INDEXES`.
+
+Filters: each non-empty :class:`~core.records.SearchFilters` field must match one of its values.
+When both ``companies`` and ``fiscal_years`` are given and the collection keeps a
+:data:`COMPANY_YEAR` index (every collection created since it exists; qdrant-client local mode
+keeps no payload indexes), the two conditions become one on :data:`COMPANY_YEAR` holding every
+(company, year) pair: the same points, found from one small posting list instead of checking the
+year of every chunk of the company (README, "Embedded engine at scale"). A collection created
+before has no such field and keeps the two conditions.
 
 Visibility rules: every search and :meth:`Index.count` includes ``ready == true`` (a document is
 written with ``ready=False`` and flipped by :meth:`Index.mark_ready` once all its chunks landed, so
@@ -46,7 +55,10 @@ from retrieval.sparse import SparseVec
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PAYLOAD_INDEXES", "Index"]
+__all__ = ["COMPANY_YEAR", "PAYLOAD_INDEXES", "Index", "company_year"]
+
+# The derived payload field a company + fiscal year filter matches (see the module docstring).
+COMPANY_YEAR = "company_year"
 
 # payload field -> index type
 PAYLOAD_INDEXES: dict[str, str] = {
@@ -62,7 +74,10 @@ PAYLOAD_INDEXES: dict[str, str] = {
     "file_name": "keyword",
     "page_no": "integer",
     "statement": "keyword",
+    COMPANY_YEAR: "keyword",
 }
+
+_DERIVED = ("ready", COMPANY_YEAR)  # payload fields that are not Chunk fields
 
 # SearchFilters field -> payload field
 _FILTER_FIELDS = {
@@ -93,6 +108,7 @@ class Index(Collection):
 
     def __init__(self, settings: Settings, collection: str | None = None) -> None:
         super().__init__(settings, collection or settings.qdrant.collection)
+        self._company_year: bool | None = None  # whether the collection indexes COMPANY_YEAR
         logger.debug(
             "index %s on %s at %s", self.collection, self._engine.name, self._engine.location
         )
@@ -128,6 +144,7 @@ class Index(Collection):
                     "re-index into a new collection (FINRAG_QDRANT__COLLECTION) or a new data_dir"
                 )
             self._dims = have
+            self._company_year = None
             return
         logger.info(
             "creating collection %s (text %d, image %s) at %s",
@@ -244,6 +261,8 @@ class Index(Collection):
                 vectors[IMAGE] = image[i].tolist()
             payload = chunk.model_dump(mode="json")
             payload["ready"] = ready
+            if chunk.company and chunk.fiscal_year is not None:
+                payload[COMPANY_YEAR] = company_year(chunk.company, chunk.fiscal_year)
             points.append(Point(id=chunk.point_id, vectors=vectors, payload=payload))
         try:
             for start in range(0, n, BATCH):
@@ -285,7 +304,7 @@ class Index(Collection):
             return 0
         if acl_groups is not None and not acl_groups:
             return 0
-        return self._engine.count(_where(filters, acl_groups))
+        return self._engine.count(self._where(filters, acl_groups))
 
     def get_chunks(self, chunk_ids: list[str], acl_groups: list[str] | None = None) -> list[Chunk]:
         """The stored chunks for ``chunk_ids``, in that order; unknown ids are skipped.
@@ -318,7 +337,7 @@ class Index(Collection):
         """
         if not self.exists() or (acl_groups is not None and not acl_groups):
             return []
-        chunks = list(map(_chunk, self._engine.scroll(_where(filters, acl_groups))))
+        chunks = list(map(_chunk, self._engine.scroll(self._where(filters, acl_groups))))
         return sorted(chunks, key=lambda c: (c.doc_id, c.order, c.chunk_id))
 
     def search(
@@ -382,7 +401,7 @@ class Index(Collection):
             probes.append(Probe(IMAGE, query_vector(image, image_dim, "image")))
         if not probes:
             return []
-        where = _where(filters, acl_groups)
+        where = self._where(filters, acl_groups)
         try:
             results = self._engine.query(
                 probes, fusion, where, limit, max(prefetch_limit, limit), exact=exact
@@ -397,6 +416,22 @@ class Index(Collection):
             for rank, found in enumerate(results, start=1)
         ]
 
+    def _where(self, filters: SearchFilters | None, acl_groups: list[str] | None) -> list[Match]:
+        """What a point must meet: ``ready``, the ACL and ``filters`` (see the module docstring)."""
+        if filters is not None and filters.companies and filters.fiscal_years:
+            if self._company_year is None:
+                self._company_year = COMPANY_YEAR in self._engine.payload_indexes()
+            return _where(filters, acl_groups, by_pair=self._company_year)
+        return _where(filters, acl_groups)
+
+
+def company_year(company: str, fiscal_year: int) -> str:
+    """The :data:`COMPANY_YEAR` value of a company and fiscal year: ``"Acme Corp|2022"``.
+
+    The year never holds ``|``, so the last ``|`` splits it off: no two pairs share a value.
+    """
+    return f"{company}|{fiscal_year}"
+
 
 # -- helpers private to the chunk collection ----------------------------------------------
 
@@ -408,20 +443,27 @@ def _chunk_schema(text_dim: int, image_dim: int | None) -> Schema:
     return Schema(dense=dense, sparse=(BM25,), payload_indexes=PAYLOAD_INDEXES)
 
 
-def _where(filters: SearchFilters | None, acl_groups: list[str] | None) -> list[Match]:
+def _where(
+    filters: SearchFilters | None, acl_groups: list[str] | None, *, by_pair: bool = False
+) -> list[Match]:
     where = [Match("ready", True)]
     if acl_groups is not None:
         where.append(Match("acl", list(acl_groups)))
-    if filters is not None:
-        for name, key in _FILTER_FIELDS.items():
-            values = getattr(filters, name)
-            if values:
-                where.append(Match(key, list(values)))
+    if filters is None:
+        return where
+    pairs = by_pair and bool(filters.companies) and bool(filters.fiscal_years)
+    for name, key in _FILTER_FIELDS.items():
+        values = getattr(filters, name)
+        if values and not (pairs and name in ("companies", "fiscal_years")):
+            where.append(Match(key, list(values)))
+    if pairs:
+        keys = [company_year(c, y) for c in filters.companies for y in filters.fiscal_years]
+        where.append(Match(COMPANY_YEAR, list(dict.fromkeys(keys))))
     return where
 
 
 def _chunk(payload: dict[str, Any]) -> Chunk:
-    return Chunk.model_validate({k: v for k, v in payload.items() if k != "ready"})
+    return Chunk.model_validate({k: v for k, v in payload.items() if k not in _DERIVED})
 
 
 def _readable(chunk: Chunk, acl_groups: Sequence[str] | None) -> bool:

@@ -81,6 +81,10 @@ class ClientEngine:
             return {}
         return {name: params.size for name, params in vectors.items()}
 
+    def payload_indexes(self) -> set[str]:
+        # A server lists the indexes it keeps; local mode keeps none and lists none.
+        return set(self._client.get_collection(self.collection).payload_schema or {})
+
     def create_request(self, schema: Schema) -> dict[str, Any]:
         """The keyword arguments of ``create_collection``: the schema plus the settings' options."""
         m, q = self._m, self._q

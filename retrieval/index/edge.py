@@ -103,6 +103,10 @@ class EdgeEngine:
         vectors = json.loads((self.path / "edge_config.json").read_text())["vectors"]
         return {name: int(params["size"]) for name, params in vectors.items()}
 
+    def payload_indexes(self) -> set[str]:
+        with self._reading:
+            return set(self._shard.info().payload_schema)
+
     def config(self, schema: Schema) -> Any:
         """The ``EdgeConfig`` a new shard gets: the schema plus ``settings.qdrant``'s options."""
         qe, q = self._qe, self._q

@@ -21,7 +21,9 @@ import pytest
 from core.errors import IndexBackendError, RetrievalError
 from core.records import Chunk, SearchFilters, TableData, make_chunk_id
 from core.settings import Settings
-from retrieval.index import Index
+from retrieval.index import PAYLOAD_INDEXES, Index
+from retrieval.index.chunks import COMPANY_YEAR
+from retrieval.index.requests import Match
 from retrieval.sparse import Bm25Encoder
 
 DIM = 64
@@ -236,6 +238,60 @@ class IndexConformance:
         hits = search(index, "revenue million", **filters)
         assert {ids[h.chunk.doc_id] for h in hits} == expected_docs
         assert index.count(SearchFilters(**filters)) == sum(len(corpus[n]) for n in expected_docs)
+
+    @pytest.mark.parametrize("by_pair", [True, False])
+    @pytest.mark.parametrize(
+        ("companies", "years", "expected_docs"),
+        [
+            (["Acme Corp", "Globex Inc", "Initech"], [2022], {"acme", "initech"}),
+            (["Acme Corp", "Globex Inc"], [2022, 2023], {"acme", "globex"}),
+            (["Acme Corp"], [2023], set()),
+            (["Nobody"], [2022], set()),
+        ],
+    )
+    def test_company_and_year_filter(
+        self, shared, monkeypatch, by_pair, companies, years, expected_docs
+    ) -> None:
+        """Both given: one condition on the (company, year) pairs where the collection indexes
+        them, else the two conditions; the same chunks either way, on every engine."""
+        index, corpus = shared
+        monkeypatch.setattr(index, "_company_year", by_pair)
+        filters = SearchFilters(companies=companies, fiscal_years=years)
+        keys = [m.key for m in index._where(filters, ["public"])]
+        assert (COMPANY_YEAR in keys) is by_pair
+        assert ("company" in keys, "fiscal_year" in keys) == (not by_pair, not by_pair)
+        ids = {corpus[name][0].doc_id: name for name in corpus}
+        for mode in ("hybrid", "dense", "sparse"):
+            hits = search(
+                index, "revenue million", mode=mode, companies=companies, fiscal_years=years
+            )
+            assert {ids[h.chunk.doc_id] for h in hits} == expected_docs
+        assert index.count(filters) == sum(len(corpus[n]) for n in expected_docs)
+        assert {c.doc_id for c in index.scroll_chunks(filters)} == {
+            corpus[n][0].doc_id for n in expected_docs
+        }
+
+    def test_company_year_pairs_are_written_and_indexed(self, engine: str, shared) -> None:
+        index, corpus = shared
+        # qdrant-client local mode keeps no payload indexes, so it keeps the two conditions
+        want = set() if engine == "local" else set(PAYLOAD_INDEXES)
+        assert index._engine.payload_indexes() == want
+        index._company_year = None
+        where = index._where(SearchFilters(companies=["Acme Corp"], fiscal_years=[2022]), None)
+        assert (Match(COMPANY_YEAR, ["Acme Corp|2022"]) in where) is (engine != "local")
+        (payload,) = index._engine.retrieve([corpus["acme"][0].point_id])
+        assert payload[COMPANY_YEAR] == "Acme Corp|2022"
+
+    def test_no_pair_without_a_year(self, fresh) -> None:
+        index, _corpus = fresh
+        chunks = [c.model_copy(update={"fiscal_year": None}) for c in make_chunks("acme", " x")]
+        write(index, chunks)
+        (payload,) = index._engine.retrieve([chunks[0].point_id])
+        assert COMPANY_YEAR not in payload
+        assert index.get_chunks([chunks[0].chunk_id]) == [chunks[0]]
+        only = SearchFilters(companies=["Acme Corp"], doc_ids=[chunks[0].doc_id])
+        assert index.count(only) == len(chunks)
+        assert index.count(only.model_copy(update={"fiscal_years": [2022]})) == 0
 
     def test_doc_and_modality_filters(self, shared) -> None:
         index, corpus = shared

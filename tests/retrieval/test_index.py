@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from core.records import SearchFilters
 from core.settings import Settings
 from retrieval.index import Index
+from retrieval.index.chunks import COMPANY_YEAR, _where, company_year
 from retrieval.index.collection import engine_name
+from retrieval.index.requests import Match
 from tests.retrieval.index_conformance import (
     TEXTS,
     IndexConformance,
@@ -105,3 +108,23 @@ def test_server_is_chosen_by_url(tmp_path: Path) -> None:
     server = Settings(data_dir=tmp_path, qdrant={"url": url, "engine": "local"})
     assert engine_name(server) == "server"
     assert engine_name(settings_for("auto", tmp_path)) == "edge"
+
+
+def test_company_and_year_become_pairs() -> None:
+    """Every (company, year) pair once, in the filter's order; the other conditions unchanged."""
+    filters = SearchFilters(
+        companies=["Acme", "Globex", "Acme"], fiscal_years=[2022, 2023], forms=["10-K"]
+    )
+    assert _where(filters, ["public"], by_pair=True) == [
+        Match("ready", True),
+        Match("acl", ["public"]),
+        Match("form", ["10-K"]),
+        Match(COMPANY_YEAR, ["Acme|2022", "Acme|2023", "Globex|2022", "Globex|2023"]),
+    ]
+    assert Match("company", ["Acme", "Globex", "Acme"]) in _where(filters, None)
+    only_years = SearchFilters(fiscal_years=[2022])
+    assert _where(only_years, None, by_pair=True) == [
+        Match("ready", True),
+        Match("fiscal_year", [2022]),
+    ]
+    assert company_year("A|B", 2022) == "A|B|2022"
