@@ -74,7 +74,7 @@ PAYLOAD_INDEXES: dict[str, str] = {
     "file_name": "keyword",
     "page_no": "integer",
     "statement": "keyword",
-    COMPANY_YEAR: "keyword",
+    COMPANY_YEAR: "tenant",
 }
 
 _DERIVED = ("ready", COMPANY_YEAR)  # payload fields that are not Chunk fields

@@ -140,6 +140,7 @@ class ClientEngine:
             "keyword": m.PayloadSchemaType.KEYWORD,
             "integer": m.PayloadSchemaType.INTEGER,
             "bool": m.PayloadSchemaType.BOOL,
+            "tenant": m.KeywordIndexParams(type=m.KeywordIndexType.KEYWORD, is_tenant=True),
         }
         with warnings.catch_warnings():
             # Local mode accepts the calls but warns that payload indexes have no effect there.

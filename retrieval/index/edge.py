@@ -156,6 +156,7 @@ class EdgeEngine:
             "keyword": qe.PayloadSchemaType.Keyword,
             "integer": qe.PayloadSchemaType.Integer,
             "bool": qe.PayloadSchemaType.Bool,
+            "tenant": qe.KeywordIndexParams(is_tenant=True),
         }
         for field, kind in schema.payload_indexes.items():
             self._shard.update(qe.UpdateOperation.create_field_index(field, kinds[kind]))

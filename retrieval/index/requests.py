@@ -70,7 +70,9 @@ class Schema:
 
     dense: dict[str, int]  # named dense vector -> size (cosine)
     sparse: tuple[str, ...]  # named sparse vectors, IDF modifier
-    payload_indexes: dict[str, str]  # payload field -> keyword | integer | bool
+    # payload field -> keyword | integer | bool | tenant (a keyword whose values also group the
+    # points in storage when segments are built: Qdrant's is_tenant)
+    payload_indexes: dict[str, str]
 
 
 @dataclass(frozen=True)
