@@ -19,6 +19,7 @@ import pytest
 from core.records import SearchFilters
 from core.settings import Settings
 from retrieval.index import Index
+from retrieval.index.chunks import COMPANY_YEAR
 from retrieval.index.requests import BM25, TEXT, Probe, Schema
 from tests.retrieval.index_conformance import (
     DIM,
@@ -246,3 +247,42 @@ def test_exact_search_agrees_on_a_small_corpus(engine: str, tmp_path: Path) -> N
         normal = index.search(**args, acl_groups=["public"])
         exact = index.search(**args, acl_groups=["public"], exact=True)
     assert [h.chunk.chunk_id for h in normal] == [h.chunk.chunk_id for h in exact]
+
+
+def test_company_year_is_a_tenant_index_on_both_engines(tmp_path: Path) -> None:
+    """Qdrant groups a tenant index's values in storage when it builds a segment."""
+    with Index(settings_for("local", tmp_path)) as index:
+        calls: dict[str, Any] = {}
+        client = index._engine._client
+        real = client.create_payload_index
+
+        def spy(collection: str, field: str, **kw: Any) -> Any:
+            calls[field] = kw["field_schema"]
+            return real(collection, field, **kw)
+
+        client.create_payload_index = spy
+        index.ensure_collection(text_dim=DIM)
+    tenant = calls[COMPANY_YEAR]
+    assert tenant.is_tenant is True and tenant.type.value == "keyword"
+    with Index(settings_for("edge", tmp_path)) as index:
+        index.ensure_collection(text_dim=DIM)
+        stored = index._engine._shard.info().payload_schema
+    assert stored[COMPANY_YEAR].params.is_tenant is True
+    assert stored["company"].params is None or not stored["company"].params.is_tenant
+
+
+def test_company_and_year_filter_after_a_build(tmp_path: Path) -> None:
+    """A build reorders the points by their company_year; the pair filter finds the same ones."""
+    with Index(settings_for("edge", tmp_path, indexing_threshold_kb=1)) as index:
+        index.ensure_collection(text_dim=DIM)
+        _bulk(index, 10, "u")
+        write(index, make_chunks("globex") + make_chunks("initech"))
+        pairs = SearchFilters(companies=["Acme Corp", "Initech"], fiscal_years=[2022])
+        before = index.count(pairs)
+        index.optimize()
+        assert index._engine.unindexed() < before
+        assert index.count(pairs) == before == 40 + len(make_chunks("initech"))
+        hits = index.search(
+            dense=bow("revenue"), sparse=None, filters=pairs, acl_groups=["public", "finance"]
+        )
+        assert {h.chunk.company for h in hits} == {"Acme Corp", "Initech"}
