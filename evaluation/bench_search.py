@@ -7,7 +7,8 @@ numbers, form names and company names; filing metadata on 1 document per 100 chu
 returns a dict of build and query timings. Nothing is downloaded; the same seed gives the same data.
 
 Two query mixes are timed: ``broad`` (form = 10-K, about a third of the points) and ``narrow``
-(one company and one fiscal year, about 0.3%). Wall times are reported with per-query CPU time
+(one company and one fiscal year, about 0.3%: one condition on the indexed ``company_year``
+pairs, see :mod:`retrieval.index.chunks`). Wall times are reported with per-query CPU time
 (``time.process_time``, all threads of this process) because the machine is shared.
 
 Memory stays bounded at any size: points are generated and written one document (100 chunks) at
