@@ -261,7 +261,7 @@ class Index(Collection):
                 vectors[IMAGE] = image[i].tolist()
             payload = chunk.model_dump(mode="json")
             payload["ready"] = ready
-            if chunk.company and chunk.fiscal_year is not None:
+            if chunk.company is not None and chunk.fiscal_year is not None:
                 payload[COMPANY_YEAR] = company_year(chunk.company, chunk.fiscal_year)
             points.append(Point(id=chunk.point_id, vectors=vectors, payload=payload))
         try:
