@@ -28,7 +28,9 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -170,17 +172,9 @@ def run(
             for i, text in enumerate(passages(candidates, pdfs=pdfs))
         ]
         reranker.rerank(QUERY, hits)  # warm-up: load, export once
-        walls, cpus = [], []
-        for _ in range(calls):
-            wall, cpu = time.perf_counter(), time.process_time()
-            reranker.rerank(QUERY, hits)
-            walls.append(time.perf_counter() - wall)
-            cpus.append(time.process_time() - cpu)
-        walls.sort()
+        walls, cpus = _time_calls([lambda: reranker.rerank(QUERY, hits)] * calls)
         return {
-            "p50_ms": round(1000 * statistics.median(walls), 1),
-            "p95_ms": round(1000 * walls[min(len(walls) - 1, int(0.95 * len(walls)))], 1),
-            "cpu_p50_ms": round(1000 * statistics.median(cpus), 1),
+            **_latency(walls, cpus, digits=1),
             "calls": calls,
             "candidates": candidates,
             "runtime": runtime,
@@ -188,6 +182,26 @@ def run(
             "num_layers": reranker.metadata.num_layers,
             "model": str(model) if model else "untrained (packaged MiniLM layers)",
         }
+
+
+def _time_calls(calls: list[Callable[[], object]]) -> tuple[list[float], list[float]]:
+    """Each call's wall seconds (sorted) and this process's CPU seconds."""
+    walls, cpus = [], []
+    for call in calls:
+        wall, cpu = time.perf_counter(), time.process_time()
+        call()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return sorted(walls), cpus
+
+
+def _latency(walls: list[float], cpus: list[float], *, digits: int) -> dict[str, float]:
+    """p50 / p95 wall and p50 CPU milliseconds of :func:`_time_calls`' result."""
+    return {
+        "p50_ms": round(1000 * statistics.median(walls), digits),
+        "p95_ms": round(1000 * walls[min(len(walls) - 1, int(0.95 * len(walls)))], digits),
+        "cpu_p50_ms": round(1000 * statistics.median(cpus), digits),
+    }
 
 
 def learned_latency(
@@ -210,20 +224,13 @@ def learned_latency(
             (q.question, retriever.retrieve(q.question, acl_groups=corpus.settings.default_acl))
             for q in eval_set.questions
         ]
-    reranker.rerank(*(results[0][0], results[0][1].hits))  # warm-up
-    walls, cpus = [], []
-    for _ in range(repeats):
-        for question, result in results:
-            wall, cpu = time.perf_counter(), time.process_time()
-            reranker.rerank(question, result.hits)
-            walls.append(time.perf_counter() - wall)
-            cpus.append(time.process_time() - cpu)
-    walls.sort()
+    reranker.rerank(results[0][0], results[0][1].hits)  # warm-up
+    walls, cpus = _time_calls(
+        [partial(reranker.rerank, q, r.hits) for _ in range(repeats) for q, r in results]
+    )
     return {
-        "p50_ms": round(1000 * statistics.median(walls), 2),
-        "p95_ms": round(1000 * walls[min(len(walls) - 1, int(0.95 * len(walls)))], 2),
+        **_latency(walls, cpus, digits=2),
         "max_ms": round(1000 * walls[-1], 2),
-        "cpu_p50_ms": round(1000 * statistics.median(cpus), 2),
         "questions": len(results),
         "hits_p50": statistics.median(len(r.hits) for _, r in results),
         "calls": len(walls),
