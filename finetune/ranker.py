@@ -177,8 +177,9 @@ def train_ranker(
     return lightgbm.train({**PARAMS, **(params or {})}, data, num_boost_round=rounds)
 
 
-def is_synthetic(group: RankGroup) -> bool:
-    return group.source.startswith("synthetic")
+def is_synthetic(item: RankGroup | LabelledQuery) -> bool:
+    """Mined by a ``synthetic-*`` miner, not asked by a person (labelled set, feedback, memory)."""
+    return item.source.startswith("synthetic")
 
 
 def query_weights(groups: list[RankGroup]) -> list[float]:
@@ -264,8 +265,8 @@ def labelled_queries(
     queries = list(merged.values())
     # Feedback and memory first (they are few and real), then a seeded shuffle of the rest (so
     # any cut of the list is a sample of the whole filing, not its first pages).
-    real = [q for q in queries if not q.source.startswith("synthetic")]
-    rest = [q for q in queries if q.source.startswith("synthetic")]
+    real = [q for q in queries if not is_synthetic(q)]
+    rest = [q for q in queries if is_synthetic(q)]
     random.Random(seed).shuffle(rest)
     return (real + rest)[:max_queries] if max_queries is not None else real + rest
 
