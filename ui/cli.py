@@ -389,7 +389,7 @@ def bench_search_cmd(
 ) -> None:
     """Hybrid query latency, HNSW build time, recall, RSS and disk on a synthetic collection.
 
-    Not run in CI: 1M chunks took 21 minutes on 2 shared cores (README, "Capacity plan").
+    Not run in CI: 1M chunks take 10 to 21 minutes on 2 cores (README, "Capacity plan").
     """
     import tempfile
 
